@@ -1,0 +1,109 @@
+"""The canonical region registry (``data/regions.csv``) and its alias table.
+
+Region codes are the snake_case English keys of ``data/regions.csv`` (``akmola``,
+``almaty_city``, ``south_kazakhstan`` ..., and ``kazakhstan`` for the national total).
+Border views map each code to the unit it belongs to at fixed borders.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from features.options import check_option
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+NATIONAL = "kazakhstan"
+
+#: Units absorbed into a parent in each fixed-border view (the 2022 map has none).
+MERGES: dict[int, dict[str, str]] = {
+    2022: {},
+    2018: {"abai": "east_kazakhstan", "jetisu": "almaty_region", "ulytau": "karaganda"},
+    2017: {
+        "abai": "east_kazakhstan",
+        "jetisu": "almaty_region",
+        "ulytau": "karaganda",
+        "shymkent": "south_kazakhstan",
+        "turkestan": "south_kazakhstan",
+    },
+}
+#: Units that exist in a fixed-border view but cannot be formed before a year, because
+#: the sources do not separate them (value: first year the unit can be formed).
+FIRST_FORMABLE: dict[int, dict[str, int]] = {
+    2022: {"abai": 2022, "jetisu": 2022, "ulytau": 2022, "shymkent": 2017, "turkestan": 2017},
+    2018: {"shymkent": 2017, "turkestan": 2017},
+    2017: {},
+}
+BORDERS = tuple(sorted(MERGES))
+
+
+@functools.cache
+def load_regions() -> pd.DataFrame:
+    """Return the registry: one row per region code, with names, type, parent, KATO and area."""
+    return pd.read_csv(DATA_DIR / "regions.csv", dtype={"kato": "string", "region": "string"})
+
+
+@functools.cache
+def load_aliases() -> pd.DataFrame:
+    """Return the alias table: every spelling seen in the sources and the code it maps to."""
+    return pd.read_csv(DATA_DIR / "region_aliases.csv", dtype="string")
+
+
+def region_codes(*, include_national: bool = True) -> tuple[str, ...]:
+    """All region codes of the registry, sorted."""
+    codes = load_regions()["region"].astype(str)
+    if not include_national:
+        codes = codes[codes != NATIONAL]
+    return tuple(sorted(codes))
+
+
+def normalise_name(name: str) -> str:
+    """Fold a region label to the alias key: lower case, NFC, single spaces, no footnote marks."""
+    s = unicodedata.normalize("NFC", str(name)).lower().replace("ё", "е")
+    s = re.sub(r"[\*\d\)]+$", "", s.strip())  # footnote marks such as 'Туркестанская 1)'
+    s = re.sub(r"[\"'«»]", "", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def resolve_region(name: str) -> str | None:
+    """Map a code or any known spelling to its code, or ``None`` when unknown."""
+    codes = set(region_codes())
+    if name in codes:
+        return name
+    aliases = load_aliases()
+    hit = aliases.loc[aliases["alias_normalised"] == normalise_name(name), "region"]
+    return str(hit.iloc[0]) if len(hit) else None
+
+
+def suggest_region(name: str) -> str | None:
+    """The closest known code or alias to ``name`` (for error messages), or ``None``."""
+    aliases = load_aliases()
+    pool = list(region_codes()) + aliases["alias_normalised"].astype(str).tolist()
+    best = difflib.get_close_matches(normalise_name(name), pool, n=1, cutoff=0.6)
+    if not best:
+        return None
+    return best[0] if best[0] in region_codes() else resolve_region(best[0])
+
+
+def unit_map(borders: int) -> dict[str, str]:
+    """Map every region code to its unit at fixed ``borders`` (2022, 2018 or 2017)."""
+    check_option("borders", borders, BORDERS, owner="unit_map")
+    merges = MERGES[borders]
+    return {code: merges.get(code, code) for code in region_codes()}
+
+
+def units(borders: int) -> tuple[str, ...]:
+    """Sub-national units of a fixed-border view, sorted (national total excluded)."""
+    return tuple(sorted(set(unit_map(borders).values()) - {NATIONAL} - _absent(borders)))
+
+
+def _absent(borders: int) -> set[str]:
+    # South Kazakhstan is a unit only in 2017 borders; split-off regions disappear when merged.
+    absent = set(MERGES[borders])
+    if borders != 2017:
+        absent.add("south_kazakhstan")
+    return absent
