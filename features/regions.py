@@ -34,7 +34,11 @@ MERGES: dict[int, dict[str, str]] = {
 #: Units that exist in a fixed-border view but cannot be formed before a year, because
 #: the sources do not separate them (value: first year the unit can be formed).
 FIRST_FORMABLE: dict[int, dict[str, int]] = {
-    2022: {"abai": 2022, "jetisu": 2022, "ulytau": 2022, "shymkent": 2017, "turkestan": 2017},
+    2022: {
+        "abai": 2022, "jetisu": 2022, "ulytau": 2022, "shymkent": 2017, "turkestan": 2017,
+        # parents that lost territory in 2022 have no 2022-border figures before the split
+        "east_kazakhstan": 2022, "almaty_region": 2022, "karaganda": 2022,
+    },
     2018: {"shymkent": 2017, "turkestan": 2017},
     2017: {},
 }
@@ -62,9 +66,8 @@ def region_codes(*, include_national: bool = True) -> tuple[str, ...]:
 
 
 def normalise_name(name: str) -> str:
-    """Fold a region label to the alias key: lower case, NFC, single spaces, no footnote marks."""
+    """Fold a region label to the alias key: NFC, lower case, ё as е, no quotes, single spaces."""
     s = unicodedata.normalize("NFC", str(name)).lower().replace("ё", "е")
-    s = re.sub(r"[\*\d\)]+$", "", s.strip())  # footnote marks such as 'Туркестанская 1)'
     s = re.sub(r"[\"'«»]", "", s)
     return re.sub(r"\s+", " ", s).strip()
 
