@@ -1,0 +1,122 @@
+"""Target probabilities: exact at the stored quantiles, and against a seeded simulation."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.distribution import sd_of_sum, split_normal_cdf
+from forecast.targets import target_probability
+
+Z80, Z95 = 1.2815515655446004, 1.959963984540054  # standard-normal quantiles 0.90 and 0.975
+
+
+def _fc(points=(100.0, 120.0, 150.0), sd_lo=(10.0, 15.0, 20.0), sd_hi=(10.0, 15.0, 20.0), levels=(0.8, 0.95)):
+    rows = []
+    for k, (p, lo, hi) in enumerate(zip(points, sd_lo, sd_hi), start=1):
+        for lev in levels:
+            z = Z80 if lev == 0.8 else Z95
+            rows.append(("m", "astana", 2024, 2024 + k, p, p - z * lo, p + z * hi, lev))
+    return pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "lower", "upper", "level"])
+
+
+def _target(value, year=2027, **kw):
+    return pd.DataFrame([{"target": "t", "region": "astana", "year": year, "value": value, **kw}])
+
+
+def test_probability_is_exact_at_stored_bounds():
+    fc = _fc()
+    upper80 = fc[(fc.year == 2027) & (fc.level == 0.8)].upper.iloc[0]
+    lower95 = fc[(fc.year == 2027) & (fc.level == 0.95)].lower.iloc[0]
+    assert target_probability(fc, _target(upper80)).probability.iloc[0] == pytest.approx(0.10, abs=1e-12)
+    assert target_probability(fc, _target(lower95)).probability.iloc[0] == pytest.approx(0.975, abs=1e-12)
+    assert target_probability(fc, _target(150.0)).probability.iloc[0] == pytest.approx(0.5, abs=1e-12)
+    at_most = target_probability(fc, _target(lower95, direction="at_most")).probability.iloc[0]
+    assert at_most == pytest.approx(0.025, abs=1e-12)
+
+
+def test_skewed_interval_keeps_both_bounds_as_quantiles():
+    fc = _fc(sd_lo=(5.0, 5.0, 5.0), sd_hi=(30.0, 30.0, 30.0), levels=(0.8,))
+    row = fc[fc.year == 2026].iloc[0]
+    assert target_probability(fc, _target(row.upper, year=2026)).probability.iloc[0] == pytest.approx(0.1, abs=1e-12)
+    got = target_probability(fc, _target(row.lower, year=2026, direction="at_most")).probability.iloc[0]
+    assert got == pytest.approx(0.1, abs=1e-12)
+
+
+def test_cumulative_comonotone_quantiles_add():
+    fc = _fc(levels=(0.8,))
+    total_upper = fc.upper.sum()
+    out = target_probability(fc, _target(total_upper, measure="cumulative"), rho=1.0)
+    assert out.point.iloc[0] == pytest.approx(370.0)
+    assert out.probability.iloc[0] == pytest.approx(0.10, abs=1e-12)
+
+
+def test_cumulative_independent_matches_seeded_simulation():
+    fc = _fc(levels=(0.95,))
+    value = 400.0
+    got = target_probability(fc, _target(value, measure="cumulative"), rho=0.0).probability.iloc[0]
+    rng = np.random.default_rng(42)
+    draws = rng.normal([100.0, 120.0, 150.0], [10.0, 15.0, 20.0], size=(400_000, 3)).sum(axis=1)
+    assert got == pytest.approx((draws >= value).mean(), abs=0.003)
+
+
+def test_one_row_per_model_and_origin():
+    fc = pd.concat([_fc(), _fc().assign(model="other", point=lambda d: d.point + 1000,
+                                        lower=lambda d: d.lower + 1000, upper=lambda d: d.upper + 1000)])
+    out = target_probability(fc, _target(500.0))
+    assert out.set_index("model").probability.round(6).to_dict() == {"m": 0.0, "other": 1.0}
+    only = target_probability(fc, _target(500.0, model="other"))
+    assert only.model.tolist() == ["other"]
+
+
+def test_no_interval_gives_nan_and_a_warning(caplog):
+    fc = _fc(levels=(0.8,)).assign(lower=np.nan, upper=np.nan, level=np.nan)
+    with caplog.at_level(logging.WARNING, logger="forecast.targets"):
+        out = target_probability(fc, _target(100.0))
+    assert out.probability.isna().all()
+    assert "1 target probabilities are NaN" in caplog.text
+
+
+def test_sd_of_sum_hand_values():
+    assert sd_of_sum(np.array([3.0, 4.0]), 0.0) == pytest.approx(5.0)
+    assert sd_of_sum(np.array([3.0, 4.0]), 1.0) == pytest.approx(7.0)
+    assert sd_of_sum(np.array([3.0, 4.0]), 0.5) == pytest.approx(np.sqrt(37.0))
+
+
+def test_split_normal_cdf_is_continuous_and_monotone():
+    x = np.linspace(-50, 50, 201)
+    f = split_normal_cdf(x, 0.0, 5.0, 20.0)
+    assert (np.diff(f) >= 0).all() and f[100] == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------- error paths
+def test_year_not_covered_lists_years():
+    with pytest.raises(ValueError, match=r"target 't' \(region='astana', year=2030\).*no year\(s\) \[2030\]; it covers \[2025, 2026, 2027\]"):
+        target_probability(_fc(), _target(1.0, year=2030))
+
+
+def test_unknown_direction_and_measure():
+    with pytest.raises(ValueError, match=r"direction='above' is not supported by target 't'; choose one of 'at_least', 'at_most'"):
+        target_probability(_fc(), _target(1.0, direction="above"))
+    with pytest.raises(ValueError, match=r"measure='total'.*'cumulative', 'level'"):
+        target_probability(_fc(), _target(1.0, measure="total"))
+
+
+def test_region_without_forecast_and_missing_columns():
+    with pytest.raises(ValueError, match=r"no forecast for region='abai'; forecast regions: \['astana'\]"):
+        target_probability(_fc(), pd.DataFrame([{"target": "t", "region": "abai", "year": 2027, "value": 1.0}]))
+    with pytest.raises(ValueError, match=r"targets: missing column\(s\) \['value'\]"):
+        target_probability(_fc(), pd.DataFrame([{"target": "t", "region": "astana", "year": 2027}]))
+    with pytest.raises(ValueError, match=r"target 't' \(region='astana'\) has no value"):
+        target_probability(_fc(), _target(np.nan))
+
+
+def test_interval_not_containing_point_is_named():
+    fc = _fc()
+    fc.loc[2, "lower"] = 1e6
+    with pytest.raises(ValueError, match=r"interval does not contain the point for \(model='m', region='astana', year=2026\)"):
+        target_probability(fc, _target(1.0))
+    with pytest.raises(ValueError, match=r"level must be a fraction in \(0, 1\), got \[80.0"):
+        target_probability(_fc().assign(level=80.0), _target(1.0))
