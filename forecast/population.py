@@ -73,10 +73,14 @@ class NaturalIncreaseDrift(BaseEstimator):
         if not (isinstance(self.min_years, int) and self.min_years >= 3):
             raise ValueError(f"min_years={self.min_years!r} must be an integer >= 3.")
         regions = sorted(panel["region"].astype(str).unique())
-        panel = validate_panel(
-            panel, required=("population", "natural_increase"), missing="drop",
+        validate_panel(
+            panel, required=("population", "natural_increase"), missing="keep",
             source="natural-increase panel", regions=regions, allow_gaps=True,
         )
+        observed = panel[["population", "natural_increase"]].notna().all(axis=1)
+        logger.info("natural increase: %d region-years without population or natural_increase "
+                    "left out (gaps inside a region's span raise).", int((~observed).sum()))
+        panel = panel.loc[observed]
         rows = [self._fit_region(region, g) for region, g in panel.groupby("region", sort=True)]
         self.params_ = pd.DataFrame(rows)
         self.regions_ = tuple(self.params_["region"])
