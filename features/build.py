@@ -242,6 +242,23 @@ def _script(text: str) -> str:
     return "latin" if re.search(r"[A-Za-z]", text) else "other"
 
 
+# Former names (general knowledge of the administrative history; see regions.csv notes).
+OLD_NAMES = (
+    ("Nur-Sultan", "astana"), ("Нур-Султан", "astana"), ("Нұр-Сұлтан", "astana"), ("Nursultan", "astana"),
+    ("Целиноград", "astana"), ("Tselinograd", "astana"),
+    ("Alma-Ata", "almaty_city"), ("Алма-Ата", "almaty_city"),
+    ("Chimkent", "shymkent"), ("Чимкент", "shymkent"), ("Чимкентская область", "south_kazakhstan"),
+    ("Ontustik Kazakhstan", "south_kazakhstan"), ("Оңтүстік Қазақстан облысы", "south_kazakhstan"),
+    ("Гурьевская область", "atyrau"), ("Guryev Region", "atyrau"),
+    ("Джамбулская область", "zhambyl"), ("Dzhambul Region", "zhambyl"), ("Jambyl Region", "zhambyl"),
+    ("Кустанайская область", "kostanay"), ("Kustanai Region", "kostanay"),
+    ("Актюбинская", "aktobe"), ("Aktyubinsk Region", "aktobe"),
+    ("Мангышлакская область", "mangystau"), ("Mangyshlak Region", "mangystau"),
+    ("Семипалатинская область", "east_kazakhstan"), ("Талды-Курганская область", "almaty_region"),
+    ("Жезказганская область", "karaganda"),
+)
+
+
 def build_aliases(raw: Path, regions: pd.DataFrame) -> pd.DataFrame:
     """Every spelling of a region: the raw crosswalk, the registry names and the labels in each raw file."""
     rows = []
@@ -249,6 +266,7 @@ def build_aliases(raw: Path, regions: pd.DataFrame) -> pd.DataFrame:
     for variant, key, note in cw[["variant_normalised", "region_key", "note"]].itertuples(index=False):
         alias = re.sub(r"\s*\[.*\]$", "", variant).strip()  # drop '[population xlsx, 2000-2016]'
         rows.append((alias, key, "region_crosswalk.csv", note))
+    rows += [(name, key, "features/build.py", "former name") for name, key in OLD_NAMES]
     for col in ("region", "name_en", "name_ru", "name_kk"):
         rows += [(v, k, "regions.csv", col) for v, k in zip(regions[col], regions["region"]) if v]
     for path in sorted(raw.glob("*.csv")):

@@ -67,62 +67,71 @@ def _join_flags(flags: pd.Series) -> str:
     return ";".join(tokens)
 
 
-def _members(unit: str, year: int, borders: int, present: set[str]) -> tuple[str, ...] | None:
-    """Regions forming ``unit`` in ``year`` at fixed ``borders``, or None if it cannot be formed."""
-    first = FIRST_FORMABLE[borders].get(unit)
-    if first is not None and year < first:
-        return None
-    if borders == 2022:
-        return (unit,)
-    if unit == "south_kazakhstan":  # borders 2017 only
-        new = ("shymkent", "turkestan")
-        if set(new) <= present:
-            return new
-        return ("south_kazakhstan",) if "south_kazakhstan" in present else None
-    if unit in _SPLITS:
-        split_year, new = _SPLITS[unit]
-        return new if year >= split_year else (unit,)
-    return (unit,)
+def memberships(borders: int, years) -> pd.DataFrame:
+    """Which regions form each unit of a fixed-border view, per year.
+
+    Columns ``target, year, member, composition, size, priority``. A unit-year may have two
+    candidate compositions (South Kazakhstan in 2017 borders: Shymkent + Turkestan, or the old
+    oblast); the complete one with the lowest ``priority`` wins.
+    """
+    check_option("borders", borders, BORDERS, owner="memberships")
+    from features.regions import region_codes
+
+    merges = MERGES[borders]
+    targets = sorted(set(region_codes()) - set(merges) - ({"south_kazakhstan"} if borders != 2017 else set()))
+    rows = []
+    for target in targets:
+        first = FIRST_FORMABLE[borders].get(target)
+        for year in years:
+            if first is not None and year < first:
+                continue
+            if borders == 2022:
+                comps = [((target,), 0)]
+            elif target == "south_kazakhstan":
+                comps = [(("shymkent", "turkestan"), 0), (("south_kazakhstan",), 1)]
+            elif target in _SPLITS and year >= _SPLITS[target][0]:
+                comps = [(_SPLITS[target][1], 0)]
+            else:
+                comps = [((target,), 0)]
+            for members, prio in comps:
+                rows += [(target, year, m, "+".join(members), len(members), prio) for m in members]
+    return pd.DataFrame(rows, columns=["target", "year", "member", "composition", "size", "priority"])
+
+
+def _aggregate_rule(variable: str) -> str:
+    return VARIABLES[variable].aggregate if variable in VARIABLES else "none"
 
 
 def harmonise(long: pd.DataFrame, borders: int) -> pd.DataFrame:
     """Aggregate a long table of sourced rows to fixed ``borders`` (see module docstring)."""
-    check_option("borders", borders, BORDERS, owner="harmonise")
-    merges = MERGES[borders]
-    units = sorted((set(long["region"]) - set(merges)) - ({"south_kazakhstan"} if borders != 2017 else set()))
-    by_key = {k: g for k, g in long.groupby(["variable", "year"], sort=False)}
-    pop = long[long["variable"] == "population"].set_index(["region", "year"])["value"]
-    rows = []
-    for (variable, year), g in by_key.items():
-        spec = VARIABLES.get(variable)
-        vals = g.set_index("region")
-        present = set(vals.index)
-        for unit in units:
-            members = _members(unit, int(year), borders, present)
-            if members is None or not set(members) <= present:
-                continue
-            sub = vals.loc[list(members)]
-            if len(members) == 1:
-                rows.append((unit, year, variable, sub["value"].iloc[0], sub["unit"].iloc[0],
-                             sub["source"].iloc[0], sub["flag"].iloc[0]))
-                continue
-            agg = spec.aggregate if spec else "none"
-            if agg == "none":
-                continue
-            if agg == "sum":
-                value, flag = sub["value"].sum(), "derived:sum_of_units"
-            else:  # weighted mean
-                wvar = agg.split(":", 1)[1]
-                wsrc = pop if wvar == "population" else long[long["variable"] == wvar].set_index(
-                    ["region", "year"])["value"]
-                w = np.array([wsrc.get((m, year), np.nan) for m in members])
-                if np.isnan(w).any():
-                    continue
-                value, flag = float(np.dot(sub["value"].to_numpy(), w) / w.sum()), "derived:weighted_mean"
-            rows.append((unit, year, variable, value, sub["unit"].iloc[0],
-                         " + ".join(sorted(set(sub["source"]))), _join_flags(pd.concat([sub["flag"], pd.Series([flag])]))))
-    out = pd.DataFrame(rows, columns=LONG_COLUMNS)
-    return out.astype({"year": "int64", "value": "float64"})
+    mem = memberships(borders, sorted(long["year"].unique()))
+    df = long.merge(mem, left_on=["region", "year"], right_on=["member", "year"], how="inner")
+    keys = ["target", "year", "variable", "composition"]
+    df = df[df.groupby(keys)["value"].transform("size") == df["size"]]  # complete compositions only
+    df = df[df["priority"] == df.groupby(["target", "year", "variable"])["priority"].transform("min")]
+    rule = df["variable"].map(_aggregate_rule)
+    single = df[df["size"] == 1]
+    multi = df[(df["size"] > 1) & (rule != "none")].copy()
+    wvar = multi["variable"].map(_aggregate_rule).str.extract(r"^wmean:(.*)$")[0]
+    weights = long.set_index(["region", "year", "variable"])["value"]
+    wkey = pd.MultiIndex.from_arrays([multi["region"], multi["year"], wvar.fillna("")])
+    multi["w"] = np.where(wvar.notna(), weights.reindex(wkey).to_numpy(), 1.0)
+    complete_w = multi["w"].notna().groupby([multi[k] for k in keys]).transform("all")
+    multi = multi[complete_w.astype(bool)]
+    multi["wv"] = multi["value"] * multi["w"]
+    agg = multi.groupby(keys, sort=False).agg(
+        wv=("wv", "sum"), w=("w", "sum"), unit=("unit", "first"),
+        source=("source", lambda s: " + ".join(sorted(set(s)))), flag=("flag", _join_flags),
+    ).reset_index()
+    is_mean = agg["variable"].map(_aggregate_rule).str.startswith("wmean")
+    agg["value"] = np.where(is_mean, agg["wv"] / agg["w"], agg["wv"])
+    token = np.where(is_mean, "derived:weighted_mean", "derived:sum_of_units")
+    agg["flag"] = [_join_flags([f, t]) for f, t in zip(agg["flag"], token)]
+    res = pd.concat(
+        [single.assign(region=single["target"])[LONG_COLUMNS], agg.rename(columns={"target": "region"})[LONG_COLUMNS]],
+        ignore_index=True,
+    )
+    return res.astype({"year": "int64", "value": "float64"})
 
 
 def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:

@@ -177,9 +177,9 @@ def validate_panel(
 
     Notes
     -----
-    Content checks of long files (non-numeric cells, negative counts, implausible rates,
-    mixed units, 1000x scale slips) live in :func:`features.validate.validate_long`, which
-    calls this function first.
+    Long tables first go through :func:`features.validate.check_long` (pandera schema,
+    non-numeric cells with a hint for ``1 234,5``-style numbers, duplicate keys, mixed units,
+    negative counts, implausible values, 1000x scale slips); ``value`` comes back as float64.
     """
     check_option("missing", missing, MISSING_POLICIES, owner="validate_panel")
     if not isinstance(df, pd.DataFrame):
@@ -188,6 +188,10 @@ def validate_panel(
         raise PanelContractError(f"{source}: the panel has no rows.")
     long = is_long(df)
     keys = LONG_KEYS if long else KEYS
+    if long:
+        from features.validate import check_long
+
+        df = check_long(df, source)
     _check_keys(df, keys, source)
     _check_regions(df, regions, source)
     if long:

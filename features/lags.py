@@ -1,0 +1,84 @@
+"""Lags and changes of any feature, computed within region and never looking past the row's year.
+
+Every feature builder of :mod:`features` accepts ``lags=(1, 2)`` and passes its new columns
+through :func:`add_lags`, so that models can use ``x_lag1`` (the value of ``x`` in ``t-1``)
+as a regressor for an outcome in year ``t`` (see METHOD.md section 4: features enter lagged).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import pandas as pd
+
+from features.panel import KEYS, validate_panel
+
+logger = logging.getLogger(__name__)
+
+
+def _check_steps(name: str, steps: Sequence[int]) -> tuple[int, ...]:
+    steps = tuple(steps)
+    bad = [s for s in steps if not isinstance(s, (int,)) or isinstance(s, bool) or s < 1]
+    if bad:
+        raise ValueError(f"{name} must be positive integers (years back), got {bad!r}.")
+    return steps
+
+
+def add_lags(
+    panel: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    lags: Sequence[int] = (1,),
+    changes: Sequence[int] = (),
+    source: str = "panel",
+) -> pd.DataFrame:
+    """Return ``panel`` with lagged values and changes of ``columns`` appended.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Wide region-year panel (``region`` str, ``year`` int64, float64 value columns).
+    columns : sequence of str
+        Value columns to lag. Each must be present and numeric.
+    lags : sequence of int, default (1,)
+        Years back. Adds ``{col}_lag{k}`` = value of ``col`` in the same region in year ``t-k``.
+    changes : sequence of int, default ()
+        Adds ``{col}_diff{k}`` = ``col(t) - col(t-k)`` (a difference, never a percentage:
+        features may be signed).
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    DataFrame
+        A copy of ``panel`` with the new float64 columns; the input is not mutated.
+
+    Raises
+    ------
+    PanelContractError
+        If a column is absent or the panel breaks the region-year contract.
+    ValueError
+        If a lag or change is not a positive integer.
+
+    Notes
+    -----
+    Lags are matched on the calendar year, not on the row position: if year ``t-k`` is
+    absent for a region the lag is missing, even when the region has gaps. Hence
+    :math:`x^{lag k}_{r,t} = x_{r,t-k}` uses only data up to ``t``, so a feature for year
+    ``t`` is identical whether the panel ends at ``t`` or later.
+    """
+    validate_panel(panel, required=tuple(columns), missing="keep", source=source, allow_gaps=True)
+    lags, changes = _check_steps("lags", lags), _check_steps("changes", changes)
+    out = panel.copy()
+    base = panel[[*KEYS, *columns]]
+    for k in sorted(set(lags) | set(changes)):
+        shifted = base.assign(year=base["year"] + k)
+        merged = out[list(KEYS)].merge(shifted, on=list(KEYS), how="left", validate="one_to_one")
+        for col in columns:
+            past = merged[col].to_numpy(dtype="float64")
+            if k in lags:
+                out[f"{col}_lag{k}"] = past
+            if k in changes:
+                out[f"{col}_diff{k}"] = panel[col].to_numpy(dtype="float64") - past
+    logger.debug("added lags %s and changes %s of %d column(s)", lags, changes, len(columns))
+    return out

@@ -1,0 +1,421 @@
+"""Region typologies of the four-stage assessment (METHOD.md sections 1, 3 and 4).
+
+* stage 1, :func:`population_change_groups`: the four groups by the character of population change;
+* stage 3, :func:`migration_trend_types` and :func:`rolling_trend_panel`: the six migration-trend
+  types from smoothed start and end rates, per period or per rolling window;
+* stage 4, :func:`problem_flags`, :func:`problem_counts` and :func:`tercile_crosstab`.
+
+Every threshold is a keyword argument; the defaults are stated in each docstring and every
+output carries the inputs of the classification next to the class.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from features.errors import PanelContractError
+from features.indicators import components_of_change, migration_rates, national_reference
+from features.options import check_option
+from features.panel import KEYS, validate_panel
+from features.regions import NATIONAL
+
+logger = logging.getLogger(__name__)
+
+#: the six migration-trend types, in the order of METHOD.md section 3 (codes 1..6)
+TREND_TYPES = ("stable inflow", "weakening inflow", "emerging inflow",
+               "emerging outflow", "weakening outflow", "intensifying outflow")
+#: flow -> net migration rate column of :func:`features.indicators.migration_rates`
+FLOW_RATES = {"total": "net_migration_rate_per_1000", "internal": "internal_net_rate_per_1000",
+              "external": "external_net_rate_per_1000"}
+GROUP_LABELS = {
+    1: "growth from natural increase and net in-migration",
+    2: "growth from natural increase, net out-migration appearing",
+    3: "growth from natural increase, net out-migration intensifying",
+    4: "population decline: out-migration exceeds natural increase",
+}
+
+
+def break_years(long: pd.DataFrame, variable: str = "net_migration") -> pd.DataFrame:
+    """Region-years whose ``variable`` carries a ``break:`` flag in the long table.
+
+    Returns ``region``, ``year``, ``flag`` (e.g. ``break:census_2009``): census re-basing and
+    territory transfers that the balancing-equation net migration absorbs.
+    """
+    validate_panel(long, source="break_years")
+    if "flag" not in long.columns:
+        return pd.DataFrame(columns=["region", "year", "flag"])
+    sub = long.loc[(long["variable"] == variable) & long["flag"].fillna("").str.contains("break:", regex=False)]
+    flags = sub["flag"].map(lambda f: ";".join(t for t in str(f).split(";") if t.startswith("break:")))
+    return pd.DataFrame({"region": sub["region"].astype(str), "year": sub["year"].astype("int64"),
+                         "flag": flags}).reset_index(drop=True)
+
+
+def _end_years(years: list[int], k: int, skipped: set[int]) -> tuple[list[int], list[int]]:
+    """The first k years of ``years`` that are not skipped, and the skipped ones passed over."""
+    chosen, passed = [], []
+    for y in years:
+        if len(chosen) == k:
+            break
+        (passed if y in skipped else chosen).append(y)
+    return sorted(chosen), passed
+
+
+def smoothed_ends(
+    rates: pd.DataFrame, column: str, start: int, end: int, k: int = 3, *, skip: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Mean of ``column`` over the first and last ``k`` years of ``start``..``end``, per region.
+
+    Parameters
+    ----------
+    rates : DataFrame
+        Wide panel with ``region``, ``year`` and ``column``.
+    start, end, k : int
+        Window and number of years averaged at each end.
+    skip : DataFrame, optional
+        ``region``, ``year`` of years to leave out (e.g. :func:`break_years`): the end then
+        moves inward to the next years inside the window, so k years are still averaged.
+
+    Returns
+    -------
+    DataFrame
+        ``region``, ``start_rate``, ``end_rate``, ``start_years`` and ``end_years`` (the years
+        averaged, so a reader can check), ``skipped_years`` and ``reason`` naming missing years.
+        A mean is NaN unless all its k years have a value (no partial means).
+    """
+    if not 1 <= k <= end - start + 1:
+        raise ValueError(f"smoothing k={k} must be between 1 and the period length {end - start + 1} ({start}-{end}).")
+    skip_by = {} if skip is None else skip.groupby("region")["year"].apply(lambda s: set(s.astype(int))).to_dict()
+    window = list(range(start, end + 1))
+    rows = []
+    for region, g in rates.groupby("region", sort=True):
+        s = g.set_index("year")[column]
+        skipped = skip_by.get(region, set())
+        rec, reasons, passed_all = {"region": region}, [], []
+        for side, order in (("start", window), ("end", window[::-1])):
+            years, passed = _end_years(order, k, skipped)
+            passed_all += passed
+            v = s.reindex(years)
+            ok = len(years) == k and v.notna().all()
+            rec[f"{side}_rate"] = float(v.mean()) if ok else np.nan
+            rec[f"{side}_years"] = ",".join(map(str, years))
+            if v.isna().any():
+                have = s.dropna().index
+                span = f"{have.min()}-{have.max()}" if len(have) else "no years"
+                reasons.append(f"{column} missing in {[int(y) for y in v.index[v.isna()]]} (data: {span})")
+            elif len(years) < k:
+                reasons.append(f"fewer than {k} usable years at the {side} of {start}-{end}")
+        rec["skipped_years"] = ",".join(map(str, sorted(set(passed_all))))
+        rec["reason"] = "; ".join(reasons)
+        rows.append(rec)
+    cols = ["region", "start_rate", "end_rate", "start_years", "end_years", "skipped_years", "reason"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def classify_trend(start_rate, end_rate, *, rel_tol: float = 0.2, abs_tol: float = 0.5) -> np.ndarray:
+    """Migration-trend type of each (start, end) pair of net migration rates.
+
+    Parameters
+    ----------
+    start_rate, end_rate : array-like of float
+        Smoothed rates (per 1,000) at the start and end of the window.
+    rel_tol : float, default 0.2
+        Share of the start value by which the end must be lower for an inflow to be
+        "clearly lower" (weakening).
+    abs_tol : float, default 0.5
+        Absolute floor of that margin, in rate points (per 1,000).
+
+    Returns
+    -------
+    ndarray of object
+        One of :data:`TREND_TYPES`, or None where an input is missing or the end rate is 0
+        with a positive start (not covered by the table).
+
+    Notes
+    -----
+    With margin :math:`\\delta = \\max(\\text{rel\\_tol}\\cdot|s|, \\text{abs\\_tol})`:
+    s > 0, e > 0: weakening inflow if e < s - δ, else stable inflow (rises are stable);
+    s <= 0, e > 0: emerging inflow; s >= 0, e < 0: emerging outflow;
+    s < 0, e < 0: intensifying outflow if |e| >= |s|, else weakening outflow (the table has
+    no "stable outflow", so outflows are compared by magnitude without a tolerance).
+    """
+    s = np.asarray(start_rate, dtype="float64")
+    e = np.asarray(end_rate, dtype="float64")
+    delta = np.maximum(rel_tol * np.abs(s), abs_tol)
+    conds = [
+        (s > 0) & (e > 0) & (e >= s - delta),
+        (s > 0) & (e > 0) & (e < s - delta),
+        (s <= 0) & (e > 0),
+        (s >= 0) & (e < 0),
+        (s < 0) & (e < 0) & (np.abs(e) < np.abs(s)),
+        (s < 0) & (e < 0) & (np.abs(e) >= np.abs(s)),
+    ]
+    return np.select(conds, np.array(TREND_TYPES, dtype=object), default=None)
+
+
+def _rates(panel: pd.DataFrame) -> pd.DataFrame:
+    return migration_rates(panel, per=(1000,), denominator="population_avg")
+
+
+def migration_trend_types(
+    panel: pd.DataFrame, start: int, end: int, *, k: int = 3, rel_tol: float = 0.2,
+    abs_tol: float = 0.5, flows: Sequence[str] = ("total", "internal", "external"),
+    skip: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Stage 3 types of each region for total, internal and external net migration.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Wide panel with ``net_migration``, ``population_avg`` and, for internal/external,
+        ``interregional_net`` and ``external_net``.
+    start, end : int
+        Window (inclusive). Start and end rates are means over the first and last ``k`` years.
+    k, rel_tol, abs_tol
+        Smoothing and tolerance, see :func:`smoothed_ends` and :func:`classify_trend`.
+    skip : DataFrame, optional
+        ``region``, ``year`` to leave out of the smoothed ends, typically
+        :func:`break_years` (census re-basing and territory transfers absorbed by the
+        balancing-equation net migration); applied to every flow.
+    flows : sequence of {"total", "internal", "external"}
+        A flow whose series does not cover both ends (interregional flows exist only for
+        2022-2024) is reported with ``type`` NA and the ``reason``, never invented.
+
+    Returns
+    -------
+    DataFrame
+        ``region``, ``flow``, ``start``, ``end``, ``start_rate``, ``end_rate``, ``type``,
+        ``type_code`` (1..6 in :data:`TREND_TYPES` order), ``start_years``, ``end_years``,
+        ``skipped_years``, ``reason``; national row excluded.
+    """
+    for f in flows:
+        check_option("flow", f, FLOW_RATES, owner="migration_trend_types")
+    rates = _rates(panel)
+    rates = rates.loc[rates["region"] != NATIONAL]
+    parts = []
+    for flow in flows:
+        col = FLOW_RATES[flow]
+        if col not in rates.columns:
+            t = pd.DataFrame({"region": sorted(rates["region"].unique()), "start_rate": np.nan,
+                              "end_rate": np.nan, "start_years": "", "end_years": "", "skipped_years": "",
+                              "reason": f"{flow}: series absent from the data"})
+        else:
+            t = smoothed_ends(rates, col, start, end, k, skip=skip)
+        t.insert(1, "flow", flow)
+        parts.append(t)
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(2, "start", start)
+    out.insert(3, "end", end)
+    out["type"] = classify_trend(out["start_rate"], out["end_rate"], rel_tol=rel_tol, abs_tol=abs_tol)
+    out["type_code"] = out["type"].map({t: i + 1 for i, t in enumerate(TREND_TYPES)}).astype("Int64")
+    odd = out["type"].isna() & (out["reason"] == "")
+    out.loc[odd, "reason"] = "end rate exactly 0 with a positive start: not covered by the six types"
+    return out[["region", "flow", "start", "end", "start_rate", "end_rate", "type", "type_code",
+                "start_years", "end_years", "skipped_years", "reason"]]
+
+
+def rolling_trend_panel(
+    panel: pd.DataFrame, *, window: int = 5, k: int = 2, rel_tol: float = 0.2, abs_tol: float = 0.5,
+    flows: Sequence[str] = ("total",), skip: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Region-by-window panel of trend types: the outcome the stage 4 regressions explain.
+
+    Each window ends in a year ``t`` and covers ``t-window+1 .. t``, with start/end rates the
+    means of its first/last ``k`` years (default window 5, k 2). Windows whose ends lack data
+    are kept with type NA and the reason. Columns as :func:`migration_trend_types`, ``end``
+    being the window's last year (so the type of year t uses no data after t).
+    """
+    if window < 2 or not 1 <= k <= window // 2 + window % 2:
+        raise ValueError(f"rolling_trend_panel: need window >= 2 and 1 <= k <= ceil(window/2); got window={window}, k={k}.")
+    years = np.sort(panel["year"].unique())
+    if len(years) < window:
+        raise PanelContractError(f"rolling_trend_panel: window={window} is longer than the panel's years {years.min()}-{years.max()}.")
+    parts = [migration_trend_types(panel, t - window + 1, t, k=k, rel_tol=rel_tol, abs_tol=abs_tol, flows=flows,
+                                   skip=skip)
+             for t in range(years.min() + window - 1, years.max() + 1)]
+    return pd.concat(parts, ignore_index=True)
+
+
+def population_change_groups(
+    panel: pd.DataFrame, start: int, end: int, *, k: int = 3, regions: Sequence[str] | None = None,
+    skip: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Stage 1: the four groups of regions by the character of population change.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Wide panel with ``population``, ``population_avg``, ``natural_increase`` and
+        ``net_migration``.
+    start, end : int
+        Period of flows (inclusive), population from 1 Jan ``start`` to 1 Jan ``end + 1``.
+    k : int, default 3
+        Years averaged at each end for the smoothed net migration rates (per 1,000).
+    regions : sequence of str, optional
+        Units to classify (default: all but the national row). A unit without data for the
+        period gets a row with ``group`` NA and the ``reason``.
+    skip : DataFrame, optional
+        Region-years left out of the smoothed rates (see :func:`smoothed_ends`) and of
+        ``net_migration_excl_skipped``, which then decides the sign of M below. The cumulative
+        ``net_migration`` always covers every year, since it must satisfy the balancing identity;
+        but where net migration is derived from that identity a census re-basing year (e.g. +60
+        per 1,000 in 2008) can turn a region of steady out-migration into a net receiver.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`features.indicators.components_of_change` plus
+        ``net_migration_excl_skipped``, ``migration_rate_start``, ``migration_rate_end``
+        (smoothed, per 1,000) with the years averaged,
+        ``natural_decrease`` (cumulative natural increase < 0), ``group`` (1..4, Int64) and
+        ``group_label``.
+
+    Notes
+    -----
+    With ΔP the change, N and M the cumulative natural increase and net migration (M without
+    the skipped years when ``skip`` is given),
+    :math:`m_0, m_1` the smoothed start and end net migration rates:
+
+    * group 4 if ΔP < 0 (decline; ``natural_decrease`` marks N < 0 too);
+    * group 1 if ΔP >= 0 and M >= 0 (the label says so when growth came from migration alone);
+    * group 2 if ΔP >= 0, M < 0 and :math:`m_0 \\ge 0 > m_1` (out-migration appeared);
+    * group 3 if ΔP >= 0, M < 0 otherwise (out-migration throughout). The label tells apart
+      :math:`m_1 < m_0 < 0` (intensifying, the paper's case), easing outflow, and a balance
+      back to >= 0 by the end, so the reader sees which variant applies.
+    """
+    if regions is None:
+        regions = sorted(set(panel["region"]) - {NATIONAL})
+    comp = components_of_change(panel, start, end, regions=regions)
+    ends = smoothed_ends(_rates(panel), "net_migration_rate_per_1000", start, end, k, skip=skip)
+    ends = ends.rename(columns={"start_rate": "migration_rate_start", "end_rate": "migration_rate_end",
+                                "start_years": "rate_start_years", "end_years": "rate_end_years",
+                                "reason": "rate_reason"})
+    out = comp.merge(ends, on="region", how="left")
+    out["net_migration_excl_skipped"] = _sum_excluding(panel, out["region"], start, end, skip)
+    dp, n, m = out["population_change"], out["natural_increase"], out["net_migration_excl_skipped"]
+    m0, m1 = out["migration_rate_start"], out["migration_rate_end"]
+    g = np.select([dp < 0, (dp >= 0) & (m >= 0), (dp >= 0) & (m < 0) & (m0 >= 0) & (m1 < 0),
+                   (dp >= 0) & (m < 0) & m0.notna() & m1.notna()], [4, 1, 2, 3], default=0)
+    out["natural_decrease"] = (n < 0).where(n.notna())
+    out["group"] = pd.array(np.where(g > 0, g, pd.NA), dtype="Int64")
+    labels = out["group"].map(GROUP_LABELS, na_action="ignore")
+    labels = labels.where(~((g == 1) & (n < 0)), "growth from net in-migration only (natural decrease)")
+    labels = labels.where(~((g == 4) & (n < 0)), GROUP_LABELS[4] + " (with natural decrease)")
+    labels = labels.where(~((g == 3) & (m1 >= 0)), "growth from natural increase, net out-migration over the period, balance back to >= 0 by the end")
+    labels = labels.where(~((g == 3) & (m1 < 0) & (m1 > m0)), "growth from natural increase, net out-migration easing")
+    out["group_label"] = labels
+    rr = out["rate_reason"].fillna("")
+    out["reason"] = [("; ".join(x for x in (a, b) if x)) if gg == 0 else a for a, b, gg in zip(out["reason"], rr, g)]
+    return out.drop(columns="rate_reason")
+
+
+def _sum_excluding(panel: pd.DataFrame, regions: pd.Series, start: int, end: int,
+                   skip: pd.DataFrame | None) -> np.ndarray:
+    """Cumulative net migration over start..end without the skipped years (NaN if a kept year is missing)."""
+    skipped = set() if skip is None else set(zip(skip["region"].astype(str), skip["year"].astype(int)))
+    res = []
+    for region in regions:
+        s = panel.loc[panel["region"] == region].set_index("year")["net_migration"].reindex(range(start, end + 1))
+        keep = [y for y in s.index if (region, y) not in skipped]
+        res.append(s.loc[keep].sum(min_count=len(keep)) if keep else np.nan)
+    return np.asarray(res, dtype="float64")
+
+
+#: problem -> (candidate indicator columns, "<" or ">", benchmark: "national" or a number)
+PROBLEM_RULES = {
+    "labour_surplus": (("unemployment_gap_pp",), ">", 0.0),
+    "low_income": (("wage_rel_national_pct", "income_rel_national_pct"), "<", 100.0),
+    "housing": (("new_housing_m2_per_1000",), "<", "national"),
+    "low_attractiveness": (("attractiveness_equal",), "<", 0.0),
+}
+
+
+def problem_flags(features: pd.DataFrame, rules: Mapping[str, tuple] | None = None) -> pd.DataFrame:
+    """Stage 4 problem flags per region and year, in long form.
+
+    Parameters
+    ----------
+    features : DataFrame
+        Wide panel of features (the outputs of the builders merged on region and year), with
+        ``population`` when a rule's benchmark is ``"national"``.
+    rules : mapping, optional
+        ``problem -> (columns, op, benchmark)``; the first of ``columns`` present is used; a
+        region has the problem when ``value op benchmark``. ``"national"`` means the national
+        value of that year (:func:`features.indicators.national_reference`, population-weighted
+        mean of regions where the national row lacks it). Defaults (:data:`PROBLEM_RULES`):
+        labour surplus = unemployment above the national rate; low income = wage or income
+        below 100 % of the national value; housing = new housing per 1,000 below the national
+        value; low attractiveness = equal-weight index below 0 (the average region).
+
+    Returns
+    -------
+    DataFrame
+        ``region``, ``year``, ``problem``, ``indicator``, ``value``, ``benchmark``, ``flag``
+        (1.0/0.0, NaN where the value or benchmark is missing). Problems whose indicator is
+        absent are skipped with a log message. National rows are excluded.
+    """
+    rules = PROBLEM_RULES if rules is None else rules
+    validate_panel(features, missing="keep", source="problem_flags", allow_gaps=True)
+    parts = []
+    for problem, (cols, op, bench) in rules.items():
+        check_option("op", op, ("<", ">"), owner=f"problem_flags[{problem}]")
+        col = next((c for c in cols if c in features.columns), None)
+        if col is None:
+            logger.info("problem_flags: %s skipped, none of %s present", problem, list(cols))
+            continue
+        if bench == "national":
+            b = features["year"].map(national_reference(features, col, weight="population"))
+        else:
+            b = pd.Series(float(bench), index=features.index)
+        v = features[col].astype("float64")
+        flag = (v < b) if op == "<" else (v > b)
+        parts.append(pd.DataFrame({
+            "region": features["region"], "year": features["year"], "problem": problem,
+            "indicator": col, "value": v, "benchmark": b.astype("float64"),
+            "flag": flag.astype("float64").where(v.notna() & b.notna()),
+        }))
+    if not parts:
+        raise PanelContractError(f"problem_flags: no indicator of any rule is present; rules: {dict(rules)}.")
+    out = pd.concat(parts, ignore_index=True)
+    return out.loc[out["region"] != NATIONAL].reset_index(drop=True)
+
+
+def problem_counts(flags: pd.DataFrame) -> pd.DataFrame:
+    """Number of regions with each problem per year: ``year``, ``problem``, ``n_regions``, ``n_with_data``."""
+    g = flags.groupby(["year", "problem"], sort=True)["flag"]
+    return pd.DataFrame({"n_regions": g.sum(min_count=0), "n_with_data": g.count()}).reset_index()
+
+
+def tercile_crosstab(
+    features: pd.DataFrame, types: pd.DataFrame, factors: Sequence[str], *, start: int, end: int,
+    flow: str = "total",
+) -> pd.DataFrame:
+    """Cross-tabulation of each factor's tercile against the migration-trend type.
+
+    Each region's factor value is its mean over ``start``..``end`` (years with a value);
+    regions are split into terciles (low / middle / high, by rank, ties broken by order of
+    appearance) and counted against ``types`` of the given ``flow``. Returns ``factor``,
+    ``tercile``, ``type``, ``n`` (all combinations, zeros included). Regions without a type or
+    a factor value are left out and counted in the log.
+    """
+    missing = [f for f in factors if f not in features.columns]
+    if missing:
+        raise PanelContractError(f"tercile_crosstab: factor column(s) {missing} absent; found {sorted(set(features.columns) - set(KEYS))}.")
+    t = types.loc[(types["flow"] == flow) & types["type"].notna(), ["region", "type"]]
+    win = features.loc[features["year"].between(start, end) & (features["region"] != NATIONAL)]
+    rows = []
+    for f in factors:
+        m = win.groupby("region")[f].mean().dropna().rename("value").reset_index().merge(t, on="region")
+        if len(m) < 3:
+            logger.info("tercile_crosstab: %s has %d regions with a value and a type; skipped", f, len(m))
+            continue
+        m["tercile"] = pd.qcut(m["value"].rank(method="first"), 3, labels=["low", "middle", "high"])
+        ct = pd.crosstab(m["tercile"], pd.Categorical(m["type"], categories=TREND_TYPES), dropna=False)
+        long = ct.stack().rename("n").reset_index()
+        long.columns = ["tercile", "type", "n"]
+        long.insert(0, "factor", f)
+        rows.append(long)
+    cols = ["factor", "tercile", "type", "n"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
