@@ -1,0 +1,186 @@
+"""Writers of the assessment: CSV tables, an xlsx workbook with Russian names, and two charts.
+
+Every file is written to a temporary name beside its target and renamed when complete
+(:mod:`features.atomic`), so a failed run leaves no half-written output. Charts use
+matplotlib's object API (``Figure``), never global pyplot state, and need no network.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Polygon
+
+from features.atomic import atomic_path, atomic_write_csv
+from features.errors import DataFileError
+from features.regions import load_regions, resolve_region
+from features.typology import GROUP_LABELS, TREND_TYPES
+
+logger = logging.getLogger(__name__)
+
+#: schematic tile positions (column west->east, row north->south), one tile per unit
+TILES = {
+    "kostanay": (2, 0), "north_kazakhstan": (3, 0), "pavlodar": (5, 0),
+    "west_kazakhstan": (0, 1), "aktobe": (1, 1), "akmola": (3, 1), "astana": (4, 1), "east_kazakhstan": (6, 1),
+    "atyrau": (0, 2), "ulytau": (2, 2), "karaganda": (3, 2), "abai": (5, 2),
+    "mangystau": (0, 3), "kyzylorda": (1, 3), "jetisu": (6, 3),
+    "turkestan": (2, 4), "south_kazakhstan": (2, 4), "zhambyl": (3, 4), "almaty_region": (5, 4),
+    "shymkent": (2, 5), "almaty_city": (5, 5),
+}
+TYPE_COLOURS = dict(zip(TREND_TYPES, ("#08519c", "#6baed6", "#74c476", "#fdae6b", "#fc9272", "#cb181d")))
+GROUP_COLOURS = {1: "#2171b5", 2: "#fd8d3c", 3: "#e6550d", 4: "#a50f15"}
+NA_COLOUR = "#d9d9d9"
+
+
+def with_names(df: pd.DataFrame) -> pd.DataFrame:
+    """Insert ``region_name_ru`` and ``region_name_en`` right after ``region`` (English key kept)."""
+    if "region" not in df.columns:
+        return df
+    reg = load_regions().set_index("region")
+    out = df.copy()
+    pos = list(out.columns).index("region") + 1
+    out.insert(pos, "region_name_ru", out["region"].map(reg["name_ru"]).astype("string"))
+    out.insert(pos + 1, "region_name_en", out["region"].map(reg["name_en"]).astype("string"))
+    return out
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """Write each table to ``out_dir/<name>.csv`` (UTF-8, atomic). Returns the paths."""
+    return [atomic_write_csv(df, Path(out_dir) / f"{name}.csv") for name, df in tables.items()]
+
+
+def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
+    """One sheet per table (name cut to Excel's 31 characters), Russian and English names beside keys."""
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="xlsxwriter") as xl:
+            for name, df in tables.items():
+                sheet = name[:31]
+                frame = with_names(df)
+                frame.to_excel(xl, sheet_name=sheet, index=False)
+                ws = xl.sheets[sheet]
+                ws.freeze_panes(1, 0)
+                for i, col in enumerate(frame.columns):
+                    width = min(60, max(10, len(str(col)) + 2, int(frame[col].astype(str).str.len().max() or 0) + 1))
+                    ws.set_column(i, i, width)
+    return Path(path)
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", dpi=150, bbox_inches="tight")
+    return Path(path)
+
+
+def plot_growth_index(pop_change: pd.DataFrame, path: Path, *, title: str = "") -> Path:
+    """Ranked horizontal bars of the growth index P(end)/P(start) x 100, coloured by group."""
+    d = pop_change.dropna(subset=["growth_index"]).sort_values("growth_index")
+    names = d["region"].map(load_regions().set_index("region")["name_en"]).fillna(d["region"])
+    fig = Figure(figsize=(8, 0.35 * len(d) + 1.5))
+    ax = fig.subplots()
+    colours = [GROUP_COLOURS.get(int(g), NA_COLOUR) if pd.notna(g) else NA_COLOUR for g in d["group"]]
+    ax.barh(np.arange(len(d)), d["growth_index"] - 100, left=100, color=colours)
+    ax.set_yticks(np.arange(len(d)), labels=list(names))
+    ax.axvline(100, color="black", lw=0.8)
+    left_out = sorted(set(pop_change["region"]) - set(d["region"]))
+    if left_out:
+        fig.text(0.01, 0.0, f"not shown (no value for the period): {', '.join(left_out)}", fontsize=7)
+    ax.set_xlabel("population growth index, start = 100")
+    ax.set_title(title or "Population growth index by region")
+    ax.legend(handles=[Patch(color=c, label=f"{g}: {GROUP_LABELS[g]}") for g, c in GROUP_COLOURS.items()],
+              loc="lower right", fontsize=7)
+    return _save(fig, path)
+
+
+def _type_colour(t) -> str:
+    return TYPE_COLOURS.get(t, NA_COLOUR) if isinstance(t, str) else NA_COLOUR
+
+
+def _legend(ax) -> None:
+    handles = [Patch(color=c, label=t) for t, c in TYPE_COLOURS.items()] + [Patch(color=NA_COLOUR, label="not computable")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
+
+
+def plot_tile_map(types: pd.DataFrame, path: Path, *, title: str = "") -> Path:
+    """Schematic tile map: one square per region, placed roughly where it lies, coloured by type.
+
+    ``types`` has ``region`` and ``type`` (one flow). Regions without a tile position are
+    listed in the log and left out.
+    """
+    fig = Figure(figsize=(9, 6))
+    ax = fig.subplots()
+    short = load_regions().set_index("region")["name_en"].str.replace(r" Region$", "", regex=True)
+    missing = []
+    for rec in types.itertuples(index=False):
+        if rec.region not in TILES:
+            missing.append(rec.region)
+            continue
+        x, y = TILES[rec.region]
+        ax.add_patch(Polygon([(x, -y), (x + 0.95, -y), (x + 0.95, -y - 0.95), (x, -y - 0.95)],
+                             closed=True, facecolor=_type_colour(rec.type), edgecolor="white"))
+        ax.text(x + 0.475, -y - 0.475, short.get(rec.region, rec.region).replace(" ", "\n", 1),
+                ha="center", va="center", fontsize=7)
+    if missing:
+        logger.warning("plot_tile_map: no tile position for %s", missing)
+    ax.set_xlim(-0.1, 7.1)
+    ax.set_ylim(-6.1, 0.1)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title or "Migration-trend type by region (schematic)")
+    _legend(ax)
+    return _save(fig, path)
+
+
+def _rings(geometry: dict) -> list[list]:
+    kind, coords = geometry.get("type"), geometry.get("coordinates", [])
+    if kind == "Polygon":
+        return [coords[0]] if coords else []
+    if kind == "MultiPolygon":
+        return [poly[0] for poly in coords if poly]
+    return []
+
+
+def plot_geojson_map(types: pd.DataFrame, geojson: Path, path: Path, *, key: str = "region", title: str = "") -> Path:
+    """True choropleth from a user GeoJSON of region boundaries (outer rings drawn, holes ignored).
+
+    Each feature's ``properties[key]`` must hold a region code or a known name (Russian,
+    Kazakh or English spelling of ``data/region_aliases.csv``).
+
+    Raises
+    ------
+    DataFileError
+        If the file is not a GeoJSON FeatureCollection or no feature matches a region.
+    """
+    try:
+        gj = json.loads(Path(geojson).read_text(encoding="utf-8"))
+        feats = gj["features"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataFileError(f"{geojson}: not a readable GeoJSON FeatureCollection ({exc}).") from None
+    colour = dict(zip(types["region"], types["type"]))
+    fig = Figure(figsize=(10, 6))
+    ax = fig.subplots()
+    matched, unmatched = set(), []
+    for f in feats:
+        name = str((f.get("properties") or {}).get(key, ""))
+        code = resolve_region(name) if name else None
+        if code is None:
+            unmatched.append(name)
+            continue
+        matched.add(code)
+        for ring in _rings(f.get("geometry") or {}):
+            ax.add_patch(Polygon(np.asarray(ring)[:, :2], closed=True, facecolor=_type_colour(colour.get(code)),
+                                 edgecolor="white", lw=0.5))
+    if not matched:
+        raise DataFileError(f"{geojson}: no feature's properties[{key!r}] names a known region; saw {unmatched[:5]}.")
+    if unmatched:
+        logger.warning("plot_geojson_map: %d feature(s) not matched to a region: %s", len(unmatched), unmatched[:5])
+    ax.autoscale_view()
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title or "Migration-trend type by region")
+    _legend(ax)
+    return _save(fig, path)
