@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from features.panel import validate_panel
 from features.regions import NATIONAL
 from forecast.distribution import row_scales, sd_of_sum, z_value
+from forecast.schema import coerce_forecast, validate_forecast
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +224,7 @@ def project_population(
     model_ni = natural_increase if natural_increase is not None else NaturalIncreaseDrift()
     validate_panel(panel, required=("population",), missing="keep", source="population panel",
                    regions=sorted(panel["region"].astype(str).unique()), allow_gaps=True)
+    validate_forecast(migration, source="population: migration forecast")
     scales = row_scales(migration)
     frames = []
     for origin, by_origin in scales.groupby("origin_year", sort=True):
@@ -240,7 +242,8 @@ def project_population(
                 )
             start = _start_population(panel, region, origin)
             frames.append(_project_one(path, r, start, model, region, origin, levels, rho_migration, rho_natural))
-    return pd.concat(frames, ignore_index=True)[list(OUTPUT_COLUMNS)]
+    out = coerce_forecast(pd.concat(frames, ignore_index=True)[list(OUTPUT_COLUMNS)])
+    return validate_forecast(out, source="population projection")
 
 
 def _project_one(path, rates, start, model, region, origin, levels, rho_m, rho_n) -> pd.DataFrame:

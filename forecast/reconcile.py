@@ -21,12 +21,12 @@ import pandas as pd
 
 from features.options import check_option
 from features.regions import NATIONAL
+from forecast.schema import validate_forecast
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("ols", "wls", "mint_shrink")
 CONSTRAINTS = ("national_total", "zero_sum")
-FORECAST_COLUMNS = ("model", "region", "origin_year", "year", "point", "lower", "upper", "level")
 _GROUP = ["model", "origin_year", "year", "level"]
 
 
@@ -147,30 +147,6 @@ def project(y: np.ndarray, constraints: np.ndarray, weights: np.ndarray) -> np.n
     return y - weights @ constraints.T @ np.linalg.solve(cwc, constraints @ y)
 
 
-def _check_forecasts(forecasts: pd.DataFrame) -> None:
-    missing = [c for c in FORECAST_COLUMNS if c not in forecasts.columns]
-    if missing:
-        raise ValueError(
-            f"forecast table: missing column(s) {missing}; found {list(forecasts.columns)}."
-        )
-    bad = forecasts["point"].isna()
-    if bad.any():
-        r = forecasts.loc[bad].iloc[0]
-        raise ValueError(
-            f"forecast table: {int(bad.sum())} row(s) have no point forecast, e.g. "
-            f"(model={r['model']!r}, region={r['region']!r}, year={int(r['year'])})."
-        )
-    key = ["model", "region", "origin_year", "year", "level"]
-    dup = forecasts.duplicated(key, keep=False)
-    if dup.any():
-        r = forecasts.loc[dup].iloc[0]
-        raise ValueError(
-            f"forecast table: duplicate key (model={r['model']!r}, region={r['region']!r}, "
-            f"origin_year={int(r['origin_year'])}, year={int(r['year'])}, level={r['level']}); "
-            "each (model, region, origin_year, year, level) must be unique."
-        )
-
-
 def _error_frame(residuals: pd.DataFrame) -> pd.DataFrame:
     """Backtest errors ``actual - point`` (or a given ``residual``), one per model-region-origin-year."""
     if "residual" in residuals.columns:
@@ -264,8 +240,10 @@ def reconcile(
 
     Raises
     ------
+    PanelContractError
+        The forecast table breaks the contract of :func:`forecast.schema.validate_forecast`.
     ValueError
-        On missing columns, missing points, duplicate keys, a missing national row under
+        A missing national row under
         ``national_total``, missing or degenerate residuals, or an unknown method/constraint.
 
     Notes
@@ -289,7 +267,7 @@ def reconcile(
     """
     check_option("method", method, METHODS, owner="reconcile")
     check_option("constraint", constraint, CONSTRAINTS, owner="reconcile")
-    _check_forecasts(forecasts)
+    validate_forecast(forecasts, source="reconcile: forecast table")
     if method != "ols" and residuals is None:
         raise ValueError(f"method={method!r} needs residuals (backtest errors); pass residuals= or use method='ols'.")
     errors = _error_frame(residuals) if method != "ols" else None
@@ -323,6 +301,7 @@ def reconcile(
     out = forecasts.copy()
     for col in ("point", "lower", "upper"):
         out[col] = forecasts[col].to_numpy(dtype=float) + adjust
+    validate_forecast(out, source="reconcile: reconciled table")
     report = pd.DataFrame(reports)
     logger.info(
         "reconciled %d cross-sections (%s, %s): largest incoherence %.6g before, %.3g after.",

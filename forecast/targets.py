@@ -15,6 +15,7 @@ import pandas as pd
 
 from features.options import check_option
 from forecast.distribution import row_scales, sd_of_sum, split_normal_cdf
+from forecast.schema import validate_forecast
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def target_probability(forecasts: pd.DataFrame, targets: pd.DataFrame, *, rho: f
     (comonotone errors, where quantiles add). The point forecast being the median, a
     target equal to the point has probability 0.5.
     """
+    validate_forecast(forecasts, source="target_probability: forecast table")
     t = _check_targets(targets)
     scales = row_scales(forecasts)
     rows = []

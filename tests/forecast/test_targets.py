@@ -85,6 +85,17 @@ def test_sd_of_sum_hand_values():
     assert sd_of_sum(np.array([3.0, 4.0]), 0.5) == pytest.approx(np.sqrt(37.0))
 
 
+def test_row_scales_rejects_bounds_on_the_wrong_side():
+    from forecast.distribution import row_scales
+
+    fc = _fc()
+    fc.loc[2, "lower"] = 1e6
+    with pytest.raises(ValueError, match=r"interval does not contain the point for \(model='m', region='astana', year=2026\)"):
+        row_scales(fc)
+    with pytest.raises(ValueError, match=r"level must be a fraction in \(0, 1\), got \[80.0"):
+        row_scales(_fc(levels=(0.8,)).assign(level=80.0))
+
+
 def test_split_normal_cdf_is_continuous_and_monotone():
     x = np.linspace(-50, 50, 201)
     f = split_normal_cdf(x, 0.0, 5.0, 20.0)
@@ -116,7 +127,7 @@ def test_region_without_forecast_and_missing_columns():
 def test_interval_not_containing_point_is_named():
     fc = _fc()
     fc.loc[2, "lower"] = 1e6
-    with pytest.raises(ValueError, match=r"interval does not contain the point for \(model='m', region='astana', year=2026\)"):
+    with pytest.raises(ValueError, match=r"lower <= point <= upper is violated in 1 row\(s\), e.g. \(model='m', region='astana', origin_year=2024, year=2026"):
         target_probability(fc, _target(1.0))
-    with pytest.raises(ValueError, match=r"level must be a fraction in \(0, 1\), got \[80.0"):
-        target_probability(_fc().assign(level=80.0), _target(1.0))
+    with pytest.raises(ValueError, match=r"level is not a fraction in \(0, 1\)"):
+        target_probability(_fc(levels=(0.8,)).assign(level=80.0), _target(1.0))
