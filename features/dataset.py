@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.balance import derive_net_migration
+from features.balance import derive_net_migration, next_year_value
 from features.options import check_option
 from features.panel import validate_panel
 from features.regions import BORDERS, DATA_DIR, FIRST_FORMABLE, MERGES, NATIONAL
@@ -134,22 +134,29 @@ def harmonise(long: pd.DataFrame, borders: int) -> pd.DataFrame:
     return res.astype({"year": "int64", "value": "float64"})
 
 
+def _official_first(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
+    """Append balancing-equation net migration for region-years without an official value."""
+    wide = long.pivot(index=["region", "year"], columns="variable", values="value").reset_index()
+    if not {"population", "natural_increase"} <= set(wide.columns):
+        return long
+    der = derive_net_migration(wide[wide["region"] != NATIONAL], view_name)
+    official = long.loc[long["variable"] == "net_migration", ["region", "year"]].assign(_official=True)
+    der = der.merge(official, on=["region", "year"], how="left")
+    der = der[der["_official"].isna()].drop(columns="_official")
+    der = der.assign(variable="net_migration", unit="persons", source="kzmig:features/balance.py")
+    return pd.concat([long, der[LONG_COLUMNS]], ignore_index=True)
+
+
 def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
-    """Add derived net migration, average population, external net and rates to a long table."""
+    """Add derived net migration, average population, external net and rates to a long table.
+
+    A derived row's flag joins ``derived:computed`` with the flags of its inputs, so a rate
+    computed from a break year carries that break.
+    """
+    long = _official_first(long, view_name)
     wide = long.pivot(index=["region", "year"], columns="variable", values="value").reset_index()
     flags = long.set_index(["region", "year", "variable"])["flag"]
-    src = long.set_index(["region", "year", "variable"])["source"]
-    extra = []
-    # net migration by the balancing equation where no official value exists
-    if {"population", "natural_increase"} <= set(wide.columns):
-        der = derive_net_migration(wide[wide["region"] != NATIONAL], view_name)
-        have = set(map(tuple, long.loc[long["variable"] == "net_migration", ["region", "year"]].to_numpy()))
-        der = der[[(r, y) not in have for r, y in zip(der["region"], der["year"])]]
-        extra.append(der.assign(variable="net_migration", unit="persons",
-                                source="kzmig:features/balance.py"))
-    long = pd.concat([long, *extra], ignore_index=True) if extra else long
-    wide = long.pivot(index=["region", "year"], columns="variable", values="value").reset_index()
-    flags = long.set_index(["region", "year", "variable"])["flag"]
+    extra: list[pd.DataFrame] = []
 
     def flag_of(var: str) -> pd.Series:
         keys = pd.MultiIndex.from_arrays([wide["region"], wide["year"], [var] * len(wide)])
@@ -157,31 +164,26 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
 
     def add(var: str, values: pd.Series, unit: str, inputs: list[str]) -> None:
         ok = values.notna()
-        f = pd.concat([flag_of(v) for v in inputs] + [pd.Series("derived:computed", index=wide.index)], axis=1)
-        joined = f.loc[ok].apply(lambda r: _join_flags(r), axis=1) if ok.any() else pd.Series(dtype=str)
-        extra2.append(pd.DataFrame({"region": wide.loc[ok, "region"], "year": wide.loc[ok, "year"],
-                                    "variable": var, "value": values[ok].astype("float64"), "unit": unit,
-                                    "source": "kzmig:features/dataset.py", "flag": joined}))
+        parts = [flag_of(v)[ok] for v in inputs]
+        joined = [_join_flags([*fs, "derived:computed"]) for fs in zip(*parts)]
+        extra.append(pd.DataFrame({"region": wide.loc[ok, "region"], "year": wide.loc[ok, "year"],
+                                   "variable": var, "value": values[ok].astype("float64"), "unit": unit,
+                                   "source": "kzmig:features/dataset.py", "flag": joined}))
 
-    extra2: list[pd.DataFrame] = []
     if "population" in wide:
-        from features.balance import next_year_value
-
-        avg = (wide["population"] + next_year_value(wide, "population")) / 2
-        add("population_avg", avg, DERIVED["population_avg"].unit, ["population"])
-        wide["population_avg"] = avg
+        wide["population_avg"] = (wide["population"] + next_year_value(wide, "population")) / 2
+        add("population_avg", wide["population_avg"], DERIVED["population_avg"].unit, ["population"])
     if {"net_migration", "interregional_net"} <= set(wide.columns):
-        ext = wide["net_migration"] - wide["interregional_net"]
-        add("external_net", ext, DERIVED["external_net"].unit, ["net_migration", "interregional_net"])
-        wide["external_net"] = ext
+        wide["external_net"] = wide["net_migration"] - wide["interregional_net"]
+        add("external_net", wide["external_net"], DERIVED["external_net"].unit,
+            ["net_migration", "interregional_net"])
     for var in RATE_OF:
         if var not in wide or "population_avg" not in wide:
             continue
         for suffix, base in RATE_BASES.items():
-            rate = wide[var] / wide["population_avg"] * base
-            add(f"{var}_rate_{suffix}", rate, f"{suffix.replace('_', ' ')} average population",
-                [var, "population"])
-    out = pd.concat([long, *extra2], ignore_index=True)
+            add(f"{var}_rate_{suffix}", wide[var] / wide["population_avg"] * base,
+                f"{suffix.replace('_', ' ')} average population", [var, "population"])
+    out = pd.concat([long, *extra], ignore_index=True)
     out["flag"] = out["flag"].fillna("").astype("string")
     return out[LONG_COLUMNS].sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)
 
