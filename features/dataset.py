@@ -188,6 +188,20 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
     return out[LONG_COLUMNS].sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)
 
 
+def _user_observations(path: Path) -> pd.DataFrame:
+    """A user file (CSV/XLSX, long or wide) in the stored layout: source = the file, flag as given."""
+    from features.io import read_user_table
+    from features.variables import VARIABLES as _V
+
+    df = read_user_table(path)
+    if "unit" not in df:
+        df["unit"] = df["variable"].map(lambda v: _V[v].unit if v in _V else "")
+    if "source" not in df:
+        df["source"] = str(path)
+    df["flag"] = df["flag"].fillna("").astype("string") if "flag" in df else ""
+    return df.assign(unit=df["unit"].fillna("").astype("string"), source=df["source"].astype("string"))
+
+
 def load_long(view: str = "current", borders: int | None = None, *, path: Path | str | None = None) -> pd.DataFrame:
     """The long table ``region, year, variable, value, unit, source, flag`` in a border view.
 
@@ -197,8 +211,10 @@ def load_long(view: str = "current", borders: int | None = None, *, path: Path |
     borders : {2022, 2018, 2017}, optional
         Required for ``view="harmonised"``; must be None for ``"current"``.
     path : path, optional
-        A long CSV of the shipped layout; defaults to ``data/processed/observations.csv``.
-        User files in other layouts go through :func:`features.io.read_user_table` first.
+        Defaults to the shipped ``data/processed/observations.csv``. Any other file (CSV or
+        XLSX, long or wide by year, see :mod:`features.io`) is read and validated by
+        :func:`features.io.read_user_table`; its rows then go through the same views and
+        derivations, with ``source`` = the file. Derived net migration is recomputed from it.
     """
     check_option("view", view, VIEWS, owner="load_long")
     if view == "harmonised":
@@ -207,11 +223,11 @@ def load_long(view: str = "current", borders: int | None = None, *, path: Path |
         check_option("borders", borders, BORDERS, owner="load_long")
     elif borders is not None:
         raise ValueError(f"borders={borders} only applies to view='harmonised'; drop it for view='current'.")
-    src = Path(path) if path is not None else OBSERVATIONS
-    obs = read_observations(src)
-    validate_panel(obs, source=str(src))
-    sourced = obs[~obs["flag"].str.contains("derived:balancing", regex=False)]
-    sourced = sourced[LONG_COLUMNS]
+    if path is None or Path(path).resolve() == OBSERVATIONS.resolve():
+        obs = validate_panel(read_observations(OBSERVATIONS), source=str(OBSERVATIONS))
+    else:
+        obs = _user_observations(Path(path))
+    sourced = obs.loc[~obs["flag"].str.contains("derived:balancing", regex=False), LONG_COLUMNS]
     if view == "current":
         return _with_derived(sourced, "current")
     return _with_derived(harmonise(sourced, borders), f"borders={borders}")
