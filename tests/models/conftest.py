@@ -47,3 +47,31 @@ def panel() -> pd.DataFrame:
 @pytest.fixture
 def small_panel() -> pd.DataFrame:
     return make_panel(n_regions=4, n_years=5, seed=3)
+
+
+def make_type_panel(n_regions: int = 20, n_years: int = 12, *, seed: int = 0,
+                    beta: tuple[float, float] = (1.2, -0.7)) -> pd.DataFrame:
+    """A seeded region-by-window panel of trend types from a latent ordered-logit index.
+
+    ``latent = beta_1 x1 + beta_2 x2 + logistic noise`` cut at -2.5, -1, 0, 1, 2.5 into the
+    six types of :data:`models.discrete.TREND_ORDER` (contemporaneous features; tests
+    pass ``lag=0``).
+    """
+    from models.discrete import TREND_ORDER
+
+    rng = np.random.default_rng(seed)
+    n = n_regions * n_years
+    x1, x2 = rng.normal(size=n), rng.normal(size=n)
+    latent = beta[0] * x1 + beta[1] * x2 + rng.logistic(size=n)
+    codes = np.searchsorted(np.array([-2.5, -1.0, 0.0, 1.0, 2.5]), latent)
+    return pd.DataFrame({
+        "region": pd.array(np.repeat([f"r{i:02d}" for i in range(n_regions)], n_years),
+                           dtype="string"),
+        "year": np.tile(np.arange(2010, 2010 + n_years), n_regions).astype("int64"),
+        "type": np.array(TREND_ORDER, dtype=object)[codes], "x1": x1, "x2": x2,
+    })
+
+
+@pytest.fixture
+def type_panel() -> pd.DataFrame:
+    return make_type_panel()
