@@ -28,9 +28,9 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     "external_arrivals_from_other_countries": ("external_arrivals_from_other_countries",),
     "external_departures_to_cis": ("external_departures_to_cis",),
     "external_departures_to_other_countries": ("external_departures_to_other_countries",),
-    **{f"external_arrivals_education:{e}": (f"external_arrivals_education:{e}",) for e in EDUCATION},
-    **{f"external_departures_education:{e}": (f"external_departures_education:{e}",) for e in EDUCATION},
-    **{f"external_departures_specialty:{s}": (f"external_departures_specialty:{s}",) for s in SPECIALTIES},
+    **{f"external_arrivals_education_{e}": (f"external_arrivals_education_{e}",) for e in EDUCATION},
+    **{f"external_departures_education_{e}": (f"external_departures_education_{e}",) for e in EDUCATION},
+    **{f"external_departures_specialty_{s}": (f"external_departures_specialty_{s}",) for s in SPECIALTIES},
     "kandas_arrivals": ("kandas_arrivals",),
     "foreign_workers_permits": ("foreign_workers_permits",),
 }
@@ -39,10 +39,10 @@ SHARES = {
     "departures_to_cis_pct": ("external_departures_to_cis", "external_departures"),
     "arrivals_from_cis_pct": ("external_arrivals_from_cis", "external_arrivals"),
     "departures_higher_or_vocational_pct": (
-        "external_departures_education:higher+external_departures_education:secondary_professional",
+        "external_departures_education_higher+external_departures_education_secondary_professional",
         "external_departures"),
     **{f"departures_specialty_{s}_pct": (
-        f"external_departures_specialty:{s}", "+".join(f"external_departures_specialty:{x}" for x in SPECIALTIES))
+        f"external_departures_specialty_{s}", "+".join(f"external_departures_specialty_{x}" for x in SPECIALTIES))
        for s in SPECIALTIES},
 }
 
@@ -105,7 +105,7 @@ def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if len(r):
             rows.append(pd.DataFrame({"year": r.index.astype("int64"), "series": f"share:{share}",
                                       "value": r.to_numpy(), "variable": ""}))
-    edu = [f"external_{d}_education:{e}" for d in ("arrivals", "departures") for e in ("higher", "secondary_professional")]
+    edu = [f"external_{d}_education_{e}" for d in ("arrivals", "departures") for e in ("higher", "secondary_professional")]
     if all(e in found for e in edu):
         net = found[edu[0]][1] + found[edu[1]][1] - found[edu[2]][1] - found[edu[3]][1]
         rows.append(pd.DataFrame({"year": net.dropna().index.astype("int64"), "series": "brain_drain_net_higher_vocational",

@@ -223,13 +223,14 @@ def rolling_trend_panel(
     """Region-by-window panel of trend types: the outcome the stage 4 regressions explain.
 
     Each window ends in a year ``t`` and covers ``t-window+1 .. t``, with start/end rates the
-    means of its first/last ``k`` years (default window 5, k 2). Windows whose ends lack data
+    means of its first/last ``k`` years (default window 5, k 2); windows end in the years
+    where ``net_migration`` has any value. Windows whose ends lack data
     are kept with type NA and the reason. Columns as :func:`migration_trend_types`, ``end``
     being the window's last year (so the type of year t uses no data after t).
     """
     if window < 2 or not 1 <= k <= window // 2 + window % 2:
         raise ValueError(f"rolling_trend_panel: need window >= 2 and 1 <= k <= ceil(window/2); got window={window}, k={k}.")
-    years = np.sort(panel["year"].unique())
+    years = np.sort(panel.loc[panel["net_migration"].notna(), "year"].unique())
     if len(years) < window:
         raise PanelContractError(f"rolling_trend_panel: window={window} is longer than the panel's years {years.min()}-{years.max()}.")
     parts = [migration_trend_types(panel, t - window + 1, t, k=k, rel_tol=rel_tol, abs_tol=abs_tol, flows=flows,

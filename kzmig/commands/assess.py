@@ -37,8 +37,6 @@ def _load(borders: int, data: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _check_period(panel: pd.DataFrame, start: int, end: int, borders: int) -> None:
-    if end < start:
-        raise ConfigError(f"--end {end} is before --start {start}.")
     reg = panel.loc[panel["region"] != NATIONAL]
     flows = reg.dropna(subset=["net_migration", "natural_increase"])["year"]
     pop = reg.dropna(subset=["population"])["year"]
@@ -177,6 +175,8 @@ def assess(
     """
     t0 = time.perf_counter()
     try:
+        if end < start:
+            raise ConfigError(f"--end {end} is before --start {start}; the period must run forward.")
         long, panel = _load(borders, data)
         _check_period(panel, start, end, borders)
         if region:

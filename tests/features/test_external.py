@@ -1,0 +1,35 @@
+"""features/external.py: present series, shares by hand, absent series reported absent."""
+import pandas as pd
+import pytest
+
+from features.external import CATALOGUE, external_series
+
+
+def _long(rows):
+    df = pd.DataFrame(rows, columns=["region", "year", "variable", "value"])
+    return df.astype({"region": "string", "year": "int64", "value": "float64"})
+
+
+def test_series_and_shares_hand():
+    rows = [("kazakhstan", 2022, "external_departures", 200.0), ("kazakhstan", 2022, "external_departures_to_cis", 150.0),
+            ("kazakhstan", 2023, "external_departures", 100.0), ("kazakhstan", 2022, "net_migration", -50.0),
+            ("kazakhstan", 2022, "external_departures_education_higher", 30.0),
+            ("kazakhstan", 2022, "external_departures_education_secondary_professional", 50.0),
+            ("akmola", 2022, "external_departures", 999.0)]  # regional rows are ignored
+    series, status = external_series(_long(rows))
+    got = series.set_index(["series", "year"])["value"]
+    assert got[("share:departures_to_cis_pct", 2022)] == pytest.approx(75.0)
+    assert got[("share:departures_higher_or_vocational_pct", 2022)] == pytest.approx(40.0)
+    assert got[("external_net", 2022)] == -50.0  # national all-flows net = international net
+    assert ("share:departures_to_cis_pct", 2023) not in got.index  # no numerator that year
+    st = status.set_index("series")
+    assert st.loc["external_net", "variable"] == "net_migration"
+    assert not st.loc["kandas_arrivals", "present"] and "absent" in st.loc["kandas_arrivals", "note"]
+    assert st.loc["external_departures", "n_years"] == 2
+    assert len(status) >= len(CATALOGUE)
+
+
+def test_nothing_present_is_reported_not_invented():
+    series, status = external_series(_long([("akmola", 2020, "population", 1.0)]))
+    assert series.empty and not status["present"].any()
+    assert status.loc[status["series"] == "share:arrivals_from_cis_pct", "note"].iloc[0].startswith("needs")

@@ -1,0 +1,146 @@
+"""features/typology.py: the classification tables of METHOD.md checked case by case."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.errors import PanelContractError
+from features.typology import (TREND_TYPES, break_years, classify_trend, migration_trend_types,
+                               population_change_groups, problem_counts, problem_flags,
+                               rolling_trend_panel, smoothed_ends, tercile_crosstab)
+
+YEARS = list(range(2000, 2008))
+FLOWS = {  # region -> (natural increase per year, net migration per year), population 1000 at 1 Jan 2000
+    "akmola": ([10] * 8, [5] * 8),                                  # group 1
+    "aktobe": ([20] * 8, [2, 2, 2, -1, -3, -4, -4, -4]),            # group 2
+    "astana": ([20] * 8, [-1, -1, -1, -2, -3, -5, -5, -5]),         # group 3, intensifying
+    "atyrau": ([-2] * 8, [-10] * 8),                                # group 4 with natural decrease
+}
+
+
+@pytest.fixture
+def panel():
+    rows = []
+    for r, (n, m) in FLOWS.items():
+        p = 1000.0
+        for i, y in enumerate(YEARS + [2008]):
+            rows.append({"region": r, "year": y, "population": p,
+                         "natural_increase": float(n[i]) if i < 8 else np.nan,
+                         "net_migration": float(m[i]) if i < 8 else np.nan})
+            if i < 8:
+                p += n[i] + m[i]
+    df = pd.DataFrame(rows).astype({"region": "string", "year": "int64"})
+    df["population_avg"] = df.groupby("region")["population"].transform(lambda s: (s + s.shift(-1)) / 2)
+    return df
+
+
+def test_classify_trend_table():
+    cases = [(10, 8.5, "stable inflow"), (10, 12, "stable inflow"), (10, 7.9, "weakening inflow"),
+             (1, 0.6, "stable inflow"), (1, 0.4, "weakening inflow"),  # absolute floor 0.5
+             (0, 3, "emerging inflow"), (-2, 3, "emerging inflow"), (0, -1, "emerging outflow"),
+             (2, -1, "emerging outflow"), (-4, -3, "weakening outflow"), (-4, -5, "intensifying outflow"),
+             (-4, -4, "intensifying outflow"), (3, 0, None), (np.nan, 1, None)]
+    s, e, want = zip(*cases)
+    assert list(classify_trend(s, e, rel_tol=0.2, abs_tol=0.5)) == list(want)
+    assert classify_trend([10], [7.9], rel_tol=0.3)[0] == "stable inflow"  # tolerance is configurable
+
+
+def test_smoothed_ends_hand_and_skip(panel):
+    rates = panel.assign(r=panel["net_migration"])
+    out = smoothed_ends(rates, "r", 2000, 2007, k=3).set_index("region")
+    assert out.loc["aktobe", "start_rate"] == pytest.approx(2.0)
+    assert out.loc["aktobe", "end_rate"] == pytest.approx(-4.0)
+    skip = pd.DataFrame({"region": ["aktobe"], "year": [2001]})
+    out = smoothed_ends(rates, "r", 2000, 2007, k=3, skip=skip).set_index("region")
+    assert out.loc["aktobe", "start_years"] == "2000,2002,2003"
+    assert out.loc["aktobe", "start_rate"] == pytest.approx((2 + 2 - 1) / 3)
+    assert out.loc["aktobe", "skipped_years"] == "2001"
+    with pytest.raises(ValueError, match="smoothing k=9"):
+        smoothed_ends(rates, "r", 2000, 2007, k=9)
+
+
+def test_population_change_groups(panel):
+    out = population_change_groups(panel, 2000, 2007, k=3).set_index("region")
+    assert out["group"].to_dict() == {"akmola": 1, "aktobe": 2, "astana": 3, "atyrau": 4}
+    assert out.loc["astana", "group_label"].endswith("intensifying")
+    assert bool(out.loc["atyrau", "natural_decrease"]) and "natural decrease" in out.loc["atyrau", "group_label"]
+    assert out.loc["akmola", "growth_index"] == pytest.approx(100 * (1000 + 120) / 1000)
+    assert out.loc["aktobe", "net_migration"] == -10
+    np.testing.assert_allclose(out["balancing_residual"], 0.0)
+    # inputs next to the class: smoothed rates per 1,000 average population
+    a = panel.loc[panel["region"] == "akmola"].set_index("year")
+    want = np.mean(1000 * a.loc[2000:2002, "net_migration"] / a.loc[2000:2002, "population_avg"])
+    assert out.loc["akmola", "migration_rate_start"] == pytest.approx(want)
+
+
+def test_region_without_start_gets_reason(panel):
+    late = panel.loc[~((panel["region"] == "atyrau") & (panel["year"] < 2003))]
+    out = population_change_groups(late, 2000, 2007).set_index("region")
+    assert pd.isna(out.loc["atyrau", "group"]) and "no population at 1 Jan 2000" in out.loc["atyrau", "reason"]
+    assert out.loc["akmola", "group"] == 1
+
+
+def test_migration_trend_types_and_absent_flows(panel):
+    out = migration_trend_types(panel, 2000, 2007, k=3)
+    tot = out.loc[out["flow"] == "total"].set_index("region")
+    # akmola: +5 a year on a growing population, the rate slips by < 20 %: stable; atyrau: -10 on a
+    # shrinking population, the outflow rate grows in magnitude: intensifying
+    assert tot["type"].to_dict() == {"akmola": "stable inflow", "aktobe": "emerging outflow",
+                                     "astana": "intensifying outflow", "atyrau": "intensifying outflow"}
+    assert tot.loc["aktobe", "type_code"] == TREND_TYPES.index("emerging outflow") + 1
+    internal = out.loc[out["flow"] == "internal"]
+    assert internal["type"].isna().all() and internal["reason"].str.contains("absent").all()
+    with pytest.raises(ValueError, match="flow='net'"):
+        migration_trend_types(panel, 2000, 2007, flows=("net",))
+
+
+def test_rolling_panel_matches_loop(panel):
+    out = rolling_trend_panel(panel, window=4, k=2)
+    assert sorted(out["end"].unique()) == [2003, 2004, 2005, 2006, 2007]
+    for rec in out.itertuples():
+        g = panel.loc[panel["region"] == rec.region].set_index("year")
+        rate = 1000 * g["net_migration"] / g["population_avg"]
+        s = rate.loc[rec.start:rec.start + 1].mean()
+        e = rate.loc[rec.end - 1:rec.end].mean()
+        assert rec.start == rec.end - 3
+        assert rec.start_rate == pytest.approx(s) and rec.end_rate == pytest.approx(e)
+        assert rec.type == classify_trend([s], [e])[0]
+    with pytest.raises(PanelContractError, match="window=20 is longer"):
+        rolling_trend_panel(panel, window=20)
+
+
+def test_break_years_from_flags():
+    long = pd.DataFrame({"region": ["akmola", "akmola", "aktobe"], "year": [2008, 2009, 2021],
+                         "variable": ["net_migration", "net_migration", "population"], "value": [1.0, 2.0, 3.0],
+                         "flag": ["derived:balancing;break:census_2009", "derived:balancing", "break:x"]})
+    out = break_years(long.astype({"region": "string", "year": "int64"}))
+    assert out.to_dict("records") == [{"region": "akmola", "year": 2008, "flag": "break:census_2009"}]
+
+
+def test_problem_flags_counts_and_terciles():
+    feats = pd.DataFrame({
+        "region": ["kazakhstan", "akmola", "aktobe", "astana"] * 2, "year": [2020] * 4 + [2021] * 4,
+        "population": [np.nan, 100.0, 300.0, 600.0] * 2,
+        "unemployment_gap_pp": [0.0, 0.5, -0.2, 0.0, 0.0, 0.1, 0.3, np.nan],
+        "new_housing_m2_per_1000": [np.nan, 500.0, 700.0, 900.0, np.nan, 100.0, 200.0, 300.0],
+    }).astype({"region": "string", "year": "int64"})
+    flags = problem_flags(feats)
+    assert set(flags["problem"]) == {"labour_surplus", "housing"}  # the others have no indicator
+    h = flags.loc[(flags["problem"] == "housing") & (flags["year"] == 2020)].set_index("region")
+    nat = (500 * 100 + 700 * 300 + 900 * 600) / 1000  # population-weighted = national per 1,000
+    assert h["benchmark"].iloc[0] == pytest.approx(nat)
+    assert h["flag"].to_dict() == {"akmola": 1.0, "aktobe": 1.0, "astana": 0.0}
+    counts = problem_counts(flags).set_index(["year", "problem"])
+    assert counts.loc[(2021, "labour_surplus"), "n_regions"] == 2
+    assert counts.loc[(2021, "labour_surplus"), "n_with_data"] == 2
+    types = pd.DataFrame({"region": ["akmola", "aktobe", "astana"], "flow": "total",
+                          "type": ["stable inflow", "intensifying outflow", "intensifying outflow"]})
+    ct = tercile_crosstab(feats, types, ["new_housing_m2_per_1000"], start=2020, end=2021)
+    nz = ct.loc[ct["n"] > 0, ["tercile", "type", "n"]].astype({"tercile": str, "type": str}).to_dict("records")
+    assert nz == [{"tercile": "low", "type": "stable inflow", "n": 1},
+                  {"tercile": "middle", "type": "intensifying outflow", "n": 1},
+                  {"tercile": "high", "type": "intensifying outflow", "n": 1}]
+    assert len(ct) == 3 * len(TREND_TYPES)
+    with pytest.raises(PanelContractError, match=r"factor column\(s\) \['wage'\] absent"):
+        tercile_crosstab(feats, types, ["wage"], start=2020, end=2021)
+    with pytest.raises(ValueError, match="op='=' is not supported by problem_flags\\[x\\]"):
+        problem_flags(feats, rules={"x": (("unemployment_gap_pp",), "=", 0.0)})

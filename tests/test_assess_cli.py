@@ -1,0 +1,78 @@
+"""``kzmig assess`` end to end on the shipped data, and its option errors."""
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from kzmig.commands.assess import assess
+
+runner = CliRunner()
+
+
+def _invoke(args):
+    """Through ``kzmig.cli.app`` once the lead has wired the command, else a one-command app."""
+    from kzmig.cli import app
+
+    names = {c.name or c.callback.__name__ for c in app.registered_commands}
+    if "assess" in names:
+        return runner.invoke(app, ["assess", *args])
+    local = typer.Typer()
+    local.command()(assess)
+    return runner.invoke(local, args)
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    path = tmp_path_factory.mktemp("assess")
+    res = _invoke(["--start", "2006", "--end", "2022", "--borders", "2018", "--out", str(path)])
+    assert res.exit_code == 0, res.output
+    return path
+
+
+def test_writes_every_table_and_chart(out):
+    for name in ("population_change.csv", "migration_trends.csv", "problems.csv", "indicators.csv",
+                 "attractiveness.csv", "attractiveness_loadings.csv", "assessment.xlsx", "growth_index.png",
+                 "trend_map.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob(".*.tmp"))  # no half-written leftovers
+
+
+def test_population_change_reproduces_balancing_identity(out):
+    pop = pd.read_csv(out / "population_change.csv")
+    ok = pop["group"].notna()
+    assert ok.sum() == 15  # 17 units in 2018 borders; Shymkent and Turkestan exist from 2017
+    lhs = pop.loc[ok, "population_end"] - pop.loc[ok, "population_start"]
+    rhs = pop.loc[ok, ["natural_increase", "net_migration", "balancing_residual"]].sum(axis=1)
+    np.testing.assert_allclose(lhs, rhs)
+    np.testing.assert_allclose(pop.loc[ok, "growth_index"], 100 * pop.loc[ok, "population_end"] / pop.loc[ok, "population_start"])
+    late = pop.set_index("region").loc[["shymkent", "turkestan"]]
+    assert late["group"].isna().all() and late["reason"].str.contains("no population at 1 Jan 2006").all()
+    assert set(pop.loc[ok, "group"]) <= {1, 2, 3, 4}
+
+
+def test_trends_internal_absent_and_workbook_has_russian_names(out):
+    tr = pd.read_csv(out / "migration_trends.csv")
+    internal = tr.loc[tr["flow"] == "internal"]
+    assert internal["type"].isna().all() and internal["reason"].str.contains("2022-2024").all()
+    wb = load_workbook(out / "assessment.xlsx", read_only=True)
+    assert {"population_change", "migration_trends", "problems", "indicators", "attractiveness"} <= set(wb.sheetnames)
+    header = [c.value for c in next(wb["population_change"].iter_rows(max_row=1))]
+    assert header[:3] == ["region", "region_name_ru", "region_name_en"]
+    names = {r[0]: r[1] for r in wb["population_change"].iter_rows(min_row=2, max_col=2, values_only=True)}
+    assert names["astana"] == "г. Астана"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--start", "2020", "--end", "2010"], "--end 2010 is before --start 2020"),
+    (["--borders", "2019"], "--borders 2019 is not available; choose one of 2017, 2018, 2022"),
+    (["--start", "1990", "--end", "2022"], "period 1990-2022 is outside the data"),
+    (["--region", "shymkent"], "--region shymkent is missing in the period 2006-2022 with borders=2018: its data cover 2017-"),
+    (["--region", "abai"], "--region ['abai'] not in borders=2018; available: akmola"),
+])
+def test_bad_options_exit_nonzero_with_message(args, message, tmp_path):
+    res = _invoke([*args, "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0
+    assert message in res.output
+    assert not (tmp_path / "x").exists()
