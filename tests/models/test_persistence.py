@@ -1,0 +1,79 @@
+"""save_model / load_model round trips, metadata and the refusal paths."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from features.errors import DataFileError, PanelContractError
+from models import persistence
+from models.persistence import ModelVersionError, ModelVersionWarning, load_model, save_model
+from models.panel import FixedEffectsMigration
+
+
+@pytest.fixture
+def saved(panel, tmp_path):
+    model = FixedEffectsMigration("y", ["x1", "x2"]).fit(panel)
+    run = save_model(model, tmp_path / "fe", {"run_id": "r1", "config_sha256": "abc",
+                                              "data": {"path": "x.csv", "sha256": "def"}})
+    return model, run
+
+
+def test_round_trip_predicts_the_same(saved, panel):
+    model, run = saved
+    loaded, meta = load_model(run, feature_names=["x1_lag1", "x2_lag1"])
+    np.testing.assert_array_equal(loaded.predict(panel)["point"], model.predict(panel)["point"])
+    assert loaded.result_.params.equals(model.result_.params)
+    assert meta["feature_names"] == ["x1_lag1", "x2_lag1"] and meta["run_id"] == "r1"
+    assert meta["versions"] == persistence.versions()
+    assert meta["model_class"] == "models.panel.FixedEffectsMigration"
+    assert meta["artifact_sha256"] == persistence.sha256_file(run / "model.joblib")
+    assert len(meta["git_commit"] or "x" * 40) == 40
+    assert sorted(p.name for p in run.iterdir()) == ["metadata.json", "model.joblib"]
+
+
+def _edit_versions(run, **changes):
+    meta = json.loads((run / "metadata.json").read_text())
+    meta["versions"].update(changes)
+    (run / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_minor_version_mismatch_warns_with_both_versions(saved):
+    _, run = saved
+    installed = persistence.versions()["pandas"]
+    major = installed.split(".")[0]
+    _edit_versions(run, pandas=f"{major}.0.0rc9")
+    with pytest.warns(ModelVersionWarning, match=rf"pandas: saved {major}\.0\.0rc9, "
+                                                 rf"installed {installed}"):
+        load_model(run)
+    with pytest.raises(ModelVersionError, match=r"strict=True"):
+        load_model(run, strict=True)
+
+
+def test_major_version_mismatch_raises(saved):
+    _, run = saved
+    _edit_versions(run, numpy="1.26.4")
+    with pytest.raises(ModelVersionError, match=r"numpy: saved 1\.26\.4.*major version differs "
+                                                r"for \['numpy'\]"):
+        load_model(run)
+
+
+def test_feature_names_and_order_are_checked(saved):
+    _, run = saved
+    with pytest.raises(PanelContractError, match=r"feature order differs.*\['x1_lag1', 'x2_lag1'\]"):
+        load_model(run, feature_names=["x2_lag1", "x1_lag1"])
+    with pytest.raises(PanelContractError, match=r"missing \['x2_lag1'\], unexpected \['x3'\]"):
+        load_model(run, feature_names=["x1_lag1", "x3"])
+
+
+def test_missing_or_changed_files(saved, tmp_path):
+    _, run = saved
+    with pytest.raises(DataFileError, match="no metadata.json"):
+        load_model(tmp_path / "nowhere")
+    (run / "model.joblib").write_bytes(b"tampered")
+    with pytest.raises(DataFileError, match="differs from the metadata's"):
+        load_model(run)
+    (run / "metadata.json").write_text("{not json")
+    with pytest.raises(DataFileError, match="not valid JSON"):
+        load_model(run)
