@@ -225,8 +225,9 @@ def rolling_trend_panel(
     Each window ends in a year ``t`` and covers ``t-window+1 .. t``, with start/end rates the
     means of its first/last ``k`` years (default window 5, k 2); windows end in the years
     where ``net_migration`` has any value. Windows whose ends lack data
-    are kept with type NA and the reason. Columns as :func:`migration_trend_types`, ``end``
-    being the window's last year (so the type of year t uses no data after t).
+    are kept with type NA and the reason. Columns as :func:`migration_trend_types` plus
+    ``year`` = ``end``, the window's last year and the panel key (so the type of year t uses
+    no data after t; with one flow, ``(region, year)`` is unique).
     """
     if window < 2 or not 1 <= k <= window // 2 + window % 2:
         raise ValueError(f"rolling_trend_panel: need window >= 2 and 1 <= k <= ceil(window/2); got window={window}, k={k}.")
@@ -236,7 +237,9 @@ def rolling_trend_panel(
     parts = [migration_trend_types(panel, t - window + 1, t, k=k, rel_tol=rel_tol, abs_tol=abs_tol, flows=flows,
                                    skip=skip)
              for t in range(years.min() + window - 1, years.max() + 1)]
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(1, "year", out["end"].astype("int64"))
+    return out
 
 
 def population_change_groups(

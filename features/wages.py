@@ -26,7 +26,8 @@ def choose_proxy(panel: pd.DataFrame, proxy: str = "auto") -> str:
     ``"auto"`` picks the regional average wage when it has a value for every regional row of
     the panel, otherwise money income per capita (the shipped data have regional wages for
     2020 only), and logs the choice. One proxy is used for the whole panel so that a series
-    never switches concept between years.
+    never switches concept between years. In backtests pass the proxy explicitly: ``"auto"``
+    looks at every year of the panel it is given.
     """
     check_option("proxy", proxy, ("auto", *PROXIES), owner="build_wages")
     if proxy != "auto":

@@ -65,8 +65,8 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
                 ws = xl.sheets[sheet]
                 ws.freeze_panes(1, 0)
                 for i, col in enumerate(frame.columns):
-                    width = min(60, max(10, len(str(col)) + 2, int(frame[col].astype(str).str.len().max() or 0) + 1))
-                    ws.set_column(i, i, width)
+                    longest = int(frame[col].astype(str).str.len().max()) if len(frame) else 0
+                    ws.set_column(i, i, min(60, max(10, len(str(col)) + 2, longest + 1)))
     return Path(path)
 
 

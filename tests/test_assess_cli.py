@@ -76,3 +76,47 @@ def test_bad_options_exit_nonzero_with_message(args, message, tmp_path):
     assert res.exit_code != 0
     assert message in res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_restricting_to_regions_runs_only_them(tmp_path):
+    res = _invoke(["--start", "2017", "--end", "2022", "--region", "shymkent", "--region", "astana",
+                   "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    pop = pd.read_csv(tmp_path / "population_change.csv")
+    assert sorted(pop["region"]) == ["astana", "shymkent"] and pop["group"].notna().all()
+
+
+def test_tile_map_places_every_unit_of_every_view():
+    from features.regions import units
+    from kzmig.report import TILES
+
+    for borders in (2022, 2018, 2017):
+        us = units(borders)
+        assert set(us) <= set(TILES), borders
+        spots = [TILES[u] for u in us]
+        assert len(set(spots)) == len(spots), borders  # no two units share a tile
+
+
+def test_geojson_choropleth_and_bad_file(tmp_path):
+    import json
+
+    from features.errors import DataFileError
+    from kzmig.report import plot_geojson_map
+
+    sq = lambda x: {"type": "Polygon", "coordinates": [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]]}
+    gj = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"region": "astana"}, "geometry": sq(0)},
+        {"type": "Feature", "properties": {"region": "Алматы"}, "geometry": {"type": "MultiPolygon", "coordinates": [sq(2)["coordinates"]]}},
+    ]}
+    path = tmp_path / "k.geojson"
+    path.write_text(json.dumps(gj), encoding="utf-8")
+    types = pd.DataFrame({"region": ["astana", "almaty_city"], "type": ["stable inflow", None]})
+    out = plot_geojson_map(types, path, tmp_path / "map.png")
+    assert out.stat().st_size > 0
+    bad = tmp_path / "bad.geojson"
+    bad.write_text('{"features": [{"properties": {"region": "atlantis"}, "geometry": null}]}', encoding="utf-8")
+    with pytest.raises(DataFileError, match="no feature's properties\\['region'\\] names a known region"):
+        plot_geojson_map(types, bad, tmp_path / "m2.png")
+    (tmp_path / "junk.geojson").write_text("not json", encoding="utf-8")
+    with pytest.raises(DataFileError, match="not a readable GeoJSON"):
+        plot_geojson_map(types, tmp_path / "junk.geojson", tmp_path / "m3.png")

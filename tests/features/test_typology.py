@@ -96,6 +96,7 @@ def test_migration_trend_types_and_absent_flows(panel):
 def test_rolling_panel_matches_loop(panel):
     out = rolling_trend_panel(panel, window=4, k=2)
     assert sorted(out["end"].unique()) == [2003, 2004, 2005, 2006, 2007]
+    assert (out["year"] == out["end"]).all() and not out.duplicated(["region", "year"]).any()
     for rec in out.itertuples():
         g = panel.loc[panel["region"] == rec.region].set_index("year")
         rate = 1000 * g["net_migration"] / g["population_avg"]
