@@ -73,7 +73,8 @@ def smoothed_ends(
     rates : DataFrame
         Wide panel with ``region``, ``year`` and ``column``.
     start, end, k : int
-        Window and number of years averaged at each end.
+        Window and number of years averaged at each end (1 <= k <= half the window, so the
+        two ends never share a year).
     skip : DataFrame, optional
         ``region``, ``year`` of years to leave out (e.g. :func:`break_years`): the end then
         moves inward to the next years inside the window, so k years are still averaged.
@@ -85,8 +86,11 @@ def smoothed_ends(
         averaged, so a reader can check), ``skipped_years`` and ``reason`` naming missing years.
         A mean is NaN unless all its k years have a value (no partial means).
     """
-    if not 1 <= k <= end - start + 1:
-        raise ValueError(f"smoothing k={k} must be between 1 and the period length {end - start + 1} ({start}-{end}).")
+    if not 1 <= k <= (end - start + 1) // 2:
+        raise ValueError(
+            f"smoothing k={k} must be between 1 and half the period length, {(end - start + 1) // 2} for "
+            f"{start}-{end}, so that the start and end years do not overlap."
+        )
     skip_by = {} if skip is None else skip.groupby("region")["year"].apply(lambda s: set(s.astype(int))).to_dict()
     window = list(range(start, end + 1))
     rows = []
@@ -107,6 +111,10 @@ def smoothed_ends(
                 reasons.append(f"{column} missing in {[int(y) for y in v.index[v.isna()]]} (data: {span})")
             elif len(years) < k:
                 reasons.append(f"fewer than {k} usable years at the {side} of {start}-{end}")
+        shared = set(map(int, filter(None, rec["start_years"].split(",")))) & set(map(int, filter(None, rec["end_years"].split(","))))
+        if shared:
+            rec["start_rate"] = rec["end_rate"] = np.nan
+            reasons.append(f"after skipping, the start and end share year(s) {sorted(shared)}; widen the window")
         rec["skipped_years"] = ",".join(map(str, sorted(set(passed_all))))
         rec["reason"] = "; ".join(reasons)
         rows.append(rec)
@@ -229,8 +237,8 @@ def rolling_trend_panel(
     ``year`` = ``end``, the window's last year and the panel key (so the type of year t uses
     no data after t; with one flow, ``(region, year)`` is unique).
     """
-    if window < 2 or not 1 <= k <= window // 2 + window % 2:
-        raise ValueError(f"rolling_trend_panel: need window >= 2 and 1 <= k <= ceil(window/2); got window={window}, k={k}.")
+    if window < 2 or not 1 <= k <= window // 2:
+        raise ValueError(f"rolling_trend_panel: need window >= 2 and 1 <= k <= window // 2; got window={window}, k={k}.")
     years = np.sort(panel.loc[panel["net_migration"].notna(), "year"].unique())
     if len(years) < window:
         raise PanelContractError(f"rolling_trend_panel: window={window} is longer than the panel's years {years.min()}-{years.max()}.")

@@ -65,7 +65,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
                 ws = xl.sheets[sheet]
                 ws.freeze_panes(1, 0)
                 for i, col in enumerate(frame.columns):
-                    longest = int(frame[col].astype(str).str.len().max()) if len(frame) else 0
+                    longest = max((len(str(v)) for v in frame[col]), default=0)
                     ws.set_column(i, i, min(60, max(10, len(str(col)) + 2, longest + 1)))
     return Path(path)
 

@@ -65,7 +65,7 @@ def test_trends_internal_absent_and_workbook_has_russian_names(out):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--start", "2020", "--end", "2010"], "--end 2010 is before --start 2020"),
+    (["--start", "2020", "--end", "2010"], "--end 2010 is not after --start 2020"),
     (["--borders", "2019"], "--borders 2019 is not available; choose one of 2017, 2018, 2022"),
     (["--start", "1990", "--end", "2022"], "period 1990-2022 is outside the data"),
     (["--region", "shymkent"], "--region shymkent is missing in the period 2006-2022 with borders=2018: its data cover 2017-"),
@@ -120,3 +120,8 @@ def test_geojson_choropleth_and_bad_file(tmp_path):
     (tmp_path / "junk.geojson").write_text("not json", encoding="utf-8")
     with pytest.raises(DataFileError, match="not a readable GeoJSON"):
         plot_geojson_map(types, tmp_path / "junk.geojson", tmp_path / "m3.png")
+
+
+def test_missing_data_file(tmp_path):
+    res = _invoke(["--data", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0 and "nope.csv: file not found" in res.output

@@ -64,12 +64,21 @@ def _check_regions(panel: pd.DataFrame, regions: list[str], start: int, end: int
             )
 
 
+def smoothing_k(start: int, end: int) -> int:
+    """Years averaged at each end: SMOOTH_K, or half the period when it is shorter than 2 x SMOOTH_K."""
+    k = min(SMOOTH_K, (end - start + 1) // 2)
+    if k < SMOOTH_K:
+        logger.info("period %d-%d is short: start and end rates are means of %d year(s), not %d", start, end, k, SMOOTH_K)
+    return k
+
+
 def _rules_table(start: int, end: int, borders: int, skip_breaks: bool) -> pd.DataFrame:
     from features.typology import GROUP_LABELS, PROBLEM_RULES, TREND_TYPES
 
     rows = [("period", f"{start}-{end}: flows of these years; population from 1 Jan {start} to 1 Jan {end + 1}"),
             ("borders", f"harmonised, fixed borders of {borders}"),
-            ("smoothing", f"start and end rates are means of the first and last {SMOOTH_K} years (per 1,000 average population)"
+            ("smoothing", f"start and end rates are means of the first and last {smoothing_k(start, end)} years "
+                          f"(default {SMOOTH_K}, at most half the period; per 1,000 average population)"
                           + ("; years with a break flag on net migration (census re-basing, territory transfers) are "
                              "skipped and the end moves inward (see start_years/end_years)" if skip_breaks else
                              "; break years kept (--keep-breaks)")),
@@ -102,14 +111,16 @@ def build_assessment(panel: pd.DataFrame, long: pd.DataFrame | None, start: int,
     from features.wages import build_wages
 
     units = regions or sorted(set(panel["region"]) - {NATIONAL})
+    k = smoothing_k(start, end)
     breaks = ty.break_years(long) if long is not None else pd.DataFrame(columns=["region", "year", "flag"])
     skip = breaks if skip_breaks else None
-    pop = ty.population_change_groups(panel, start, end, k=SMOOTH_K, regions=units, skip=skip)
+    pop = ty.population_change_groups(panel, start, end, k=k, regions=units, skip=skip)
     in_period = breaks.loc[breaks["year"].between(start, end)]
-    pop["breaks_in_period"] = pop["region"].map(
-        in_period.groupby("region").apply(lambda g: "; ".join(f"{y}:{f}" for y, f in zip(g["year"], g["flag"])),
-                                          include_groups=False)).fillna("")
-    trends = ty.migration_trend_types(panel, start, end, k=SMOOTH_K, rel_tol=REL_TOL, abs_tol=ABS_TOL, skip=skip)
+    listed: dict[str, list[str]] = {}
+    for r, y, f in zip(in_period["region"], in_period["year"], in_period["flag"]):
+        listed.setdefault(r, []).append(f"{int(y)}:{f}")
+    pop["breaks_in_period"] = [("; ".join(listed.get(r, []))) for r in pop["region"]]
+    trends = ty.migration_trend_types(panel, start, end, k=k, rel_tol=REL_TOL, abs_tol=ABS_TOL, skip=skip)
     trends = trends.loc[trends["region"].isin(units)].reset_index(drop=True)
     win = panel.loc[panel["year"].between(start, end)].reset_index(drop=True)
     ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
@@ -175,8 +186,9 @@ def assess(
     """
     t0 = time.perf_counter()
     try:
-        if end < start:
-            raise ConfigError(f"--end {end} is before --start {start}; the period must run forward.")
+        if end <= start:
+            raise ConfigError(f"--end {end} is not after --start {start}; the period needs at least 2 years "
+                              "(a start and an end to compare).")
         long, panel = _load(borders, data)
         _check_period(panel, start, end, borders)
         if region:
@@ -184,7 +196,7 @@ def assess(
         tables = build_assessment(panel, long, start, end, borders, regions=list(region) if region else None,
                                   skip_breaks=skip_breaks)
         _write(tables, Path(out), start, end, geojson)
-    except (ConfigError, DataFileError, PanelContractError, ValueError) as exc:
+    except (ConfigError, DataFileError, PanelContractError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     pop = tables["population_change"]

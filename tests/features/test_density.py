@@ -46,3 +46,8 @@ def test_leakage(panel):
     full = build_density(panel, lags=(1,), changes=(1,))
     cut = build_density(panel.loc[panel["year"] <= 2016], lags=(1,), changes=(1,))
     pd.testing.assert_frame_equal(full.loc[full["year"] <= 2016].reset_index(drop=True), cut.reset_index(drop=True))
+
+
+def test_areas_table_without_area_column(panel):
+    with pytest.raises(PanelContractError, match=r"areas table lacks \['area_km2'\]"):
+        build_density(panel.drop(columns="area_km2"), pd.DataFrame({"region": ["astana"], "km2": [1.0]}))

@@ -119,3 +119,9 @@ def test_target_achievement(toy):
         target_achievement(toy, targets.assign(indicator="wages"))
     with pytest.raises(PanelContractError, match=r"lacks column\(s\) \['target'\]"):
         target_achievement(toy, targets.drop(columns="target"))
+
+
+def test_national_reference_without_weight_column():
+    df = pd.DataFrame({"region": ["kazakhstan", "akmola"], "year": [2000, 2000], "x": [np.nan, 1.0]})
+    with pytest.raises(PanelContractError, match="column 'population' \\(weight of the fallback for 'x'\\) is absent"):
+        national_reference(df.astype({"region": "string", "year": "int64"}), "x")

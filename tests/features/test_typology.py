@@ -54,8 +54,12 @@ def test_smoothed_ends_hand_and_skip(panel):
     assert out.loc["aktobe", "start_years"] == "2000,2002,2003"
     assert out.loc["aktobe", "start_rate"] == pytest.approx((2 + 2 - 1) / 3)
     assert out.loc["aktobe", "skipped_years"] == "2001"
-    with pytest.raises(ValueError, match="smoothing k=9"):
-        smoothed_ends(rates, "r", 2000, 2007, k=9)
+    skip = pd.DataFrame({"region": ["aktobe"] * 2, "year": [2001, 2002]})
+    out = smoothed_ends(rates, "r", 2000, 2007, k=4, skip=skip).set_index("region")
+    assert np.isnan(out.loc["aktobe", "start_rate"]) and "share year(s) [2004, 2005]" in out.loc["aktobe", "reason"]
+    assert out.loc["akmola", "start_rate"] == pytest.approx(5.0)
+    with pytest.raises(ValueError, match="smoothing k=5 must be between 1 and half the period length, 4"):
+        smoothed_ends(rates, "r", 2000, 2007, k=5)
 
 
 def test_population_change_groups(panel):
@@ -145,3 +149,10 @@ def test_problem_flags_counts_and_terciles():
         tercile_crosstab(feats, types, ["wage"], start=2020, end=2021)
     with pytest.raises(ValueError, match="op='=' is not supported by problem_flags\\[x\\]"):
         problem_flags(feats, rules={"x": (("unemployment_gap_pp",), "=", 0.0)})
+
+
+def test_rolling_and_flags_option_errors(panel):
+    with pytest.raises(ValueError, match="need window >= 2 and 1 <= k <= window // 2; got window=4, k=3"):
+        rolling_trend_panel(panel, window=4, k=3)
+    with pytest.raises(PanelContractError, match="no indicator of any rule is present"):
+        problem_flags(panel)

@@ -51,3 +51,8 @@ def test_leakage(panel):
     full = build_wages(panel, proxy="income", lags=(1,))
     cut = build_wages(panel.loc[panel["year"] <= 2019], proxy="income", lags=(1,))
     pd.testing.assert_frame_equal(full.loc[full["year"] <= 2019].reset_index(drop=True), cut.reset_index(drop=True))
+
+
+def test_no_wage_or_income_column(panel):
+    with pytest.raises(PanelContractError, match="neither 'avg_wage_thousand_kzt' .* nor 'money_income_per_capita_kzt'"):
+        build_wages(panel.drop(columns=["money_income_per_capita_kzt"]))
