@@ -1,0 +1,139 @@
+"""Baselines every model must beat: naive (last value), drift, mean of the last k years.
+
+Each fits one series per region and gives normal intervals whose width grows with the
+horizon (formulas in each class' Notes, after Hyndman & Athanasopoulos, *Forecasting:
+Principles and Practice*, section 5.5).
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from models.forecast_base import LocalForecaster, normal_bounds
+
+logger = logging.getLogger(__name__)
+
+
+class Naive(LocalForecaster):
+    """Random-walk forecast: the last observed value.
+
+    Parameters
+    ----------
+    name : str, optional
+        Model name written into the forecast table (default ``"naive"``).
+    breaks : {"bridge", "dummy", "keep"}, default "bridge"
+        Treatment of flagged break years (``"dummy"`` bridges: the model takes no regressor).
+
+    Notes
+    -----
+    :math:`\\hat y_{T+h} = y_T`, :math:`\\hat\\sigma_h = \\hat\\sigma\\sqrt h` with
+    :math:`\\hat\\sigma^2 = \\frac{1}{T-1}\\sum_{t=2}^T (y_t - y_{t-1})^2`.
+    """
+
+    min_length = 2
+
+    def __init__(self, *, name: str | None = None, breaks: str = "bridge"):
+        self.name = name
+        self.breaks = breaks
+
+    def _fallback(self):
+        return None
+
+    def _fit_one(self, years, y, is_break):
+        d = np.diff(y)
+        return {"last": float(y[-1]), "sigma": float(np.sqrt(np.mean(d**2)))}
+
+    def _forecast_one(self, s, h, levels):
+        steps = np.arange(1, h + 1)
+        point = np.full(h, s["last"])
+        return point, normal_bounds(point, s["sigma"] * np.sqrt(steps), levels)
+
+
+class Drift(LocalForecaster):
+    """Random walk with drift: the line through the first and last observations.
+
+    Parameters
+    ----------
+    name : str, optional
+        Model name (default ``"drift"``).
+    breaks : {"bridge", "dummy", "keep"}, default "bridge"
+
+    Notes
+    -----
+    :math:`\\hat c = (y_T - y_1)/(T-1)`, :math:`\\hat y_{T+h} = y_T + h\\hat c`,
+    :math:`\\hat\\sigma^2 = \\frac{1}{T-2}\\sum_{t=2}^T (y_t - y_{t-1} - \\hat c)^2` and
+    :math:`\\hat\\sigma_h = \\hat\\sigma\\sqrt{h\\,(1 + h/(T-1))}`: ``h`` innovations plus the
+    error of :math:`\\hat c`, whose variance is :math:`\\sigma^2/(T-1)`.
+    """
+
+    min_length = 3
+
+    def __init__(self, *, name: str | None = None, breaks: str = "bridge"):
+        self.name = name
+        self.breaks = breaks
+
+    def _fit_one(self, years, y, is_break):
+        d = np.diff(y)
+        c = float(d.mean())
+        sigma = float(np.sqrt(np.sum((d - c) ** 2) / (len(d) - 1)))
+        return {"last": float(y[-1]), "drift": c, "sigma": sigma, "n_diff": len(d)}
+
+    def _forecast_one(self, s, h, levels):
+        steps = np.arange(1, h + 1)
+        point = s["last"] + steps * s["drift"]
+        sigma = s["sigma"] * np.sqrt(steps * (1 + steps / s["n_diff"]))
+        return point, normal_bounds(point, sigma, levels)
+
+
+class WindowMean(LocalForecaster):
+    """Mean of the last ``k`` years, carried flat.
+
+    Parameters
+    ----------
+    k : int, default 3
+        Window length in years.
+    name : str, optional
+        Model name (default ``"windowmean"``).
+    breaks : {"bridge", "dummy", "keep"}, default "bridge"
+
+    Notes
+    -----
+    :math:`\\hat y_{T+h} = \\frac1k\\sum_{j=0}^{k-1} y_{T-j}`. The interval is empirical:
+    :math:`\\hat\\sigma_h^2` is the mean squared in-sample error of the same rule ``h`` years
+    ahead, :math:`e_{t,h} = y_{t+h} - \\frac1k\\sum_{j<k} y_{t-j}`, made non-decreasing in ``h``
+    by a running maximum and extended beyond the longest horizon the sample allows by
+    :math:`\\hat\\sigma_h = \\hat\\sigma_{H}\\sqrt{h/H}`. The width therefore never shrinks
+    with the horizon.
+    """
+
+    def __init__(self, k: int = 3, *, name: str | None = None, breaks: str = "bridge"):
+        self.k = k
+        self.name = name
+        self.breaks = breaks
+
+    @property
+    def min_length(self) -> int:  # type: ignore[override]
+        return int(self.k) + 1
+
+    def _prepare(self, df):
+        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
+            raise ValueError(f"WindowMean: k={self.k!r} must be an integer >= 1 (years in the window).")
+        return super()._prepare(df)
+
+    def _fit_one(self, years, y, is_break):
+        k, n = int(self.k), len(y)
+        means = np.convolve(y, np.ones(k) / k, mode="valid")  # means[i] = mean(y[i:i+k]), ends at i+k-1
+        mse = []
+        for h in range(1, n - k + 1):
+            err = y[k - 1 + h :] - means[: n - k + 1 - h]
+            mse.append(float(np.mean(err**2)))
+        return {"point": float(means[-1]), "mse": np.maximum.accumulate(np.asarray(mse))}
+
+    def _forecast_one(self, s, h, levels):
+        mse = s["mse"]
+        H = len(mse)
+        steps = np.arange(1, h + 1)
+        var = np.where(steps <= H, mse[np.minimum(steps, H) - 1], mse[-1] * steps / H)
+        point = np.full(h, s["point"])
+        return point, normal_bounds(point, np.sqrt(var), levels)
