@@ -1,0 +1,139 @@
+"""Rolling-origin backtests: refit at every origin on data up to it, score against published values.
+
+For each origin ``o`` every model is cloned and fitted on the rows with ``year <= o`` (so
+every feature and scaler it builds sees only data up to ``o``), then forecasts ``1..horizon``
+years ahead. Break years are treated by the models as configured (their ``breaks``
+parameter), but ``actual`` is always the published value. Ensembles whose members are in the
+same run are combined from the members' forecasts instead of being refitted.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from threadpoolctl import threadpool_limits
+
+from forecast.evaluate import naive_scale
+from forecast.schema import check_horizon, check_levels, validate_series
+from models.ensemble import Ensemble, combine_forecasts
+from models.forecast_base import BaseForecaster
+
+logger = logging.getLogger(__name__)
+
+
+def check_origins(data: pd.DataFrame, origins: Iterable[int]) -> tuple[int, ...]:
+    """Origins as sorted ints, each inside the data: ``first year < origin < last year``.
+
+    Raises
+    ------
+    ValueError
+        Naming the origin and the years the data covers.
+    """
+    first, last = int(data["year"].min()), int(data["year"].max())
+    out = tuple(sorted({int(o) for o in origins}))
+    if not out:
+        raise ValueError("backtest: no origins given.")
+    bad = [o for o in out if not first < o < last]
+    if bad:
+        raise ValueError(
+            f"backtest: origin(s) {bad} are outside the data, which covers {first}-{last}; an origin needs "
+            f"training years before it and at least one published year after it ({first + 1}-{last - 1})."
+        )
+    return out
+
+
+def _one_origin(data: pd.DataFrame, models: Mapping[str, BaseForecaster], origin: int, horizon: int,
+                levels: tuple[float, ...]) -> pd.DataFrame:
+    # one BLAS/OpenMP thread: multithreading 3x3 state-space algebra is many times slower
+    with threadpool_limits(limits=1):
+        return _one_origin_inner(data, models, origin, horizon, levels)
+
+
+def _one_origin_inner(data, models, origin, horizon, levels) -> pd.DataFrame:
+    train = data.loc[data["year"] <= origin]
+    frames: dict[str, pd.DataFrame] = {}
+    for name, est in models.items():
+        if isinstance(est, Ensemble) and all(m in frames for m, _ in est.members):
+            frames[name] = combine_forecasts([frames[m] for m, _ in est.members], name=name, how=est.combine)
+            continue
+        need = getattr(est, "min_length", 2)
+        n = train.groupby("region")["year"].size()
+        short = n[n < need]
+        if len(short):
+            logger.warning("backtest origin %d: %s skips %d short series %s.", origin, name, len(short), list(short.index))
+        fit_on = train.loc[~train["region"].isin(short.index)]
+        frames[name] = clone(est).fit(fit_on).predict(horizon, levels).assign(model=name)
+    out = pd.concat(frames.values(), ignore_index=True)
+    out["horizon"] = (out["year"] - out["origin_year"]).astype("int64")
+    scales = train.groupby("region", sort=True)["y"].apply(lambda s: naive_scale(s.to_numpy()))
+    out["scale"] = out["region"].map(scales).astype(float)
+    return out
+
+
+def backtest(
+    df: pd.DataFrame,
+    models: Mapping[str, BaseForecaster],
+    *,
+    origins: Iterable[int],
+    horizon: int = 3,
+    levels: Iterable[float] = (0.8, 0.95),
+    n_jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Rolling-origin backtest of several forecasters.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Series frame ``region, year, y[, exog, is_break]`` (see
+        :func:`forecast.schema.validate_series`); ``y`` holds published values.
+    models : mapping of str to forecaster
+        Named, unfitted forecasters; each is cloned at each origin.
+    origins : iterable of int
+        Last training years; each must lie strictly inside the data's years.
+    horizon : int, default 3
+        Forecast ``1..horizon`` years ahead of each origin.
+    levels : iterable of float
+        Interval levels (fractions).
+    n_jobs : int, default 1
+        Origins run in parallel processes (joblib); results do not depend on it.
+    progress : callable, optional
+        Called with the number of origins finished, for a progress bar.
+
+    Returns
+    -------
+    DataFrame
+        The forecast table plus ``horizon``, ``scale`` (naive MAE of the published series up
+        to the origin) and ``actual`` (published value), only for years with a published value.
+
+    Raises
+    ------
+    ValueError
+        An origin outside the data (named, with the years covered) or ``horizon < 1``.
+    """
+    horizon = check_horizon(horizon)
+    levels = check_levels(levels)
+    data = validate_series(df, exog=(), source="backtest series")
+    origins = check_origins(data, origins)
+    logger.info("backtest: %d models x %d origins x h=1..%d on %d series.",
+                len(models), len(origins), horizon, data["region"].nunique())
+    if n_jobs == 1:
+        parts = []
+        for i, o in enumerate(origins):
+            parts.append(_one_origin(data, models, o, horizon, levels))
+            if progress:
+                progress(i + 1)
+    else:
+        parts = Parallel(n_jobs=n_jobs)(delayed(_one_origin)(data, models, o, horizon, levels) for o in origins)
+        if progress:
+            progress(len(origins))
+    preds = pd.concat(parts, ignore_index=True)
+    actual = data.set_index(["region", "year"])["y"]
+    preds["actual"] = actual.reindex(pd.MultiIndex.from_frame(preds[["region", "year"]].astype({"region": "string"}))).to_numpy()
+    preds = preds.loc[preds["actual"].notna()].reset_index(drop=True)
+    order = ["model", "region", "origin_year", "year", "level"]
+    return preds.sort_values(order, kind="mergesort", na_position="first").reset_index(drop=True)

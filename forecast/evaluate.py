@@ -1,0 +1,99 @@
+"""Accuracy of backtest forecasts: MAE, RMSE, MASE, bias, interval coverage and Winkler score.
+
+Input is the backtest table: the forecast table of :mod:`forecast.schema` plus ``actual``
+(the published value) and ``scale`` (the series' in-sample naive error up to the origin:
+:math:`s = \\frac{1}{n-1}\\sum_{t \\le T} |y_t - y_{t-1}|`). One row per level; point metrics
+use each (model, region, origin_year, year) once.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+POINT_KEY = ["model", "region", "origin_year", "year"]
+
+
+def naive_scale(y: np.ndarray) -> float:
+    """In-sample one-step naive MAE, the MASE denominator; NaN when it is zero or undefined."""
+    y = np.asarray(y, dtype=float)
+    if len(y) < 2:
+        return np.nan
+    s = float(np.mean(np.abs(np.diff(y))))
+    return s if s > 0 else np.nan
+
+
+def winkler(lower, upper, actual, level: float) -> np.ndarray:
+    """Interval (Winkler) score: width plus ``2/alpha`` times the miss distance.
+
+    :math:`W = (u - l) + \\frac{2}{\\alpha}(l - y)1[y < l] + \\frac{2}{\\alpha}(y - u)1[y > u]`,
+    :math:`\\alpha = 1 - \\text{level}` (Gneiting & Raftery 2007, eq. 43). Lower is better.
+    """
+    lower, upper, actual = (np.asarray(a, dtype=float) for a in (lower, upper, actual))
+    alpha = 1.0 - level
+    return (upper - lower) + 2 / alpha * np.clip(lower - actual, 0, None) + 2 / alpha * np.clip(actual - upper, 0, None)
+
+
+def _point_metrics(g: pd.DataFrame) -> pd.Series:
+    err = g["point"].to_numpy() - g["actual"].to_numpy()
+    scaled = np.abs(err) / g["scale"].to_numpy()
+    return pd.Series(
+        {
+            "n": float(len(g)),
+            "mae": float(np.mean(np.abs(err))),
+            "rmse": float(np.sqrt(np.mean(err**2))),
+            "mase": float(np.nanmean(scaled)) if np.isfinite(scaled).any() else np.nan,
+            "bias": float(np.mean(err)),
+        }
+    )
+
+
+def score(preds: pd.DataFrame, *, by: Sequence[str] = ("model", "horizon"), levels: Sequence[float] = (0.8, 0.95)) -> pd.DataFrame:
+    """Metrics per group of a backtest table.
+
+    Parameters
+    ----------
+    preds : DataFrame
+        Forecast-table columns plus ``actual`` and ``scale``; ``horizon`` is added as
+        ``year - origin_year`` when absent.
+    by : sequence of str
+        Grouping columns, e.g. ``("target", "model", "horizon")`` or ``("model", "region")``.
+    levels : sequence of float
+        Levels whose coverage and Winkler score get columns ``coverage_80``, ``winkler_80`` ...
+        (NaN where the model has no interval at that level).
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``n, mae, rmse, mase, bias`` (bias = mean of point - actual), then for
+        each level ``coverage_<pct>`` (share of actuals inside the interval) and ``winkler_<pct>``.
+    """
+    df = preds.copy()
+    if "horizon" not in df.columns:
+        df["horizon"] = df["year"] - df["origin_year"]
+    missing = [c for c in ("actual", "scale", *by) if c not in df.columns]
+    if missing:
+        raise ValueError(f"score: backtest table lacks column(s) {missing}; found {list(df.columns)}.")
+    by = list(by)
+    key = [c for c in POINT_KEY + by if c in df.columns]
+    key = list(dict.fromkeys(key))
+    pts = df.drop_duplicates(key)
+    out = pts.groupby(by, sort=True)[["point", "actual", "scale"]].apply(_point_metrics).reset_index()
+    for lv in levels:
+        tag = f"{round(lv * 100):d}"
+        sub = df.loc[np.isclose(df["level"].fillna(-1), lv)]
+        if sub.empty:
+            out[f"coverage_{tag}"], out[f"winkler_{tag}"] = np.nan, np.nan
+            continue
+        sub = sub.assign(
+            _hit=((sub["actual"] >= sub["lower"]) & (sub["actual"] <= sub["upper"])).astype(float),
+            _wk=winkler(sub["lower"], sub["upper"], sub["actual"], lv),
+        )
+        agg = sub.groupby(by, sort=True)[["_hit", "_wk"]].mean().reset_index()
+        agg.columns = by + [f"coverage_{tag}", f"winkler_{tag}"]
+        out = out.merge(agg, on=by, how="left")
+    return out
