@@ -25,7 +25,7 @@ from features.regions import NATIONAL
 logger = logging.getLogger(__name__)
 
 DENOMINATORS = ("population_avg", "population")
-#: rate columns written by :func:`migration_rates`: name -> (numerator, description)
+#: flows of :func:`migration_rates`: output prefix -> columns summed into the numerator
 RATE_SOURCES = {
     "net_migration": ("net_migration",),
     "internal_net": ("interregional_net",),

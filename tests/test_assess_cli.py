@@ -125,3 +125,16 @@ def test_geojson_choropleth_and_bad_file(tmp_path):
 def test_missing_data_file(tmp_path):
     res = _invoke(["--data", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "x")])
     assert res.exit_code != 0 and "nope.csv: file not found" in res.output
+
+
+def test_targets_table(tmp_path):
+    (tmp_path / "t.csv").write_text("indicator,region,year,target\nnet_migration,astana,2022,20000\n"
+                                    "net_migration_rate_per_1000,almaty_city,2022,-5\n", encoding="utf-8")
+    res = _invoke(["--start", "2018", "--end", "2022", "--targets", str(tmp_path / "t.csv"), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "o" / "targets.csv")
+    assert t.loc[0, "achievement_pct"] == pytest.approx(100 * t.loc[0, "actual"] / 20000)
+    assert np.isnan(t.loc[1, "achievement_pct"]) and "opposite signs" in t.loc[1, "reason"]
+    (tmp_path / "bad.csv").write_text("indicator,region,year\nx,astana,2022\n", encoding="utf-8")
+    res = _invoke(["--targets", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o2")])
+    assert res.exit_code != 0 and "column(s) ['target'] absent" in res.output

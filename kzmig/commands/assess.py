@@ -94,19 +94,38 @@ def _rules_table(start: int, end: int, borders: int, skip_breaks: bool) -> pd.Da
     return pd.DataFrame(rows, columns=["item", "rule"])
 
 
+def read_targets(path: Path) -> pd.DataFrame:
+    """Read a targets CSV (``indicator``, ``region``, ``year``, ``target``), naming what is wrong."""
+    try:
+        t = pd.read_csv(path, dtype={"indicator": "string", "region": "string"})
+    except (OSError, ValueError) as exc:
+        raise DataFileError(f"--targets {path}: cannot read it as CSV ({exc}).") from None
+    need = ["indicator", "region", "year", "target"]
+    absent = [c for c in need if c not in t.columns]
+    if absent:
+        raise DataFileError(f"--targets {path}: column(s) {absent} absent; found {list(t.columns)}; expected {need}.")
+    try:
+        return t.astype({"year": "int64", "target": "float64"})
+    except (TypeError, ValueError) as exc:
+        raise DataFileError(f"--targets {path}: 'year' must be whole numbers and 'target' numeric ({exc}).") from None
+
+
 def build_assessment(panel: pd.DataFrame, long: pd.DataFrame | None, start: int, end: int, borders: int,
-                     regions: list[str] | None = None, skip_breaks: bool = True) -> dict[str, pd.DataFrame]:
+                     regions: list[str] | None = None, skip_breaks: bool = True,
+                     targets: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """All tables of the assessment, keyed by file name (no I/O).
 
     ``long`` (the long table of the same view) gives the break flags of net migration, left
     out of the smoothed ends when ``skip_breaks``, and the national external series.
+    ``targets`` (indicator, region, year, target) adds ``targets``: actual / target, where
+    the indicator is any panel column or rate of :func:`features.indicators.migration_rates`.
     """
     from features import typology as ty
     from features.attractiveness import AttractivenessIndex
     from features.density import build_density
     from features.external import external_series
     from features.housing import build_housing
-    from features.indicators import balancing_residual, migration_rates
+    from features.indicators import balancing_residual, migration_rates, target_achievement
     from features.labour import build_labour
     from features.wages import build_wages
 
@@ -151,6 +170,11 @@ def build_assessment(panel: pd.DataFrame, long: pd.DataFrame | None, start: int,
     }
     if long is not None:
         tables["external"], tables["external_status"] = external_series(long)
+    if targets is not None:
+        rates = migration_rates(panel)
+        actual = panel.merge(rates[["region", "year", *[c for c in rates.columns if c not in panel.columns]]],
+                             on=["region", "year"], how="left")
+        tables["targets"] = target_achievement(actual, targets)
     return tables
 
 
@@ -176,6 +200,7 @@ def assess(
     out: Path = typer.Option(Path("out/assess"), "--out", help="Folder for the tables, workbook and charts."),
     region: list[str] | None = typer.Option(None, "--region", help="Restrict to these units (repeatable); each must have data for the whole period."),
     geojson: Path | None = typer.Option(None, "--geojson", help="GeoJSON of region boundaries for a true choropleth (properties.region = code or name)."),
+    targets: Path | None = typer.Option(None, "--targets", help="CSV of targets (indicator, region, year, target); adds targets.csv with actual / target."),
     skip_breaks: bool = typer.Option(True, "--skip-breaks/--keep-breaks", help="Leave years flagged as breaks (census re-basing, territory transfers) out of the smoothed start/end rates."),
 ) -> None:
     """Four-stage assessment: population-change groups, migration-trend types, problem flags, indicators.
@@ -189,12 +214,13 @@ def assess(
         if end <= start:
             raise ConfigError(f"--end {end} is not after --start {start}; the period needs at least 2 years "
                               "(a start and an end to compare).")
+        goals = read_targets(targets) if targets is not None else None
         long, panel = _load(borders, data)
         _check_period(panel, start, end, borders)
         if region:
             _check_regions(panel, list(region), start, end, borders)
         tables = build_assessment(panel, long, start, end, borders, regions=list(region) if region else None,
-                                  skip_breaks=skip_breaks)
+                                  skip_breaks=skip_breaks, targets=goals)
         _write(tables, Path(out), start, end, geojson)
     except (ConfigError, DataFileError, PanelContractError) as exc:
         typer.echo(f"error: {exc}", err=True)
