@@ -156,3 +156,9 @@ def test_rolling_and_flags_option_errors(panel):
         rolling_trend_panel(panel, window=4, k=3)
     with pytest.raises(PanelContractError, match="no indicator of any rule is present"):
         problem_flags(panel)
+
+
+def test_rolling_panel_leakage(panel):
+    full = rolling_trend_panel(panel, window=4, k=2)
+    cut = rolling_trend_panel(panel.loc[panel["year"] <= 2005], window=4, k=2)
+    pd.testing.assert_frame_equal(full.loc[full["year"] <= 2005].reset_index(drop=True), cut.reset_index(drop=True))
