@@ -72,7 +72,7 @@ def smoothing_k(start: int, end: int) -> int:
     return k
 
 
-def _rules_table(start: int, end: int, borders: int, skip_breaks: bool) -> pd.DataFrame:
+def _rules_table(start: int, end: int, borders: int, skip_breaks: bool, flags: pd.DataFrame) -> pd.DataFrame:
     from features.typology import GROUP_LABELS, PROBLEM_RULES, TREND_TYPES
 
     rows = [("period", f"{start}-{end}: flows of these years; population from 1 Jan {start} to 1 Jan {end + 1}"),
@@ -84,13 +84,17 @@ def _rules_table(start: int, end: int, borders: int, skip_breaks: bool) -> pd.Da
                              "; break years kept (--keep-breaks)")),
             ("groups", "; ".join(f"{k}: {v}" for k, v in GROUP_LABELS.items())),
             ("group rule", "4 if change < 0; 1 if change >= 0 and cumulative net migration >= 0; 2 if net migration < 0 "
-                           "and smoothed rate turned from >= 0 to < 0; 3 otherwise (label names the variant)"),
+                           "and smoothed rate turned from >= 0 to < 0; 3 otherwise (label names the variant). "
+                           + ("Net migration here excludes the break years (net_migration_excl_skipped); the balancing "
+                              "identity uses all years (net_migration)" if skip_breaks else "")),
             ("trend types", ", ".join(f"{i + 1} {t}" for i, t in enumerate(TREND_TYPES))),
             ("trend tolerance", f"inflow weakening if end < start - max({REL_TOL} x |start|, {ABS_TOL}); "
                                 "outflow intensifying if |end| >= |start|"),
             ("rolling panel", f"windows of {ROLL_WINDOW} years, ends smoothed over {ROLL_K} years"),
             ("shares", "component / change x 100 only when both have the same sign; otherwise NaN with share_reason")]
-    rows += [(f"problem {p}", f"{cols[0]} {op} {bench}") for p, (cols, op, bench) in PROBLEM_RULES.items()]
+    used = flags.drop_duplicates("problem").set_index("problem")["indicator"]
+    rows += [(f"problem {p}", f"{used.get(p, cols[0])} {op} {bench}" + ("" if p in used.index else " (indicator absent: not flagged)"))
+             for p, (cols, op, bench) in PROBLEM_RULES.items()]
     return pd.DataFrame(rows, columns=["item", "rule"])
 
 
@@ -165,7 +169,7 @@ def build_assessment(panel: pd.DataFrame, long: pd.DataFrame | None, start: int,
         "attractiveness_loadings": att_model.loadings_.assign(
             explained_variance_ratio_pc1=att_model.explained_variance_ratio_),
         "attractiveness_missing": att_model.missing_components_,
-        "rules": _rules_table(start, end, borders, skip_breaks),
+        "rules": _rules_table(start, end, borders, skip_breaks, flags),
         "breaks": breaks,
     }
     if long is not None:
