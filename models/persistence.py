@@ -80,15 +80,25 @@ def git_state(repo: Path = _REPO) -> tuple[str | None, bool | None]:
     return sha, dirty
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def atomic_write(path: Path, write: Any) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    A reader never sees a half-written file; the file gets the usual permissions
+    (0o666 less the umask), not mkstemp's 0o600. Returns ``path``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    return path
 
 
 def save_model(model: Any, run_dir: Path, metadata: Mapping[str, Any] | None = None) -> Path:
@@ -114,7 +124,7 @@ def save_model(model: Any, run_dir: Path, metadata: Mapping[str, Any] | None = N
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     art = run_dir / ARTIFACT
-    _atomic_write(art, lambda tmp: joblib.dump(model, tmp))
+    atomic_write(art, lambda tmp: joblib.dump(model, tmp))
     meta = dict(metadata or {})
     commit, dirty = git_state()
     names = getattr(model, "feature_names_", None)
@@ -126,7 +136,7 @@ def save_model(model: Any, run_dir: Path, metadata: Mapping[str, Any] | None = N
         "artifact": ARTIFACT, "artifact_sha256": sha256_file(art),
     })
     text = json.dumps(meta, indent=2, sort_keys=True, default=str)
-    _atomic_write(run_dir / METADATA, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(run_dir / METADATA, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     logger.info("saved %s to %s", meta["model_class"], run_dir)
     return run_dir
 

@@ -8,14 +8,14 @@ effects and the covariance. Built from each result's ``tidy()``, so the table an
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from models.persistence import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -102,33 +102,17 @@ def to_text(table: pd.DataFrame, *, title: str = "") -> str:
     return "\n".join(x for x in (title, body, legend) if x) + "\n"
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-
-
 def write_text(text: str, path: Path) -> Path:
     """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    fd, tmp = _atomic_target(path)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def to_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
     """Write one sheet per table (sheet names cut to Excel's 31 characters), atomically."""
-    path = Path(path)
-    fd, tmp = _atomic_target(path)
-    os.close(fd)
-    try:
+    def write(tmp: str) -> None:
         with pd.ExcelWriter(tmp, engine="xlsxwriter") as xw:
             for sheet, tab in tables.items():
                 out = tab.rename(index=lambda s: "" if s.endswith(" (se)") else s)
                 out.to_excel(xw, sheet_name=str(sheet)[:31], index_label="term")
                 xw.sheets[str(sheet)[:31]].set_column(0, len(tab.columns), 18)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return atomic_write(Path(path), write)

@@ -108,3 +108,19 @@ def test_bad_bootstrap_options(panel):
     re_ = RandomEffectsMigration("y", ["x1", "x2"], lag=0).fit(panel)
     with pytest.raises(ValueError, match=r"estimator='random_effects'.*'first_difference'"):
         wild_cluster_bootstrap(re_, B=99)
+
+
+@pytest.mark.parametrize("effects", ["region", "both"])
+def test_fast_path_equals_direct_computation(panel_factory, effects):
+    from models.bootstrap import _WCRPath
+    panel = panel_factory(n_regions=9, n_years=7, seed=8)
+    model = FixedEffectsMigration("y", ["x1", "x2"], effects=effects, lag=0).fit(panel)
+    design = design_from_model(model)
+    v = draw_weights("webb", design.n_clusters, 50, seed=1)
+    for k in (0, 1):
+        path = _WCRPath(design, k, v)
+        for b0 in (-1.0, 0.0, 0.37, 2.5):
+            t, ts = wcr_tstats(design, k, b0, v)
+            t_fast, ts_fast = path.tstats(b0)
+            np.testing.assert_allclose(t_fast, t, rtol=1e-9)
+            np.testing.assert_allclose(ts_fast, ts, rtol=1e-8, atol=1e-10)

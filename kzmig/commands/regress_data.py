@@ -1,0 +1,165 @@
+"""Data for ``kzmig regress``: the study panel with features, and the trend-type panel.
+
+Features come from the builders of :mod:`features` (density, labour, housing, wages,
+attractiveness) where they exist; two columns no builder provides are computed here from
+:func:`features.dataset.load_panel` columns: ``grp_rel_national_pct`` (GRP per capita as
+% of the national value of the same year) and ``doctors_per_10000`` (doctors per 10,000
+average population). The outcome is masked to the study years; features keep their
+earlier years so that lags reach back before the first outcome year.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.errors import ConfigError, PanelContractError
+from features.regions import NATIONAL
+
+logger = logging.getLogger(__name__)
+
+
+def _attractiveness(panel: pd.DataFrame) -> pd.DataFrame:
+    mod = importlib.import_module("features.attractiveness")
+    out = mod.AttractivenessIndex().fit_transform(panel)
+    return out[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]
+
+
+#: builder name -> (module, function); each returns region, year and new float columns.
+BUILDERS: dict[str, tuple[str, str]] = {
+    "density": ("features.density", "build_density"),
+    "labour": ("features.labour", "build_labour"),
+    "housing": ("features.housing", "build_housing"),
+    "wages": ("features.wages", "build_wages"),
+    "attractiveness": ("kzmig.commands.regress_data", "_attractiveness"),
+}
+
+
+def _builder(name: str) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
+    if name not in BUILDERS:
+        raise ConfigError(f"[features] builders: {name!r} is unknown; choose from "
+                          f"{sorted(BUILDERS)}.")
+    module, func = BUILDERS[name]
+    try:
+        return getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError) as err:
+        logger.warning("feature builder %r is not available (%s); its columns are skipped.",
+                       name, err)
+        return None
+
+
+def own_features(panel: pd.DataFrame) -> pd.DataFrame:
+    """Columns computed here: ``grp_rel_national_pct`` and ``doctors_per_10000``.
+
+    Missing inputs give NaN in that row only (never filled); the national row is the
+    reference for the relative GRP and must exist in the year.
+    """
+    out = panel[["region", "year"]].copy()
+    if "grp_per_capita_thousand_kzt" in panel.columns:
+        nat = panel.loc[panel["region"] == NATIONAL].set_index("year")[
+            "grp_per_capita_thousand_kzt"]
+        ref = panel["year"].map(nat).astype(float)
+        out["grp_rel_national_pct"] = 100.0 * panel["grp_per_capita_thousand_kzt"] / ref
+    if {"doctors", "population_avg"}.issubset(panel.columns):
+        out["doctors_per_10000"] = 1e4 * panel["doctors"] / panel["population_avg"]
+    return out
+
+
+def add_features(panel: pd.DataFrame, builders: Sequence[str]) -> pd.DataFrame:
+    """Return ``panel`` with the builders' columns and :func:`own_features` merged in.
+
+    A builder's column replaces a panel column of the same name (builders may pass inputs
+    through); keys are never duplicated.
+    """
+    out = panel.copy()
+    parts = [own_features(panel)]
+    for name in builders:
+        fn = _builder(name)
+        if fn is not None:
+            parts.append(fn(panel))
+    for part in parts:
+        new = [c for c in part.columns if c not in ("region", "year")]
+        part = part[["region", "year", *new]]
+        out = out.drop(columns=[c for c in new if c in out.columns]).merge(
+            part, on=["region", "year"], how="left", validate="one_to_one")
+    for c in out.columns:
+        if c not in ("region", "year") and pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].astype("float64")
+    return out
+
+
+def study_panel(sections: dict[str, Any], data: Path | None) -> pd.DataFrame:
+    """Load the configured view (national row included) and add the features.
+
+    Raises
+    ------
+    PanelContractError
+        When an outcome or a configured feature column is produced by neither the data
+        nor the builders (listing what is available).
+    """
+    from features.dataset import load_panel
+
+    d, f = sections["data"], sections["features"]
+    panel = add_features(load_panel(view=d["view"], borders=d["borders"], path=data),
+                         f["builders"])
+    available = sorted(c for c in panel.columns if c not in ("region", "year"))
+    for target in sections["outcomes"]["targets"]:
+        if target not in panel.columns:
+            raise PanelContractError(f"outcome {target!r} is not a column of the panel; "
+                                     f"available: {available}.")
+    wanted = [*f["columns"], *sections["discrete"]["columns"]]
+    absent = [c for c in wanted if c not in panel.columns]
+    if absent:
+        raise PanelContractError(f"feature columns {absent} are not produced by the data or "
+                                 f"the builders {f['builders']}; available: {available}.")
+    return panel
+
+
+def regional_sample(panel: pd.DataFrame, target: str, years: Sequence[int]) -> pd.DataFrame:
+    """Regional rows (national removed) with ``target`` set to NaN outside ``years``.
+
+    Earlier years stay in the frame so that lagged features reach back before the first
+    outcome year; the estimators use only rows with the target observed.
+    """
+    first, last = years
+    out = panel.loc[panel["region"] != NATIONAL].reset_index(drop=True).copy()
+    out[target] = out[target].where(out["year"].between(first, last))
+    return out
+
+
+def type_panel(panel_with_national: pd.DataFrame, features: pd.DataFrame,
+               sections: dict[str, Any]) -> pd.DataFrame | None:
+    """Region-by-window trend types (total flow) joined to the feature rows, or None.
+
+    ``year`` of a type row is the last year of its window; windows ending outside the
+    study years are dropped. Returns None, with the reason logged, when
+    :mod:`features.typology` is unavailable.
+    """
+    try:
+        typology = importlib.import_module("features.typology")
+        rolling = typology.rolling_trend_panel
+    except (ImportError, AttributeError) as err:
+        logger.warning("categorical models skipped: features.typology is not available (%s).",
+                       err)
+        return None
+    dsc = sections["discrete"]
+    types = rolling(panel_with_national, window=dsc["window"], k=dsc["k"],
+                    rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], flows=("total",))
+    first, last = sections["data"]["years"]
+    types = types.loc[(types["end"] >= first) & (types["end"] <= last)]
+    na = types["type"].isna()
+    if na.any():
+        logger.info("trend types: %d region-windows without a type left out (%s).",
+                    int(na.sum()), "; ".join(sorted(types.loc[na, "reason"].astype(str).unique())[:3]))
+    types = types.loc[~na, ["region", "end", "type"]].rename(columns={"end": "year"})
+    types["year"] = types["year"].astype("int64")
+    types["type"] = types["type"].astype(object)
+    cols = ["region", "year", *dsc["columns"]]
+    out = features[cols].merge(types, on=["region", "year"], how="left", validate="one_to_one")
+    out["type"] = out["type"].where(out["type"].notna(), np.nan)
+    return out
