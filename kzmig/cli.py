@@ -6,6 +6,7 @@ import logging
 import typer
 from rich.logging import RichHandler
 
+from kzmig.commands import assess as assess_cmd
 from kzmig.commands import data
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data.app, name="data")
+app.command("assess")(assess_cmd.assess)
 
 
 @app.callback()
