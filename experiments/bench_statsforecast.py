@@ -1,0 +1,190 @@
+"""Benchmark: kzmig's forecasters against statsforecast on the shipped data, same backtest.
+
+Runs, on the shipped net-migration series (harmonised view, 2017 borders: 16 constant-border
+units 2000-2024, plus the national series), one rolling-origin backtest (origins 2012-2021,
+horizons 1-3, levels 80 % and 95 %) for
+
+* kzmig's forecasters (:mod:`forecast.registry`, default parameters, flagged break years
+  bridged as configured by default), through :func:`forecast.backtest.backtest`;
+* statsforecast's AutoARIMA, AutoETS, DynamicOptimizedTheta and Naive, fitted at each origin on
+  the same training rows: once on the published values (``sf_*``) and once on the same
+  bridged values kzmig fits (``sf_*_bridged``), to separate the models from the break treatment.
+
+Both sides are scored by :func:`forecast.evaluate.score` against the published values, with
+MASE scaled by each series' in-sample naive error up to the origin. It prints, per target:
+MASE, coverage of the 80/95 % intervals and fit time per series of every model; kzmig's
+selected model (lowest MASE over all horizons) and its ratio to the best statsforecast model.
+Selection uses the same backtest on both sides, so the ratio compares two selected models.
+
+statsforecast 2.1.1 needs ``pandas<3``, kzmig pins pandas 3.1.1: the statsforecast side runs in
+a subprocess of a separate virtualenv (``--sf-python``, default ``/work/bench-venv/bin/python``;
+create it with ``python -m venv /work/bench-venv && /work/bench-venv/bin/pip install
+statsforecast==2.1.1``), exchanging CSVs through a temporary folder (see
+``experiments/statsforecast_side.py``). Its time is measured inside that process, around the
+``forecast`` calls only. Run from the repository root::
+
+    .venv/bin/python experiments/bench_statsforecast.py [--out runs/bench_statsforecast]
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from features.dataset import load_long  # noqa: E402
+from features.regions import NATIONAL  # noqa: E402
+from forecast.backtest import backtest  # noqa: E402
+from forecast.evaluate import naive_scale, score  # noqa: E402
+from forecast.registry import make_forecaster  # noqa: E402
+from models.forecast_base import bridge_breaks  # noqa: E402
+
+logger = logging.getLogger("bench_statsforecast")
+
+ORIGINS = tuple(range(2012, 2022))
+HORIZON = 3
+LEVELS = (0.8, 0.95)
+#: target name -> (variable, which series)
+TARGETS = {
+    "net_migration (regional)": ("net_migration", "regional"),
+    "net_migration_rate_per_1000 (regional)": ("net_migration_rate_per_1000", "regional"),
+    "net_migration (national)": ("net_migration", "national"),
+}
+KZMIG = {  # name -> (kind, params)
+    "naive": ("naive", {}),
+    "drift": ("drift", {}),
+    "mean3": ("window_mean", {"k": 3}),
+    "arima": ("auto_arima", {}),
+    "ets": ("ets", {}),
+    "theta": ("theta", {}),
+    "pooled_ar": ("pooled_ar", {}),
+    "boosting": ("boosting", {}),
+}
+
+
+def series_frame(long: pd.DataFrame, variable: str, which: str) -> pd.DataFrame:
+    """``region, year, y, is_break`` for one variable; breaks are the rows flagged ``break:``."""
+    d = long.loc[(long["variable"] == variable) & long["value"].notna()]
+    d = d.loc[d["region"] == NATIONAL] if which == "national" else d.loc[d["region"] != NATIONAL]
+    out = pd.DataFrame({
+        "region": d["region"].astype("string").to_numpy(),
+        "year": d["year"].astype("int64").to_numpy(),
+        "y": d["value"].astype(float).to_numpy(),
+        "is_break": d["flag"].fillna("").str.contains("break:").astype(bool).to_numpy(),
+    })
+    return out.sort_values(["region", "year"]).reset_index(drop=True)
+
+
+def run_kzmig(series: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Backtest each kzmig model on its own (for its time); return predictions and s per fit."""
+    preds, per_fit = [], {}
+    n_fits = series["region"].nunique() * len(ORIGINS)
+    for name, (kind, params) in KZMIG.items():
+        model = make_forecaster(kind, name, params)
+        t0 = time.perf_counter()
+        preds.append(backtest(series, {name: model}, origins=ORIGINS, horizon=HORIZON, levels=LEVELS))
+        per_fit[name] = (time.perf_counter() - t0) / n_fits
+    return pd.concat(preds, ignore_index=True), per_fit
+
+
+def sf_training_rows(series: pd.DataFrame, bridged: bool) -> pd.DataFrame:
+    """Training rows of every origin, stacked; bridging uses only years up to the origin."""
+    parts = []
+    for origin in ORIGINS:
+        train = series.loc[series["year"] <= origin]
+        for region, g in train.groupby("region", sort=True):
+            y = g["y"].to_numpy()
+            if bridged:
+                y = bridge_breaks(g["year"].to_numpy(), y, g["is_break"].to_numpy())
+            parts.append(pd.DataFrame({"origin": origin, "unique_id": str(region), "ds": g["year"].to_numpy(), "y": y}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def run_statsforecast(series: pd.DataFrame, sf_python: str, bridged: bool) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Run the statsforecast side in its virtualenv; return long predictions and s per fit."""
+    suffix = "_bridged" if bridged else ""
+    with tempfile.TemporaryDirectory(prefix="kzmig_sf_") as tmp:
+        tmp = Path(tmp)
+        sf_training_rows(series, bridged).to_csv(tmp / "in.csv", index=False)
+        cmd = [sf_python, str(ROOT / "experiments" / "statsforecast_side.py"), str(tmp / "in.csv"),
+               str(tmp / "out.csv"), str(tmp / "times.csv"), "--h", str(HORIZON),
+               "--levels", *[str(round(lv * 100)) for lv in LEVELS]]
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+        raw = pd.read_csv(tmp / "out.csv")
+        times = pd.read_csv(tmp / "times.csv")
+    parts = []
+    for lv in LEVELS:
+        pct = round(lv * 100)
+        parts.append(pd.DataFrame({
+            "model": raw["model"] + suffix, "region": raw["unique_id"].astype("string"),
+            "origin_year": raw["cutoff"].astype("int64"), "year": raw["ds"].astype("int64"),
+            "point": raw["point"].astype(float), "lower": raw[f"lo_{pct}"].astype(float),
+            "upper": raw[f"hi_{pct}"].astype(float), "level": lv,
+        }))
+    preds = pd.concat(parts, ignore_index=True)
+    return preds, {m + suffix: s / n for m, s, n in times[["model", "seconds", "fits"]].itertuples(index=False)}
+
+
+def add_actual_and_scale(preds: pd.DataFrame, series: pd.DataFrame) -> pd.DataFrame:
+    """Published ``actual`` and the naive MASE scale up to the origin, as the backtest computes them."""
+    actual = series.set_index(["region", "year"])["y"]
+    key = pd.MultiIndex.from_frame(preds[["region", "year"]])
+    out = preds.assign(actual=actual.reindex(key).to_numpy())
+    scales = {(r, o): naive_scale(g.loc[g["year"] <= o, "y"].to_numpy())
+              for r, g in series.groupby("region") for o in ORIGINS}
+    out["scale"] = [scales[(r, o)] for r, o in zip(out["region"], out["origin_year"])]
+    return out.loc[out["actual"].notna()].reset_index(drop=True)
+
+
+def summarise(target: str, preds: pd.DataFrame, per_fit: dict[str, float]) -> pd.DataFrame:
+    tab = score(preds, by=("model",), levels=LEVELS).set_index("model")
+    tab["s_per_fit"] = pd.Series(per_fit)
+    tab["side"] = np.where(tab.index.str.startswith("sf_"), "statsforecast", "kzmig")
+    tab.insert(0, "target", target)
+    return tab.reset_index()[["target", "side", "model", "n", "mase", "mae", "bias", "coverage_80",
+                              "coverage_95", "s_per_fit"]]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "runs" / "bench_statsforecast"))
+    ap.add_argument("--sf-python", default="/work/bench-venv/bin/python")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    long = load_long(view="harmonised", borders=2017)
+    tables, t_start = [], time.perf_counter()
+    for target, (variable, which) in TARGETS.items():
+        series = series_frame(long, variable, which)
+        kz, kz_t = run_kzmig(series)
+        sf_raw, sf_raw_t = run_statsforecast(series, args.sf_python, bridged=False)
+        sf_br, sf_br_t = run_statsforecast(series, args.sf_python, bridged=True)
+        sf = add_actual_and_scale(pd.concat([sf_raw, sf_br], ignore_index=True), series)
+        preds = pd.concat([kz.drop(columns=["horizon"]), sf], ignore_index=True)
+        tables.append(summarise(target, preds, kz_t | sf_raw_t | sf_br_t))
+    table = pd.concat(tables, ignore_index=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "bench_statsforecast.csv", index=False)
+    pd.set_option("display.width", 160)
+    for target, t in table.groupby("target", sort=False):
+        best_kz = t.loc[t["side"] == "kzmig"].sort_values("mase").iloc[0]
+        best_sf = t.loc[t["side"] == "statsforecast"].sort_values("mase").iloc[0]
+        print(f"\n== {target}  ({int(best_kz['n'])} scored forecasts per model, origins "
+              f"{ORIGINS[0]}-{ORIGINS[-1]}, h=1-{HORIZON})")
+        print(t.drop(columns="target").sort_values("mase").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(f"selected kzmig model: {best_kz['model']} (MASE {best_kz['mase']:.3f}); best statsforecast: "
+              f"{best_sf['model']} (MASE {best_sf['mase']:.3f}); ratio {best_kz['mase'] / best_sf['mase']:.3f}")
+    print(f"\nwall time {time.perf_counter() - t_start:.1f} s; table written to {out / 'bench_statsforecast.csv'}")
+
+
+if __name__ == "__main__":
+    main()
