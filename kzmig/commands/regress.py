@@ -177,8 +177,8 @@ def regress(config: Path, out: Path = Path("out/regress"), data: Path | None = N
     data_sha = sha256_file(data_path) if data_path.is_file() else None
     level = cfg.sections["plot"]["level"]
     main_cov = cfg.sections["covariance"]["types"][0]
-    tidies, tables, hausmans, boots = [], {}, [], []
-    for target in cfg.sections["outcomes"]["targets"]:
+    tidies, tables, sheets, hausmans, boots = [], {}, {}, [], []
+    for t_i, target in enumerate(cfg.sections["outcomes"]["targets"]):
         panel = regional_sample(full, target, cfg.sections["data"]["years"])
         if panel[target].notna().groupby(panel["year"]).any().sum() < 3:
             logger.warning("outcome %r skipped: observed in fewer than 3 study years.", target)
@@ -186,8 +186,10 @@ def regress(config: Path, out: Path = Path("out/regress"), data: Path | None = N
         fitted = fit_continuous(cfg, panel, target)
         tidies.append(_tidy(fitted, target, level))
         for cov in cfg.sections["covariance"]["types"]:
-            tables[f"{target} | {cov}"] = side_by_side(
+            title = f"{target} | {cov}"
+            tables[title] = side_by_side(
                 [est.result_ for (n, c), est in fitted.items() if c == cov])
+            sheets[title] = f"{cov}" if t_i == 0 else f"y{t_i + 1} {cov}"
         h = cfg.sections["hausman"]
         hausmans.append(hausman(panel, target, cfg.sections["features"]["columns"],
                                 lag=cfg.sections["features"]["lag"], method=h["method"],
@@ -203,6 +205,7 @@ def regress(config: Path, out: Path = Path("out/regress"), data: Path | None = N
     logits = _discrete(cfg, full, regional)
     if logits:
         tables["trend type | logit"] = side_by_side([m.result_ for m in logits])
+        sheets["trend type | logit"] = "trend type logit"
     me = (pd.concat([m.result_.tidy_marginal_effects() for m in logits], ignore_index=True)
           if logits else pd.DataFrame(columns=["model", "feature", "type", "ame", "std_error"]))
     conf = (pd.concat([m.result_.confusion.stack().rename("count").reset_index()
@@ -210,7 +213,9 @@ def regress(config: Path, out: Path = Path("out/regress"), data: Path | None = N
             if logits else pd.DataFrame(columns=["observed", "predicted", "count", "model"]))
     _write_csv(tidy, out / "coefficients.csv")
     write_text("\n\n".join(to_text(t, title=k) for k, t in tables.items()), out / "models.txt")
-    to_xlsx({k.replace(" | ", " ")[:31]: t for k, t in tables.items()}, out / "models.xlsx")
+    index = pd.DataFrame({"table": list(tables)}, index=[sheets[k] for k in tables])
+    to_xlsx({"contents": index, **{sheets[k]: t for k, t in tables.items()}},
+            out / "models.xlsx")
     _write_csv(pd.concat(hausmans, ignore_index=True), out / "hausman.csv")
     _write_csv(pd.concat(boots, ignore_index=True), out / "wild_bootstrap.csv")
     _write_csv(me, out / "marginal_effects.csv")
