@@ -274,3 +274,28 @@ def test_missing_point_and_missing_column():
 def test_too_few_error_vectors_for_shrinkage():
     with pytest.raises(ValueError, match="at least 3 error vectors, got 2"):
         shrinkage_intensity(np.ones((2, 3)))
+
+
+# ---------------------------------------------------------------- properties
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+from forecast.reconcile import constraint_matrix, project  # noqa: E402
+
+_vals = st.floats(-1e5, 1e5, allow_nan=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(y=arrays(float, st.integers(3, 12), elements=_vals), data=st.data(),
+       constraint=st.sampled_from(["national_total", "zero_sum"]))
+def test_projection_is_coherent_and_idempotent(y, data, constraint):
+    names = [NAT] + [f"r{i}" for i in range(len(y) - 1)]
+    w = data.draw(arrays(float, len(y), elements=st.floats(0.1, 10.0)))
+    C = constraint_matrix(names, constraint)
+    y1 = project(y, C, np.diag(w))
+    np.testing.assert_allclose(C @ y1, 0.0, atol=1e-6)
+    np.testing.assert_allclose(project(y1, C, np.diag(w)), y1, atol=1e-6)
+    if constraint == "national_total":  # coherent input is left alone
+        coherent = np.concatenate([[y[1:].sum()], y[1:]])
+        np.testing.assert_allclose(project(coherent, C, np.diag(w)), coherent, atol=1e-6)
