@@ -289,7 +289,12 @@ def reconcile(
             if errors is None:
                 cache[key] = error_covariance(np.empty((0, len(series))), "ols")
             else:
-                cache[key] = error_covariance(_errors_for(errors, model, series), method)
+                try:
+                    cache[key] = error_covariance(_errors_for(errors, model, series), method)
+                except ValueError as exc:
+                    if str(exc).startswith("residuals:"):
+                        raise
+                    raise ValueError(f"residuals: model={model!r}: {exc}") from None
         w, lam = cache[key]
         y = point[pos]
         y_rec = project(y, c, w)

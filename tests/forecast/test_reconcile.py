@@ -271,6 +271,13 @@ def test_missing_point_and_missing_column():
         reconcile(_base(0).drop(columns="level"))
 
 
+def test_too_few_complete_error_vectors_name_the_model():
+    res = _residuals(1, [NAT, *REGIONS], n_origins=1)
+    res = res[res.year < 2012]  # one error vector left
+    with pytest.raises(ValueError, match=r"residuals: model='m1': method='wls' needs at least 2 complete error vectors, got 1"):
+        reconcile(_base(0), method="wls", residuals=res)
+
+
 def test_too_few_error_vectors_for_shrinkage():
     with pytest.raises(ValueError, match="at least 3 error vectors, got 2"):
         shrinkage_intensity(np.ones((2, 3)))
