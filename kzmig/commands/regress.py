@@ -6,18 +6,22 @@ inference and the trend-type logits, and writes into ``DIR``:
 
 ``coefficients.csv`` (tidy, all models, with standardised coefficients and elasticities),
 ``models.txt`` and ``models.xlsx`` (side-by-side tables), ``hausman.csv``,
-``wild_bootstrap.csv``, ``marginal_effects.csv``, ``confusion.csv``, ``coefficients.png``
+``wild_bootstrap.csv``, ``marginal_effects.csv``, ``confusion.csv``, ``skipped.csv``
+(models the data could not support, with the reason), ``coefficients.png``
 and ``models/<target>/<model>/`` (saved estimators with metadata). Each file is written
 to a temporary name and renamed into place.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from features.errors import PanelContractError
+from features.regions import NATIONAL
 from kzmig.commands.regress_config import RegressConfig, load_config
 from kzmig.commands.regress_data import regional_sample, study_panel, type_panel
 from models.bootstrap import SUPPORTED as BOOT_KINDS
@@ -48,14 +52,26 @@ def _model_params(cfg: RegressConfig, spec: Any, target: str, cov: str) -> dict[
     return params
 
 
-def fit_continuous(cfg: RegressConfig, panel: pd.DataFrame, target: str) -> dict[tuple, Any]:
-    """Fit every model x covariance for one target; returns {(model name, cov): estimator}."""
+def fit_continuous(cfg: RegressConfig, panel: pd.DataFrame, target: str,
+                   skipped: list[dict[str, str]]) -> dict[tuple, Any]:
+    """Fit every model x covariance for one target; returns {(model name, cov): estimator}.
+
+    A model whose data cannot support it (too few regions, absorbed features ...) is
+    left out with the reason logged and appended to ``skipped``; the others go on.
+    """
     fitted = {}
     for spec in cfg.models:
         for cov in cfg.sections["covariance"]["types"]:
             est = make_model(spec.kind, **_model_params(cfg, spec, target, cov))
-            fitted[(spec.name, cov)] = est.fit(panel)
-            object.__setattr__(est.result_, "name", spec.name)
+            try:
+                est.fit(panel)
+            except PanelContractError as err:
+                logger.warning("%s / %s / %s skipped: %s", target, spec.name, cov, err)
+                skipped.append({"target": target, "model": spec.name, "cov": cov,
+                                "reason": str(err)})
+                continue
+            est.result_ = dataclasses.replace(est.result_, name=spec.name)
+            fitted[(spec.name, cov)] = est
     return fitted
 
 
@@ -79,7 +95,10 @@ def _bootstrap(cfg: RegressConfig, fitted: dict[tuple, Any], target: str) -> pd.
     main_cov = cfg.sections["covariance"]["types"][0]
     out = []
     for name in b["models"]:
-        est = fitted[(name, main_cov)]
+        est = fitted.get((name, main_cov))
+        if est is None:
+            logger.warning("bootstrap: model %r was not estimated; see skipped.csv.", name)
+            continue
         if est._estimator not in BOOT_KINDS:
             logger.warning("bootstrap: model %r (%s) skipped; supported kinds: %s.", name,
                            est._estimator, list(BOOT_KINDS))
@@ -94,7 +113,8 @@ def _bootstrap(cfg: RegressConfig, fitted: dict[tuple, Any], target: str) -> pd.
         columns=["model", "term", "estimate", "t_stat", "p_value", "conf_low", "conf_high"])
 
 
-def _discrete(cfg: RegressConfig, full: pd.DataFrame, regional: pd.DataFrame) -> list[Any]:
+def _discrete(cfg: RegressConfig, full: pd.DataFrame, regional: pd.DataFrame,
+              skipped: list[dict[str, str]]) -> list[Any]:
     dsc = cfg.sections["discrete"]
     if not dsc["enabled"]:
         logger.info("categorical models disabled in [discrete].")
@@ -111,7 +131,12 @@ def _discrete(cfg: RegressConfig, full: pd.DataFrame, regional: pd.DataFrame) ->
                   "cov_type": dsc["cov_type"], "missing": "drop"}
         if dsc["order"]:
             params["order"] = tuple(dsc["order"])
-        fitted.append(make_model(kind, **params).fit(tp))
+        try:
+            fitted.append(make_model(kind, **params).fit(tp))
+        except PanelContractError as err:
+            logger.warning("trend type / %s skipped: %s", kind, err)
+            skipped.append({"target": "type", "model": kind, "cov": dsc["cov_type"],
+                            "reason": str(err)})
     return fitted
 
 
@@ -134,8 +159,11 @@ def _plot(tidy: pd.DataFrame, path: Path, level: float) -> None:
         ax.axvline(0.0, color="grey", lw=0.8, ls="--")
         ax.set_yticks(list(ypos), models)
         ax.set_title(term, fontsize=9, loc="left")
+    used = tidy.groupby("model", sort=False)["cov_type"].first()
+    cov = tidy["requested_cov"].iloc[0]
+    other = ", ".join(f"{m}: {c}" for m, c in used.items() if c != cov)
     fig.suptitle(f"Coefficients with {level:.0%} intervals ({tidy['target'].iloc[0]}, "
-                 f"{tidy['cov_type'].iloc[0]} SE)", fontsize=10)
+                 f"{cov} SE{'; ' + other if other else ''})", fontsize=10)
     fig.tight_layout()
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     plt.close(fig)
@@ -154,6 +182,54 @@ def _save_models(fitted: dict[tuple, Any], cfg: RegressConfig, out: Path, target
             "n_years": len(est.years_), "intervals": False})
 
 
+def _hausman(cfg: RegressConfig, panel: pd.DataFrame, target: str,
+             skipped: list[dict[str, str]]) -> pd.DataFrame:
+    h, f = cfg.sections["hausman"], cfg.sections["features"]
+    try:
+        res = hausman(panel, target, f["columns"], lag=f["lag"], method=h["method"],
+                      time_effects=h["time_effects"], missing=f["missing"])
+    except PanelContractError as err:
+        logger.warning("%s / hausman skipped: %s", target, err)
+        skipped.append({"target": target, "model": "hausman", "cov": h["method"],
+                        "reason": str(err)})
+        return pd.DataFrame()
+    return res.to_frame().assign(target=target)
+
+
+def _run_target(cfg: RegressConfig, full: pd.DataFrame, target: str, t_i: int, out: Path,
+                data_info: tuple[str, str | None], skipped: list[dict[str, str]]) -> dict | None:
+    """All continuous-outcome pieces for one target, or None when it cannot be estimated."""
+    panel = regional_sample(full, target, cfg.sections["data"]["years"])
+    if panel[target].notna().groupby(panel["year"]).any().sum() < 3:
+        logger.warning("outcome %r skipped: observed in fewer than 3 study years.", target)
+        skipped.append({"target": target, "model": "*", "cov": "*",
+                        "reason": "observed in fewer than 3 study years"})
+        return None
+    fitted = fit_continuous(cfg, panel, target, skipped)
+    if not fitted:
+        return None
+    tables, sheets = {}, {}
+    for cov in cfg.sections["covariance"]["types"]:
+        results = [est.result_ for (_, c), est in fitted.items() if c == cov]
+        if results:
+            tables[f"{target} | {cov}"] = side_by_side(results)
+            sheets[f"{target} | {cov}"] = cov if t_i == 0 else f"y{t_i + 1} {cov}"
+    _save_models(fitted, cfg, out, target, data_info[1], data_info[0])
+    return {"tidy": _tidy(fitted, target, cfg.sections["plot"]["level"]), "tables": tables,
+            "sheets": sheets, "hausman": _hausman(cfg, panel, target, skipped),
+            "bootstrap": _bootstrap(cfg, fitted, target)}
+
+
+def _discrete_frames(logits: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if not logits:
+        return (pd.DataFrame(columns=["model", "feature", "type", "ame", "std_error"]),
+                pd.DataFrame(columns=["observed", "predicted", "count", "model"]))
+    me = pd.concat([m.result_.tidy_marginal_effects() for m in logits], ignore_index=True)
+    conf = pd.concat([m.result_.confusion.stack().rename("count").reset_index()
+                      .assign(model=m._estimator) for m in logits], ignore_index=True)
+    return me, conf
+
+
 def regress(config: Path, out: Path = Path("out/regress"), data: Path | None = None) -> None:
     """Estimate the factors-of-migration models of a study config and write the tables.
 
@@ -167,61 +243,42 @@ def regress(config: Path, out: Path = Path("out/regress"), data: Path | None = N
         A user observations file for :func:`features.dataset.load_panel`; the shipped
         dataset by default.
     """
+    from features.dataset import OBSERVATIONS
+
     cfg = load_config(config)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     full = study_panel(cfg.sections, data)
-    from features.dataset import OBSERVATIONS
-
     data_path = Path(data) if data is not None else OBSERVATIONS
-    data_sha = sha256_file(data_path) if data_path.is_file() else None
-    level = cfg.sections["plot"]["level"]
-    main_cov = cfg.sections["covariance"]["types"][0]
-    tidies, tables, sheets, hausmans, boots = [], {}, {}, [], []
-    for t_i, target in enumerate(cfg.sections["outcomes"]["targets"]):
-        panel = regional_sample(full, target, cfg.sections["data"]["years"])
-        if panel[target].notna().groupby(panel["year"]).any().sum() < 3:
-            logger.warning("outcome %r skipped: observed in fewer than 3 study years.", target)
-            continue
-        fitted = fit_continuous(cfg, panel, target)
-        tidies.append(_tidy(fitted, target, level))
-        for cov in cfg.sections["covariance"]["types"]:
-            title = f"{target} | {cov}"
-            tables[title] = side_by_side(
-                [est.result_ for (n, c), est in fitted.items() if c == cov])
-            sheets[title] = f"{cov}" if t_i == 0 else f"y{t_i + 1} {cov}"
-        h = cfg.sections["hausman"]
-        hausmans.append(hausman(panel, target, cfg.sections["features"]["columns"],
-                                lag=cfg.sections["features"]["lag"], method=h["method"],
-                                time_effects=h["time_effects"],
-                                missing=cfg.sections["features"]["missing"]
-                                ).to_frame().assign(target=target))
-        boots.append(_bootstrap(cfg, fitted, target))
-        _save_models(fitted, cfg, out, target, data_sha, str(data_path))
-    if not tidies:
-        raise ValueError(f"{cfg.path}: no outcome could be estimated; see the log.")
-    tidy = pd.concat(tidies, ignore_index=True)
-    regional = full.loc[full["region"] != "kazakhstan"].reset_index(drop=True)
-    logits = _discrete(cfg, full, regional)
+    data_info = (str(data_path), sha256_file(data_path) if data_path.is_file() else None)
+    skipped: list[dict[str, str]] = []
+    parts = [p for i, t in enumerate(cfg.sections["outcomes"]["targets"])
+             if (p := _run_target(cfg, full, t, i, out, data_info, skipped)) is not None]
+    if not parts:
+        raise PanelContractError(f"{cfg.path}: no outcome could be estimated: {skipped}")
+    tables = {k: v for p in parts for k, v in p["tables"].items()}
+    sheets = {k: v for p in parts for k, v in p["sheets"].items()}
+    logits = _discrete(cfg, full, full.loc[full["region"] != NATIONAL].reset_index(drop=True),
+                       skipped)
     if logits:
         tables["trend type | logit"] = side_by_side([m.result_ for m in logits])
         sheets["trend type | logit"] = "trend type logit"
-    me = (pd.concat([m.result_.tidy_marginal_effects() for m in logits], ignore_index=True)
-          if logits else pd.DataFrame(columns=["model", "feature", "type", "ame", "std_error"]))
-    conf = (pd.concat([m.result_.confusion.stack().rename("count").reset_index()
-                       .assign(model=m._estimator) for m in logits], ignore_index=True)
-            if logits else pd.DataFrame(columns=["observed", "predicted", "count", "model"]))
+    me, conf = _discrete_frames(logits)
+    tidy = pd.concat([p["tidy"] for p in parts], ignore_index=True)
     _write_csv(tidy, out / "coefficients.csv")
     write_text("\n\n".join(to_text(t, title=k) for k, t in tables.items()), out / "models.txt")
     index = pd.DataFrame({"table": list(tables)}, index=[sheets[k] for k in tables])
     to_xlsx({"contents": index, **{sheets[k]: t for k, t in tables.items()}},
             out / "models.xlsx")
-    _write_csv(pd.concat(hausmans, ignore_index=True), out / "hausman.csv")
-    _write_csv(pd.concat(boots, ignore_index=True), out / "wild_bootstrap.csv")
+    _write_csv(pd.concat([p["hausman"] for p in parts], ignore_index=True), out / "hausman.csv")
+    _write_csv(pd.concat([p["bootstrap"] for p in parts], ignore_index=True),
+               out / "wild_bootstrap.csv")
     _write_csv(me, out / "marginal_effects.csv")
     _write_csv(conf, out / "confusion.csv")
-    main = tidy.loc[(tidy["requested_cov"] == main_cov)
+    _write_csv(pd.DataFrame(skipped, columns=["target", "model", "cov", "reason"]),
+               out / "skipped.csv")
+    main = tidy.loc[(tidy["requested_cov"] == tidy["requested_cov"].iloc[0])
                     & (tidy["target"] == tidy["target"].iloc[0])]
-    _plot(main, out / "coefficients.png", level)
-    logger.info("regress: wrote %d coefficient rows, %d tables to %s", len(tidy), len(tables),
-                out)
+    _plot(main, out / "coefficients.png", cfg.sections["plot"]["level"])
+    logger.info("regress: %d coefficient rows, %d tables, %d skipped, written to %s",
+                len(tidy), len(tables), len(skipped), out)

@@ -62,7 +62,8 @@ models = ["ordered_logit", "multinomial_logit"]
 """
 
 OUTPUTS = ("coefficients.csv", "models.txt", "models.xlsx", "hausman.csv",
-           "wild_bootstrap.csv", "marginal_effects.csv", "confusion.csv", "coefficients.png")
+           "wild_bootstrap.csv", "marginal_effects.csv", "confusion.csv", "coefficients.png",
+           "skipped.csv")
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +166,19 @@ def test_shipped_config_parses():
     assert [m.kind for m in cfg.models] == ["pooled_ols", "fixed_effects", "fixed_effects",
                                             "random_effects", "between", "first_difference"]
     assert cfg.get("data", "borders") == 2018 and cfg.get("features", "lag") == 1
+
+
+def test_unsupported_model_is_skipped_with_its_reason(tmp_path, panel):
+    from kzmig.commands.regress import fit_continuous
+
+    cfg_path = tmp_path / "c.toml"
+    cfg_path.write_text(SMALL.replace(
+        'columns = ["unemployment_rate_pct", "income_rel_national_pct", "doctors_per_10000"]',
+        'columns = ["x1", "area"]', 1))
+    cfg = load_config(cfg_path)
+    area = panel["region"].map({r: float(i) for i, r in enumerate(sorted(panel.region.unique()))})
+    skipped: list[dict[str, str]] = []
+    fitted = fit_continuous(cfg, panel.assign(area=area), "y", skipped)
+    assert sorted({name for name, _ in fitted}) == ["between", "pooled"]
+    assert {s["model"] for s in skipped} == {"fe_twoway"} and len(skipped) == 2
+    assert "['area_lag1'] are explained entirely by the region and year" in skipped[0]["reason"]
