@@ -162,7 +162,8 @@ def check_design(sample: pd.DataFrame, names: Sequence[str], transform: str, own
     if x.shape[0] == 0:
         raise PanelContractError(f"{owner}: no consecutive years to difference in the sample.")
     raw = transformed_design(sample, names, "none")[:, 1:]
-    scale = np.maximum(np.sqrt((raw**2).mean(axis=0)), 1.0)
+    scale = np.sqrt((raw**2).mean(axis=0))
+    scale[scale == 0] = 1.0  # an all-zero column is caught as absorbed or collinear
     if transform not in ("none", "between"):
         norms = np.sqrt((x**2).mean(axis=0)) / scale
         gone = [n for n, v in zip(names, norms, strict=True) if v < 1e-8]

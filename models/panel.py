@@ -114,7 +114,13 @@ class _PanelMigrationModel(BaseEstimator):
         x = indexed[names]
         if self._transform in ("none", "between"):
             x = x.assign(const=1.0)[["const", *names]]
-        res = self._model(indexed[self.target], x).fit(**self._cov_kwargs(), **self._fit_kwargs())
+        try:
+            res = self._model(indexed[self.target], x).fit(**self._cov_kwargs(),
+                                                           **self._fit_kwargs())
+        except ValueError as err:  # e.g. linearmodels' rank check on badly scaled columns
+            raise PanelContractError(
+                f"{self._owner}: linearmodels refused the design of {names}: {err} "
+                "Rescale features of very different magnitudes.") from err
         if not (np.isfinite(res.params).all() and np.isfinite(res.std_errors).all()):
             bad = list(res.params.index[~(np.isfinite(res.params) & np.isfinite(res.std_errors))])
             raise PanelContractError(f"{self._owner}: non-finite estimates for {bad}.")

@@ -176,6 +176,18 @@ def test_feature_constant_within_region_is_named_under_fe(panel):
         FirstDifferenceMigration("y", ("x1", "area_km2"), lag=0).fit(p)
 
 
+def test_small_scale_features_are_not_mistaken_for_absorbed(panel):
+    p = panel.assign(x1=panel["x1"] * 1e-9, x2=panel["x2"] * 1e3)
+    res = FixedEffectsMigration("y", FEATURES, lag=0).fit(p).result_
+    ref = FixedEffectsMigration("y", FEATURES, lag=0).fit(panel).result_
+    np.testing.assert_allclose(res.params.to_numpy() * [1e-9, 1e3], ref.params.to_numpy(),
+                               rtol=1e-6)
+    extreme = panel.assign(x1=panel["x1"] * 1e-9, x2=panel["x2"] * 1e9)
+    with pytest.raises(PanelContractError, match=r"linearmodels refused the design of "
+                                                 r"\['x1', 'x2'\].*Rescale"):
+        FixedEffectsMigration("y", FEATURES, lag=0).fit(extreme)
+
+
 def test_feature_constant_within_year_is_named_under_year_effects(panel):
     p = panel.assign(trend=panel["year"].astype(float))
     with pytest.raises(PanelContractError, match=r"\['trend'\] are constant within every year"):
