@@ -7,7 +7,8 @@ inference and the trend-type logits, and writes into ``DIR``:
 ``coefficients.csv`` (tidy, all models, with standardised coefficients and elasticities),
 ``models.txt`` and ``models.xlsx`` (side-by-side tables), ``hausman.csv``,
 ``wild_bootstrap.csv``, ``marginal_effects.csv``, ``confusion.csv``, ``skipped.csv``
-(models the data could not support, with the reason), ``coefficients.png``
+(models the data could not support, with the reason), ``terciles.csv`` (each feature's
+tercile against the period's trend type, as the source paper shows), ``coefficients.png``
 and ``models/<target>/<model>/`` (saved estimators with metadata). Each file is written
 to a temporary name and renamed into place.
 """
@@ -23,7 +24,12 @@ import pandas as pd
 from features.errors import PanelContractError
 from features.regions import NATIONAL
 from kzmig.commands.regress_config import RegressConfig, load_config
-from kzmig.commands.regress_data import regional_sample, study_panel, type_panel
+from kzmig.commands.regress_data import (
+    regional_sample,
+    study_panel,
+    tercile_table,
+    type_panel,
+)
 from models.bootstrap import SUPPORTED as BOOT_KINDS
 from models.bootstrap import wild_cluster_bootstrap
 from models.hausman import hausman
@@ -277,6 +283,7 @@ def regress(config: Path, out: Path = Path("out/regress"), data: Path | None = N
     _write_csv(conf, out / "confusion.csv")
     _write_csv(pd.DataFrame(skipped, columns=["target", "model", "cov", "reason"]),
                out / "skipped.csv")
+    _write_csv(tercile_table(full, cfg.sections), out / "terciles.csv")
     main = tidy.loc[(tidy["requested_cov"] == tidy["requested_cov"].iloc[0])
                     & (tidy["target"] == tidy["target"].iloc[0])]
     _plot(main, out / "coefficients.png", cfg.sections["plot"]["level"])

@@ -163,3 +163,24 @@ def type_panel(panel_with_national: pd.DataFrame, features: pd.DataFrame,
     out = features[cols].merge(types, on=["region", "year"], how="left", validate="one_to_one")
     out["type"] = out["type"].where(out["type"].notna(), np.nan)
     return out
+
+
+def tercile_table(full: pd.DataFrame, sections: dict[str, Any]) -> pd.DataFrame:
+    """The source paper's view beside the regressions: each feature's tercile x trend type.
+
+    Types are those of the whole study period (:func:`features.typology.migration_trend_types`,
+    total flow, ``k`` years smoothed at each end); feature values are region means over the
+    same years. Empty (with the reason logged) when :mod:`features.typology` is missing.
+    """
+    cols = ["factor", "tercile", "type", "n"]
+    try:
+        typology = importlib.import_module("features.typology")
+    except ImportError as err:
+        logger.warning("tercile table skipped: features.typology is not available (%s).", err)
+        return pd.DataFrame(columns=cols)
+    first, last = sections["data"]["years"]
+    dsc = sections["discrete"]
+    types = typology.migration_trend_types(full, first, last, k=dsc["k"], rel_tol=dsc["rel_tol"],
+                                           abs_tol=dsc["abs_tol"], flows=("total",))
+    factors = list(dict.fromkeys([*sections["features"]["columns"], *dsc["columns"]]))
+    return typology.tercile_crosstab(full, types, factors, start=first, end=last)

@@ -63,7 +63,7 @@ models = ["ordered_logit", "multinomial_logit"]
 
 OUTPUTS = ("coefficients.csv", "models.txt", "models.xlsx", "hausman.csv",
            "wild_bootstrap.csv", "marginal_effects.csv", "confusion.csv", "coefficients.png",
-           "skipped.csv")
+           "skipped.csv", "terciles.csv")
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +137,11 @@ def test_run_contents(run):
     # effects on the probabilities of all types sum to zero for each feature
     sums = me.groupby(["model", "feature"])["ame"].sum()
     np.testing.assert_allclose(sums, 0.0, atol=1e-8)
+    terc = pd.read_csv(run / "terciles.csv")
+    assert set(terc["factor"]) == {"unemployment_rate_pct", "income_rel_national_pct",
+                                   "doctors_per_10000"}
+    per_factor = terc.groupby("factor")["n"].sum()
+    assert per_factor.nunique() == 1 and 3 <= per_factor.iloc[0] <= 17  # regions with a type
     model, meta = load_model(run / "models" / "net_migration_rate_per_1000" / "fe_twoway",
                              feature_names=list(fe["term"]))
     assert meta["config_sha256"] and meta["data"]["sha256"]
