@@ -55,18 +55,23 @@ def _one_origin(data: pd.DataFrame, models: Mapping[str, BaseForecaster], origin
 
 def _one_origin_inner(data, models, origin, horizon, levels) -> pd.DataFrame:
     train = data.loc[data["year"] <= origin]
+    # one region set for every model at this origin, so that their scores compare
+    need = max(getattr(est, "min_length", 2) for est in models.values())
+    n = train.groupby("region")["year"].size()
+    short = n[n < need]
+    if len(short):
+        logger.info("backtest origin %d: %d series shorter than %d years left out: %s.",
+                    origin, len(short), need, list(short.index))
+    train = train.loc[~train["region"].isin(short.index)]
     frames: dict[str, pd.DataFrame] = {}
     for name, est in models.items():
         if isinstance(est, Ensemble) and all(m in frames for m, _ in est.members):
             frames[name] = combine_forecasts([frames[m] for m, _ in est.members], name=name, how=est.combine)
             continue
-        need = getattr(est, "min_length", 2)
-        n = train.groupby("region")["year"].size()
-        short = n[n < need]
-        if len(short):
-            logger.warning("backtest origin %d: %s skips %d short series %s.", origin, name, len(short), list(short.index))
-        fit_on = train.loc[~train["region"].isin(short.index)]
-        frames[name] = clone(est).fit(fit_on).predict(horizon, levels).assign(model=name)
+        est = clone(est)
+        if "max_horizon" in est.get_params():  # direct models: train only the horizons scored
+            est.set_params(max_horizon=horizon)
+        frames[name] = est.fit(train).predict(horizon, levels).assign(model=name)
     out = pd.concat(frames.values(), ignore_index=True)
     out["horizon"] = (out["year"] - out["origin_year"]).astype("int64")
     scales = train.groupby("region", sort=True)["y"].apply(lambda s: naive_scale(s.to_numpy()))

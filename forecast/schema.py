@@ -107,7 +107,7 @@ def validate_series(
     short = lengths[lengths < min_length]
     if len(short):
         who = f" by {model}" if model else ""
-        detail = ", ".join(f"region={r!r} has {n}" for r, n in short.head(5).items())
+        detail = ", ".join(f"region={r!r} has {n} years" for r, n in short.head(5).items())
         raise PanelContractError(
             f"{source}: {len(short)} series are shorter than the {min_length} years needed{who}: "
             f"{detail}; drop them or choose a simpler model."

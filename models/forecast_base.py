@@ -22,6 +22,7 @@ import pandas as pd
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from features.options import check_option
 from forecast.schema import BREAK_COLUMN, check_horizon, check_levels, coerce_forecast, validate_series
@@ -110,7 +111,9 @@ class BaseForecaster(BaseEstimator):
     def fit(self, df: pd.DataFrame) -> BaseForecaster:
         """Fit on ``df`` (``region, year, y[, exog, is_break]``, see :func:`validate_series`)."""
         data = self._prepare(df)
-        self._fit(data)
+        # one BLAS thread: threading the tiny matrices of annual models is many times slower
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._fit(data)
         return self
 
     def predict(self, h: int, levels: Iterable[float] = DEFAULT_LEVELS) -> pd.DataFrame:
@@ -126,7 +129,8 @@ class BaseForecaster(BaseEstimator):
         check_is_fitted(self, "regions_")
         h = check_horizon(h)
         levels = check_levels(levels)
-        out = self._predict(h, levels)
+        with threadpool_limits(limits=1, user_api="blas"):
+            out = self._predict(h, levels)
         return coerce_forecast(out.sort_values(["region", "level", "year"], kind="mergesort").reset_index(drop=True))
 
 
