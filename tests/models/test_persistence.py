@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from features.errors import DataFileError, PanelContractError
@@ -77,3 +78,19 @@ def test_missing_or_changed_files(saved, tmp_path):
     (run / "metadata.json").write_text("{not json")
     with pytest.raises(DataFileError, match="not valid JSON"):
         load_model(run)
+
+
+def test_logit_round_trip_and_registry(type_panel, tmp_path):
+    from models.registry import REGISTRY, make_model
+
+    est = make_model("ordered_logit", target="type", features=["x1", "x2"], lag=0).fit(type_panel)
+    run = save_model(est, tmp_path / "ologit")
+    loaded, meta = load_model(run, feature_names=["x1", "x2"])
+    pd.testing.assert_frame_equal(loaded.predict_proba(type_panel), est.predict_proba(type_panel))
+    assert meta["model_class"] == "models.discrete.OrderedLogitMigration"
+    assert set(REGISTRY) >= {"pooled_ols", "fixed_effects", "random_effects", "between",
+                             "first_difference", "ordered_logit", "multinomial_logit"}
+    with pytest.raises(ValueError, match=r"kind='fe' is not supported.*'fixed_effects'"):
+        make_model("fe")
+    with pytest.raises(ValueError, match=r"takes no parameter\(s\) \['effect'\]; valid: "):
+        make_model("fixed_effects", target="y", features=["x1"], effect="region")
