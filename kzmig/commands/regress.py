@@ -17,9 +17,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
+import typer
 
 from features.errors import PanelContractError
 from features.regions import NATIONAL
@@ -236,18 +237,18 @@ def _discrete_frames(logits: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return me, conf
 
 
-def regress(config: Path, out: Path = Path("out/regress"), data: Path | None = None) -> None:
-    """Estimate the factors-of-migration models of a study config and write the tables.
+def regress(
+    config: Annotated[Path, typer.Argument(help="Study TOML, e.g. experiments/migration_factors.toml.")],
+    out: Annotated[Path, typer.Option(help="Output folder (files replaced atomically).")] = Path(
+        "out/regress"),
+    data: Annotated[Path | None, typer.Option(
+        help="User observations file instead of the shipped dataset.")] = None,
+) -> None:
+    """Estimate the factors-of-migration panel models of a study config.
 
-    Parameters
-    ----------
-    config : Path
-        Study TOML, e.g. ``experiments/migration_factors.toml``.
-    out : Path, default ``out/regress``
-        Output folder (created; files in it are replaced atomically).
-    data : Path, optional
-        A user observations file for :func:`features.dataset.load_panel`; the shipped
-        dataset by default.
+    Writes coefficients.csv, models.txt, models.xlsx, hausman.csv, wild_bootstrap.csv,
+    marginal_effects.csv, confusion.csv, terciles.csv, skipped.csv, coefficients.png and
+    the fitted models (models/<target>/<name>/) into OUT.
     """
     from features.dataset import OBSERVATIONS
 
