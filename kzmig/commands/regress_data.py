@@ -4,7 +4,7 @@ Features come from the builders of :mod:`features` (density, labour, housing, wa
 attractiveness) where they exist; two columns no builder provides are computed here from
 :func:`features.dataset.load_panel` columns: ``grp_rel_national_pct`` (GRP per capita as
 % of the national value of the same year) and ``doctors_per_10000`` (doctors per 10,000
-average population). The outcome is masked to the study years; features keep their
+average population); ``log_pop_density_km2`` is the log of the density builder's column. The outcome is masked to the study years; features keep their
 earlier years so that lags reach back before the first outcome year.
 """
 from __future__ import annotations
@@ -90,6 +90,11 @@ def add_features(panel: pd.DataFrame, builders: Sequence[str]) -> pd.DataFrame:
     for c in out.columns:
         if c not in ("region", "year") and pd.api.types.is_bool_dtype(out[c]):
             out[c] = out[c].astype("float64")
+    if "pop_density_km2" in out.columns:
+        # city densities grow by thousands per km2: the level puts all within-region
+        # variation in two or three cities, the log spreads it (and reads as % change)
+        dens = out["pop_density_km2"]
+        out["log_pop_density_km2"] = np.log(dens.where(dens > 0))
     return out
 
 
