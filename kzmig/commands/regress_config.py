@@ -18,7 +18,7 @@ from models.registry import DISCRETE_KINDS, PANEL_KINDS
 
 #: section -> key -> (accepted types, default); a default of ``...`` means required.
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
-    "data": {"view": ((str,), "harmonised"), "borders": ((int,), 2018),
+    "data": {"view": ((str,), "harmonised"), "borders": ((int,), None),
              "years": ((list,), [2006, 2022])},
     "features": {"builders": ((list,), ["density", "labour", "wages", "attractiveness"]),
                  "columns": ((list,), ...), "lag": ((int,), 1), "missing": ((str,), "drop")},

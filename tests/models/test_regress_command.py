@@ -171,6 +171,7 @@ def test_shipped_config_parses():
     assert [m.kind for m in cfg.models] == ["pooled_ols", "fixed_effects", "fixed_effects",
                                             "random_effects", "between", "first_difference"]
     assert cfg.get("data", "borders") == 2018 and cfg.get("features", "lag") == 1
+    assert cfg.get("outcomes", "targets")[0] == "net_migration_rate_per_1000"
 
 
 def test_unsupported_model_is_skipped_with_its_reason(tmp_path, panel):
