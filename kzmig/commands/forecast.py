@@ -30,7 +30,11 @@ def forecast(
         run_dir = new_run_dir(load_config(config), out)
         handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger().addHandler(handler)
+        handler.setLevel(logging.INFO)
+        root = logging.getLogger()
+        root.addHandler(handler)
+        if root.level > logging.INFO or root.level == logging.NOTSET:
+            root.setLevel(logging.INFO)  # run.log keeps the INFO trail even without --verbose
         run_study(config, out=run_dir, data=data, progress=True)
     except (ConfigError, DataFileError, PanelContractError, ValueError) as err:
         typer.echo(f"error: {err}", err=True)

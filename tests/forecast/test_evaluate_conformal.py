@@ -1,0 +1,73 @@
+"""Metrics on a hand-worked table; conformal quantiles by rank and without look-ahead."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
+from forecast.evaluate import naive_scale, score, winkler
+
+
+def _bt() -> pd.DataFrame:
+    return pd.DataFrame({
+        "model": "m", "region": ["A", "A", "B", "B"], "origin_year": 2010, "year": [2011, 2012, 2011, 2012],
+        "point": [1.0, 2.0, 10.0, 10.0], "lower": [0.0, 1.5, 9.0, 8.0], "upper": [2.0, 3.0, 11.0, 12.0],
+        "level": 0.8, "actual": [1.5, 4.0, 8.0, 10.0], "scale": [0.5, 0.5, 2.0, 2.0],
+    }).astype({"origin_year": "int64", "year": "int64"})
+
+
+def test_metrics_by_hand():
+    out = score(_bt(), by=("model", "horizon"), levels=(0.8,)).set_index("horizon")
+    # h=1: errors -0.5, 2 -> MAE 1.25, RMSE sqrt((0.25+4)/2), MASE (1 + 1)/2, bias 0.75
+    np.testing.assert_allclose(out.loc[1, ["mae", "rmse", "mase", "bias"]].astype(float),
+                               [1.25, math.sqrt(2.125), 1.0, 0.75])
+    # h=1 coverage: A inside, B below 9 -> 0.5; Winkler A: 2; B: 2 + 2/0.2 * 1 = 12
+    assert out.loc[1, "coverage_80"] == 0.5
+    np.testing.assert_allclose(out.loc[1, "winkler_80"], (2 + 12) / 2)
+    # h=2: A above 3 by 1 -> 1.5 + 10 = 11.5; B inside, width 4
+    np.testing.assert_allclose(out.loc[2, "winkler_80"], (11.5 + 4) / 2)
+
+
+def test_winkler_and_scale():
+    np.testing.assert_allclose(winkler([0.0], [1.0], [3.0], 0.95), [1 + 2 / 0.05 * 2])
+    assert naive_scale(np.array([1.0, 3.0, 2.0])) == 1.5 and np.isnan(naive_scale(np.array([2.0, 2.0])))
+
+
+def test_score_needs_actual():
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['actual'\]"):
+        score(_bt().drop(columns="actual"))
+
+
+def test_conformal_quantile_is_the_finite_sample_rank():
+    r = pd.DataFrame({"horizon": 1, "point": 0.0, "actual": np.arange(1.0, 20.0), "scale": 1.0})
+    q = conformal_quantiles(r, (0.8, 0.95)).set_index("level")["q"]
+    # n = 19: ranks ceil(20 * 0.8) = 16 and ceil(20 * 0.95) = 19
+    assert q[0.8] == 16.0 and q[0.95] == 19.0
+    few = conformal_quantiles(r.iloc[:10], (0.95,))
+    assert np.isnan(few["q"].iloc[0])  # rank 11 > 10: no interval
+
+
+def test_apply_conformal_scales_by_region_and_extends_horizon():
+    q = pd.DataFrame({"horizon": [1, 2], "level": [0.8, 0.8], "q": [1.0, 2.0], "n": [30, 30]})
+    fc = pd.DataFrame({"model": "m", "region": ["A", "A", "A"], "origin_year": 2020, "year": [2021, 2022, 2024],
+                       "point": 0.0, "lower": np.nan, "upper": np.nan, "level": np.nan})
+    out = apply_conformal(fc, q, pd.Series({"A": 3.0}), (0.8,))
+    np.testing.assert_allclose(out["upper"], [3.0, 6.0, 3 * 2 * math.sqrt(4 / 2)])
+
+
+def test_conformal_backtest_uses_no_future_residual():
+    rng = np.random.default_rng(0)
+    rows = [("m", f"R{r}", o, o + h, 0.0, rng.normal(), 1.0) for o in range(2010, 2016) for h in (1, 2) for r in range(15)]
+    bt = pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "actual", "scale"])
+    bt = bt.assign(lower=np.nan, upper=np.nan, level=np.nan).astype({"origin_year": "int64", "year": "int64"})
+    a = conformalize_backtest(bt, (0.8,))
+    planted = bt.copy()
+    planted.loc[planted["year"] == 2016, "actual"] = 1e6  # only visible from origin 2016 on
+    b = conformalize_backtest(planted, (0.8,))
+    early = lambda d: d.loc[d["origin_year"] <= 2015, ["lower", "upper"]].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(early(a), early(b))
+    assert a.loc[a["origin_year"] == 2010, "level"].isna().all()  # nothing observed yet
+    assert a.loc[a["origin_year"] == 2014, "level"].notna().all()

@@ -1,0 +1,138 @@
+"""`kzmig forecast` end to end on a tiny synthetic data file (SYNTHETIC values, real region codes)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from features.errors import ConfigError
+from forecast.runner import run_study
+from kzmig.commands.forecast import forecast
+from models.persistence import load_model
+
+REGIONS = ["akmola", "aktobe", "atyrau", "pavlodar", "kostanay"]
+
+CONFIG = """
+[study]
+name = "tiny"
+[data]
+view = "harmonised"
+borders = 2018
+[targets]
+names = ["net_migration", "net_migration_rate_per_1000"]
+additive = ["net_migration"]
+[backtest]
+origins = {from = 2013, to = 2015}
+horizon = 2
+[forecast]
+to_year = 2020
+levels = [0.8, 0.95]
+[reconciliation]
+methods = ["ols", "wls", "mint_shrink"]
+use = "wls"
+[models.naive]
+kind = "naive"
+[models.mean2]
+kind = "window_mean"
+params = { k = 2 }
+[models.pooled_ar]
+kind = "pooled_ar"
+[models.gbm]
+kind = "boosting"
+params = { lags = 2, max_iter = 20 }
+[models.ens]
+kind = "ensemble"
+members = ["naive", "mean2"]
+combine = "median"
+"""
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> tuple[Path, Path]:
+    """A long data file (regions summing to the national row) and a tiny config."""
+    d = tmp_path_factory.mktemp("study")
+    rng = np.random.default_rng(7)
+    rows = []
+    for yr in range(2004, 2018):
+        total = 0.0
+        for i, r in enumerate(REGIONS):
+            v = float(np.round(rng.normal(scale=500.0 * (i + 1))))
+            total += v
+            flag = "break:census_2009" if (yr == 2008 and r == "akmola") else ""
+            rows += [(r, yr, "net_migration", v, flag), (r, yr, "population", 5e5 + 100.0 * i + yr, "")]
+        rows += [("kazakhstan", yr, "net_migration", total, ""), ("kazakhstan", yr, "population", 3e6 + yr, "")]
+    data = d / "data.csv"
+    pd.DataFrame(rows, columns=["region", "year", "variable", "value", "flag"]).to_csv(data, index=False)
+    cfg = d / "tiny.toml"
+    cfg.write_text(CONFIG, encoding="utf-8")
+    return cfg, data
+
+
+@pytest.fixture(scope="module")
+def run(study, tmp_path_factory) -> Path:
+    cfg, data = study
+    return run_study(cfg, out=tmp_path_factory.mktemp("r") / "run", data=data)
+
+
+def test_run_writes_every_table(run):
+    for f in ("forecasts.csv", "backtest_predictions.csv", "backtest_metrics.csv", "reconciliation.csv",
+              "fit_report.csv", "metadata.json", "config.toml"):
+        assert (run / f).is_file(), f
+    meta = json.loads((run / "metadata.json").read_text())
+    assert set(meta["targets"]) == {"net_migration", "net_migration_rate_per_1000"}
+    assert meta["targets"]["net_migration"]["intervals"]["gbm"] == "conformal"
+
+
+def test_national_row_per_target_and_year_and_coherence(run):
+    fc = pd.read_csv(run / "forecasts.csv")
+    nat = fc.loc[fc["region"] == "kazakhstan"]
+    for target in ("net_migration", "net_migration_rate_per_1000"):
+        regional_years = set(fc.loc[(fc["target"] == target) & (fc["region"] != "kazakhstan"), "year"])
+        assert set(nat.loc[nat["target"] == target, "year"]) == regional_years
+        assert max(regional_years) == 2020
+    # the rate needs population of t+1 (average population), so its series ends a year earlier
+    assert nat.loc[nat["target"] == "net_migration_rate_per_1000", "origin_year"].unique().tolist() == [2016]
+    counts = fc.loc[fc["target"] == "net_migration"]
+    for _, g in counts.groupby(["model", "year", "level"], dropna=False):
+        regional = g.loc[g["region"] != "kazakhstan", "point"].sum()
+        national = g.loc[g["region"] == "kazakhstan", "point"].iloc[0]
+        assert abs(regional - national) <= 1e-8 * max(1.0, abs(national))
+    assert (fc.groupby("target")["selected"].sum() > 0).all()
+
+
+def test_saved_model_loads_and_predicts(run):
+    model, meta = load_model(run / "models" / "net_migration" / "pooled_ar")
+    assert meta["origin_year"] == 2017 and meta["target"] == "net_migration"
+    fc = model.predict(3)
+    assert set(fc["year"]) == {2018, 2019, 2020}
+
+
+def test_same_config_and_data_give_identical_bytes(study, run, tmp_path):
+    cfg, data = study
+    again = run_study(cfg, out=tmp_path / "again", data=data)
+    for f in ("forecasts.csv", "backtest_metrics.csv", "backtest_predictions.csv", "reconciliation.csv"):
+        assert (run / f).read_bytes() == (again / f).read_bytes(), f
+
+
+def test_run_never_overwrites(study, run):
+    cfg, data = study
+    with pytest.raises(ConfigError, match=r"exists and is not empty; a run never overwrites another"):
+        run_study(cfg, out=run, data=data)
+
+
+def test_cli_command(study, tmp_path):
+    cfg, data = study
+    app = typer.Typer()
+    app.command()(forecast)
+    res = CliRunner().invoke(app, [str(cfg), "--out", str(tmp_path / "cli"), "--data", str(data)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "cli" / "run.log").stat().st_size > 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(CONFIG.replace("[models.naive]\nkind = \"naive\"", "[models.naive]\nkind = \"nave\""), encoding="utf-8")
+    res = CliRunner().invoke(app, [str(bad), "--out", str(tmp_path / "cli2"), "--data", str(data)])
+    assert res.exit_code == 2 and "unknown kind 'nave'; known kinds are" in res.output

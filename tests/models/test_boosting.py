@@ -1,0 +1,88 @@
+"""Global boosting: leakage guards, missing exogenous features, determinism."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.backtest import backtest
+from forecast.evaluate import score
+from models.boosting import GradientBoosting, design_matrix
+
+
+def _panel(seed=0, n_regions=6, n_years=16) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_regions):
+        y = 0.0
+        for t in range(n_years):
+            y = 0.7 * y + rng.normal(scale=1 + i)
+            rows.append((f"R{i}", 2000 + t, y, rng.normal()))
+    df = pd.DataFrame(rows, columns=["region", "year", "y", "x"]).astype({"region": "string", "year": "int64"})
+    df["y_fit"] = df["y"]
+    return df
+
+
+@pytest.mark.parametrize("origin", [2006, 2010, 2013])
+def test_features_at_origin_same_from_cut_or_full_panel(origin):
+    full = _panel()
+    cut = full.loc[full["year"] <= origin]
+    for h in (1, 2, 3):
+        a = design_matrix(full, origin, h, lags=3, exog=("x",), exog_lag=1, transform="diff")
+        b = design_matrix(cut, origin, h, lags=3, exog=("x",), exog_lag=1, transform="diff")
+        pd.testing.assert_frame_equal(a[0], b[0])
+        pd.testing.assert_frame_equal(a[1], b[1])
+        assert (a[0]["year"] + h <= origin).all()  # every training target is observed by the origin
+
+
+def test_training_rows_match_a_plain_loop():
+    df = _panel()
+    train, _ = design_matrix(df, 2010, 2, lags=2, transform="level")
+    g = df.loc[(df["region"] == "R1") & (df["year"] <= 2010)]
+    y = g["y"].to_numpy()
+    scale = np.mean(np.abs(np.diff(y)))
+    row = train.loc[(train["region"] == "R1") & (train["year"] == 2005)].iloc[0]
+    i = 5  # year 2005
+    np.testing.assert_allclose([row["y_lag0"], row["y_lag1"], row["target"]],
+                               [y[i] / scale, y[i - 1] / scale, y[i + 2] / scale], rtol=1e-12)
+
+
+def test_planted_future_feature_changes_no_backtest_score():
+    df = _panel().drop(columns="y_fit")
+    leak = df.groupby("region")["y"].shift(-1)  # encodes next year's target
+    for origin in (2009, 2012):
+        a = df.assign(leak=leak)
+        b = df.assign(leak=leak.where(df["year"] < origin, 123.0))  # future part replaced
+        est = {"gbm": GradientBoosting(exog=("leak",), max_horizon=2, max_iter=30)}
+        sa = score(backtest(a, est, origins=[origin], horizon=2), levels=())
+        sb = score(backtest(b, est, origins=[origin], horizon=2), levels=())
+        pd.testing.assert_frame_equal(sa, sb)
+
+
+def test_all_missing_exogenous_at_origin_is_named():
+    df = _panel().drop(columns="y_fit")
+    df["wage"] = np.where(df["year"] >= 2012, 1.0, np.nan)
+    with pytest.raises(ValueError, match=r"column 'wage' is missing for every region in all years up to 2009 \(origin 2010\)"):
+        backtest(df, {"gbm": GradientBoosting(exog=("wage",), max_horizon=1)}, origins=[2010], horizon=1)
+
+
+def test_same_seed_same_forecast_and_horizon_guard():
+    df = _panel().drop(columns="y_fit")
+    a = GradientBoosting(max_horizon=3, random_state=1).fit(df).predict(3)
+    b = GradientBoosting(max_horizon=3, random_state=1).fit(df).predict(3)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["lower"].isna().all() and a["level"].isna().all()
+    with pytest.raises(ValueError, match=r"horizons 1..3; refit with max_horizon >= 5"):
+        GradientBoosting(max_horizon=3).fit(df).predict(5)
+
+
+def test_rate_denominator_round_trip():
+    df = _panel().drop(columns="y_fit")
+    df["pop"] = 1000.0 * (1 + np.arange(len(df)) % 3)
+    fc = GradientBoosting(denominator="pop", max_horizon=1, max_iter=20).fit(df).predict(1)
+    assert np.isfinite(fc["point"]).all() and len(fc) == df["region"].nunique()
+
+
+def test_bad_transform_lists_choices():
+    with pytest.raises(ValueError, match=r"transform='log'.*'diff', 'level'"):
+        GradientBoosting(transform="log").fit(_panel().drop(columns="y_fit"))
