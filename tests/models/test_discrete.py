@@ -7,7 +7,6 @@ instead against a likelihood maximised here with scipy on a seeded dataset.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import optimize, stats
 from sklearn.linear_model import LogisticRegression
