@@ -36,6 +36,7 @@ from models.panel import COV_TYPES
 logger = logging.getLogger(__name__)
 
 METHODS = ("auto", "classical", "robust")
+SIGMAS = ("separate", "fe")
 #: Smallest eigenvalue of V_FE - V_RE, relative to the largest, for "positive definite".
 PD_TOL = 1e-10
 
@@ -48,8 +49,9 @@ class HausmanResult:
     ----------
     statistic, df, pvalue : float, int, float
         Chi-squared statistic, degrees of freedom and upper-tail p-value.
-    method : {"classical", "robust"}
-        The form actually computed.
+    method : str
+        The form actually computed: ``"classical"``, ``"classical (sigma=fe)"`` or
+        ``"robust"``.
     terms : tuple of str
         Coefficients compared.
     fell_back : bool
@@ -104,7 +106,7 @@ def _year_dummies(sample: pd.DataFrame) -> pd.DataFrame:
 
 
 def _classical(idx: pd.DataFrame, target: str, names: list[str],
-               time_effects: bool) -> tuple[float, int, float]:
+               time_effects: bool, sigma: str = "separate") -> tuple[float, int, float]:
     x = idx[names]
     fe = PanelOLS(idx[target], x, entity_effects=True, time_effects=time_effects).fit()
     xr = x.assign(const=1.0)
@@ -112,7 +114,10 @@ def _classical(idx: pd.DataFrame, target: str, names: list[str],
         xr = pd.concat([xr, _year_dummies(idx.reset_index()).set_axis(idx.index)], axis=1)
     re_ = RandomEffects(idx[target], xr).fit()
     diff = (fe.params[names] - re_.params[names]).to_numpy()
-    vdiff = (fe.cov.loc[names, names] - re_.cov.loc[names, names]).to_numpy()
+    v_re = re_.cov.loc[names, names].to_numpy()
+    if sigma == "fe":  # both covariances on the FE error variance (Stata's sigmaless)
+        v_re = v_re * float(fe.s2) / float(re_.s2)
+    vdiff = fe.cov.loc[names, names].to_numpy() - v_re
     return classical_statistic(diff, vdiff, names)
 
 
@@ -131,7 +136,7 @@ def _robust(idx: pd.DataFrame, target: str, names: list[str],
 
 
 def hausman(panel: pd.DataFrame, target: str, features: Sequence[str], *, lag: int = 1,
-            method: str = "auto", time_effects: bool = False,
+            method: str = "auto", time_effects: bool = False, sigma: str = "separate",
             missing: str = "raise") -> HausmanResult:
     """Test fixed against random (region) effects.
 
@@ -146,6 +151,11 @@ def hausman(panel: pd.DataFrame, target: str, features: Sequence[str], *, lag: i
     method : {"auto", "classical", "robust"}, default "auto"
     time_effects : bool, default False
         Year effects in both models (year dummies in RE and in the auxiliary regression).
+    sigma : {"separate", "fe"}, default "separate"
+        Classical form only. ``"separate"``: each model's own error variance (R plm's
+        ``phtest``). ``"fe"``: the RE covariance rescaled to the FE error variance (Stata's
+        ``hausman, sigmaless``), which makes ``V_FE - V_RE`` positive semi-definite, so the
+        statistic is defined whenever the design has full rank.
     missing : {"raise", "drop", "keep"}, default "raise"
 
     Returns
@@ -165,6 +175,7 @@ def hausman(panel: pd.DataFrame, target: str, features: Sequence[str], *, lag: i
     :math:`\\gamma = 0` in :math:`y_{it} = a + x_{it}'b + \\bar x_i'\\gamma + e_{it}`.
     """
     check_option("method", method, METHODS, owner="hausman")
+    check_option("sigma", sigma, SIGMAS, owner="hausman")
     sample, names = estimation_sample(panel, target, tuple(features), lag=lag, missing=missing,
                                       source="hausman")
     check_size(sample, owner="hausman", min_regions=len(names) + 2, min_years=2)
@@ -174,8 +185,9 @@ def hausman(panel: pd.DataFrame, target: str, features: Sequence[str], *, lag: i
               "n_regions": int(sample["region"].nunique())}
     if method in ("auto", "classical"):
         try:
-            stat, df, p = _classical(idx, target, names, time_effects)
-            return HausmanResult(stat, df, p, "classical", **common)
+            stat, df, p = _classical(idx, target, names, time_effects, sigma)
+            label = "classical" if sigma == "separate" else f"classical (sigma={sigma})"
+            return HausmanResult(stat, df, p, label, **common)
         except np.linalg.LinAlgError as err:
             if method == "classical":
                 raise PanelContractError(f"hausman: {err} Use method='robust'.") from err

@@ -194,7 +194,7 @@ def _hausman(cfg: RegressConfig, panel: pd.DataFrame, target: str,
     h, f = cfg.sections["hausman"], cfg.sections["features"]
     try:
         res = hausman(panel, target, f["columns"], lag=f["lag"], method=h["method"],
-                      time_effects=h["time_effects"], missing=f["missing"])
+                      time_effects=h["time_effects"], sigma=h["sigma"], missing=f["missing"])
     except PanelContractError as err:
         logger.warning("%s / hausman skipped: %s", target, err)
         skipped.append({"target": target, "model": "hausman", "cov": h["method"],

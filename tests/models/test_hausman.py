@@ -96,3 +96,31 @@ def test_hausman_time_effects_and_bad_method(panel):
         hausman(panel, "y", ["x1"], method="wu")
     with pytest.raises(PanelContractError, match=r"hausman needs at least 4 regions"):
         hausman(panel[panel.region.isin(["r00", "r01", "r02"])], "y", ["x1", "x2"], lag=0)
+
+
+def test_common_sigma_form_is_defined_and_matches_hand_formula(panel_factory):
+    """With both covariances on the FE error variance, V_FE - V_RE = s2 [(X~'X~)^-1 - (X*'X*)^-1]
+    (X~ within-demeaned, X* quasi-demeaned with the RE theta, slopes block) is PSD."""
+    from linearmodels import RandomEffects
+
+    p = panel_factory(n_regions=6, n_years=4, seed=0)  # separate-sigma form is undefined here
+    res = hausman(p, "y", ["x1", "x2"], lag=0, method="classical", sigma="fe")
+    assert res.method == "classical (sigma=fe)" and res.statistic > 0
+    idx = p.set_index(["region", "year"])
+    re_ = RandomEffects(idx["y"], idx[["x1", "x2"]].assign(const=1.0)).fit()
+    theta = p["region"].map(re_.theta.iloc[:, 0]).to_numpy(dtype=float)  # per region
+    X = p[["x1", "x2"]].to_numpy()
+    y = p["y"].to_numpy()
+    means = p.groupby("region")[["x1", "x2", "y"]].transform("mean").to_numpy()
+    xw, yw = X - means[:, :2], y - means[:, 2]
+    b_fe = np.linalg.solve(xw.T @ xw, xw.T @ yw)
+    e = yw - xw @ b_fe
+    s2 = e @ e / (len(y) - 2 - 6)
+    xs = np.column_stack([X - theta[:, None] * means[:, :2], 1 - theta])
+    ys = y - theta * means[:, 2]
+    b_re = np.linalg.solve(xs.T @ xs, xs.T @ ys)[:2]
+    v = s2 * (np.linalg.inv(xw.T @ xw) - np.linalg.inv(xs.T @ xs)[:2, :2])
+    d = b_fe - b_re
+    np.testing.assert_allclose(res.statistic, d @ np.linalg.solve(v, d), rtol=1e-8)
+    with pytest.raises(ValueError, match=r"sigma='re'.*'fe', 'separate'"):
+        hausman(p, "y", ["x1"], lag=0, sigma="re")
