@@ -2,10 +2,13 @@
 
 With 17-20 regions, cluster-robust t tests over-reject; the wild cluster bootstrap with
 the null imposed (Cameron, Gelbach and Miller 2008; MacKinnon, Nielsen and Webb 2023) is
-the standard remedy. The maintained PyPI package ``wildboottest`` (0.3.2) needs numba
-and works on plain OLS designs, so this module implements the same algorithm, vectorised
-over draws, for the models of :mod:`models.panel`; it is checked in the tests against a
-draw-by-draw refit with statsmodels.
+the standard remedy. The PyPI package ``wildboottest`` (0.3.2) needs numba, takes plain
+statsmodels OLS designs (fixed effects as explicit dummies), gives p-values but no
+intervals and prints by default, so this module implements the same algorithm, vectorised
+over draws, for the models of :mod:`models.panel`. The tests check it against a
+draw-by-draw refit with statsmodels and against ``wildboottest``'s full Rademacher
+enumeration (stored in ``tests/reference/wildboottest/``): identical bootstrap
+distributions up to the small-sample factor, which cancels.
 
 Algorithm for coefficient k and null value b0, on the design after the model's
 transformation (effects partialled out by Frisch-Waugh-Lovell, or first differences):
@@ -15,7 +18,9 @@ transformation (effects partialled out by Frisch-Waugh-Lovell, or first differen
    +-1 or Webb's six-point distribution), project them off the absorbed effects, and add
    them to the restricted fit: ``y*_b = X b_r + M (u_r * v_b)``;
 3. refit, compute the cluster-robust t statistic ``t*_b = (b*_k - b0) / se*_k``;
-4. p-value = share of draws with ``|t*_b| >= |t|`` (symmetric, two-sided);
+4. p-value = share of draws with ``|t*_b| >= |t|`` (symmetric, two-sided; ties count
+   against rejection, so with full enumeration the identity draw, which reproduces t,
+   makes it 1/B above ``wildboottest``'s strict ``>``);
 5. confidence interval: the values b0 not rejected at ``1 - level`` (test inversion), with
    the same draws for every b0. The bootstrap p-value is a step function of b0 and need
    not be monotone far out; each bound is its first crossing of ``1 - level`` going
