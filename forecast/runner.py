@@ -244,7 +244,8 @@ def _reconciled_accuracy(preds, target, cfg, constraint, reconcile) -> pd.DataFr
 def run_target(target, wide, long, cfg, models, progress=None) -> dict:
     """Backtest, select, fit, forecast and reconcile one target; returns its tables."""
     levels = cfg.forecast.levels
-    series = target_series(wide, long, target, cfg.targets.exog)
+    exog = list(dict.fromkeys([*cfg.targets.exog, *(c for m in models.values() for c in getattr(m, "exog_columns", ()))]))
+    series = target_series(wide, long, target, exog)
     need = max(getattr(m, "min_length", 2) for m in models.values())
     series, skipped = drop_short(series, need, target)
     if series.empty:
@@ -331,9 +332,14 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
         "backtest_metrics.csv": "metrics", "reconciliation.csv": "reconciliation",
         "reconciliation_backtest.csv": "reconciliation_backtest", "fit_report.csv": "fit_report",
     }
+    empty = {"reconciliation": ["target", "model", "origin_year", "year", "method", "incoherence_base",
+                                "incoherence_reconciled", "method_used", "fallback_reason"],
+             "reconciliation_backtest": ["target", "model", "method", "stage", "mae", "rmse", "mase", "n_origins"],
+             "fit_report": ["target", "model", "region", "spec", "fallback_reason"]}
     for fname, key in tables.items():
         frames = [r[key] for r in results.values() if len(r[key])]
-        _write_csv(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(), run_dir / fname)
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=empty.get(key, []))
+        _write_csv(table, run_dir / fname)
     meta = {
         "run_id": run_dir.name, "study": cfg.name, "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "config": {"path": cfg.path, "sha256": cfg.sha256}, "data": data_meta, "versions": versions(),
@@ -341,6 +347,9 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
                         "intervals": r["sources"], "n_series": int(r["series"]["region"].nunique())}
                     for t, r in results.items()},
         "breaks": cfg.breaks, "origins": list(cfg.backtest.origins), "horizon": cfg.backtest.horizon,
+        "notes": [f"{t}: no backtest origin has a complete, coherent hierarchy (a series is too short to be "
+                  "backtested), so reconciliation_backtest.csv has no rows for it"
+                  for t, r in results.items() if t in cfg.targets.additive and not len(r["reconciliation_backtest"])],
     }
     (run_dir / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8")
     logger.info("forecast run written to %s", run_dir)

@@ -105,6 +105,14 @@ def test_national_row_per_target_and_year_and_coherence(run):
     assert (fc.groupby("target")["selected"].sum() > 0).all()
 
 
+def test_reconciliation_reports(run):
+    rep = pd.read_csv(run / "reconciliation.csv")
+    assert set(rep["method"]) == {"ols", "wls", "mint_shrink"} and set(rep["target"]) == {"net_migration"}
+    assert (rep["incoherence_reconciled"] <= 1e-6).all() and (rep["incoherence_base"] > 1e-3).any()
+    acc = pd.read_csv(run / "reconciliation_backtest.csv")
+    assert set(acc["stage"]) == {"base", "reconciled"} and acc["mase"].notna().all()
+
+
 def test_saved_model_loads_and_predicts(run):
     model, meta = load_model(run / "models" / "net_migration" / "pooled_ar")
     assert meta["origin_year"] == 2017 and meta["target"] == "net_migration"
