@@ -186,8 +186,25 @@ def check_feature_names(expected: Sequence[str] | None, given: Sequence[str],
         f"gave {given}; reorder the columns.")
 
 
+def read_metadata(run_dir: Path) -> dict[str, Any]:
+    """The ``metadata.json`` of a saved model, without loading the artifact.
+
+    Raises
+    ------
+    DataFileError
+        When the file is missing or is not valid JSON.
+    """
+    meta_path = Path(run_dir) / METADATA
+    if not meta_path.is_file():
+        raise DataFileError(f"{meta_path}: no metadata.json; was the model saved by save_model?")
+    try:
+        return json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataFileError(f"{meta_path}: not valid JSON ({err}).") from err
+
+
 def load_model(run_dir: Path, *, strict: bool = False,
-               feature_names: Sequence[str] | None = None) -> tuple[Any, dict[str, Any]]:
+               feature_names: Sequence[str] | None = None) -> Any:
     """Load a model saved by :func:`save_model`, after checking its metadata.
 
     Parameters
@@ -200,7 +217,8 @@ def load_model(run_dir: Path, *, strict: bool = False,
 
     Returns
     -------
-    (model, metadata)
+    object
+        The fitted model; :func:`read_metadata` gives its metadata.
 
     Raises
     ------
@@ -212,20 +230,15 @@ def load_model(run_dir: Path, *, strict: bool = False,
         Feature names or order differ from the caller's (naming the columns).
     """
     run_dir = Path(run_dir)
-    meta_path, art = run_dir / METADATA, run_dir / ARTIFACT
-    if not meta_path.is_file():
-        raise DataFileError(f"{meta_path}: no metadata.json; was the model saved by save_model?")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DataFileError(f"{meta_path}: not valid JSON ({err}).") from err
+    meta = read_metadata(run_dir)
     check_versions(meta.get("versions", {}), strict=strict)
+    art = run_dir / ARTIFACT
     if not art.is_file():
-        raise DataFileError(f"{art}: artifact missing next to {meta_path.name}.")
+        raise DataFileError(f"{art}: artifact missing next to {METADATA}.")
     digest = sha256_file(art)
     if meta.get("artifact_sha256") not in (None, digest):
         raise DataFileError(f"{art}: sha256 {digest[:12]}... differs from the metadata's "
                             f"{str(meta['artifact_sha256'])[:12]}...; the file was changed.")
     if feature_names is not None:
         check_feature_names(meta.get("feature_names"), feature_names, source=str(run_dir))
-    return joblib.load(art), meta
+    return joblib.load(art)

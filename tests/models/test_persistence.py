@@ -9,7 +9,13 @@ import pytest
 
 from features.errors import DataFileError, PanelContractError
 from models import persistence
-from models.persistence import ModelVersionError, ModelVersionWarning, load_model, save_model
+from models.persistence import (
+    ModelVersionError,
+    ModelVersionWarning,
+    load_model,
+    read_metadata,
+    save_model,
+)
 from models.panel import FixedEffectsMigration
 
 
@@ -23,7 +29,8 @@ def saved(panel, tmp_path):
 
 def test_round_trip_predicts_the_same(saved, panel):
     model, run = saved
-    loaded, meta = load_model(run, feature_names=["x1_lag1", "x2_lag1"])
+    loaded = load_model(run, feature_names=["x1_lag1", "x2_lag1"])
+    meta = read_metadata(run)
     np.testing.assert_array_equal(loaded.predict(panel)["point"], model.predict(panel)["point"])
     assert loaded.result_.params.equals(model.result_.params)
     assert meta["feature_names"] == ["x1_lag1", "x2_lag1"] and meta["run_id"] == "r1"
@@ -85,7 +92,8 @@ def test_logit_round_trip_and_registry(type_panel, tmp_path):
 
     est = make_model("ordered_logit", target="type", features=["x1", "x2"], lag=0).fit(type_panel)
     run = save_model(est, tmp_path / "ologit")
-    loaded, meta = load_model(run, feature_names=["x1", "x2"])
+    loaded = load_model(run, feature_names=["x1", "x2"])
+    meta = read_metadata(run)
     pd.testing.assert_frame_equal(loaded.predict_proba(type_panel), est.predict_proba(type_panel))
     assert meta["model_class"] == "models.discrete.OrderedLogitMigration"
     assert set(REGISTRY) >= {"pooled_ols", "fixed_effects", "random_effects", "between",

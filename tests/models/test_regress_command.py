@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from features.errors import ConfigError
 from kzmig.commands.regress import regress
 from kzmig.commands.regress_config import load_config
-from models.persistence import load_model
+from models.persistence import load_model, read_metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "data" / "processed" / "observations.csv"
@@ -142,8 +142,9 @@ def test_run_contents(run):
                                    "doctors_per_10000"}
     per_factor = terc.groupby("factor")["n"].sum()
     assert per_factor.nunique() == 1 and 3 <= per_factor.iloc[0] <= 17  # regions with a type
-    model, meta = load_model(run / "models" / "net_migration_rate_per_1000" / "fe_twoway",
-                             feature_names=list(fe["term"]))
+    saved = run / "models" / "net_migration_rate_per_1000" / "fe_twoway"
+    model = load_model(saved, feature_names=list(fe["term"]))
+    meta = read_metadata(saved)
     assert meta["config_sha256"] and meta["data"]["sha256"]
     np.testing.assert_allclose(model.result_.params.to_numpy(), fe["estimate"].to_numpy())
 
