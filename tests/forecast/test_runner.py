@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from features.errors import ConfigError
 from forecast.runner import run_study
 from kzmig.commands.forecast import forecast
-from models.persistence import load_model
+from models.persistence import load_model, read_metadata
 
 REGIONS = ["akmola", "aktobe", "atyrau", "pavlodar", "kostanay"]
 
@@ -114,7 +114,8 @@ def test_reconciliation_reports(run):
 
 
 def test_saved_model_loads_and_predicts(run):
-    model, meta = load_model(run / "models" / "net_migration" / "pooled_ar")
+    model = load_model(run / "models" / "net_migration" / "pooled_ar")
+    meta = read_metadata(run / "models" / "net_migration" / "pooled_ar")
     assert meta["origin_year"] == 2017 and meta["target"] == "net_migration"
     fc = model.predict(3)
     assert set(fc["year"]) == {2018, 2019, 2020}
