@@ -92,16 +92,26 @@ def estimation_sample(panel: pd.DataFrame, target: str, features: Sequence[str],
             f"(years {_years_text(cand['year'])} where {target!r} is observed); {f!r} is "
             f"observed in {_years_text(seen)}. Drop it or widen the years."
         )
-    sample = validate_panel(cand.reset_index(drop=True), required=(target, *names),
-                            missing=missing, source=f"{source} (lag {lag})",
-                            regions=sorted(cand["region"].astype(str).unique()), allow_gaps=True)
+    cand = cand.reset_index(drop=True)
+    required = [target, *names]
+    if missing != "drop":  # "raise" names the first gap; "keep" passes NaN on
+        sample = validate_panel(cand, required=required, missing=missing,
+                                source=f"{source} (lag {lag})",
+                                regions=sorted(cand["region"].astype(str).unique()),
+                                allow_gaps=True)
+    else:
+        na = cand[required].isna()
+        sample = cand.loc[~na.any(axis=1)]
+        if len(sample) < len(cand):
+            counts = {c: int(n) for c, n in na.sum().items() if n}
+            logger.warning("%s: %d of %d rows dropped for missing values (per column %s; "
+                           "regions %s); %d remain.", source, len(cand) - len(sample),
+                           len(cand), counts,
+                           _short.repr(sorted(cand.loc[na.any(axis=1), "region"].unique())),
+                           len(sample))
     if sample.empty:
         raise PanelContractError(
             f"{source}: no row has {target!r} and all of {names} observed together.")
-    dropped = len(cand) - len(sample)
-    if dropped:
-        logger.info("%s: %d of %d rows dropped for missing values; %d remain.",
-                    source, dropped, len(cand), len(sample))
     cols = ["region", "year", target, *names]
     return sample[cols].sort_values(["region", "year"]).reset_index(drop=True), names
 
