@@ -81,6 +81,15 @@ class ReconcileConfig:
 
 
 @dataclass(frozen=True)
+class PopulationConfig:
+    """``[population]``: project population through the balancing equation from a migration forecast."""
+
+    enabled: bool = False
+    migration_target: str = "net_migration"
+    model: str = "selected"
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """The whole study; ``path`` and ``sha256`` identify the file it came from."""
 
@@ -92,6 +101,7 @@ class StudyConfig:
     backtest: BacktestConfig = BacktestConfig()
     forecast: ForecastConfig = ForecastConfig()
     reconciliation: ReconcileConfig = ReconcileConfig()
+    population: PopulationConfig = PopulationConfig()
     path: str = ""
     sha256: str = ""
 
@@ -143,7 +153,7 @@ def load_config(path: Path | str) -> StudyConfig:
         raise ConfigError(f"{path}: config file not found.") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise _fail(path, f"not valid TOML ({err}).") from None
-    top = {"study", "data", "targets", "breaks", "models", "backtest", "forecast", "reconciliation"}
+    top = {"study", "data", "targets", "breaks", "models", "backtest", "forecast", "reconciliation", "population"}
     unknown = sorted(set(raw) - top)
     if unknown:
         raise _fail(path, f"unknown table(s) {unknown}; known tables are {sorted(top)}.")
@@ -165,6 +175,9 @@ def load_config(path: Path | str) -> StudyConfig:
     _check(path, "forecast.conformal", forecast.conformal, CONFORMAL)
     for m in (*rec.methods, rec.use):
         _check(path, "reconciliation method", m, RECONCILE_METHODS)
+    pop = _section(path, PopulationConfig, raw.get("population", {}), "population")
+    if pop.enabled and pop.migration_target not in targets.names:
+        raise _fail(path, f"[population] migration_target={pop.migration_target!r} is not in [targets] names {list(targets.names)}.")
     bad_add = sorted(set(targets.additive) - set(targets.names))
     if bad_add:
         raise _fail(path, f"[targets] additive {bad_add} are not in names {list(targets.names)}.")
@@ -184,6 +197,6 @@ def load_config(path: Path | str) -> StudyConfig:
             raise _fail(path, f"[models.{m.name}] members {missing} are not other models of the study; models are {names}.")
     return StudyConfig(
         name=str(study["name"]), models=tuple(models), data=data, targets=targets, breaks=breaks,
-        backtest=backtest, forecast=forecast, reconciliation=rec, path=str(path),
+        backtest=backtest, forecast=forecast, reconciliation=rec, population=pop, path=str(path),
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )

@@ -273,6 +273,27 @@ def run_target(target, wide, long, cfg, models, progress=None) -> dict:
             "fitted": fitted, "selected": selected, "skipped": skipped, "series": series, "sources": source}
 
 
+def project_population_step(cfg: StudyConfig, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
+    """Population per region through the balancing equation (:func:`forecast.population.project_population`)
+    from the (reconciled) forecast of ``cfg.population.model`` for ``migration_target``."""
+    if not cfg.population.enabled:
+        return None
+    from forecast.population import project_population
+
+    res = results[cfg.population.migration_target]
+    model = res["selected"] if cfg.population.model == "selected" else cfg.population.model
+    fc = res["forecasts"]
+    if model not in set(fc["model"]):
+        raise ConfigError(f"{cfg.path}: [population] model={model!r} is not a model of the study; "
+                          f"choose one of {sorted(set(fc['model']))} or 'selected'.")
+    mig = coerce_forecast(fc.loc[fc["model"] == model, ["model", "region", "origin_year", "year", "point",
+                                                        "lower", "upper", "level"]])
+    out = project_population(wide, mig, levels=cfg.forecast.levels)
+    logger.info("population projected for %d regions from %s forecasts of %s.", out["region"].nunique(),
+                model, cfg.population.migration_target)
+    return out.assign(target="population", migration_model=model)
+
+
 def _write_csv(df: pd.DataFrame, path: Path, first=("target",)) -> None:
     cols = [c for c in first if c in df.columns] + [c for c in df.columns if c not in first]
     df[cols].to_csv(path, index=False, lineterminator="\n")
@@ -327,6 +348,7 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
                                          progress=lambda k, t=task: bar.update(t, completed=k))
             bar.update(task, description=f"{target}: saving models")
             _save_models(run_dir, target, results[target], cfg, data_meta)
+    population = project_population_step(cfg, wide, results)
     tables = {
         "forecasts.csv": "forecasts", "forecasts_base.csv": "base", "backtest_predictions.csv": "preds",
         "backtest_metrics.csv": "metrics", "reconciliation.csv": "reconciliation",
@@ -336,8 +358,13 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
                                 "incoherence_reconciled", "method_used", "fallback_reason"],
              "reconciliation_backtest": ["target", "model", "method", "stage", "mae", "rmse", "mase", "n_origins"],
              "fit_report": ["target", "model", "region", "spec", "fallback_reason"]}
+    extra = {}
+    if population is not None:
+        _write_csv(population, run_dir / "population_forecasts.csv")
+        cols = list(results[cfg.population.migration_target]["forecasts"].columns)
+        extra["forecasts"] = population.assign(interval="propagated", reconciled="none", selected=True)[cols]
     for fname, key in tables.items():
-        frames = [r[key] for r in results.values() if len(r[key])]
+        frames = [r[key] for r in results.values() if len(r[key])] + ([extra[key]] if key in extra else [])
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=empty.get(key, []))
         _write_csv(table, run_dir / fname)
     meta = {

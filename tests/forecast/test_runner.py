@@ -35,6 +35,8 @@ levels = [0.8, 0.95]
 [reconciliation]
 methods = ["ols", "wls", "mint_shrink"]
 use = "wls"
+[population]
+enabled = true
 [models.naive]
 kind = "naive"
 [models.mean2]
@@ -64,8 +66,10 @@ def study(tmp_path_factory) -> tuple[Path, Path]:
             v = float(np.round(rng.normal(scale=500.0 * (i + 1))))
             total += v
             flag = "break:census_2009" if (yr == 2008 and r == "akmola") else ""
-            rows += [(r, yr, "net_migration", v, flag), (r, yr, "population", 5e5 + 100.0 * i + yr, "")]
-        rows += [("kazakhstan", yr, "net_migration", total, ""), ("kazakhstan", yr, "population", 3e6 + yr, "")]
+            rows += [(r, yr, "net_migration", v, flag), (r, yr, "population", 5e5 + 100.0 * i + yr, ""),
+                     (r, yr, "natural_increase", 3000.0 + 10 * yr - 20000, "")]
+        rows += [("kazakhstan", yr, "net_migration", total, ""), ("kazakhstan", yr, "population", 3e6 + yr, ""),
+                 ("kazakhstan", yr, "natural_increase", 5 * (3000.0 + 10 * yr - 20000), "")]
     data = d / "data.csv"
     pd.DataFrame(rows, columns=["region", "year", "variable", "value", "flag"]).to_csv(data, index=False)
     cfg = d / "tiny.toml"
@@ -111,6 +115,17 @@ def test_reconciliation_reports(run):
     assert (rep["incoherence_reconciled"] <= 1e-6).all() and (rep["incoherence_base"] > 1e-3).any()
     acc = pd.read_csv(run / "reconciliation_backtest.csv")
     assert set(acc["stage"]) == {"base", "reconciled"} and acc["mase"].notna().all()
+
+
+def test_population_through_balancing_equation(run):
+    pop = pd.read_csv(run / "population_forecasts.csv")
+    np.testing.assert_allclose(pop["point"], pop["population_start"] + pop["natural_increase"] + pop["net_migration"],
+                               rtol=1e-12)
+    fc = pd.read_csv(run / "forecasts.csv")
+    mig = fc.loc[(fc["target"] == "net_migration") & fc["selected"]]
+    merged = pop.merge(mig, left_on=["region", "flow_year", "level"], right_on=["region", "year", "level"])
+    np.testing.assert_allclose(merged["net_migration"], merged["point_y"], rtol=1e-12)  # reconciled migration used
+    assert {"population"} <= set(fc["target"]) and "kazakhstan" in set(pop["region"])
 
 
 def test_saved_model_loads_and_predicts(run):
