@@ -242,8 +242,11 @@ def load_panel(view: str = "current", borders: int | None = None, *, path: Path 
     Flags are in the long table only (``wide=False``).
     """
     long = load_long(view, borders, path=path)
-    if not wide:
-        return long
+    return to_wide(long) if wide else long
+
+
+def to_wide(long: pd.DataFrame) -> pd.DataFrame:
+    """Pivot the long table to the wide region-year panel (flags are dropped)."""
     out = long.pivot(index=["region", "year"], columns="variable", values="value").reset_index()
     out.columns.name = None
     out["region"] = out["region"].astype("string")

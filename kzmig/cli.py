@@ -8,6 +8,7 @@ from rich.logging import RichHandler
 
 from kzmig.commands import assess as assess_cmd
 from kzmig.commands import data
+from kzmig.commands.regress import regress
 
 app = typer.Typer(
     help="kzmig: regional migration econometrics and forecasting for Kazakhstan.",
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.command("assess")(assess_cmd.assess)
+app.command("regress")(regress)
 
 
 @app.callback()

@@ -19,7 +19,7 @@ from models.registry import DISCRETE_KINDS, PANEL_KINDS
 #: section -> key -> (accepted types, default); a default of ``...`` means required.
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "data": {"view": ((str,), "harmonised"), "borders": ((int,), None),
-             "years": ((list,), [2006, 2022])},
+             "years": ((list,), [2006, 2022]), "breaks": ((str,), "drop")},
     "features": {"builders": ((list,), ["density", "labour", "wages", "attractiveness"]),
                  "columns": ((list,), ...), "lag": ((int,), 1), "missing": ((str,), "drop")},
     "outcomes": {"targets": ((list,), ["net_migration_rate_per_1000"])},
@@ -38,6 +38,9 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "plot": {"level": ((float,), 0.95)},
 }
 MODEL_KEYS = {"name", "kind", "params"}
+#: What to do with outcome years flagged ``break:*`` (census re-basing, territory transfers):
+#: "drop" leaves them out of the estimation sample (default), "keep" uses them as published.
+BREAK_POLICIES = ("drop", "keep")
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ def load_config(path: Path) -> RegressConfig:
     years = sections["data"]["years"]
     if len(years) != 2 or not all(isinstance(y, int) for y in years) or years[0] >= years[1]:
         raise _fail(path, f"[data] years = {years!r} must be [first, last] with first < last.")
+    if sections["data"]["breaks"] not in BREAK_POLICIES:
+        raise _fail(path, f"[data] breaks = {sections['data']['breaks']!r}; choose one of {BREAK_POLICIES}.")
     missing = sorted(set(sections["bootstrap"]["models"]) - {m.name for m in models})
     if missing:
         raise _fail(path, f"[bootstrap] models {missing} are not names of [[models]].")

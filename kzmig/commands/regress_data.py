@@ -107,11 +107,13 @@ def study_panel(sections: dict[str, Any], data: Path | None) -> pd.DataFrame:
         When an outcome or a configured feature column is produced by neither the data
         nor the builders (listing what is available).
     """
-    from features.dataset import load_panel
+    from features.dataset import load_long, to_wide
 
     d, f = sections["data"], sections["features"]
-    panel = add_features(load_panel(view=d["view"], borders=d["borders"], path=data),
-                         f["builders"])
+    long = load_long(view=d["view"], borders=d["borders"], path=data)
+    panel = add_features(to_wide(long), f["builders"])
+    if d["breaks"] == "drop":
+        panel = _drop_break_outcomes(panel, long, sections["outcomes"]["targets"])
     available = sorted(c for c in panel.columns if c not in ("region", "year"))
     for target in sections["outcomes"]["targets"]:
         if target not in panel.columns:
@@ -122,6 +124,27 @@ def study_panel(sections: dict[str, Any], data: Path | None) -> pd.DataFrame:
     if absent:
         raise PanelContractError(f"feature columns {absent} are not produced by the data or "
                                  f"the builders {f['builders']}; available: {available}.")
+    return panel
+
+
+def _drop_break_outcomes(panel: pd.DataFrame, long: pd.DataFrame, targets: Sequence[str]) -> pd.DataFrame:
+    """Set each outcome to NaN in region-years whose value carries a ``break:`` flag.
+
+    A census re-basing or territory transfer adds tens of persons per 1,000 to the derived net
+    migration of that year: it is not migration, and a regression would fit it. Features are
+    left untouched (a lagged feature from a break year still explains the next year).
+    """
+    from features.typology import break_years
+
+    panel = panel.copy()
+    for target in targets:
+        if target not in panel.columns:
+            continue
+        brk = break_years(long, variable=target)
+        hit = panel.set_index(["region", "year"]).index.isin(brk.set_index(["region", "year"]).index)
+        logger.info("%s: %d region-years with a break flag left out of the outcome (%s)", target,
+                    int(hit.sum()), ", ".join(sorted(set(brk["flag"]))))
+        panel.loc[hit, target] = np.nan
     return panel
 
 

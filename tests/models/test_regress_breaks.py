@@ -1,0 +1,20 @@
+import numpy as np
+
+from features.dataset import load_long, to_wide
+from kzmig.commands.regress_data import _drop_break_outcomes
+
+
+def test_break_years_leave_the_outcome_only():
+    long = load_long("harmonised", 2018)
+    panel = to_wide(long)
+    target = "net_migration_rate_per_1000"
+    out = _drop_break_outcomes(panel, long, [target])
+    o = out.set_index(["region", "year"])
+    p = panel.set_index(["region", "year"])
+    # flagged in the data card: census 2009 (year 2008), Almaty transfer (2014), census 2021
+    for key in [("pavlodar", 2008), ("almaty_city", 2014), ("kostanay", 2021), ("astana", 2016)]:
+        assert np.isfinite(p.loc[key, target]) and np.isnan(o.loc[key, target])
+    assert o.loc[("pavlodar", 2015), target] == p.loc[("pavlodar", 2015), target]
+    assert o.loc[("almaty_city", 2014), "population"] == p.loc[("almaty_city", 2014), "population"]
+    dropped = int(p[target].notna().sum() - o[target].notna().sum())
+    assert dropped == 2 * 17 - 2 + 4  # two census years (Shymkent/Turkestan absent in 2008) + 2 transfers x 2 regions
