@@ -164,4 +164,5 @@ class AutoARIMA(LocalForecaster):
 
     @property
     def results_(self) -> dict:
+        """statsmodels results per region (fallback regions left out)."""
         return {r: s["res"] for r, s in self.states_.items() if isinstance(s, dict)}

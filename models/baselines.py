@@ -114,6 +114,7 @@ class WindowMean(LocalForecaster):
 
     @property
     def min_length(self) -> int:  # type: ignore[override]
+        """A window of ``k`` years plus one to measure an error."""
         return int(self.k) + 1
 
     def _prepare(self, df):

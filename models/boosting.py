@@ -129,6 +129,7 @@ class GradientBoosting(BaseForecaster):
 
     @property
     def exog_columns(self):  # type: ignore[override]
+        """Input columns the model needs besides ``y``: ``exog`` and the rate denominator."""
         return tuple(self.exog) + ((self.denominator,) if self.denominator else ())
 
     def _check_params(self) -> None:

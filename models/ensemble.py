@@ -89,10 +89,12 @@ class Ensemble(BaseForecaster):
 
     @property
     def min_length(self) -> int:  # type: ignore[override]
+        """The longest history any member needs."""
         return max([getattr(m, "min_length", 2) for _, m in self.members] or [2])
 
     @property
     def has_intervals(self) -> bool:  # type: ignore[override]
+        """True when every member gives model-based intervals."""
         return all(getattr(m, "has_intervals", False) for _, m in self.members)
 
     def _fit(self, data: pd.DataFrame) -> None:
