@@ -61,11 +61,13 @@ class AutoARIMA(LocalForecaster):
     :math:`\\phi(B)(1-B)^d (y_t - \\mu - \\beta t - \\gamma D_t) = \\theta(B)\\varepsilon_t`,
     :math:`\\varepsilon_t \\sim N(0, \\sigma^2)`, with :math:`\\beta = 0` unless ``d = 1`` with
     drift, :math:`\\mu = 0` unless ``d = 0`` with constant, and :math:`D_t` the break pulse.
-    AICc :math:`= AIC + 2k(k+1)/(n-k-1)`; candidates with :math:`n - k - 1 \\le 0` are skipped.
+    AICc :math:`= AIC + 2k(k+1)/(n-k-1)`; candidates with :math:`n - k - 1 \\le 0` are skipped,
+    so on the shortest series accepted (5 years, e.g. Shymkent from 2017 at a 2021 origin) only
+    white noise or a random walk, with or without constant/drift, can be chosen.
     Intervals are the normal ones from the state-space forecast variance.
     """
 
-    min_length = 6
+    min_length = 5
 
     def __init__(self, *, max_p=2, max_q=2, max_d=1, criterion="aicc", stepwise=True,
                  name=None, breaks="bridge"):

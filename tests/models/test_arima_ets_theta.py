@@ -72,8 +72,8 @@ def test_arima_break_dummy_is_used():
 
 
 def test_arima_short_series_named():
-    with pytest.raises(ValueError, match=r"region='A' has 5 years"):
-        AutoARIMA().fit(_ar1(n=5))
+    with pytest.raises(ValueError, match=r"region='A' has 4 years"):
+        AutoARIMA().fit(_ar1(n=4))
 
 
 def test_ets_picks_min_aicc_of_independent_fits():
