@@ -241,6 +241,14 @@ def _reconciled_accuracy(preds, target, cfg, constraint, reconcile) -> pd.DataFr
     return agg.assign(target=target, n_origins=acc["origin_year"].nunique())
 
 
+class TargetSkipped(Exception):
+    """A target that cannot be forecast (too short); reported in the metadata, not an error."""
+
+    def __init__(self, reason: str, series: list[dict]):
+        super().__init__(reason)
+        self.reason, self.series = reason, series
+
+
 def run_target(target, wide, long, cfg, models, progress=None) -> dict:
     """Backtest, select, fit, forecast and reconcile one target; returns its tables."""
     levels = cfg.forecast.levels
@@ -249,13 +257,20 @@ def run_target(target, wide, long, cfg, models, progress=None) -> dict:
     need = max(getattr(m, "min_length", 2) for m in models.values())
     series, skipped = drop_short(series, need, target)
     if series.empty:
-        raise PanelContractError(f"target {target!r}: no series has the {need} years the models need.")
+        raise TargetSkipped(f"no series has the {need} years the models need", skipped)
+    first, last = int(series["year"].min()), int(series["year"].max())
+    origins = [o for o in cfg.backtest.origins if first < o < last]
+    if len(origins) < len(cfg.backtest.origins):
+        logger.warning("target %s: backtest origins %s lie outside its data %d-%d and are left out.", target,
+                       sorted(set(cfg.backtest.origins) - set(origins)), first, last)
+    if not origins:
+        raise TargetSkipped(f"no backtest origin lies inside its data {first}-{last}", skipped)
     h_final = cfg.forecast.to_year - int(series["year"].max())
     if h_final < 1:
         raise ConfigError(f"{cfg.path}: forecast.to_year={cfg.forecast.to_year} is not after the last data year "
                           f"{int(series['year'].max())} of {target!r}.")
     source = _interval_source(models, cfg.forecast.conformal)
-    preds = backtest(series, models, origins=cfg.backtest.origins, horizon=cfg.backtest.horizon, levels=levels,
+    preds = backtest(series, models, origins=origins, horizon=cfg.backtest.horizon, levels=levels,
                      n_jobs=cfg.backtest.n_jobs, progress=progress)
     preds = _with_conformal_backtest(preds, source, levels)
     metrics = backtest_metrics(preds, target, levels)
@@ -280,6 +295,9 @@ def project_population_step(cfg: StudyConfig, wide: pd.DataFrame, results: dict)
         return None
     from forecast.population import project_population
 
+    if cfg.population.migration_target not in results:
+        logger.warning("population is not projected: target %s was not forecast.", cfg.population.migration_target)
+        return None
     res = results[cfg.population.migration_target]
     model = res["selected"] if cfg.population.model == "selected" else cfg.population.model
     fc = res["forecasts"]
@@ -340,12 +358,17 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
     data_meta = {"path": str(data_path), "sha256": sha256_file(data_path) if data_path.is_file() else None}
     horizon = max(cfg.backtest.horizon, cfg.forecast.to_year - int(wide["year"].max()))
     models = build_models(cfg, horizon)
-    results = {}
+    results, skipped_targets = {}, {}
     with Progress(disable=not progress, transient=True) as bar:
         for target in cfg.targets.names:
             task = bar.add_task(f"{target}: backtest", total=len(cfg.backtest.origins))
-            results[target] = run_target(target, wide, long, cfg, models,
-                                         progress=lambda k, t=task: bar.update(t, completed=k))
+            try:
+                results[target] = run_target(target, wide, long, cfg, models,
+                                             progress=lambda k, t=task: bar.update(t, completed=k))
+            except TargetSkipped as skip:
+                logger.warning("target %s is not forecast: %s.", target, skip.reason)
+                skipped_targets[target] = {"reason": skip.reason, "series": skip.series}
+                continue
             bar.update(task, description=f"{target}: saving models")
             _save_models(run_dir, target, results[target], cfg, data_meta)
     population = project_population_step(cfg, wide, results)
@@ -373,6 +396,7 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
         "targets": {t: {"selected": r["selected"], "skipped_series": r["skipped"],
                         "intervals": r["sources"], "n_series": int(r["series"]["region"].nunique())}
                     for t, r in results.items()},
+        "skipped_targets": skipped_targets,
         "breaks": cfg.breaks, "origins": list(cfg.backtest.origins), "horizon": cfg.backtest.horizon,
         "notes": [f"{t}: no backtest origin has a complete, coherent hierarchy (a series is too short to be "
                   "backtested), so reconciliation_backtest.csv has no rows for it"

@@ -24,7 +24,7 @@ name = "tiny"
 view = "harmonised"
 borders = 2018
 [targets]
-names = ["net_migration", "net_migration_rate_per_1000"]
+names = ["net_migration", "net_migration_rate_per_1000", "interregional_net"]
 additive = ["net_migration"]
 [backtest]
 origins = {from = 2013, to = 2015}
@@ -68,6 +68,8 @@ def study(tmp_path_factory) -> tuple[Path, Path]:
             flag = "break:census_2009" if (yr == 2008 and r == "akmola") else ""
             rows += [(r, yr, "net_migration", v, flag), (r, yr, "population", 5e5 + 100.0 * i + yr, ""),
                      (r, yr, "natural_increase", 3000.0 + 10 * yr - 20000, "")]
+            if yr >= 2015:  # a target too short to forecast: reported, not forecast
+                rows.append((r, yr, "interregional_net", float(100 * i - 200), ""))
         rows += [("kazakhstan", yr, "net_migration", total, ""), ("kazakhstan", yr, "population", 3e6 + yr, ""),
                  ("kazakhstan", yr, "natural_increase", 5 * (3000.0 + 10 * yr - 20000), "")]
     data = d / "data.csv"
@@ -90,6 +92,9 @@ def test_run_writes_every_table(run):
     meta = json.loads((run / "metadata.json").read_text())
     assert set(meta["targets"]) == {"net_migration", "net_migration_rate_per_1000"}
     assert meta["targets"]["net_migration"]["intervals"]["gbm"] == "conformal"
+    skip = meta["skipped_targets"]["interregional_net"]
+    assert "no series has the 4 years" in skip["reason"]
+    assert {"region": "akmola", "length": 3, "needed": 4, "target": "interregional_net"} in skip["series"]
 
 
 def test_national_row_per_target_and_year_and_coherence(run):
