@@ -93,9 +93,10 @@ def drop_short(series: pd.DataFrame, need: int, target: str) -> tuple[pd.DataFra
     n = series.groupby("region")["year"].size()
     short = n[n < need]
     report = [{"target": target, "region": r, "length": int(k), "needed": need} for r, k in short.items()]
-    for row in report:
-        logger.warning("target %s: region=%r has %d years, fewer than the %d needed; not forecast.",
-                       target, row["region"], row["length"], need)
+    if report:
+        detail = ", ".join(f"{row['region']}={row['length']}" for row in report[:6]) + (" ..." if len(report) > 6 else "")
+        logger.warning("target %s: %d series have fewer than the %d years needed and are not forecast (%s).",
+                       target, len(report), need, detail)
     return series.loc[~series["region"].isin(short.index)].reset_index(drop=True), report
 
 
