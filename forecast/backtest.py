@@ -133,9 +133,12 @@ def backtest(
             if progress:
                 progress(i + 1)
     else:
-        parts = Parallel(n_jobs=n_jobs)(delayed(_one_origin)(data, models, o, horizon, levels) for o in origins)
-        if progress:
-            progress(len(origins))
+        parts = []
+        tasks = (delayed(_one_origin)(data, models, o, horizon, levels) for o in origins)
+        for i, part in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(tasks)):  # in origin order
+            parts.append(part)
+            if progress:
+                progress(i + 1)
     preds = pd.concat(parts, ignore_index=True)
     actual = data.set_index(["region", "year"])["y"]
     preds["actual"] = actual.reindex(pd.MultiIndex.from_frame(preds[["region", "year"]].astype({"region": "string"}))).to_numpy()
