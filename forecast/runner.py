@@ -283,6 +283,8 @@ def run_target(target, wide, long, cfg, models, progress=None) -> dict:
     if target in cfg.targets.additive and cfg.data.national:
         final, rec_report, rec_acc = reconcile_target(fc, preds, target, cfg)
     final = final.assign(target=target, selected=final["model"] == selected)
+    if len(fit_report):  # which model each region really got, and why (fallbacks)
+        final = final.merge(fit_report[["model", "region", "spec", "fallback_reason"]], on=["model", "region"], how="left")
     return {"forecasts": final, "base": fc.assign(target=target), "preds": preds.assign(target=target),
             "metrics": metrics, "reconciliation": rec_report, "reconciliation_backtest": rec_acc,
             "fit_report": fit_report.assign(target=target) if len(fit_report) else fit_report,
@@ -386,7 +388,7 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
     if population is not None:
         _write_csv(population, run_dir / "population_forecasts.csv")
         cols = list(results[cfg.population.migration_target]["forecasts"].columns)
-        extra["forecasts"] = population.assign(interval="propagated", reconciled="none", selected=True)[cols]
+        extra["forecasts"] = population.assign(interval="propagated", reconciled="none", selected=True).reindex(columns=cols)
     for fname, key in tables.items():
         frames = [r[key] for r in results.values() if len(r[key])] + ([extra[key]] if key in extra else [])
         table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=empty.get(key, []))

@@ -114,6 +114,13 @@ def test_national_row_per_target_and_year_and_coherence(run):
     assert (fc.groupby("target")["selected"].sum() > 0).all()
 
 
+def test_forecasts_say_which_model_each_region_got(run):
+    fc = pd.read_csv(run / "forecasts.csv")
+    naive = fc.loc[(fc["model"] == "naive") & (fc["target"] == "net_migration")]
+    assert (naive["spec"] == "Naive").all()
+    assert fc.loc[fc["model"] == "gbm", "spec"].isna().all()  # global model: no per-region spec
+
+
 def test_reconciliation_reports(run):
     rep = pd.read_csv(run / "reconciliation.csv")
     assert set(rep["method"]) == {"ols", "wls", "mint_shrink"} and set(rep["target"]) == {"net_migration"}
