@@ -71,7 +71,10 @@ def _one_origin_inner(data, models, origin, horizon, levels) -> pd.DataFrame:
         est = clone(est)
         if "max_horizon" in est.get_params():  # direct models: train only the horizons scored
             est.set_params(max_horizon=horizon)
-        frames[name] = est.fit(train).predict(horizon, levels).assign(model=name)
+        fc = est.fit(train).predict(horizon, levels).assign(model=name)
+        if hasattr(est, "fit_report_"):  # which model each region got at this origin, and why
+            fc = fc.merge(est.fit_report_[["region", "spec", "fallback_reason"]], on="region", how="left")
+        frames[name] = fc
     out = pd.concat(frames.values(), ignore_index=True)
     out["horizon"] = (out["year"] - out["origin_year"]).astype("int64")
     scales = train.groupby("region", sort=True)["y"].apply(lambda s: naive_scale(s.to_numpy()))
@@ -113,7 +116,8 @@ def backtest(
     -------
     DataFrame
         The forecast table plus ``horizon``, ``scale`` (naive MAE of the published series up
-        to the origin) and ``actual`` (published value), only for years with a published value.
+        to the origin), ``actual`` (published value), only for years with a published value,
+        and for one-series-per-region models ``spec`` and ``fallback_reason``.
 
     Raises
     ------
