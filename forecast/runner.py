@@ -26,7 +26,7 @@ from forecast.conformal import apply_conformal, conformal_quantiles, conformaliz
 from forecast.config import StudyConfig, load_config
 from forecast.evaluate import naive_scale, score
 from forecast.registry import make_forecaster
-from forecast.schema import BREAK_COLUMN, coerce_forecast, validate_forecast
+from forecast.schema import BREAK_COLUMN, check_nested_levels, coerce_forecast, validate_forecast
 from models.ensemble import Ensemble, select_best
 from models.forecast_base import BaseForecaster
 
@@ -277,7 +277,7 @@ def run_target(target, wide, long, cfg, models, progress=None) -> dict:
     metrics = backtest_metrics(preds, target, levels)
     selected = select_best(metrics.loc[metrics["region"] == "all_regions"], by=cfg.forecast.select_by)
     fc, fitted, fit_report = final_forecasts(series, models, preds, source, h_final, levels)
-    validate_forecast(fc, source=f"forecasts of {target}")
+    check_nested_levels(validate_forecast(fc, source=f"forecasts of {target}"), source=f"forecasts of {target}")
     rec_report = rec_acc = pd.DataFrame()
     final = fc.assign(reconciled="none")
     if target in cfg.targets.additive and cfg.data.national:

@@ -170,6 +170,33 @@ def validate_forecast(df: pd.DataFrame, *, source: str = "forecast") -> pd.DataF
     return df
 
 
+def check_nested_levels(df: pd.DataFrame, *, source: str = "forecast") -> pd.DataFrame:
+    """Check that intervals of stacked levels nest: a higher level's bounds contain a lower one's.
+
+    For levels ``a < b`` of the same (model, region, origin_year, year):
+    ``lower_b <= lower_a <= point <= upper_a <= upper_b`` (to a relative 1e-9).
+
+    Raises
+    ------
+    PanelContractError
+        Naming model, region, origin, year and the two levels.
+    """
+    key = ["model", "region", "origin_year", "year"]
+    iv = df.loc[df["level"].notna(), key + ["level", "lower", "upper"]].sort_values(key + ["level"], kind="mergesort")
+    if iv.empty:
+        return df
+    prev = iv.groupby(key, sort=False)[["level", "lower", "upper"]].shift(1)
+    tol = 1e-9 * (1.0 + iv[["lower", "upper"]].abs().max(axis=1))
+    bad = prev["level"].notna() & ((iv["lower"] > prev["lower"] + tol) | (iv["upper"] < prev["upper"] - tol))
+    if bad.any():
+        r, lv = iv.loc[bad].iloc[0], prev.loc[bad, "level"].iloc[0]
+        raise PanelContractError(
+            f"{source}: the {r['level']} interval does not contain the {lv} one in {int(bad.sum())} row(s), e.g. "
+            f"(model={r['model']!r}, region={r['region']!r}, origin_year={int(r['origin_year'])}, year={int(r['year'])})."
+        )
+    return df
+
+
 def empty_forecast() -> pd.DataFrame:
     """A forecast table with no rows and the right dtypes."""
     return pd.DataFrame(

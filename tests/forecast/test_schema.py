@@ -8,7 +8,7 @@ from statsmodels.tsa.arima.model import ARIMA
 
 from features.errors import PanelContractError
 from forecast.adapters import alpha_to_level, from_nixtla, from_statsmodels, level_to_alpha
-from forecast.schema import check_horizon, check_levels, validate_forecast, validate_series
+from forecast.schema import check_horizon, check_levels, check_nested_levels, validate_forecast, validate_series
 
 
 def _table(**over) -> pd.DataFrame:
@@ -96,3 +96,12 @@ def test_from_nixtla_percent_to_fraction():
                          "M-lo-95": [0.0, 0.5], "M-hi-95": [2.0, 3.5]})
     out = from_nixtla(wide, models=["M"], levels=[95])
     assert out["level"].tolist() == [0.95, 0.95] and out["origin_year"].tolist() == [2020, 2020]
+
+
+def test_nested_levels():
+    t80 = _table()
+    t95 = _table(lower=[-1.0, 0.5], upper=[3.0, 3.5], level=[0.95, 0.95])
+    check_nested_levels(pd.concat([t80, t95], ignore_index=True))
+    bad = _table(lower=[0.5, 0.5], upper=[3.0, 3.5], level=[0.95, 0.95])
+    with pytest.raises(PanelContractError, match=r"the 0.95 interval does not contain the 0.8 one in 1 row.*year=2021"):
+        check_nested_levels(pd.concat([t80, bad], ignore_index=True))
