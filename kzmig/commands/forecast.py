@@ -18,8 +18,8 @@ def forecast(
 
     Writes forecasts.csv (long table, a national row per target and year, reconciled),
     forecasts_base.csv, backtest_predictions.csv, backtest_metrics.csv, reconciliation.csv,
-    reconciliation_backtest.csv, fit_report.csv, config.toml, metadata.json, run.log and
-    models/<target>/<model>/.
+    reconciliation_backtest.csv, population_forecasts.csv (with [population]), fit_report.csv,
+    config.toml, metadata.json, run.log and models/<target>/<model>/.
     """
     from features.errors import ConfigError, DataFileError, PanelContractError
     from forecast.config import load_config
