@@ -2,8 +2,9 @@
 
 Each step is a library function; this module only wires them and writes the run folder:
 ``forecasts.csv``, ``forecasts_base.csv``, ``backtest_predictions.csv``, ``backtest_metrics.csv``,
-``reconciliation.csv``, ``reconciliation_backtest.csv``, ``fit_report.csv``, ``config.toml``,
-``metadata.json`` and ``models/<target>/<model>/``. A run never overwrites another.
+``reconciliation.csv``, ``reconciliation_backtest.csv``, ``population_forecasts.csv`` (when
+``[population]`` is enabled), ``fit_report.csv``, ``config.toml``, ``metadata.json`` and
+``models/<target>/<model>/``. A run never overwrites another.
 """
 from __future__ import annotations
 
