@@ -8,6 +8,7 @@ from rich.logging import RichHandler
 
 from kzmig.commands import assess as assess_cmd
 from kzmig.commands import data
+from kzmig.commands import forecast as forecast_cmd
 from kzmig.commands.regress import regress
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.command("assess")(assess_cmd.assess)
 app.command("regress")(regress)
+app.command("forecast")(forecast_cmd.forecast)
 
 
 @app.callback()
