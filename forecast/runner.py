@@ -406,6 +406,13 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
                   "backtested), so reconciliation_backtest.csv has no rows for it"
                   for t, r in results.items() if t in cfg.targets.additive and not len(r["reconciliation_backtest"])],
     }
+    from forecast.plot import plot_forecasts
+
+    from features.typology import break_years
+
+    for target, res in results.items():
+        plot_forecasts(wide, res["forecasts"], target, run_dir / f"forecast_{target}.png",
+                       breaks=break_years(long, variable=target))
     (run_dir / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8")
     logger.info("forecast run written to %s", run_dir)
     return run_dir
