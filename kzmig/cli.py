@@ -6,6 +6,7 @@ import logging
 import typer
 from rich.logging import RichHandler
 
+from kzmig.commands import all as all_cmd
 from kzmig.commands import assess as assess_cmd
 from kzmig.commands import data
 from kzmig.commands import forecast as forecast_cmd
@@ -20,6 +21,7 @@ app.add_typer(data.app, name="data")
 app.command("assess")(assess_cmd.assess)
 app.command("regress")(regress)
 app.command("forecast")(forecast_cmd.forecast)
+app.command("all")(all_cmd.run_all)
 
 
 @app.callback()

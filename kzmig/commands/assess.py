@@ -200,7 +200,7 @@ def assess(
     start: int = typer.Option(2006, "--start", help="First year of the period (flows of this year included)."),
     end: int = typer.Option(2022, "--end", help="Last year of the period (population taken at 1 Jan of end+1)."),
     borders: int = typer.Option(2018, "--borders", help="Fixed borders: 2022 (20 regions), 2018 (17 units) or 2017 (16 units)."),
-    data: Path | None = typer.Option(None, "--data", help="Long CSV in the shipped layout; default: the shipped dataset."),
+    data: Path | None = typer.Option(None, "--data", help="Data file (CSV or XLSX, long or wide by year, as kzmig data check accepts); default: the shipped dataset."),
     out: Path = typer.Option(Path("out/assess"), "--out", help="Folder for the tables, workbook and charts."),
     region: list[str] | None = typer.Option(None, "--region", help="Restrict to these units (repeatable); each must have data for the whole period."),
     geojson: Path | None = typer.Option(None, "--geojson", help="GeoJSON of region boundaries for a true choropleth (properties.region = code or name)."),

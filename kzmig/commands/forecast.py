@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 def forecast(
     config: Path = typer.Argument(..., help="Study config, e.g. experiments/net_migration.toml."),
     out: Path | None = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<time>-<sha>."),
-    data: Path | None = typer.Option(None, "--data", help="Data file in the shipped long layout; default: shipped dataset."),
+    data: Path | None = typer.Option(None, "--data", help="Data file (CSV or XLSX, long or wide by year, as kzmig data check accepts); default: the shipped dataset."),
 ) -> None:
     """Backtest, fit, forecast and reconcile the study's models; write the run folder.
 
