@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from linearmodels import BetweenOLS, FirstDifferenceOLS, PanelOLS, PooledOLS, RandomEffects
+from linearmodels import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -327,6 +327,12 @@ class BetweenMigration(_PanelMigrationModel):
 class FirstDifferenceMigration(_PanelMigrationModel):
     """First-difference regression (no constant), differences of consecutive years.
 
+    Differences are taken here, within region and only between years t-1 and t that are both
+    in the sample, then estimated by pooled OLS without a constant (the FD estimator).
+    linearmodels' ``FirstDifferenceOLS`` differences whatever years remain after dropping
+    missing rows, so a year missing for every region (e.g. a census year left out of the
+    outcome) would turn 2022 - 2020 into a one-year difference.
+
     Notes
     -----
     .. math:: \\Delta y_{it} = \\Delta x_{i,t-l}'b + \\Delta e_{it}
@@ -338,4 +344,10 @@ class FirstDifferenceMigration(_PanelMigrationModel):
     _min_years = 3
 
     def _model(self, y: pd.Series, x: pd.DataFrame) -> Any:
-        return FirstDifferenceOLS(y, x, check_rank=True)
+        frame = pd.concat([y, x], axis=1).sort_index()
+        years = frame.index.get_level_values("year").to_series(index=frame.index)
+        regions = frame.index.get_level_values("region")
+        diff = frame.groupby(level="region").diff()
+        consecutive = (years.groupby(regions).diff() == 1).to_numpy()
+        diff = diff.loc[consecutive]
+        return PooledOLS(diff[y.name], diff[list(x.columns)], check_rank=True)
