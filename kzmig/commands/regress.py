@@ -121,7 +121,7 @@ def _bootstrap(cfg: RegressConfig, fitted: dict[tuple, Any], target: str) -> pd.
 
 
 def _discrete(cfg: RegressConfig, full: pd.DataFrame, regional: pd.DataFrame,
-              skipped: list[dict[str, str]]) -> list[Any]:
+              skipped: list[dict[str, str]], skip: pd.DataFrame | None = None) -> list[Any]:
     dsc = cfg.sections["discrete"]
     if not dsc["enabled"]:
         logger.info("categorical models disabled in [discrete].")
@@ -129,9 +129,7 @@ def _discrete(cfg: RegressConfig, full: pd.DataFrame, regional: pd.DataFrame,
     if not dsc["columns"]:
         logger.warning("categorical models skipped: [discrete] columns is empty.")
         return []
-    tp = type_panel(full, regional, cfg.sections)
-    if tp is None:
-        return []
+    tp = type_panel(full, regional, cfg.sections, skip)
     fitted = []
     for kind in dsc["models"]:
         params = {"target": "type", "features": list(dsc["columns"]), "lag": dsc["lag"],
@@ -255,7 +253,7 @@ def regress(
     cfg = load_config(config)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    full = study_panel(cfg.sections, data)
+    full, skip = study_panel(cfg.sections, data)
     data_path = Path(data) if data is not None else OBSERVATIONS
     data_info = (str(data_path), sha256_file(data_path) if data_path.is_file() else None)
     skipped: list[dict[str, str]] = []
@@ -266,7 +264,7 @@ def regress(
     tables = {k: v for p in parts for k, v in p["tables"].items()}
     sheets = {k: v for p in parts for k, v in p["sheets"].items()}
     logits = _discrete(cfg, full, full.loc[full["region"] != NATIONAL].reset_index(drop=True),
-                       skipped)
+                       skipped, skip)
     if logits:
         tables["trend type | logit"] = side_by_side([m.result_ for m in logits])
         sheets["trend type | logit"] = "trend type logit"
@@ -284,7 +282,7 @@ def regress(
     _write_csv(conf, out / "confusion.csv")
     _write_csv(pd.DataFrame(skipped, columns=["target", "model", "cov", "reason"]),
                out / "skipped.csv")
-    _write_csv(tercile_table(full, cfg.sections), out / "terciles.csv")
+    _write_csv(tercile_table(full, cfg.sections, skip), out / "terciles.csv")
     main = tidy.loc[(tidy["requested_cov"] == tidy["requested_cov"].iloc[0])
                     & (tidy["target"] == tidy["target"].iloc[0])]
     _plot(main, out / "coefficients.png", cfg.sections["plot"]["level"])

@@ -20,6 +20,7 @@ import pandas as pd
 
 from features.errors import ConfigError, PanelContractError
 from features.regions import NATIONAL
+from features.typology import break_years, migration_trend_types, rolling_trend_panel, tercile_crosstab
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,13 @@ def add_features(panel: pd.DataFrame, builders: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def study_panel(sections: dict[str, Any], data: Path | None) -> pd.DataFrame:
+def study_panel(sections: dict[str, Any], data: Path | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Load the configured view (national row included) and add the features.
+
+    Returns the panel and, with ``[data] breaks = "drop"``, the region-years whose net
+    migration carries a ``break:`` flag (``region, year, flag``), which the trend types of the
+    categorical models and of the tercile table then skip as ``kzmig assess`` does; None with
+    ``breaks = "keep"``.
 
     Raises
     ------
@@ -112,8 +118,10 @@ def study_panel(sections: dict[str, Any], data: Path | None) -> pd.DataFrame:
     d, f = sections["data"], sections["features"]
     long = load_long(view=d["view"], borders=d["borders"], path=data)
     panel = add_features(to_wide(long), f["builders"])
+    skip = None
     if d["breaks"] == "drop":
         panel = _drop_break_outcomes(panel, long, sections["outcomes"]["targets"])
+        skip = break_years(long)
     available = sorted(c for c in panel.columns if c not in ("region", "year"))
     for target in sections["outcomes"]["targets"]:
         if target not in panel.columns:
@@ -124,7 +132,7 @@ def study_panel(sections: dict[str, Any], data: Path | None) -> pd.DataFrame:
     if absent:
         raise PanelContractError(f"feature columns {absent} are not produced by the data or "
                                  f"the builders {f['builders']}; available: {available}.")
-    return panel
+    return panel, skip
 
 
 def _drop_break_outcomes(panel: pd.DataFrame, long: pd.DataFrame, targets: Sequence[str]) -> pd.DataFrame:
@@ -134,8 +142,6 @@ def _drop_break_outcomes(panel: pd.DataFrame, long: pd.DataFrame, targets: Seque
     migration of that year: it is not migration, and a regression would fit it. Features are
     left untouched (a lagged feature from a break year still explains the next year).
     """
-    from features.typology import break_years
-
     panel = panel.copy()
     for target in targets:
         if target not in panel.columns:
@@ -161,23 +167,16 @@ def regional_sample(panel: pd.DataFrame, target: str, years: Sequence[int]) -> p
 
 
 def type_panel(panel_with_national: pd.DataFrame, features: pd.DataFrame,
-               sections: dict[str, Any]) -> pd.DataFrame | None:
-    """Region-by-window trend types (total flow) joined to the feature rows, or None.
+               sections: dict[str, Any], skip: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Region-by-window trend types (total flow) joined to the feature rows.
 
     ``year`` of a type row is the last year of its window; windows ending outside the
-    study years are dropped. Returns None, with the reason logged, when
-    :mod:`features.typology` is unavailable.
+    study years are dropped; ``skip`` years (breaks) are left out of the smoothed ends.
     """
-    try:
-        typology = importlib.import_module("features.typology")
-        rolling = typology.rolling_trend_panel
-    except (ImportError, AttributeError) as err:
-        logger.warning("categorical models skipped: features.typology is not available (%s).",
-                       err)
-        return None
     dsc = sections["discrete"]
-    types = rolling(panel_with_national, window=dsc["window"], k=dsc["k"],
-                    rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], flows=("total",))
+    types = rolling_trend_panel(panel_with_national, window=dsc["window"], k=dsc["k"],
+                                rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], flows=("total",),
+                                skip=skip)
     first, last = sections["data"]["years"]
     types = types.loc[(types["end"] >= first) & (types["end"] <= last)]
     na = types["type"].isna()
@@ -193,22 +192,17 @@ def type_panel(panel_with_national: pd.DataFrame, features: pd.DataFrame,
     return out
 
 
-def tercile_table(full: pd.DataFrame, sections: dict[str, Any]) -> pd.DataFrame:
+def tercile_table(full: pd.DataFrame, sections: dict[str, Any],
+                  skip: pd.DataFrame | None = None) -> pd.DataFrame:
     """The source paper's view beside the regressions: each feature's tercile x trend type.
 
     Types are those of the whole study period (:func:`features.typology.migration_trend_types`,
-    total flow, ``k`` years smoothed at each end); feature values are region means over the
-    same years. Empty (with the reason logged) when :mod:`features.typology` is missing.
+    total flow, ``k`` years smoothed at each end, ``skip`` years left out as in ``kzmig
+    assess``); feature values are region means over the same years.
     """
-    cols = ["factor", "tercile", "type", "n"]
-    try:
-        typology = importlib.import_module("features.typology")
-    except ImportError as err:
-        logger.warning("tercile table skipped: features.typology is not available (%s).", err)
-        return pd.DataFrame(columns=cols)
     first, last = sections["data"]["years"]
     dsc = sections["discrete"]
-    types = typology.migration_trend_types(full, first, last, k=dsc["k"], rel_tol=dsc["rel_tol"],
-                                           abs_tol=dsc["abs_tol"], flows=("total",))
+    types = migration_trend_types(full, first, last, k=dsc["k"], rel_tol=dsc["rel_tol"],
+                                  abs_tol=dsc["abs_tol"], flows=("total",), skip=skip)
     factors = list(dict.fromkeys([*sections["features"]["columns"], *dsc["columns"]]))
-    return typology.tercile_crosstab(full, types, factors, start=first, end=last)
+    return tercile_crosstab(full, types, factors, start=first, end=last)
