@@ -20,6 +20,7 @@ from rich.progress import Progress
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
+from features.atomic import atomic_write, atomic_write_csv, atomic_write_text
 from features.errors import ConfigError, PanelContractError
 from features.regions import NATIONAL
 from forecast.backtest import backtest
@@ -318,7 +319,7 @@ def project_population_step(cfg: StudyConfig, wide: pd.DataFrame, results: dict)
 
 def _write_csv(df: pd.DataFrame, path: Path, first=("target",)) -> None:
     cols = [c for c in first if c in df.columns] + [c for c in df.columns if c not in first]
-    df[cols].to_csv(path, index=False, lineterminator="\n")
+    atomic_write_csv(df[cols], path)
 
 
 def _save_models(run_dir: Path, target: str, res: dict, cfg: StudyConfig, data_meta: dict) -> None:
@@ -354,7 +355,7 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
     """
     cfg = load_config(config)
     run_dir = new_run_dir(cfg, out)
-    shutil.copyfile(cfg.path, run_dir / "config.toml")
+    atomic_write(run_dir / "config.toml", lambda tmp: shutil.copyfile(cfg.path, tmp))
     wide, long = load_data(cfg, data)
     from models.persistence import sha256_file, versions
 
@@ -413,6 +414,6 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
     for target, res in results.items():
         plot_forecasts(wide, res["forecasts"], target, run_dir / f"forecast_{target}.png",
                        breaks=break_years(long, variable=target))
-    (run_dir / "metadata.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    atomic_write_text(json.dumps(meta, indent=2, sort_keys=True, default=str), run_dir / "metadata.json")
     logger.info("forecast run written to %s", run_dir)
     return run_dir

@@ -15,10 +15,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
 import platform
 import subprocess
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from importlib import metadata as importlib_metadata
@@ -27,7 +25,9 @@ from typing import Any
 
 import joblib
 
+from features.atomic import atomic_write
 from features.errors import DataFileError, PanelContractError
+
 
 logger = logging.getLogger(__name__)
 
@@ -78,27 +78,6 @@ def git_state(repo: Path = _REPO) -> tuple[str | None, bool | None]:
     except (OSError, subprocess.SubprocessError):
         return None, None
     return sha, dirty
-
-
-def atomic_write(path: Path, write: Any) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    A reader never sees a half-written file; the file gets the usual permissions
-    (0o666 less the umask), not mkstemp's 0o600. Returns ``path``.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
 
 
 def save_model(model: Any, run_dir: Path, metadata: Mapping[str, Any] | None = None) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.persistence import atomic_write
+from features.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
 

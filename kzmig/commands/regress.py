@@ -34,7 +34,8 @@ from kzmig.commands.regress_data import (
 from models.bootstrap import SUPPORTED as BOOT_KINDS
 from models.bootstrap import wild_cluster_bootstrap
 from models.hausman import hausman
-from models.persistence import atomic_write, save_model, sha256_file
+from features.atomic import atomic_write
+from models.persistence import save_model, sha256_file
 from models.registry import make_model
 from models.tables import side_by_side, to_text, to_xlsx, write_text
 

@@ -19,7 +19,7 @@ def test_fan_chart_is_written_as_png(tmp_path):
     out = plot_forecasts(hist, _fc(), "y", tmp_path / "f.png", breaks=pd.DataFrame({"region": ["A"], "year": [2023]}))
     img = mpimg.imread(out)
     assert img.shape[0] > 100 and img.shape[1] > 100
-    assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["f.png"]  # no temporary file left behind
 
 
 def test_nothing_selected_writes_nothing(tmp_path):
