@@ -64,7 +64,7 @@ def next_year_value(wide: pd.DataFrame, column: str) -> pd.Series:
     return pd.Series(merged[column].to_numpy(), index=wide.index, name=f"{column}_next")
 
 
-def balancing_residual(wide: pd.DataFrame) -> pd.Series:
+def balancing_migration(wide: pd.DataFrame) -> pd.Series:
     """P(t+1) - P(t) - N(t) per row of a wide panel with ``population`` and ``natural_increase``.
 
     Missing when any of the three is missing (never filled).
@@ -78,7 +78,7 @@ def derive_net_migration(wide: pd.DataFrame, view: str) -> pd.DataFrame:
     Returns columns ``region, year, value, flag`` with flag ``derived:balancing`` plus any
     ``break:*`` tokens of :data:`BREAKS` for ``view``.
     """
-    resid = balancing_residual(wide)
+    resid = balancing_migration(wide)
     ok = resid.notna()
     res = pd.DataFrame(
         {"region": wide.loc[ok, "region"], "year": wide.loc[ok, "year"], "value": resid[ok].astype("float64")}

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from features.balance import next_year_value
 from features.errors import PanelContractError
 from features.options import check_option
 from features.panel import KEYS, validate_panel
@@ -145,8 +146,9 @@ def migration_rates(
     -----
     rate = base x flow / population; gross rate = base x (arrivals + departures) / population;
     effectiveness index E = 100 x (arrivals - departures) / (arrivals + departures), in
-    [-100, 100]. Gross flows exist only for interregional moves (2022-2024), and a harmonised
-    unit sums gross flows of its parts, which overstates them (moves between the parts count).
+    [-100, 100]. Gross flows exist only for interregional moves (2022-2024); in a harmonised
+    unit formed from several regions they are missing (a move between the parts is an
+    interregional arrival before the merge and none after it, so gross flows are not summed).
     """
     check_option("denominator", denominator, DENOMINATORS, owner="migration_rates")
     validate_panel(panel, required=("net_migration", denominator), missing="keep",
@@ -196,9 +198,8 @@ def balancing_residual(panel: pd.DataFrame) -> pd.DataFrame:
     """
     req = ("population", "natural_increase", "net_migration")
     validate_panel(panel, required=req, missing="keep", source="balancing_residual", allow_gaps=True)
-    nxt = panel[["region", "year", "population"]].assign(year=panel["year"] - 1)
-    nxt = nxt.rename(columns={"population": "population_next"})
-    out = panel[list(KEYS)].merge(nxt, on=list(KEYS), how="left", validate="one_to_one")
+    out = panel[list(KEYS)].copy()
+    out["population_next"] = next_year_value(panel, "population").to_numpy()
     out["balancing_residual"] = (
         out["population_next"].to_numpy() - panel["population"].to_numpy()
         - panel["natural_increase"].to_numpy() - panel["net_migration"].to_numpy()

@@ -219,7 +219,8 @@ def migration_trend_types(
     out["type"] = classify_trend(out["start_rate"], out["end_rate"], rel_tol=rel_tol, abs_tol=abs_tol)
     out["type_code"] = out["type"].map({t: i + 1 for i, t in enumerate(TREND_TYPES)}).astype("Int64")
     odd = out["type"].isna() & (out["reason"] == "")
-    out.loc[odd, "reason"] = "end rate exactly 0 with a positive start: not covered by the six types"
+    out.loc[odd, "reason"] = [f"start {s:+.2f}, end {e:+.2f} per 1,000: not covered by the six types"
+                              for s, e in zip(out.loc[odd, "start_rate"], out.loc[odd, "end_rate"])]
     return out[["region", "flow", "start", "end", "start_rate", "end_rate", "type", "type_code",
                 "start_years", "end_years", "skipped_years", "reason"]]
 
