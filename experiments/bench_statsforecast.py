@@ -18,8 +18,8 @@ Selection uses the same backtest on both sides, so the ratio compares two select
 
 statsforecast 2.1.1 needs ``pandas<3``, kzmig pins pandas 3.1.1: the statsforecast side runs in
 a subprocess of a separate virtualenv (``--sf-python``, default ``/work/bench-venv/bin/python``;
-create it with ``python -m venv /work/bench-venv && /work/bench-venv/bin/pip install
-statsforecast==2.1.1``), exchanging CSVs through a temporary folder (see
+create it with ``python3 -m venv /work/bench-venv && /work/bench-venv/bin/pip install -r
+experiments/requirements-statsforecast.txt``), exchanging CSVs through a temporary folder (see
 ``experiments/statsforecast_side.py``). Its time is measured inside that process, around the
 ``forecast`` calls only. Run from the repository root::
 
