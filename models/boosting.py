@@ -19,6 +19,7 @@ from features.options import check_option
 from models.forecast_base import BaseForecaster, forecast_frame
 
 logger = logging.getLogger(__name__)
+MAX_CATEGORIES = 255  # HistGradientBoosting's cardinality limit for a categorical feature
 
 TRANSFORMS = ("level", "diff")
 
@@ -150,6 +151,13 @@ class GradientBoosting(BaseForecaster):
 
     def _fit(self, data: pd.DataFrame) -> None:
         self._check_params()
+        n_regions = data["region"].nunique()
+        if self.region_feature and n_regions > MAX_CATEGORIES:
+            raise ValueError(
+                f"GradientBoosting: region_feature=True supports at most {MAX_CATEGORIES} regions "
+                f"(scikit-learn's limit for a categorical feature); got {n_regions}. Pass "
+                "region_feature=False (the scaled target already pools regions on one footing)."
+            )
         origin = max(self.years_)
         self._check_exog(data, origin)
         self.models_, self.pred_rows_ = {}, {}

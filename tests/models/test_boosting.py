@@ -86,3 +86,10 @@ def test_rate_denominator_round_trip():
 def test_bad_transform_lists_choices():
     with pytest.raises(ValueError, match=r"transform='log'.*'diff', 'level'"):
         GradientBoosting(transform="log").fit(_panel().drop(columns="y_fit"))
+
+
+def test_more_regions_than_sklearn_categories_is_a_clear_error():
+    df = _panel(n_regions=256, n_years=8)[["region", "year", "y"]]
+    with pytest.raises(ValueError, match=r"at most 255 regions .* got 256\. Pass region_feature=False"):
+        GradientBoosting(max_horizon=1, max_iter=5).fit(df)
+    GradientBoosting(max_horizon=1, max_iter=5, region_feature=False).fit(df)  # runs
