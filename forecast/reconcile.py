@@ -107,19 +107,29 @@ def shrinkage_intensity(errors: np.ndarray) -> float:
     return float(np.clip(var_r[off].sum() / denom, 0.0, 1.0))
 
 
+MIN_WLS_VECTORS = 5
+
+
 def error_covariance(errors: np.ndarray, method: str) -> tuple[np.ndarray, float]:
     """Return the weight matrix ``W`` of a reconciliation method and the shrinkage used.
 
     ``"ols"``: identity. ``"wls"``: diagonal of sample error variances (``ddof=1``).
     ``"mint_shrink"``: ``lambda * diag(S) + (1 - lambda) * S`` with ``S`` the sample
     covariance (``ddof=1``) and ``lambda`` from :func:`shrinkage_intensity`.
+
+    WLS needs at least :data:`MIN_WLS_VECTORS` complete error vectors and MinT at least as
+    many as there are series: with fewer, the weights rest on a handful of errors (on the
+    shipped data, 3 vectors of one origin for 18 series) and move the forecasts more than
+    the data can support, so the caller falls back to OLS and says why.
     """
     check_option("method", method, METHODS, owner="reconcile")
     n = errors.shape[1]
     if method == "ols":
         return np.eye(n), float("nan")
-    if errors.shape[0] < 2:
-        raise ValueError(f"method={method!r} needs at least 2 complete error vectors, got {errors.shape[0]}.")
+    need = n if method == "mint_shrink" else MIN_WLS_VECTORS
+    if errors.shape[0] < max(need, 2):
+        raise ValueError(f"method={method!r} needs at least {max(need, 2)} complete error vectors for {n} "
+                         f"series, got {errors.shape[0]}.")
     cov = np.atleast_2d(np.cov(errors, rowvar=False, ddof=1))
     if method == "wls":
         return np.diag(np.diag(cov)), float("nan")

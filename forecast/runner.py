@@ -144,12 +144,17 @@ def _with_conformal_backtest(preds: pd.DataFrame, source: dict[str, str], levels
 
 
 def backtest_metrics(preds: pd.DataFrame, target: str, levels) -> pd.DataFrame:
-    """Metrics per model x horizon over the regions (``region="all_regions"``, national left out),
-    and per model x region over all horizons (``horizon=0``)."""
+    """Metrics per model x horizon over the regions (``region="all_regions"``, national left out;
+    ``"all_regions_no_breaks"``: the same without target years flagged as breaks), and per
+    model x region over all horizons (``horizon=0``)."""
     regional = preds.loc[preds["region"] != NATIONAL]
     a = score(regional, by=("model", "horizon"), levels=levels).assign(region="all_regions")
+    parts = [a]
+    if BREAK_COLUMN in regional:  # the same scores on target years that are not breaks
+        clean = regional.loc[~regional[BREAK_COLUMN].astype(bool)]
+        parts.append(score(clean, by=("model", "horizon"), levels=levels).assign(region="all_regions_no_breaks"))
     b = score(preds.assign(horizon=0), by=("model", "region"), levels=levels).assign(horizon=0)
-    out = pd.concat([a, b], ignore_index=True).assign(target=target)
+    out = pd.concat([*parts, b], ignore_index=True).assign(target=target)
     first = ["target", "model", "region", "horizon"]
     return out[first + [c for c in out.columns if c not in first]]
 
@@ -182,19 +187,21 @@ def reconcile_target(fc, preds, target, cfg) -> tuple[pd.DataFrame, pd.DataFrame
         return fc.assign(reconciled="none"), pd.DataFrame(), pd.DataFrame()
     constraint = "zero_sum" if target.startswith("interregional_net") else "national_total"
     base = fc.drop(columns=["interval"])
-    reports, used = [], None
+    reports, used, used_method = [], None, None
     for method in dict.fromkeys((*cfg.reconciliation.methods, cfg.reconciliation.use)):
         try:
             rec, rep = reconcile(base, method=method, residuals=preds, constraint=constraint)
             rep = rep.assign(method_used=method, fallback_reason="")
-        except ValueError as err:  # e.g. a series too young to have backtest errors
+            actual = method
+        except ValueError as err:  # e.g. a series too young to have enough backtest errors
             logger.warning("target %s: reconciliation %s fell back to ols: %s", target, method, err)
             rec, rep = reconcile(base, method="ols", constraint=constraint)
             rep = rep.assign(method_used="ols", fallback_reason=str(err))
+            actual = "ols"
         reports.append(rep.assign(target=target, method=method))
         if method == cfg.reconciliation.use:
-            used = rec
-    out = used.assign(interval=fc["interval"].to_numpy(), reconciled=cfg.reconciliation.use)
+            used, used_method = rec, actual
+    out = used.assign(interval=fc["interval"].to_numpy(), reconciled=used_method)
     return out, pd.concat(reports, ignore_index=True), _reconciled_accuracy(preds, target, cfg, constraint, reconcile)
 
 
@@ -275,6 +282,12 @@ def run_target(target, wide, long, cfg, models, progress=None) -> dict:
     source = _interval_source(models, cfg.forecast.conformal)
     preds = backtest(series, models, origins=origins, horizon=cfg.backtest.horizon, levels=levels,
                      n_jobs=cfg.backtest.n_jobs, progress=progress)
+    preds = preds.merge(series[["region", "year", BREAK_COLUMN]], on=["region", "year"], how="left",
+                        validate="many_to_one")
+    if preds[BREAK_COLUMN].isna().any():  # every target year of a backtest comes from the series
+        raise PanelContractError(f"target {target}: backtest rows without a series year: "
+                                 f"{preds.loc[preds[BREAK_COLUMN].isna(), ['region', 'year']].head().to_dict('records')}")
+    preds[BREAK_COLUMN] = preds[BREAK_COLUMN].astype(bool)
     preds = _with_conformal_backtest(preds, source, levels)
     metrics = backtest_metrics(preds, target, levels)
     selected = select_best(metrics.loc[metrics["region"] == "all_regions"], by=cfg.forecast.select_by)

@@ -71,3 +71,21 @@ def test_conformal_backtest_uses_no_future_residual():
     pd.testing.assert_frame_equal(early(a), early(b))
     assert a.loc[a["origin_year"] == 2010, "level"].isna().all()  # nothing observed yet
     assert a.loc[a["origin_year"] == 2014, "level"].notna().all()
+
+
+def test_break_years_are_left_out_of_calibration_and_quantiles_never_shrink():
+    import math
+
+    import pandas as pd
+
+    from forecast.conformal import conformal_quantiles
+
+    # 19 residuals at h=1 with |error| = 1..19 (scale 1), plus one huge break-year residual
+    rows = [{"horizon": 1, "point": 0.0, "actual": float(e), "scale": 1.0, "is_break": False} for e in range(1, 20)]
+    rows.append({"horizon": 1, "point": 0.0, "actual": 1e6, "scale": 1.0, "is_break": True})
+    # at h=2 smaller errors, 0.5..9.5, which would give a narrower interval than h=1
+    rows += [{"horizon": 2, "point": 0.0, "actual": e / 2, "scale": 1.0, "is_break": False} for e in range(1, 20)]
+    q = conformal_quantiles(pd.DataFrame(rows), [0.8]).set_index("horizon")
+    k = math.ceil((19 + 1) * 0.8)  # 16th smallest of 19
+    assert q.loc[1, "q"] == 16.0 and q.loc[1, "n"] == 19 and k == 16
+    assert q.loc[2, "q"] == 16.0  # running maximum: 8.0 at h=2 is raised to h=1's 16.0

@@ -274,7 +274,7 @@ def test_missing_point_and_missing_column():
 def test_too_few_complete_error_vectors_name_the_model():
     res = _residuals(1, [NAT, *REGIONS], n_origins=1)
     res = res[res.year < 2012]  # one error vector left
-    with pytest.raises(ValueError, match=r"residuals: model='m1': method='wls' needs at least 2 complete error vectors, got 1"):
+    with pytest.raises(ValueError, match=r"residuals: model='m1': method='wls' needs at least 5 complete error vectors for 5 series, got 1"):
         reconcile(_base(0), method="wls", residuals=res)
 
 
@@ -306,3 +306,13 @@ def test_projection_is_coherent_and_idempotent(y, data, constraint):
     if constraint == "national_total":  # coherent input is left alone
         coherent = np.concatenate([[y[1:].sum()], y[1:]])
         np.testing.assert_allclose(project(coherent, C, np.diag(w)), coherent, atol=1e-6)
+
+
+def test_mint_needs_as_many_error_vectors_as_series():
+    from forecast.reconcile import error_covariance
+
+    rng = np.random.default_rng(3)
+    with pytest.raises(ValueError, match=r"method='mint_shrink' needs at least 6 complete error vectors for 6 series, got 5"):
+        error_covariance(rng.normal(size=(5, 6)), "mint_shrink")
+    w, lam = error_covariance(rng.normal(size=(6, 6)), "mint_shrink")
+    assert w.shape == (6, 6) and 0 <= lam <= 1
