@@ -172,3 +172,16 @@ def test_cli_command(study, tmp_path):
     bad.write_text(CONFIG.replace("[models.naive]\nkind = \"naive\"", "[models.naive]\nkind = \"nave\""), encoding="utf-8")
     res = CliRunner().invoke(app, [str(bad), "--out", str(tmp_path / "cli2"), "--data", str(data)])
     assert res.exit_code == 2 and "unknown kind 'nave'; known kinds are" in res.output
+
+
+def test_reconciled_column_names_the_method_actually_used(run):
+    fc = pd.read_csv(run / "forecasts.csv")
+    rep = pd.read_csv(run / "reconciliation.csv")
+    for target, g in fc[fc["reconciled"] != "none"].groupby("target"):
+        r = rep[rep["target"] == target]
+        assert set(g["reconciled"]) <= set(r["method_used"])
+
+
+def test_break_free_scores_are_reported(run):
+    m = pd.read_csv(run / "backtest_metrics.csv")
+    assert {"all_regions", "all_regions_no_breaks"} <= set(m["region"])
