@@ -218,7 +218,7 @@ class OrderedLogitMigration(_TypeModel):
         endog = pd.Series(pd.Categorical.from_codes(sample[_CODE].astype(int),
                                                     categories=list(cats), ordered=True))
         model = OrderedModel(endog, pd.DataFrame(x, columns=names), distr="logit")
-        res = self._run(lambda: model.fit(method="bfgs", **self._fit_kwargs(sample)), names)
+        res = self._run(lambda: model.fit(method="bfgs", gtol=1e-8, **self._fit_kwargs(sample)), names)
         raw, cov = np.asarray(res.params), np.asarray(res.cov_params())
         probs, ame = _ordered_probs_and_ame(raw, x)
         ame_se = _delta_se(lambda p: _ordered_probs_and_ame(p, x)[1], raw, cov)
