@@ -136,6 +136,28 @@ _ESTIMATE = re.compile(r"estimate", re.I)
 _TRUNCATED = re.compile(r"truncated", re.I)
 
 
+def source_id(repo: str, path: str) -> str:
+    """``repo:path``, or the path alone for sources that are not a repository (an article)."""
+    return f"{repo}:{path}" if repo else path
+
+
+def _article(raw: Path) -> pd.DataFrame:
+    """National 2022 migration by education level and specialty (a published article's Tables 6-7).
+
+    Variables keep the article's names with ``:`` as ``_`` (``external_departures_specialty_technical``,
+    ``migration_all_flows_departures_education_higher`` ...); flag ``cited``: BNS figures as
+    printed in the article, not read from a BNS table.
+    """
+    df = read_raw(raw, "migration_specialty_education_2022_article.csv")
+    return pd.DataFrame({
+        "region": df["region_key"], "year": df["year"].astype("int64"),
+        "variable": df["variable"].str.replace(":", "_", regex=False),
+        "value": pd.to_numeric(df["value"], errors="raise").astype("float64"), "unit": df["unit"],
+        "source": [source_id(r, sp) for r, sp in zip(df["source_repo"], df["source_path"])],
+        "flag": "cited", "note": df["note"],
+    })
+
+
 def read_raw(raw: Path, name: str) -> pd.DataFrame:
     """Read one raw long CSV with string dtypes (numbers parsed explicitly later)."""
     path = raw / name
@@ -180,7 +202,7 @@ def _select(raw: Path, sel: Select) -> pd.DataFrame:
             "variable": sel.variable,
             "value": chosen["value"].astype("float64"),
             "unit": VARIABLES[sel.variable].unit,
-            "source": chosen["source_repo"] + ":" + chosen["source_path"],
+            "source": [source_id(r, sp) for r, sp in zip(chosen["source_repo"], chosen["source_path"])],
             "flag": chosen["note"].map(_flag_from_note),
             "note": chosen["note"],
         }
@@ -367,6 +389,7 @@ def build_observations(raw: Path) -> pd.DataFrame:
                       "unit": "persons", "source": f"{KAZDATA}:apps/frontend/public/data/demography/population.json",
                       "flag": "derived:sum_of_regions", "note": "sum of the 20 regions of the chosen vintage"}),
         _monthly_sums(raw),
+        _article(raw),
     ]
     vit = obs[(obs["region"] == "kazakhstan") & obs["variable"].isin(["births", "deaths"])]
     w = vit.pivot(index="year", columns="variable", values="value").dropna()
@@ -414,7 +437,7 @@ def build_sources(obs: pd.DataFrame, raw: Path) -> pd.DataFrame:
             for repo, sp, orig in df[["source_repo", "source_path", "original_source"]].drop_duplicates().itertuples(
                 index=False
             ):
-                originals.setdefault(f"{repo}:{sp}", (orig, path.name))
+                originals.setdefault(source_id(repo, sp), (orig, path.name))
     used = obs.groupby("source", sort=True)["variable"].agg(lambda v: ", ".join(sorted(set(v)))).reset_index()
     used["original_source"] = used["source"].map(lambda s: originals.get(s, ("", ""))[0])
     used["raw_file"] = used["source"].map(lambda s: originals.get(s, ("", ""))[1])

@@ -15,7 +15,7 @@ from features.regions import NATIONAL
 
 logger = logging.getLogger(__name__)
 
-EDUCATION = ("higher", "secondary_professional", "general_secondary", "basic_secondary")
+EDUCATION = ("higher", "secondary_vocational", "general_secondary", "basic_secondary")
 SPECIALTIES = ("technical", "pedagogical", "medical", "economic", "legal", "agricultural",
                "architecture_construction", "other")
 
@@ -31,6 +31,13 @@ CATALOGUE: dict[str, tuple[str, ...]] = {
     **{f"external_arrivals_education_{e}": (f"external_arrivals_education_{e}",) for e in EDUCATION},
     **{f"external_departures_education_{e}": (f"external_departures_education_{e}",) for e in EDUCATION},
     **{f"external_departures_specialty_{s}": (f"external_departures_specialty_{s}",) for s in SPECIALTIES},
+    **{f"external_arrivals_specialty_{s}": (f"external_arrivals_specialty_{s}",) for s in SPECIALTIES},
+    **{f"external_departures_to_cis_specialty_{s}": (f"external_departures_to_cis_specialty_{s}",)
+       for s in SPECIALTIES},
+    # all flows by education (national): interregional moves cancel nationally, so the net is the
+    # external net of each education group (arrivals and departures still include internal moves)
+    **{f"all_flows_{d}_education_{e}": (f"migration_all_flows_{d}_education_{e}",)
+       for d in ("arrivals", "departures", "net") for e in EDUCATION},
     "kandas_arrivals": ("kandas_arrivals",),
     "foreign_workers_permits": ("foreign_workers_permits",),
 }
@@ -39,7 +46,7 @@ SHARES = {
     "departures_to_cis_pct": ("external_departures_to_cis", "external_departures"),
     "arrivals_from_cis_pct": ("external_arrivals_from_cis", "external_arrivals"),
     "departures_higher_or_vocational_pct": (
-        "external_departures_education_higher+external_departures_education_secondary_professional",
+        "external_departures_education_higher+external_departures_education_secondary_vocational",
         "external_departures"),
     **{f"departures_specialty_{s}_pct": (
         f"external_departures_specialty_{s}", "+".join(f"external_departures_specialty_{x}" for x in SPECIALTIES))
@@ -62,7 +69,9 @@ def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``year``, ``series``, ``value``, ``variable`` (the long-table variable used): the
         catalogue series found, plus shares (``share:<name>``, in %) where numerator and
         denominator exist in the same year. ``brain_drain_net_higher_vocational`` = arrivals
-        minus departures of people with higher or secondary vocational education.
+        minus departures of people with higher or secondary vocational education (external
+        series where present, else the national all-flows net by education, in which
+        interregional moves cancel).
     status : DataFrame
         One row per catalogue series and share: ``series``, ``present`` (bool), ``variable``,
         ``first_year``, ``last_year``, ``n_years``, ``note``.
@@ -105,9 +114,15 @@ def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         if len(r):
             rows.append(pd.DataFrame({"year": r.index.astype("int64"), "series": f"share:{share}",
                                       "value": r.to_numpy(), "variable": ""}))
-    edu = [f"external_{d}_education_{e}" for d in ("arrivals", "departures") for e in ("higher", "secondary_professional")]
+    edu = [f"external_{d}_education_{e}" for d in ("arrivals", "departures") for e in ("higher", "secondary_vocational")]
+    all_flows = [f"all_flows_net_education_{e}" for e in ("higher", "secondary_vocational")]
     if all(e in found for e in edu):
         net = found[edu[0]][1] + found[edu[1]][1] - found[edu[2]][1] - found[edu[3]][1]
+    elif all(e in found for e in all_flows):  # national: internal moves cancel in the net
+        net = found[all_flows[0]][1] + found[all_flows[1]][1]
+    else:
+        net = None
+    if net is not None:
         rows.append(pd.DataFrame({"year": net.dropna().index.astype("int64"), "series": "brain_drain_net_higher_vocational",
                                   "value": net.dropna().to_numpy(), "variable": ""}))
     cols = ["year", "series", "value", "variable"]
