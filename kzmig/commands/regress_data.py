@@ -88,14 +88,13 @@ def add_features(panel: pd.DataFrame, builders: Sequence[str]) -> pd.DataFrame:
         part = part[["region", "year", *new]]
         out = out.drop(columns=[c for c in new if c in out.columns]).merge(
             part, on=["region", "year"], how="left", validate="one_to_one")
-    for c in out.columns:
-        if c not in ("region", "year") and pd.api.types.is_bool_dtype(out[c]):
-            out[c] = out[c].astype("float64")
+    flags = [c for c in out.columns if c not in ("region", "year") and pd.api.types.is_bool_dtype(out[c])]
+    out = out.astype({c: "float64" for c in flags})
     if "pop_density_km2" in out.columns:
         # city densities grow by thousands per km2: the level puts all within-region
         # variation in two or three cities, the log spreads it (and reads as % change)
         dens = out["pop_density_km2"]
-        out["log_pop_density_km2"] = np.log(dens.where(dens > 0))
+        out = pd.concat([out, np.log(dens.where(dens > 0)).rename("log_pop_density_km2")], axis=1)
     return out
 
 
