@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from features.dataset import load_long  # noqa: E402
 from features.regions import NATIONAL  # noqa: E402
 from forecast.backtest import backtest  # noqa: E402
-from forecast.evaluate import naive_scale, score  # noqa: E402
+from forecast.evaluate import score, series_scales  # noqa: E402
 from forecast.reconcile import reconcile  # noqa: E402
 from forecast.registry import make_forecaster  # noqa: E402
 from models.forecast_base import bridge_breaks  # noqa: E402
@@ -140,7 +140,7 @@ def add_actual_and_scale(preds: pd.DataFrame, series: pd.DataFrame) -> pd.DataFr
     actual = series.set_index(["region", "year"])["y"]
     key = pd.MultiIndex.from_frame(preds[["region", "year"]])
     out = preds.assign(actual=actual.reindex(key).to_numpy())
-    scales = {(r, o): naive_scale(g.loc[g["year"] <= o, "y"].to_numpy())
+    scales = {(r, o): series_scales(g.loc[g["year"] <= o]).iloc[0]
               for r, g in series.groupby("region") for o in ORIGINS}
     out["scale"] = [scales[(r, o)] for r, o in zip(out["region"], out["origin_year"])]
     return out.loc[out["actual"].notna()].reset_index(drop=True)
@@ -161,15 +161,16 @@ def reconciliation_effect(kz: pd.DataFrame, min_vectors: int = 6) -> pd.DataFram
     ``kz`` stacks kzmig's backtest predictions of the regional series and of the national
     series (same model names). At each origin, WLS and MinT weights come only from backtest
     errors of years up to that origin (errors known at the time); origins with fewer than
-    ``min_vectors`` such error vectors are left out of every column, so all methods are
-    scored on the same forecasts.
+    ``min_vectors`` such error vectors, or fewer than the number of series (MinT's minimum in
+    :func:`forecast.reconcile.error_covariance`), are left out of every column, so all methods
+    are scored on the same forecasts.
     """
     rows = []
     for origin in ORIGINS:
         base = kz.loc[kz["origin_year"] == origin]
         past = kz.loc[kz["year"] <= origin]
         n_vec = past.drop_duplicates(["origin_year", "year"]).shape[0]
-        if n_vec < min_vectors:
+        if n_vec < max(min_vectors, base["region"].nunique()):  # MinT needs >= one vector per series
             continue
         versions = {"base": base}
         for method in ("ols", "wls", "mint_shrink"):

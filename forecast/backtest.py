@@ -17,7 +17,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from forecast.evaluate import naive_scale
+from forecast.evaluate import series_scales
 from forecast.schema import check_horizon, check_levels, validate_series
 from models.ensemble import Ensemble, combine_forecasts
 from models.forecast_base import BaseForecaster
@@ -77,8 +77,7 @@ def _one_origin_inner(data, models, origin, horizon, levels) -> pd.DataFrame:
         frames[name] = fc
     out = pd.concat(frames.values(), ignore_index=True)
     out["horizon"] = (out["year"] - out["origin_year"]).astype("int64")
-    scales = train.groupby("region", sort=True)["y"].apply(lambda s: naive_scale(s.to_numpy()))
-    out["scale"] = out["region"].map(scales).astype(float)
+    out["scale"] = out["region"].map(series_scales(train)).astype(float)
     return out
 
 

@@ -26,7 +26,7 @@ from features.regions import NATIONAL
 from forecast.backtest import backtest
 from forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
 from forecast.config import StudyConfig, load_config
-from forecast.evaluate import naive_scale, score
+from forecast.evaluate import score, series_scales
 from forecast.registry import make_forecaster
 from forecast.schema import BREAK_COLUMN, check_nested_levels, coerce_forecast, validate_forecast
 from models.ensemble import Ensemble, select_best
@@ -161,7 +161,7 @@ def backtest_metrics(preds: pd.DataFrame, target: str, levels) -> pd.DataFrame:
 
 def final_forecasts(series, models, preds, source, h, levels) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Fit every model on the whole series and forecast ``h`` years, conformal where configured."""
-    scales = series.groupby("region", sort=True)["y"].apply(lambda s: naive_scale(s.to_numpy()))
+    scales = series_scales(series)
     frames, fitted, reports = [], {}, []
     with threadpool_limits(limits=1):
         for name, est in models.items():

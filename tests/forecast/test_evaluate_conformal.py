@@ -89,3 +89,15 @@ def test_break_years_are_left_out_of_calibration_and_quantiles_never_shrink():
     k = math.ceil((19 + 1) * 0.8)  # 16th smallest of 19
     assert q.loc[1, "q"] == 16.0 and q.loc[1, "n"] == 19 and k == 16
     assert q.loc[2, "q"] == 16.0  # running maximum: 8.0 at h=2 is raised to h=1's 16.0
+
+
+def test_mase_scale_bridges_break_years():
+    import pandas as pd
+
+    from forecast.evaluate import series_scales
+
+    # y = 0, 1, 2, 100 (break), 4, 5: bridged to 0..5, naive MAE 1; published differences average 39.2
+    df = pd.DataFrame({"region": "A", "year": range(2000, 2006), "y": [0.0, 1, 2, 100, 4, 5],
+                       "is_break": [False, False, False, True, False, False]})
+    assert series_scales(df)["A"] == 1.0
+    assert series_scales(df.drop(columns="is_break"))["A"] == (1 + 1 + 98 + 96 + 1) / 5
