@@ -24,7 +24,6 @@ from features.options import check_option
 logger = logging.getLogger(__name__)
 
 KEYS = ("region", "year")
-LONG_KEYS = ("region", "year", "variable")
 MISSING_POLICIES = ("raise", "drop", "keep")
 YEAR_RANGE = (1990, 2100)
 
@@ -36,12 +35,6 @@ _short.maxother = 80
 def is_long(df: pd.DataFrame) -> bool:
     """True when ``df`` has the long ``variable``/``value`` layout."""
     return {"variable", "value"}.issubset(df.columns)
-
-
-def _where(source: str, rows: Sequence[int] | None = None) -> str:
-    if rows is None or len(rows) == 0:
-        return source
-    return f"{source}, rows {_short.repr(list(rows))}"
 
 
 def _check_keys(df: pd.DataFrame, keys: tuple[str, ...], source: str) -> None:
@@ -187,12 +180,12 @@ def validate_panel(
     if df.empty:
         raise PanelContractError(f"{source}: the panel has no rows.")
     long = is_long(df)
-    keys = LONG_KEYS if long else KEYS
-    if long:
+    if long:  # keys, dtypes, year range and duplicates are part of the long checks
         from features.validate import check_long
 
         df = check_long(df, source)
-    _check_keys(df, keys, source)
+    else:
+        _check_keys(df, KEYS, source)
     _check_regions(df, regions, source)
     if long:
         present = set(df["variable"].unique())

@@ -7,7 +7,6 @@ year and variable. The column schema itself (names, dtypes, year range) is a pan
 from __future__ import annotations
 
 import re
-import reprlib
 from collections.abc import Callable
 
 import numpy as np
@@ -73,6 +72,9 @@ def check_long(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:
         year range), duplicate keys, mixed units for one variable, negative counts,
         values outside a plausible range, values ~1000x off their neighbours.
     """
+    absent = [c for c in ("region", "year", "variable", "value") if c not in df.columns]
+    if absent:
+        raise PanelContractError(f"{source}: missing column(s) {absent}; found columns {list(df.columns)}.")
     bad = non_numeric(df)
     if bad.any():
         raise PanelContractError(

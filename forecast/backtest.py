@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 
-import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone

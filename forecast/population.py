@@ -18,7 +18,6 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from features.panel import validate_panel
-from features.regions import NATIONAL
 from forecast.distribution import row_scales, sd_of_sum, z_value
 from forecast.schema import coerce_forecast, validate_forecast
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import filecmp
-from collections import defaultdict
 
 import numpy as np
 import pandas as pd

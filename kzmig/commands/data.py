@@ -76,5 +76,5 @@ def build(
     except DataFileError as exc:
         console.print(f"[bold red]error[/]: {exc}", soft_wrap=True)
         raise typer.Exit(code=1) from None
-    for name, p in written.items():
+    for _name, p in written.items():
         console.print(f"wrote {p}")

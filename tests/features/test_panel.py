@@ -57,3 +57,9 @@ def test_unknown_missing_policy_lists_choices(toy_panel):
 def test_check_option_message():
     with pytest.raises(ValueError, match=r"cov_type='cluster' is not supported by FE; choose one of 'clustered'"):
         check_option("cov_type", "cluster", ("clustered", "robust"), owner="FE")
+
+
+def test_long_table_without_region_column_is_named():
+    df = pd.DataFrame({"variable": ["births"], "value": [1.0], "year": [2000]})
+    with pytest.raises(PanelContractError, match=r"x.csv: missing column\(s\) \['region'\]"):
+        validate_panel(df, source="x.csv")
