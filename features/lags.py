@@ -24,6 +24,17 @@ def _check_steps(name: str, steps: Sequence[int]) -> tuple[int, ...]:
     return steps
 
 
+def values_years_back(panel: pd.DataFrame, columns: Sequence[str], k: int) -> pd.DataFrame:
+    """``region, year`` of ``panel`` (same row order) with ``columns`` taken from year ``t - k``.
+
+    Matched on the calendar year within region, never on row position: a missing year
+    gives NaN, never a value from a non-adjacent year or another region. No validation
+    (callers validate); the single implementation of lagging in the project.
+    """
+    shifted = panel[[*KEYS, *columns]].assign(year=panel["year"] + k)
+    return panel[list(KEYS)].merge(shifted, on=list(KEYS), how="left", validate="one_to_one")
+
+
 def add_lags(
     panel: pd.DataFrame,
     columns: Sequence[str],
@@ -70,10 +81,8 @@ def add_lags(
     validate_panel(panel, required=tuple(columns), missing="keep", source=source, allow_gaps=True)
     lags, changes = _check_steps("lags", lags), _check_steps("changes", changes)
     out = panel.copy()
-    base = panel[[*KEYS, *columns]]
     for k in sorted(set(lags) | set(changes)):
-        shifted = base.assign(year=base["year"] + k)
-        merged = out[list(KEYS)].merge(shifted, on=list(KEYS), how="left", validate="one_to_one")
+        merged = values_years_back(panel, columns, k)
         for col in columns:
             past = merged[col].to_numpy(dtype="float64")
             if k in lags:

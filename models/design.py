@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.errors import PanelContractError
+from features.lags import values_years_back
 from features.panel import validate_panel
 
 logger = logging.getLogger(__name__)
@@ -41,11 +42,9 @@ def lag_within_region(panel: pd.DataFrame, features: Sequence[str], lag: int) ->
         raise ValueError(f"lag={lag!r} must be a non-negative integer number of years.")
     if lag == 0:
         return panel.copy()
-    src = panel[["region", "year", *features]].copy()
-    src["year"] = src["year"] + lag
-    src = src.rename(columns={f: lag_name(f, lag) for f in features})
-    out = panel.drop(columns=list(features)).merge(src, on=["region", "year"], how="left")
-    return out
+    past = values_years_back(panel, list(features), lag).drop(columns=["region", "year"])
+    past = past.rename(columns={f: lag_name(f, lag) for f in features})
+    return pd.concat([panel.drop(columns=list(features)).reset_index(drop=True), past], axis=1)
 
 
 def _years_text(years: Sequence[int]) -> str:
