@@ -59,12 +59,10 @@ def build_models(cfg: StudyConfig, horizon: int) -> dict[str, BaseForecaster]:
 
 def load_data(cfg: StudyConfig, data: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Wide panel and long flag table of the configured view (``data`` = user file)."""
-    from features.dataset import load_long
+    from features.dataset import load_long, to_wide
 
     long = load_long(cfg.data.view, cfg.data.borders if cfg.data.view == "harmonised" else None, path=data)
-    wide = long.pivot(index=["region", "year"], columns="variable", values="value").reset_index()
-    wide.columns.name = None
-    wide = wide.astype({"region": "string", "year": "int64"})
+    wide = to_wide(long)
     if cfg.data.first_year is not None:
         wide = wide.loc[wide["year"] >= cfg.data.first_year]
     if cfg.data.last_year is not None:

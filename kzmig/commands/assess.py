@@ -23,17 +23,14 @@ FACTORS = ("unemployment_rate_pct", "income_rel_national_pct", "new_housing_m2_p
 
 def _load(borders: int, data: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The harmonised long table and its wide panel (one read of the data)."""
-    from features.dataset import load_panel
+    from features.dataset import load_long, to_wide
 
     if borders not in BORDERS:
         raise ConfigError(f"--borders {borders} is not available; choose one of {', '.join(map(str, BORDERS))}.")
     if data is not None and not Path(data).exists():
         raise DataFileError(f"--data {data}: file not found.")
-    long = load_panel(view="harmonised", borders=borders, path=data, wide=False)
-    wide = long.pivot(index=["region", "year"], columns="variable", values="value").reset_index()
-    wide.columns.name = None
-    wide = wide.astype({"region": "string", "year": "int64"})
-    return long, wide.sort_values(["region", "year"], kind="stable").reset_index(drop=True)
+    long = load_long(view="harmonised", borders=borders, path=data)
+    return long, to_wide(long)
 
 
 def _check_period(panel: pd.DataFrame, start: int, end: int, borders: int) -> None:
