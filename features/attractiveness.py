@@ -15,10 +15,10 @@ from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
-from features.errors import PanelContractError
-from features.options import check_option
-from features.panel import KEYS, validate_panel
-from features.regions import NATIONAL
+from kzmig.core.errors import PanelContractError
+from kzmig.core.options import check_option
+from kzmig.features.panel import KEYS, validate_panel
+from kzmig.features.regions import NATIONAL
 
 logger = logging.getLogger(__name__)
 

@@ -26,15 +26,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.atomic import atomic_write_csv
-from features.balance import derive_net_migration
-from features.errors import DataFileError
-from features.regions import DATA_DIR, normalise_name
-from features.variables import VARIABLES
+from kzmig.core.atomic import atomic_write_csv
+from kzmig.features.balance import derive_net_migration
+from kzmig.core.errors import DataFileError
+from kzmig.features.regions import DATA_DIR, normalise_name
+from kzmig.features.variables import VARIABLES
 
 logger = logging.getLogger(__name__)
 
-RAW_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw"
+#: the raw statistics beside a source checkout (``../shared/data/raw`` from the repository root)
+RAW_DEFAULT = DATA_DIR.parent.parent / "shared" / "data" / "raw"
 KAZDATA = "armanbostybayev-maker/kaz-Data"
 XLSX_POP = "open-data-kazakhstan/population-projections-by-regions"
 COLUMNS = ["region", "year", "variable", "value", "unit", "source", "flag", "note"]

@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.balance import derive_net_migration, next_year_value
-from features.options import check_option
-from features.panel import validate_panel
-from features.regions import BORDERS, DATA_DIR, FIRST_FORMABLE, MERGES, NATIONAL
-from features.variables import DERIVED, RATE_BASES, RATE_OF, VARIABLES
+from kzmig.features.balance import derive_net_migration, next_year_value
+from kzmig.core.options import check_option
+from kzmig.features.panel import validate_panel
+from kzmig.features.regions import BORDERS, DATA_DIR, FIRST_FORMABLE, MERGES, NATIONAL
+from kzmig.features.variables import DERIVED, RATE_BASES, RATE_OF, VARIABLES
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def memberships(borders: int, years) -> pd.DataFrame:
     oblast); the complete one with the lowest ``priority`` wins.
     """
     check_option("borders", borders, BORDERS, owner="memberships")
-    from features.regions import region_codes
+    from kzmig.features.regions import region_codes
 
     merges = MERGES[borders]
     targets = sorted(set(region_codes()) - set(merges) - ({"south_kazakhstan"} if borders != 2017 else set()))
@@ -190,8 +190,8 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
 
 def _user_observations(path: Path) -> pd.DataFrame:
     """A user file (CSV/XLSX, long or wide) in the stored layout: source = the file, flag as given."""
-    from features.io import read_user_table
-    from features.variables import VARIABLES as _V
+    from kzmig.features.io import read_user_table
+    from kzmig.features.variables import VARIABLES as _V
 
     df = read_user_table(path)
     if "unit" not in df:

@@ -10,8 +10,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from features.panel import validate_panel
-from features.regions import NATIONAL
+from kzmig.features.panel import validate_panel
+from kzmig.features.regions import NATIONAL
 
 logger = logging.getLogger(__name__)
 

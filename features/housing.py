@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.lags import add_lags
-from features.panel import KEYS, validate_panel
+from kzmig.features.lags import add_lags
+from kzmig.features.panel import KEYS, validate_panel
 
 logger = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.balance import next_year_value
-from features.errors import PanelContractError
-from features.options import check_option
-from features.panel import KEYS, validate_panel
-from features.regions import NATIONAL
+from kzmig.features.balance import next_year_value
+from kzmig.core.errors import PanelContractError
+from kzmig.core.options import check_option
+from kzmig.features.panel import KEYS, validate_panel
+from kzmig.features.regions import NATIONAL
 
 logger = logging.getLogger(__name__)
 

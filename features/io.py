@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.errors import DataFileError, PanelContractError
-from features.panel import validate_panel
-from features.regions import resolve_region, suggest_region
+from kzmig.core.errors import DataFileError, PanelContractError
+from kzmig.features.panel import validate_panel
+from kzmig.features.regions import resolve_region, suggest_region
 
 logger = logging.getLogger(__name__)
 

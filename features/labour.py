@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.errors import PanelContractError
-from features.indicators import national_reference
-from features.lags import add_lags
-from features.panel import KEYS, validate_panel
+from kzmig.core.errors import PanelContractError
+from kzmig.features.indicators import national_reference
+from kzmig.features.lags import add_lags
+from kzmig.features.panel import KEYS, validate_panel
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from features.panel import KEYS, validate_panel
+from kzmig.features.panel import KEYS, validate_panel
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from features.errors import PanelContractError
-from features.options import check_option
+from kzmig.core.errors import PanelContractError
+from kzmig.core.options import check_option
 
 logger = logging.getLogger(__name__)
 
@@ -76,13 +76,13 @@ def _check_keys(df: pd.DataFrame, keys: tuple[str, ...], source: str) -> None:
 
 def _check_regions(df: pd.DataFrame, regions: Iterable[str] | None, source: str) -> None:
     if regions is None:
-        from features.regions import region_codes
+        from kzmig.features.regions import region_codes
 
         regions = region_codes()
     known = set(regions)
     unknown = sorted(set(df["region"]) - known)
     if unknown:
-        from features.regions import suggest_region
+        from kzmig.features.regions import suggest_region
 
         first_row = int(df.index[df["region"] == unknown[0]][0])
         hints = "; ".join(
@@ -181,7 +181,7 @@ def validate_panel(
         raise PanelContractError(f"{source}: the panel has no rows.")
     long = is_long(df)
     if long:  # keys, dtypes, year range and duplicates are part of the long checks
-        from features.validate import check_long
+        from kzmig.features.validate import check_long
 
         df = check_long(df, source)
     else:

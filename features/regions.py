@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.options import check_option
+from kzmig.core.options import check_option
+from kzmig.core.resources import data_dir
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = data_dir()
 NATIONAL = "kazakhstan"
 
 #: Units absorbed into a parent in each fixed-border view (the 2022 map has none).
@@ -46,15 +47,22 @@ BORDERS = tuple(sorted(MERGES))
 
 
 @functools.cache
+def _read_registry(name: str) -> pd.DataFrame:
+    return pd.read_csv(DATA_DIR / name, dtype="string" if name == "region_aliases.csv" else {
+        "kato": "string", "region": "string"})
+
+
 def load_regions() -> pd.DataFrame:
-    """Return the registry: one row per region code, with names, type, parent, KATO and area."""
-    return pd.read_csv(DATA_DIR / "regions.csv", dtype={"kato": "string", "region": "string"})
+    """Return the registry: one row per region code, with names, type, parent, KATO and area.
+
+    A fresh copy each call: the file is read once, but callers may modify what they get.
+    """
+    return _read_registry("regions.csv").copy()
 
 
-@functools.cache
 def load_aliases() -> pd.DataFrame:
-    """Return the alias table: every spelling seen in the sources and the code it maps to."""
-    return pd.read_csv(DATA_DIR / "region_aliases.csv", dtype="string")
+    """Return the alias table: every spelling seen in the sources and the code it maps to (a copy)."""
+    return _read_registry("region_aliases.csv").copy()
 
 
 def region_codes(*, include_national: bool = True) -> tuple[str, ...]:

@@ -16,11 +16,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from features.errors import PanelContractError
-from features.indicators import components_of_change, migration_rates, national_reference
-from features.options import check_option
-from features.panel import KEYS, validate_panel
-from features.regions import NATIONAL
+from kzmig.core.errors import PanelContractError
+from kzmig.features.indicators import components_of_change, migration_rates, national_reference
+from kzmig.core.options import check_option
+from kzmig.features.panel import KEYS, validate_panel
+from kzmig.features.regions import NATIONAL
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from features.errors import PanelContractError
-from features.variables import VARIABLES
+from kzmig.core.errors import PanelContractError
+from kzmig.features.variables import VARIABLES
 
 MAX_LISTED = 8
 SCALE_RATIO = 300.0  # a value this many times off both neighbours is a scale slip, not data

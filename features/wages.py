@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from features.errors import PanelContractError
-from features.indicators import national_reference
-from features.lags import add_lags
-from features.options import check_option
-from features.panel import KEYS, validate_panel
-from features.regions import NATIONAL
+from kzmig.core.errors import PanelContractError
+from kzmig.features.indicators import national_reference
+from kzmig.features.lags import add_lags
+from kzmig.core.options import check_option
+from kzmig.features.panel import KEYS, validate_panel
+from kzmig.features.regions import NATIONAL
 
 logger = logging.getLogger(__name__)
 

@@ -13,23 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast.schema import coerce_forecast
+from kzmig.models.schema import alpha_to_level, coerce_forecast, level_to_alpha  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
-
-
-def alpha_to_level(alpha: float) -> float:
-    """statsmodels' ``alpha`` (miss probability) -> our level fraction, e.g. 0.05 -> 0.95."""
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha={alpha!r} must lie in (0, 1).")
-    return round(1.0 - float(alpha), 12)
-
-
-def level_to_alpha(level: float) -> float:
-    """Our level fraction -> statsmodels' ``alpha``, e.g. 0.8 -> 0.2."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level={level!r} must be a fraction in (0, 1), e.g. 0.8 or 0.95.")
-    return round(1.0 - float(level), 12)
 
 
 def from_statsmodels(

@@ -16,10 +16,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from forecast.evaluate import series_scales
-from forecast.schema import check_horizon, check_levels, validate_series
-from models.ensemble import Ensemble, combine_forecasts
-from models.forecast_base import BaseForecaster
+from kzmig.forecast.evaluate import series_scales
+from kzmig.models.schema import check_horizon, check_levels, validate_series
+from kzmig.models.ensemble import Ensemble, combine_forecasts
+from kzmig.models.forecast_base import BaseForecaster
 
 logger = logging.getLogger(__name__)
 

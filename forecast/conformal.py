@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from forecast.schema import BREAK_COLUMN, check_levels, coerce_forecast
+from kzmig.models.schema import BREAK_COLUMN, check_levels, coerce_forecast
 
 logger = logging.getLogger(__name__)
 

@@ -36,8 +36,8 @@ def series_scales(frame: pd.DataFrame) -> pd.Series:
     understated for exactly the regions with breaks. Break years are replaced by linear
     interpolation over the other years (as the models see them) before differencing.
     """
-    from forecast.schema import BREAK_COLUMN
-    from models.forecast_base import bridge_breaks
+    from kzmig.models.schema import BREAK_COLUMN
+    from kzmig.models.forecast_base import bridge_breaks
 
     out = {}
     for region, g in frame.sort_values(["region", "year"], kind="mergesort").groupby("region", sort=True):

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from features.atomic import atomic_path  # noqa: E402
+from kzmig.core.atomic import atomic_path  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

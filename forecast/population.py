@@ -17,9 +17,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from features.panel import validate_panel
-from forecast.distribution import row_scales, sd_of_sum, z_value
-from forecast.schema import coerce_forecast, validate_forecast
+from kzmig.features.panel import validate_panel
+from kzmig.forecast.distribution import row_scales, sd_of_sum, z_value
+from kzmig.models.schema import coerce_forecast, validate_forecast
 
 logger = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from features.options import check_option
-from features.regions import NATIONAL
-from forecast.schema import validate_forecast
+from kzmig.core.options import check_option
+from kzmig.features.regions import NATIONAL
+from kzmig.models.schema import validate_forecast
 
 logger = logging.getLogger(__name__)
 

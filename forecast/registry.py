@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from models.arima import AutoARIMA
-from models.baselines import Drift, Naive, WindowMean
-from models.boosting import GradientBoosting
-from models.ensemble import Ensemble
-from models.ets import ETS
-from models.forecast_base import BaseForecaster
-from models.pooled_ar import PooledAR
-from models.theta import Theta
+from kzmig.models.arima import AutoARIMA
+from kzmig.models.baselines import Drift, Naive, WindowMean
+from kzmig.models.boosting import GradientBoosting
+from kzmig.models.ensemble import Ensemble
+from kzmig.models.ets import ETS
+from kzmig.models.forecast_base import BaseForecaster
+from kzmig.models.pooled_ar import PooledAR
+from kzmig.models.theta import Theta
 
 #: ``kind`` in ``[models.<name>]`` -> forecaster class.
 FORECASTERS: dict[str, type[BaseForecaster]] = {

@@ -20,21 +20,20 @@ from rich.progress import Progress
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
-from features.atomic import atomic_write, atomic_write_csv, atomic_write_text
-from features.errors import ConfigError, PanelContractError
-from features.regions import NATIONAL
-from forecast.backtest import backtest
-from forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
-from forecast.config import StudyConfig, load_config
-from forecast.evaluate import score, series_scales
-from forecast.registry import make_forecaster
-from forecast.schema import BREAK_COLUMN, check_nested_levels, coerce_forecast, validate_forecast
-from models.ensemble import Ensemble, select_best
-from models.forecast_base import BaseForecaster
+from kzmig.core.atomic import atomic_write, atomic_write_csv, atomic_write_text
+from kzmig.core.errors import ConfigError, PanelContractError
+from kzmig.features.regions import NATIONAL
+from kzmig.forecast.backtest import backtest
+from kzmig.forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
+from kzmig.forecast.config import StudyConfig, load_config
+from kzmig.forecast.evaluate import score, series_scales
+from kzmig.forecast.registry import make_forecaster
+from kzmig.models.schema import BREAK_COLUMN, check_nested_levels, coerce_forecast, validate_forecast
+from kzmig.models.ensemble import Ensemble, select_best
+from kzmig.models.forecast_base import BaseForecaster
 
 logger = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def build_models(cfg: StudyConfig, horizon: int) -> dict[str, BaseForecaster]:
@@ -59,7 +58,7 @@ def build_models(cfg: StudyConfig, horizon: int) -> dict[str, BaseForecaster]:
 
 def load_data(cfg: StudyConfig, data: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Wide panel and long flag table of the configured view (``data`` = user file)."""
-    from features.dataset import load_long, to_wide
+    from kzmig.features.dataset import load_long, to_wide
 
     long = load_long(cfg.data.view, cfg.data.borders if cfg.data.view == "harmonised" else None, path=data)
     wide = to_wide(long)
@@ -108,10 +107,10 @@ def new_run_dir(cfg: StudyConfig, out: Path | None) -> Path:
             raise ConfigError(f"--out {out} exists and is not empty; a run never overwrites another, choose a new folder.")
         out.mkdir(parents=True, exist_ok=True)
         return out
-    from models.persistence import git_state
+    from kzmig.models.persistence import git_state
 
     sha = (git_state()[0] or "nogit")[:7]
-    base = REPO / "runs" / cfg.name / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{sha}"
+    base = Path("runs") / cfg.name / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{sha}"
     path, i = base, 1
     while path.exists():
         i += 1
@@ -179,7 +178,7 @@ def reconcile_target(fc, preds, target, cfg) -> tuple[pd.DataFrame, pd.DataFrame
     """Reconciled forecasts (method ``cfg.reconciliation.use``), incoherence report per method, and
     backtest accuracy before and after (residuals for WLS/MinT taken only up to each origin)."""
     try:
-        from forecast.reconcile import reconcile
+        from kzmig.forecast.reconcile import reconcile
     except ImportError:
         logger.warning("forecast.reconcile is not available; %s is not reconciled.", target)
         return fc.assign(reconciled="none"), pd.DataFrame(), pd.DataFrame()
@@ -309,7 +308,7 @@ def project_population_step(cfg: StudyConfig, wide: pd.DataFrame, results: dict)
     from the (reconciled) forecast of ``cfg.population.model`` for ``migration_target``."""
     if not cfg.population.enabled:
         return None
-    from forecast.population import project_population
+    from kzmig.forecast.population import project_population
 
     if cfg.population.migration_target not in results:
         logger.warning("population is not projected: target %s was not forecast.", cfg.population.migration_target)
@@ -334,7 +333,7 @@ def _write_csv(df: pd.DataFrame, path: Path, first=("target",)) -> None:
 
 
 def _save_models(run_dir: Path, target: str, res: dict, cfg: StudyConfig, data_meta: dict) -> None:
-    from models.persistence import save_model
+    from kzmig.models.persistence import save_model
 
     series = res["series"]
     for name, est in res["fitted"].items():
@@ -368,9 +367,11 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
     run_dir = new_run_dir(cfg, out)
     atomic_write(run_dir / "config.toml", lambda tmp: shutil.copyfile(cfg.path, tmp))
     wide, long = load_data(cfg, data)
-    from models.persistence import sha256_file, versions
+    from kzmig.models.persistence import sha256_file, versions
 
-    data_path = Path(data) if data else REPO / "data" / "processed" / "observations.csv"
+    from kzmig.features.dataset import OBSERVATIONS
+
+    data_path = Path(data) if data else OBSERVATIONS
     data_meta = {"path": str(data_path), "sha256": sha256_file(data_path) if data_path.is_file() else None}
     horizon = max(cfg.backtest.horizon, cfg.forecast.to_year - int(wide["year"].max()))
     models = build_models(cfg, horizon)
@@ -418,9 +419,9 @@ def run_study(config: Path | str, out: Path | None = None, data: Path | None = N
                   "backtested), so reconciliation_backtest.csv has no rows for it"
                   for t, r in results.items() if t in cfg.targets.additive and not len(r["reconciliation_backtest"])],
     }
-    from forecast.plot import plot_forecasts
+    from kzmig.forecast.plot import plot_forecasts
 
-    from features.typology import break_years
+    from kzmig.features.typology import break_years
 
     for target, res in results.items():
         plot_forecasts(wide, res["forecasts"], target, run_dir / f"forecast_{target}.png",

@@ -12,9 +12,9 @@ import logging
 
 import pandas as pd
 
-from features.options import check_option
-from forecast.distribution import row_scales, sd_of_sum, split_normal_cdf
-from forecast.schema import validate_forecast
+from kzmig.core.options import check_option
+from kzmig.forecast.distribution import row_scales, sd_of_sum, split_normal_cdf
+from kzmig.models.schema import validate_forecast
 
 logger = logging.getLogger(__name__)
 

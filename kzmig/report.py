@@ -16,10 +16,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
 
-from features.atomic import atomic_path, atomic_write_csv
-from features.errors import DataFileError
-from features.regions import load_regions, resolve_region
-from features.typology import GROUP_LABELS, TREND_TYPES
+from kzmig.core.atomic import atomic_path, atomic_write_csv
+from kzmig.core.errors import DataFileError
+from kzmig.features.regions import load_regions, resolve_region
+from kzmig.features.typology import GROUP_LABELS, TREND_TYPES
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, InterpolationWar
 from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.stattools import kpss
 
-from features.options import check_option
-from models.forecast_base import LocalForecaster, normal_bounds
+from kzmig.core.options import check_option
+from kzmig.models.forecast_base import LocalForecaster, normal_bounds
 
 logger = logging.getLogger(__name__)
 

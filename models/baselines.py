@@ -10,7 +10,7 @@ import logging
 
 import numpy as np
 
-from models.forecast_base import LocalForecaster, normal_bounds
+from kzmig.models.forecast_base import LocalForecaster, normal_bounds
 
 logger = logging.getLogger(__name__)
 

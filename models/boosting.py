@@ -15,8 +15,8 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from features.options import check_option
-from models.forecast_base import BaseForecaster, forecast_frame
+from kzmig.core.options import check_option
+from kzmig.models.forecast_base import BaseForecaster, forecast_frame
 
 logger = logging.getLogger(__name__)
 MAX_CATEGORIES = 255  # HistGradientBoosting's cardinality limit for a categorical feature

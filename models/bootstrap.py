@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from features.options import check_option
+from kzmig.core.options import check_option
 
 logger = logging.getLogger(__name__)
 

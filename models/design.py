@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from features.errors import PanelContractError
-from features.lags import values_years_back
-from features.panel import validate_panel
+from kzmig.core.errors import PanelContractError
+from kzmig.features.lags import values_years_back
+from kzmig.features.panel import validate_panel
 
 logger = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from sklearn.utils.validation import check_is_fitted
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
-from features.errors import PanelContractError
-from features.options import check_option
-from features.panel import MISSING_POLICIES
-from models.design import check_design, estimation_sample
-from models.results import DiscreteResult
+from kzmig.core.errors import PanelContractError
+from kzmig.core.options import check_option
+from kzmig.features.panel import MISSING_POLICIES
+from kzmig.models.design import check_design, estimation_sample
+from kzmig.models.results import DiscreteResult
 
 logger = logging.getLogger(__name__)
 

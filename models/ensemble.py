@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from features.options import check_option
-from forecast.schema import coerce_forecast
-from models.forecast_base import BaseForecaster
+from kzmig.core.options import check_option
+from kzmig.models.schema import coerce_forecast
+from kzmig.models.forecast_base import BaseForecaster
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-from features.options import check_option
-from forecast.adapters import level_to_alpha
-from models.forecast_base import LocalForecaster
+from kzmig.core.options import check_option
+from kzmig.models.schema import level_to_alpha
+from kzmig.models.forecast_base import LocalForecaster
 
 logger = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from features.options import check_option
-from forecast.schema import BREAK_COLUMN, check_horizon, check_levels, coerce_forecast, validate_series
+from kzmig.core.options import check_option
+from kzmig.models.schema import BREAK_COLUMN, check_horizon, check_levels, coerce_forecast, validate_series
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class LocalForecaster(BaseForecaster):
     result_ = None
 
     def _fallback(self) -> BaseForecaster | None:
-        from models.baselines import Naive
+        from kzmig.models.baselines import Naive
 
         return Naive()
 

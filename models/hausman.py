@@ -28,10 +28,10 @@ import pandas as pd
 from linearmodels import PanelOLS, PooledOLS, RandomEffects
 from scipy import stats
 
-from features.errors import PanelContractError
-from features.options import check_option
-from models.design import check_design, check_size, estimation_sample
-from models.panel import COV_TYPES
+from kzmig.core.errors import PanelContractError
+from kzmig.core.options import check_option
+from kzmig.models.design import check_design, check_size, estimation_sample
+from kzmig.models.panel import COV_TYPES
 
 logger = logging.getLogger(__name__)
 

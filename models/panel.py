@@ -22,11 +22,11 @@ from linearmodels import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from features.errors import PanelContractError
-from features.options import check_option
-from features.panel import MISSING_POLICIES, validate_panel
-from models.design import check_design, check_size, estimation_sample, lag_within_region
-from models.results import PanelResult
+from kzmig.core.errors import PanelContractError
+from kzmig.core.options import check_option
+from kzmig.features.panel import MISSING_POLICIES, validate_panel
+from kzmig.models.design import check_design, check_size, estimation_sample, lag_within_region
+from kzmig.models.results import PanelResult
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import joblib
 
-from features.atomic import atomic_write
-from features.errors import DataFileError, PanelContractError
+from kzmig.core.atomic import atomic_write
+from kzmig.core.errors import DataFileError, PanelContractError
 
 
 logger = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ METADATA = "metadata.json"
 #: Distributions whose versions are stamped and checked at load time.
 PACKAGES = ("kzmig", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "scikit-learn",
             "joblib")
+#: the source checkout, when kzmig runs from one (an installed wheel has no git state)
 _REPO = Path(__file__).resolve().parents[1]
 
 
@@ -70,6 +71,10 @@ def sha256_file(path: Path) -> str:
 def git_state(repo: Path = _REPO) -> tuple[str | None, bool | None]:
     """(commit sha, dirty flag) of the working tree, or (None, None) outside git."""
     try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=repo, capture_output=True,
+                             text=True, check=True, timeout=10).stdout.strip()
+        if Path(top).resolve() != Path(repo).resolve():  # e.g. a venv inside some other work tree
+            return None, None
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
                              text=True, check=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],

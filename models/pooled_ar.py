@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.meta_analysis import combine_effects
 
-from models.forecast_base import BaseForecaster, forecast_frame, normal_bounds
+from kzmig.models.forecast_base import BaseForecaster, forecast_frame, normal_bounds
 
 logger = logging.getLogger(__name__)
 

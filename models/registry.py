@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from features.options import check_option
-from models.discrete import MultinomialLogitMigration, OrderedLogitMigration
-from models.panel import (
+from kzmig.core.options import check_option
+from kzmig.models.discrete import MultinomialLogitMigration, OrderedLogitMigration
+from kzmig.models.panel import (
     BetweenMigration,
     FirstDifferenceMigration,
     FixedEffectsMigration,

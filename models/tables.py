@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.atomic import atomic_write
+from kzmig.core.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from statsmodels.tsa.forecasting.theta import ThetaModel
 
-from forecast.adapters import level_to_alpha
-from models.forecast_base import LocalForecaster
+from kzmig.models.schema import level_to_alpha
+from kzmig.models.forecast_base import LocalForecaster
 
 logger = logging.getLogger(__name__)
 

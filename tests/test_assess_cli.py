@@ -80,7 +80,7 @@ def test_restricting_to_regions_runs_only_them(tmp_path):
 
 
 def test_tile_map_places_every_unit_of_every_view():
-    from features.regions import units
+    from kzmig.features.regions import units
     from kzmig.report import TILES
 
     for borders in (2022, 2018, 2017):
@@ -93,7 +93,7 @@ def test_tile_map_places_every_unit_of_every_view():
 def test_geojson_choropleth_and_bad_file(tmp_path):
     import json
 
-    from features.errors import DataFileError
+    from kzmig.core.errors import DataFileError
     from kzmig.report import plot_geojson_map
 
     sq = lambda x: {"type": "Polygon", "coordinates": [[[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]]}

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 logger = logging.getLogger(__name__)
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def run_all(
@@ -26,6 +25,9 @@ def run_all(
     from kzmig.commands.forecast import forecast
     from kzmig.commands.regress import regress
 
+    from kzmig.core.resources import experiments_dir
+
+    EXPERIMENTS = experiments_dir()
     out = Path(out)
     stages = [
         ("data check", lambda: check(data)),

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from features.errors import ConfigError, DataFileError, PanelContractError
-from features.regions import BORDERS, NATIONAL
+from kzmig.core.errors import ConfigError, DataFileError, PanelContractError
+from kzmig.features.regions import BORDERS, NATIONAL
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ FACTORS = ("unemployment_rate_pct", "income_rel_national_pct", "new_housing_m2_p
 
 def _load(borders: int, data: Path | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The harmonised long table and its wide panel (one read of the data)."""
-    from features.dataset import load_long, to_wide
+    from kzmig.features.dataset import load_long, to_wide
 
     if borders not in BORDERS:
         raise ConfigError(f"--borders {borders} is not available; choose one of {', '.join(map(str, BORDERS))}.")
@@ -70,7 +70,7 @@ def smoothing_k(start: int, end: int) -> int:
 
 
 def _rules_table(start: int, end: int, borders: int, skip_breaks: bool, flags: pd.DataFrame) -> pd.DataFrame:
-    from features.typology import GROUP_LABELS, PROBLEM_RULES, TREND_TYPES
+    from kzmig.features.typology import GROUP_LABELS, PROBLEM_RULES, TREND_TYPES
 
     rows = [("period", f"{start}-{end}: flows of these years; population from 1 Jan {start} to 1 Jan {end + 1}"),
             ("borders", f"harmonised, fixed borders of {borders}"),
@@ -121,14 +121,14 @@ def build_assessment(panel: pd.DataFrame, long: pd.DataFrame | None, start: int,
     ``targets`` (indicator, region, year, target) adds ``targets``: actual / target, where
     the indicator is any panel column or rate of :func:`features.indicators.migration_rates`.
     """
-    from features import typology as ty
-    from features.attractiveness import AttractivenessIndex
-    from features.density import build_density
-    from features.external import external_series
-    from features.housing import build_housing
-    from features.indicators import balancing_residual, migration_rates, target_achievement
-    from features.labour import build_labour
-    from features.wages import build_wages
+    from kzmig.features import typology as ty
+    from kzmig.features.attractiveness import AttractivenessIndex
+    from kzmig.features.density import build_density
+    from kzmig.features.external import external_series
+    from kzmig.features.housing import build_housing
+    from kzmig.features.indicators import balancing_residual, migration_rates, target_achievement
+    from kzmig.features.labour import build_labour
+    from kzmig.features.wages import build_wages
 
     units = regions or sorted(set(panel["region"]) - {NATIONAL})
     k = smoothing_k(start, end)

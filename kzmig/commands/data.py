@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.errors import DataFileError, PanelContractError
+from kzmig.core.errors import DataFileError, PanelContractError
 
 app = typer.Typer(help="Build the shipped dataset, or check a data file against the contract.", no_args_is_help=True)
 logger = logging.getLogger(__name__)
@@ -39,9 +39,9 @@ def check(
 
     Exits with status 1 on the first class of error, listing every offending row of that class.
     """
-    from features.dataset import OBSERVATIONS, read_observations
-    from features.io import read_user_table
-    from features.panel import validate_panel
+    from kzmig.features.dataset import OBSERVATIONS, read_observations
+    from kzmig.features.io import read_user_table
+    from kzmig.features.panel import validate_panel
 
     try:
         if path is None:
@@ -68,8 +68,8 @@ def build(
     out: Path = typer.Option(None, help="Output data folder (default: the project's data/)."),
 ) -> None:
     """Rebuild data/ from the raw official statistics (deterministic; atomic writes)."""
-    from features.build import RAW_DEFAULT, build as build_dataset
-    from features.regions import DATA_DIR
+    from kzmig.features.build import RAW_DEFAULT, build as build_dataset
+    from kzmig.features.regions import DATA_DIR
 
     try:
         written = build_dataset(raw or RAW_DEFAULT, out or DATA_DIR)

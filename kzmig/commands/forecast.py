@@ -21,9 +21,9 @@ def forecast(
     reconciliation_backtest.csv, population_forecasts.csv (with [population]), fit_report.csv,
     config.toml, metadata.json, run.log and models/<target>/<model>/.
     """
-    from features.errors import ConfigError, DataFileError, PanelContractError
-    from forecast.config import load_config
-    from forecast.runner import new_run_dir, run_study
+    from kzmig.core.errors import ConfigError, DataFileError, PanelContractError
+    from kzmig.forecast.config import load_config
+    from kzmig.forecast.runner import new_run_dir, run_study
 
     handler = None
     try:

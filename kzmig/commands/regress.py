@@ -22,8 +22,8 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from features.errors import PanelContractError
-from features.regions import NATIONAL
+from kzmig.core.errors import PanelContractError
+from kzmig.features.regions import NATIONAL
 from kzmig.commands.regress_config import RegressConfig, load_config
 from kzmig.commands.regress_data import (
     regional_sample,
@@ -31,13 +31,13 @@ from kzmig.commands.regress_data import (
     tercile_table,
     type_panel,
 )
-from models.bootstrap import SUPPORTED as BOOT_KINDS
-from models.bootstrap import wild_cluster_bootstrap
-from models.hausman import hausman
-from features.atomic import atomic_write
-from models.persistence import save_model, sha256_file
-from models.registry import make_model
-from models.tables import side_by_side, to_text, to_xlsx, write_text
+from kzmig.models.bootstrap import SUPPORTED as BOOT_KINDS
+from kzmig.models.bootstrap import wild_cluster_bootstrap
+from kzmig.models.hausman import hausman
+from kzmig.core.atomic import atomic_write
+from kzmig.models.persistence import save_model, sha256_file
+from kzmig.models.registry import make_model
+from kzmig.models.tables import side_by_side, to_text, to_xlsx, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +249,7 @@ def regress(
     marginal_effects.csv, confusion.csv, terciles.csv, skipped.csv, coefficients.png and
     the fitted models (models/<target>/<name>/) into OUT.
     """
-    from features.dataset import OBSERVATIONS
+    from kzmig.features.dataset import OBSERVATIONS
 
     cfg = load_config(config)
     out = Path(out)
@@ -272,10 +272,10 @@ def regress(
     me, conf = _discrete_frames(logits)
     tidy = pd.concat([p["tidy"] for p in parts], ignore_index=True)
     _write_csv(tidy, out / "coefficients.csv")
-    write_text("\n\n".join(to_text(t, title=k) for k, t in tables.items()), out / "models.txt")
+    write_text("\n\n".join(to_text(t, title=k) for k, t in tables.items()), out / "kzmig.models.txt")
     index = pd.DataFrame({"table": list(tables)}, index=[sheets[k] for k in tables])
     to_xlsx({"contents": index, **{sheets[k]: t for k, t in tables.items()}},
-            out / "models.xlsx")
+            out / "kzmig.models.xlsx")
     _write_csv(pd.concat([p["hausman"] for p in parts], ignore_index=True), out / "hausman.csv")
     _write_csv(pd.concat([p["bootstrap"] for p in parts], ignore_index=True),
                out / "wild_bootstrap.csv")

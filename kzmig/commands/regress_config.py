@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from features.errors import ConfigError
-from models.registry import DISCRETE_KINDS, PANEL_KINDS
+from kzmig.core.errors import ConfigError
+from kzmig.models.registry import DISCRETE_KINDS, PANEL_KINDS
 
 #: section -> key -> (accepted types, default); a default of ``...`` means required.
 SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {

@@ -18,25 +18,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.errors import ConfigError, PanelContractError
-from features.regions import NATIONAL
-from features.typology import break_years, migration_trend_types, rolling_trend_panel, tercile_crosstab
+from kzmig.core.errors import ConfigError, PanelContractError
+from kzmig.features.regions import NATIONAL
+from kzmig.features.typology import break_years, migration_trend_types, rolling_trend_panel, tercile_crosstab
 
 logger = logging.getLogger(__name__)
 
 
 def _attractiveness(panel: pd.DataFrame) -> pd.DataFrame:
-    mod = importlib.import_module("features.attractiveness")
+    mod = importlib.import_module("kzmig.features.attractiveness")
     out = mod.AttractivenessIndex().fit_transform(panel)
     return out[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]
 
 
 #: builder name -> (module, function); each returns region, year and new float columns.
 BUILDERS: dict[str, tuple[str, str]] = {
-    "density": ("features.density", "build_density"),
-    "labour": ("features.labour", "build_labour"),
-    "housing": ("features.housing", "build_housing"),
-    "wages": ("features.wages", "build_wages"),
+    "density": ("kzmig.features.density", "build_density"),
+    "labour": ("kzmig.features.labour", "build_labour"),
+    "housing": ("kzmig.features.housing", "build_housing"),
+    "wages": ("kzmig.features.wages", "build_wages"),
     "attractiveness": ("kzmig.commands.regress_data", "_attractiveness"),
 }
 
@@ -112,7 +112,7 @@ def study_panel(sections: dict[str, Any], data: Path | None) -> tuple[pd.DataFra
         When an outcome or a configured feature column is produced by neither the data
         nor the builders (listing what is available).
     """
-    from features.dataset import load_long, to_wide
+    from kzmig.features.dataset import load_long, to_wide
 
     d, f = sections["data"], sections["features"]
     long = load_long(view=d["view"], borders=d["borders"], path=data)

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.attractiveness import AttractivenessIndex
-from features.errors import PanelContractError
+from kzmig.features.attractiveness import AttractivenessIndex
+from kzmig.core.errors import PanelContractError
 
 REGIONS = ["akmola", "aktobe", "astana", "atyrau", "kostanay", "pavlodar"]
 COMPS = ("income", "doctors_per_10000", "emissions_t_per_capita")

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.density import build_density
-from features.errors import PanelContractError
+from kzmig.features.density import build_density
+from kzmig.core.errors import PanelContractError
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def panel():
 
 
 def test_density_hand_and_missing_area_is_missing(panel, caplog):
-    with caplog.at_level(logging.WARNING, logger="features.density"):
+    with caplog.at_level(logging.WARNING, logger="kzmig.features.density"):
         out = build_density(panel)
     np.testing.assert_allclose(out["pop_density_km2"].iloc[:3], np.array([740e3, 738e3, 736e3]) / 146219)
     assert np.isnan(out["pop_density_km2"].iloc[3])  # never 0

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from features.external import CATALOGUE, external_series
+from kzmig.features.external import CATALOGUE, external_series
 
 
 def _long(rows):
@@ -38,8 +38,8 @@ def test_nothing_present_is_reported_not_invented():
 def test_brain_drain_from_the_shipped_2022_article_figures():
     """National 2022: net of higher + secondary vocational over all flows, where internal moves
     cancel; checked by hand from the article's Table 6 (arrivals - departures)."""
-    from features.dataset import load_long
-    from features.external import external_series
+    from kzmig.features.dataset import load_long
+    from kzmig.features.external import external_series
 
     long = load_long()
     nat = long[(long["region"] == "kazakhstan") & (long["year"] == 2022)].set_index("variable")["value"]

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.housing import build_housing
+from kzmig.features.housing import build_housing
 
 
 @pytest.fixture

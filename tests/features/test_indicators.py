@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import PanelContractError
-from features.indicators import (balancing_residual, components_of_change, migration_rates,
+from kzmig.core.errors import PanelContractError
+from kzmig.features.indicators import (balancing_residual, components_of_change, migration_rates,
                                  national_reference, same_sign_ratio, target_achievement)
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from features.errors import DataFileError, PanelContractError
-from features.io import read_user_table
+from kzmig.core.errors import DataFileError, PanelContractError
+from kzmig.features.io import read_user_table
 
 HEADER = "region,year,variable,value,unit\n"
 

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import PanelContractError
-from features.labour import build_labour
+from kzmig.core.errors import PanelContractError
+from kzmig.features.labour import build_labour
 
 
 @pytest.fixture

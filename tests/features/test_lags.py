@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import PanelContractError
-from features.lags import add_lags
+from kzmig.core.errors import PanelContractError
+from kzmig.features.lags import add_lags
 
 
 @pytest.fixture

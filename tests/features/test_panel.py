@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from features.errors import PanelContractError
-from features.options import check_option
-from features.panel import validate_panel
+from kzmig.core.errors import PanelContractError
+from kzmig.core.options import check_option
+from kzmig.features.panel import validate_panel
 
 TOY = ["A", "B", "C"]
 

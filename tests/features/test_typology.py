@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import PanelContractError
-from features.typology import (TREND_TYPES, break_years, classify_trend, migration_trend_types,
+from kzmig.core.errors import PanelContractError
+from kzmig.features.typology import (TREND_TYPES, break_years, classify_trend, migration_trend_types,
                                population_change_groups, problem_counts, problem_flags,
                                rolling_trend_panel, smoothed_ends, tercile_crosstab)
 

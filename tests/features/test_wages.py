@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import PanelContractError
-from features.wages import build_wages, choose_proxy
+from kzmig.core.errors import PanelContractError
+from kzmig.features.wages import build_wages, choose_proxy
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.backtest import backtest
-from forecast.registry import FORECASTERS, make_forecaster
-from models.baselines import Naive, WindowMean
-from models.ensemble import Ensemble
+from kzmig.forecast.backtest import backtest
+from kzmig.forecast.registry import FORECASTERS, make_forecaster
+from kzmig.models.baselines import Naive, WindowMean
+from kzmig.models.ensemble import Ensemble
 
 
 def test_naive_backtest_equals_value_at_each_origin(series):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from features.errors import ConfigError
-from forecast.config import load_config
+from kzmig.core.errors import ConfigError
+from kzmig.forecast.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
-from forecast.evaluate import naive_scale, score, winkler
+from kzmig.forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
+from kzmig.forecast.evaluate import naive_scale, score, winkler
 
 
 def _bt() -> pd.DataFrame:
@@ -78,7 +78,7 @@ def test_break_years_are_left_out_of_calibration_and_quantiles_never_shrink():
 
     import pandas as pd
 
-    from forecast.conformal import conformal_quantiles
+    from kzmig.forecast.conformal import conformal_quantiles
 
     # 19 residuals at h=1 with |error| = 1..19 (scale 1), plus one huge break-year residual
     rows = [{"horizon": 1, "point": 0.0, "actual": float(e), "scale": 1.0, "is_break": False} for e in range(1, 20)]
@@ -94,7 +94,7 @@ def test_break_years_are_left_out_of_calibration_and_quantiles_never_shrink():
 def test_mase_scale_bridges_break_years():
     import pandas as pd
 
-    from forecast.evaluate import series_scales
+    from kzmig.forecast.evaluate import series_scales
 
     # y = 0, 1, 2, 100 (break), 4, 5: bridged to 0..5, naive MAE 1; published differences average 39.2
     df = pd.DataFrame({"region": "A", "year": range(2000, 2006), "y": [0.0, 1, 2, 100, 4, 5],

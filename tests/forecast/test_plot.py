@@ -1,7 +1,7 @@
 import matplotlib.image as mpimg
 import pandas as pd
 
-from forecast.plot import plot_forecasts
+from kzmig.forecast.plot import plot_forecasts
 
 
 def _fc(selected=True):

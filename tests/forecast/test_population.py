@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from forecast.population import NaturalIncreaseDrift, project_population
+from kzmig.forecast.population import NaturalIncreaseDrift, project_population
 
 
 def _panel(regions=("A", "B"), years=range(2010, 2021), seed=0) -> pd.DataFrame:

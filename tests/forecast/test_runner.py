@@ -10,10 +10,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from features.errors import ConfigError
-from forecast.runner import run_study
+from kzmig.core.errors import ConfigError
+from kzmig.forecast.runner import run_study
 from kzmig.commands.forecast import forecast
-from models.persistence import load_model, read_metadata
+from kzmig.models.persistence import load_model, read_metadata
 
 REGIONS = ["akmola", "aktobe", "atyrau", "pavlodar", "kostanay"]
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from statsmodels.tsa.arima.model import ARIMA
 
-from features.errors import PanelContractError
-from forecast.adapters import alpha_to_level, from_nixtla, from_statsmodels, level_to_alpha
-from forecast.schema import check_horizon, check_levels, check_nested_levels, validate_forecast, validate_series
+from kzmig.core.errors import PanelContractError
+from kzmig.forecast.adapters import alpha_to_level, from_nixtla, from_statsmodels, level_to_alpha
+from kzmig.models.schema import check_horizon, check_levels, check_nested_levels, validate_forecast, validate_series
 
 
 def _table(**over) -> pd.DataFrame:

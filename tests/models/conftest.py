@@ -57,7 +57,7 @@ def make_type_panel(n_regions: int = 20, n_years: int = 12, *, seed: int = 0,
     six types of :data:`models.discrete.TREND_ORDER` (contemporaneous features; tests
     pass ``lag=0``).
     """
-    from models.discrete import TREND_ORDER
+    from kzmig.models.discrete import TREND_ORDER
 
     rng = np.random.default_rng(seed)
     n = n_regions * n_years

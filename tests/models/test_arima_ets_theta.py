@@ -10,10 +10,10 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 from statsmodels.tsa.forecasting.theta import ThetaModel
 
-from forecast.schema import validate_forecast
-from models.arima import AutoARIMA
-from models.ets import ETS
-from models.theta import Theta
+from kzmig.models.schema import validate_forecast
+from kzmig.models.arima import AutoARIMA
+from kzmig.models.ets import ETS
+from kzmig.models.theta import Theta
 
 
 def _ar1(n=18, phi=0.7, seed=3, region="A") -> pd.DataFrame:

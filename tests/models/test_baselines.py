@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.errors import PanelContractError
-from forecast.schema import validate_forecast
-from models.baselines import Drift, Naive, WindowMean
-from models.forecast_base import bridge_breaks
+from kzmig.core.errors import PanelContractError
+from kzmig.models.schema import validate_forecast
+from kzmig.models.baselines import Drift, Naive, WindowMean
+from kzmig.models.forecast_base import bridge_breaks
 
 
 def _one(values, region="A", start=2000) -> pd.DataFrame:

@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.backtest import backtest
-from forecast.evaluate import score
-from models.boosting import GradientBoosting, design_matrix
+from kzmig.forecast.backtest import backtest
+from kzmig.forecast.evaluate import score
+from kzmig.models.boosting import GradientBoosting, design_matrix
 
 
 def _panel(seed=0, n_regions=6, n_years=16) -> pd.DataFrame:

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from models.bootstrap import design_from_model, draw_weights, wcr_tstats, wild_cluster_bootstrap
-from models.panel import FirstDifferenceMigration, FixedEffectsMigration, PooledOLSMigration
+from kzmig.models.bootstrap import design_from_model, draw_weights, wcr_tstats, wild_cluster_bootstrap
+from kzmig.models.panel import FirstDifferenceMigration, FixedEffectsMigration, PooledOLSMigration
 
 
 def _loop_tstats(panel, effects, k_name, b0, v):
@@ -97,7 +97,7 @@ def test_weights_have_the_right_moments():
 
 
 def test_bad_bootstrap_options(panel):
-    from models.panel import RandomEffectsMigration
+    from kzmig.models.panel import RandomEffectsMigration
     model = FixedEffectsMigration("y", ["x1", "x2"], lag=0).fit(panel)
     with pytest.raises(ValueError, match=r"weights='mammen'.*'rademacher', 'webb'"):
         wild_cluster_bootstrap(model, weights="mammen")
@@ -112,7 +112,7 @@ def test_bad_bootstrap_options(panel):
 
 @pytest.mark.parametrize("effects", ["region", "both"])
 def test_fast_path_equals_direct_computation(panel_factory, effects):
-    from models.bootstrap import _WCRPath
+    from kzmig.models.bootstrap import _WCRPath
     panel = panel_factory(n_regions=9, n_years=7, seed=8)
     model = FixedEffectsMigration("y", ["x1", "x2"], effects=effects, lag=0).fit(panel)
     design = design_from_model(model)

@@ -2,7 +2,7 @@
 import numpy as np
 import pandas as pd
 
-from models.panel import FirstDifferenceMigration
+from kzmig.models.panel import FirstDifferenceMigration
 
 
 def _panel(rng):

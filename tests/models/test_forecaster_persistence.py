@@ -5,11 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.registry import make_forecaster
-from forecast.schema import validate_forecast
-from models.ensemble import Ensemble
-from models.persistence import load_model, read_metadata, save_model
-from features.errors import PanelContractError
+from kzmig.forecast.registry import make_forecaster
+from kzmig.models.schema import validate_forecast
+from kzmig.models.ensemble import Ensemble
+from kzmig.models.persistence import load_model, read_metadata, save_model
+from kzmig.core.errors import PanelContractError
 
 
 def _df() -> pd.DataFrame:

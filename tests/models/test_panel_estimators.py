@@ -7,8 +7,8 @@ import pytest
 from linearmodels import PanelOLS
 from sklearn.base import clone
 
-from features.errors import PanelContractError
-from models.panel import (
+from kzmig.core.errors import PanelContractError
+from kzmig.models.panel import (
     BetweenMigration,
     FirstDifferenceMigration,
     FixedEffectsMigration,

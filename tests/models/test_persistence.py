@@ -7,16 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import DataFileError, PanelContractError
-from models import persistence
-from models.persistence import (
+from kzmig.core.errors import DataFileError, PanelContractError
+from kzmig.models import persistence
+from kzmig.models.persistence import (
     ModelVersionError,
     ModelVersionWarning,
     load_model,
     read_metadata,
     save_model,
 )
-from models.panel import FixedEffectsMigration
+from kzmig.models.panel import FixedEffectsMigration
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_round_trip_predicts_the_same(saved, panel):
     assert loaded.result_.params.equals(model.result_.params)
     assert meta["feature_names"] == ["x1_lag1", "x2_lag1"] and meta["run_id"] == "r1"
     assert meta["versions"] == persistence.versions()
-    assert meta["model_class"] == "models.panel.FixedEffectsMigration"
+    assert meta["model_class"] == "kzmig.models.panel.FixedEffectsMigration"
     assert meta["artifact_sha256"] == persistence.sha256_file(run / "model.joblib")
     assert len(meta["git_commit"] or "x" * 40) == 40
     assert sorted(p.name for p in run.iterdir()) == ["metadata.json", "model.joblib"]
@@ -88,14 +88,14 @@ def test_missing_or_changed_files(saved, tmp_path):
 
 
 def test_logit_round_trip_and_registry(type_panel, tmp_path):
-    from models.registry import REGISTRY, make_model
+    from kzmig.models.registry import REGISTRY, make_model
 
     est = make_model("ordered_logit", target="type", features=["x1", "x2"], lag=0).fit(type_panel)
     run = save_model(est, tmp_path / "ologit")
     loaded = load_model(run, feature_names=["x1", "x2"])
     meta = read_metadata(run)
     pd.testing.assert_frame_equal(loaded.predict_proba(type_panel), est.predict_proba(type_panel))
-    assert meta["model_class"] == "models.discrete.OrderedLogitMigration"
+    assert meta["model_class"] == "kzmig.models.discrete.OrderedLogitMigration"
     assert set(REGISTRY) >= {"pooled_ols", "fixed_effects", "random_effects", "between",
                              "first_difference", "ordered_logit", "multinomial_logit"}
     with pytest.raises(ValueError, match=r"kind='fe' is not supported.*'fixed_effects'"):

@@ -1,6 +1,6 @@
 import numpy as np
 
-from features.dataset import load_long, to_wide
+from kzmig.features.dataset import load_long, to_wide
 from kzmig.commands.regress_data import _drop_break_outcomes
 
 
@@ -21,7 +21,7 @@ def test_break_years_leave_the_outcome_only():
 
 
 def test_trend_types_in_regress_skip_breaks_like_assess():
-    from features.typology import migration_trend_types
+    from kzmig.features.typology import migration_trend_types
     from kzmig.commands.regress_config import load_config
     from kzmig.commands.regress_data import study_panel, tercile_table
 

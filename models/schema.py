@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from features.errors import PanelContractError
-from features.panel import validate_panel
+from kzmig.core.errors import PanelContractError
+from kzmig.features.panel import validate_panel
 
 logger = logging.getLogger(__name__)
 
@@ -221,3 +221,17 @@ def coerce_forecast(df: pd.DataFrame) -> pd.DataFrame:
         out[col] = out[col].astype("float64")
     rest = [c for c in out.columns if c not in FORECAST_COLUMNS]
     return out[list(FORECAST_COLUMNS) + rest]
+
+
+def alpha_to_level(alpha: float) -> float:
+    """statsmodels' ``alpha`` (miss probability) -> our level fraction, e.g. 0.05 -> 0.95."""
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha={alpha!r} must lie in (0, 1).")
+    return round(1.0 - float(alpha), 12)
+
+
+def level_to_alpha(level: float) -> float:
+    """Our level fraction -> statsmodels' ``alpha``, e.g. 0.8 -> 0.2."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level={level!r} must be a fraction in (0, 1), e.g. 0.8 or 0.95.")
+    return round(1.0 - float(level), 12)

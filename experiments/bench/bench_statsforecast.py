@@ -41,13 +41,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from features.dataset import load_long  # noqa: E402
-from features.regions import NATIONAL  # noqa: E402
-from forecast.backtest import backtest  # noqa: E402
-from forecast.evaluate import score, series_scales  # noqa: E402
-from forecast.reconcile import reconcile  # noqa: E402
-from forecast.registry import make_forecaster  # noqa: E402
-from models.forecast_base import bridge_breaks  # noqa: E402
+from kzmig.features.dataset import load_long  # noqa: E402
+from kzmig.features.regions import NATIONAL  # noqa: E402
+from kzmig.forecast.backtest import backtest  # noqa: E402
+from kzmig.forecast.evaluate import score, series_scales  # noqa: E402
+from kzmig.forecast.reconcile import reconcile  # noqa: E402
+from kzmig.forecast.registry import make_forecaster  # noqa: E402
+from kzmig.models.forecast_base import bridge_breaks  # noqa: E402
 
 logger = logging.getLogger("bench_statsforecast")
 

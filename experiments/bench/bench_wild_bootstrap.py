@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from models.bootstrap import wild_cluster_bootstrap
-from models.panel import FixedEffectsMigration
+from kzmig.models.bootstrap import wild_cluster_bootstrap
+from kzmig.models.panel import FixedEffectsMigration
 
 
 def simulate(rng: np.random.Generator, n_regions: int = 17, n_years: int = 14,

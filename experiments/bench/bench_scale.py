@@ -37,8 +37,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forecast.backtest import backtest  # noqa: E402
-from forecast.registry import make_forecaster  # noqa: E402
+from kzmig.forecast.backtest import backtest  # noqa: E402
+from kzmig.forecast.registry import make_forecaster  # noqa: E402
 
 MODELS = {  # name -> (kind, params)
     "naive": ("naive", {}),
