@@ -1,0 +1,1 @@
+"""One validated config schema family for every kzmig study (pydantic v2)."""
