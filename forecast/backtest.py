@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
+from kzmig.core.parallel import run_tasks
 from kzmig.forecast.evaluate import series_scales
 from kzmig.models.schema import check_horizon, check_levels, validate_series
 from kzmig.models.ensemble import Ensemble, combine_forecasts
@@ -106,7 +106,8 @@ def backtest(
     levels : iterable of float
         Interval levels (fractions).
     n_jobs : int, default 1
-        Origins run in parallel processes (joblib); results do not depend on it.
+        Origins run in parallel worker processes (:func:`kzmig.core.parallel.run_tasks`, workers die
+        with the parent); results do not depend on it.
     progress : callable, optional
         Called with the number of origins finished, for a progress bar.
 
@@ -128,19 +129,9 @@ def backtest(
     origins = check_origins(data, origins)
     logger.info("backtest: %d models x %d origins x h=1..%d on %d series.",
                 len(models), len(origins), horizon, data["region"].nunique())
-    if n_jobs == 1:
-        parts = []
-        for i, o in enumerate(origins):
-            parts.append(_one_origin(data, models, o, horizon, levels))
-            if progress:
-                progress(i + 1)
-    else:
-        parts = []
-        tasks = (delayed(_one_origin)(data, models, o, horizon, levels) for o in origins)
-        for i, part in enumerate(Parallel(n_jobs=n_jobs, return_as="generator")(tasks)):  # in origin order
-            parts.append(part)
-            if progress:
-                progress(i + 1)
+    done = (lambda _key, k, _total: progress(k)) if progress else None
+    parts = [part for _, part in run_tasks(_one_origin, [(o, (data, models, o, horizon, levels)) for o in origins],
+                                           n_jobs=n_jobs, progress=done)]
     preds = pd.concat(parts, ignore_index=True)
     actual = data.set_index(["region", "year"])["y"]
     preds["actual"] = actual.reindex(pd.MultiIndex.from_frame(preds[["region", "year"]].astype({"region": "string"}))).to_numpy()
