@@ -188,21 +188,37 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
     return out[LONG_COLUMNS].sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)
 
 
-def _user_observations(path: Path) -> pd.DataFrame:
+def user_observations(path: Path | str) -> pd.DataFrame:
     """A user file (CSV/XLSX, long or wide) in the stored layout: source = the file, flag as given."""
     from kzmig.features.io import read_user_table
+
+    return complete_observations(read_user_table(Path(path)), source=str(path))
+
+
+def complete_observations(df: pd.DataFrame, *, source: str = "user table") -> pd.DataFrame:
+    """A validated long table with ``unit``, ``source`` and ``flag`` filled in the stored layout.
+
+    ``unit`` defaults to the variable's declared unit (:mod:`features.variables`), ``source`` to
+    ``source`` and ``flag`` to empty; given values are kept.
+    """
     from kzmig.features.variables import VARIABLES as _V
 
-    df = read_user_table(path)
+    df = validate_panel(df, source=source)
     if "unit" not in df:
         df["unit"] = df["variable"].map(lambda v: _V[v].unit if v in _V else "")
     if "source" not in df:
-        df["source"] = str(path)
+        df["source"] = source
     df["flag"] = df["flag"].fillna("").astype("string") if "flag" in df else ""
     return df.assign(unit=df["unit"].fillna("").astype("string"), source=df["source"].astype("string"))
 
 
-def load_long(view: str = "current", borders: int | None = None, *, path: Path | str | None = None) -> pd.DataFrame:
+def shipped_observations() -> pd.DataFrame:
+    """The shipped ``observations.csv``, read with the contract dtypes and validated."""
+    return validate_panel(read_observations(OBSERVATIONS), source=str(OBSERVATIONS))
+
+
+def load_long(view: str = "current", borders: int | None = None, *, path: Path | str | None = None,
+              observations: pd.DataFrame | None = None) -> pd.DataFrame:
     """The long table ``region, year, variable, value, unit, source, flag`` in a border view.
 
     Parameters
@@ -215,6 +231,9 @@ def load_long(view: str = "current", borders: int | None = None, *, path: Path |
         XLSX, long or wide by year, see :mod:`features.io`) is read and validated by
         :func:`features.io.read_user_table`; its rows then go through the same views and
         derivations, with ``source`` = the file. Derived net migration is recomputed from it.
+    observations : DataFrame, optional
+        An already read long table (:func:`user_observations`, :func:`shipped_observations`),
+        instead of ``path``.
     """
     check_option("view", view, VIEWS, owner="load_long")
     if view == "harmonised":
@@ -223,10 +242,12 @@ def load_long(view: str = "current", borders: int | None = None, *, path: Path |
         check_option("borders", borders, BORDERS, owner="load_long")
     elif borders is not None:
         raise ValueError(f"borders={borders} only applies to view='harmonised'; drop it for view='current'.")
-    if path is None or Path(path).resolve() == OBSERVATIONS.resolve():
-        obs = validate_panel(read_observations(OBSERVATIONS), source=str(OBSERVATIONS))
+    if observations is not None:
+        obs = observations
+    elif path is None or Path(path).resolve() == OBSERVATIONS.resolve():
+        obs = shipped_observations()
     else:
-        obs = _user_observations(Path(path))
+        obs = user_observations(path)
     sourced = obs.loc[~obs["flag"].str.contains("derived:balancing", regex=False), LONG_COLUMNS]
     if view == "current":
         return _with_derived(sourced, "current")
@@ -252,3 +273,18 @@ def to_wide(long: pd.DataFrame) -> pd.DataFrame:
     out["region"] = out["region"].astype("string")
     out["year"] = out["year"].astype("int64")
     return out.sort_values(["region", "year"], kind="stable").reset_index(drop=True)
+
+
+def coverage(long: pd.DataFrame) -> pd.DataFrame:
+    """One row per variable: regions, first and last year, values, and holes inside the spans.
+
+    ``holes`` counts region-years missing between a region's first and last year of that variable.
+    """
+    rows = []
+    for var, g in long.groupby("variable", sort=True):
+        spans = g.groupby("region")["year"].agg(["min", "max", "size"])
+        holes = int(((spans["max"] - spans["min"] + 1) - spans["size"]).sum())
+        flagged = int((g.get("flag", pd.Series("", index=g.index)).fillna("") != "").sum())
+        rows.append({"variable": var, "regions": int(g["region"].nunique()), "first_year": int(g["year"].min()),
+                     "last_year": int(g["year"].max()), "values": len(g), "holes": holes, "flagged": flagged})
+    return pd.DataFrame(rows)

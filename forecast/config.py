@@ -172,7 +172,7 @@ def load_config(path: Path | str) -> StudyConfig:
     backtest = _section(path, BacktestConfig, raw.get("backtest", {}), "backtest", {"origins": lambda v: _origins(path, v)})
     forecast = _section(path, ForecastConfig, raw.get("forecast", {}), "forecast", {"levels": lambda v: tuple(float(x) for x in v)})
     rec = _section(path, ReconcileConfig, raw.get("reconciliation", {}), "reconciliation", {"methods": tup})
-    _check(path, "kzmig.forecast.conformal", forecast.conformal, CONFORMAL)
+    _check(path, "forecast.conformal", forecast.conformal, CONFORMAL)
     for m in (*rec.methods, rec.use):
         _check(path, "reconciliation method", m, RECONCILE_METHODS)
     pop = _section(path, PopulationConfig, raw.get("population", {}), "population")

@@ -1,15 +1,22 @@
-"""Model kinds by name, so a study config can say ``kind = "fixed_effects"``.
+"""Every model kind by name, so a study config can say ``kind = "fixed_effects"`` or ``"auto_arima"``.
 
-Each entry is an sklearn-style estimator class; build one with
-``REGISTRY[kind](**params)`` (see :func:`make_model`). Forecasting models may register
-here as well; keep one name per concept.
+One registry, one constructor: each entry is an sklearn-style estimator class; build one with
+:func:`make_model`. The kinds fall in three families, used by the config schema to say which
+kinds a study accepts: panel regressions (:data:`PANEL_KINDS`), trend-type models
+(:data:`DISCRETE_KINDS`) and forecasters (:data:`FORECAST_KINDS`).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kzmig.core.options import check_option
+from kzmig.models.arima import AutoARIMA
+from kzmig.models.baselines import Drift, Naive, WindowMean
+from kzmig.models.boosting import GradientBoosting
 from kzmig.models.discrete import MultinomialLogitMigration, OrderedLogitMigration
+from kzmig.models.ensemble import Ensemble
+from kzmig.models.ets import ETS
 from kzmig.models.panel import (
     BetweenMigration,
     FirstDifferenceMigration,
@@ -17,37 +24,59 @@ from kzmig.models.panel import (
     PooledOLSMigration,
     RandomEffectsMigration,
 )
-
-#: Continuous-outcome panel regressions of :mod:`models.panel`.
-PANEL_KINDS = ("pooled_ols", "fixed_effects", "random_effects", "between", "first_difference")
-#: Categorical-outcome (trend type) models of :mod:`models.discrete`.
-DISCRETE_KINDS = ("ordered_logit", "multinomial_logit")
+from kzmig.models.pooled_ar import PooledAR
+from kzmig.models.theta import Theta
 
 REGISTRY: dict[str, type] = {
+    # continuous-outcome panel regressions (models/panel.py)
     "pooled_ols": PooledOLSMigration,
     "fixed_effects": FixedEffectsMigration,
     "random_effects": RandomEffectsMigration,
     "between": BetweenMigration,
     "first_difference": FirstDifferenceMigration,
+    # migration-trend type models (models/discrete.py)
     "ordered_logit": OrderedLogitMigration,
     "multinomial_logit": MultinomialLogitMigration,
+    # forecasters
+    "naive": Naive,
+    "drift": Drift,
+    "window_mean": WindowMean,
+    "auto_arima": AutoARIMA,
+    "ets": ETS,
+    "theta": Theta,
+    "pooled_ar": PooledAR,
+    "boosting": GradientBoosting,
+    "ensemble": Ensemble,
 }
+PANEL_KINDS = ("pooled_ols", "fixed_effects", "random_effects", "between", "first_difference")
+DISCRETE_KINDS = ("ordered_logit", "multinomial_logit")
+FORECAST_KINDS = ("naive", "drift", "window_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting", "ensemble")
+#: parameters given as TOML arrays that the classes take as tuples
+_TUPLES = ("exog", "trends", "features", "order")
 
 
-def make_model(kind: str, **params: Any) -> Any:
-    """Instantiate ``REGISTRY[kind]`` with ``params``; unknown kinds list the valid ones.
+def model_params(kind: str) -> tuple[str, ...]:
+    """Constructor parameters of ``kind`` (what ``[models.<name>] params`` may set)."""
+    check_option("kind", kind, REGISTRY, owner="models.registry")
+    return tuple(REGISTRY[kind]._get_param_names())
+
+
+def make_model(kind: str, params: Mapping[str, Any] | None = None, **more: Any) -> Any:
+    """Instantiate ``REGISTRY[kind]`` with ``params`` (and keyword ``more``).
+
+    Lists in ``exog``, ``trends``, ``features`` and ``order`` become tuples.
 
     Raises
     ------
     ValueError
-        Unknown ``kind``, or a parameter the class does not take (naming it and the valid
-        parameters).
+        Unknown ``kind`` (listing the known ones), or a parameter the class does not take
+        (naming it and the valid parameters).
     """
-    check_option("kind", kind, REGISTRY, owner="models.REGISTRY")
+    valid = model_params(kind)
     cls = REGISTRY[kind]
-    valid = set(cls._get_param_names())
-    bad = sorted(set(params) - valid)
+    params = {**dict(params or {}), **more}
+    bad = sorted(set(params) - set(valid))
     if bad:
-        raise ValueError(f"{cls.__name__} ({kind!r}) takes no parameter(s) {bad}; "
-                         f"valid: {sorted(valid)}.")
+        raise ValueError(f"{cls.__name__} ({kind!r}) takes no parameter(s) {bad}; valid: {sorted(valid)}.")
+    params = {k: tuple(v) if k in _TUPLES and isinstance(v, list) else v for k, v in params.items()}
     return cls(**params)

@@ -3,19 +3,17 @@
 One column per model; for each term a coefficient row with significance stars and a
 standard-error row in brackets; then N, regions, years, R2 within/between/overall, the
 effects and the covariance. Built from each result's ``tidy()``, so the table and
-``coefficients.csv`` cannot disagree. Written as plain text or xlsx.
+``coefficients.csv`` cannot disagree. Rendered as plain text here; workbooks are written by
+:func:`kzmig.reporting.tables.write_regression_workbook`.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from kzmig.core.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
 
@@ -100,19 +98,3 @@ def to_text(table: pd.DataFrame, *, title: str = "") -> str:
     body = shown.to_string()
     legend = "Standard errors in brackets. * p<0.1, ** p<0.05, *** p<0.01."
     return "\n".join(x for x in (title, body, legend) if x) + "\n"
-
-
-def write_text(text: str, path: Path) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    return atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-
-
-def to_xlsx(tables: dict[str, pd.DataFrame], path: Path) -> Path:
-    """Write one sheet per table (sheet names cut to Excel's 31 characters), atomically."""
-    def write(tmp: str) -> None:
-        with pd.ExcelWriter(tmp, engine="xlsxwriter") as xw:
-            for sheet, tab in tables.items():
-                out = tab.rename(index=lambda s: "" if s.endswith(" (se)") else s)
-                out.to_excel(xw, sheet_name=str(sheet)[:31], index_label="term")
-                xw.sheets[str(sheet)[:31]].set_column(0, len(tab.columns), 18)
-    return atomic_write(Path(path), write)

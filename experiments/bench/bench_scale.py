@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kzmig.forecast.backtest import backtest  # noqa: E402
-from kzmig.forecast.registry import make_forecaster  # noqa: E402
+from kzmig.models.registry import make_model  # noqa: E402
 
 MODELS = {  # name -> (kind, params)
     "naive": ("naive", {}),
@@ -72,7 +72,7 @@ def synthetic_series(n: int, seed: int = 20240601) -> pd.DataFrame:
 def measure(series: pd.DataFrame, name: str, origins: tuple[int, ...], traced: bool) -> float:
     """Seconds of one backtest, or its peak traced memory in MiB when ``traced``."""
     kind, params = MODELS[name]
-    model = make_forecaster(kind, name, params)
+    model = make_model(kind, params, name=name)
     gc.collect()
     if traced:
         tracemalloc.start()

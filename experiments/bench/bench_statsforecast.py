@@ -4,7 +4,7 @@ Runs, on the shipped net-migration series (harmonised view, 2017 borders: 16 con
 units 2000-2024, plus the national series), one rolling-origin backtest (origins 2012-2021,
 horizons 1-3, levels 80 % and 95 %) for
 
-* kzmig's forecasters (:mod:`forecast.registry`, default parameters, flagged break years
+* kzmig's forecasters (:mod:`models.registry`, default parameters, flagged break years
   bridged as configured by default), through :func:`forecast.backtest.backtest`;
 * statsforecast's AutoARIMA, AutoETS, DynamicOptimizedTheta and Naive, fitted at each origin on
   the same training rows: once on the published values (``sf_*``) and once on the same
@@ -46,7 +46,7 @@ from kzmig.features.regions import NATIONAL  # noqa: E402
 from kzmig.forecast.backtest import backtest  # noqa: E402
 from kzmig.forecast.evaluate import score, series_scales  # noqa: E402
 from kzmig.forecast.reconcile import reconcile  # noqa: E402
-from kzmig.forecast.registry import make_forecaster  # noqa: E402
+from kzmig.models.registry import make_model  # noqa: E402
 from kzmig.models.forecast_base import bridge_breaks  # noqa: E402
 
 logger = logging.getLogger("bench_statsforecast")
@@ -90,7 +90,7 @@ def run_kzmig(series: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     preds, per_fit = [], {}
     n_fits = series["region"].nunique() * len(ORIGINS)
     for name, (kind, params) in KZMIG.items():
-        model = make_forecaster(kind, name, params)
+        model = make_model(kind, params, name=name)
         t0 = time.perf_counter()
         preds.append(backtest(series, {name: model}, origins=ORIGINS, horizon=HORIZON, levels=LEVELS))
         per_fit[name] = (time.perf_counter() - t0) / n_fits

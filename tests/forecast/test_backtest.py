@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from kzmig.forecast.backtest import backtest
-from kzmig.forecast.registry import FORECASTERS, make_forecaster
+from kzmig.models.registry import FORECAST_KINDS, make_model
 from kzmig.models.baselines import Naive, WindowMean
 from kzmig.models.ensemble import Ensemble
 
@@ -59,11 +59,11 @@ def test_horizon_below_one(series):
 
 
 def test_unknown_model_kind_lists_known():
-    with pytest.raises(ValueError, match=r"unknown kind 'prophet'; known kinds are auto_arima, boosting, drift"):
-        make_forecaster("prophet", "p")
-    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['kk'\]; WindowMean takes"):
-        make_forecaster("window_mean", "m", {"kk": 3})
-    assert set(FORECASTERS) >= {"naive", "drift", "window_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting"}
+    with pytest.raises(ValueError, match=r"kind='prophet' is not supported by models.registry; choose one of 'auto_arima', 'between', 'boosting'"):
+        make_model("prophet", name="p")
+    with pytest.raises(ValueError, match=r"WindowMean \('window_mean'\) takes no parameter\(s\) \['kk'\]; valid: "):
+        make_model("window_mean", {"kk": 3}, name="m")
+    assert set(FORECAST_KINDS) >= {"naive", "drift", "window_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting"}
 
 
 def test_parallel_origins_give_the_same_table(series):

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.registry import make_forecaster
+from kzmig.models.registry import make_model
 from kzmig.models.schema import validate_forecast
 from kzmig.models.ensemble import Ensemble
 from kzmig.models.persistence import load_model, read_metadata, save_model
@@ -25,7 +25,7 @@ KINDS = [("naive", {}), ("drift", {}), ("window_mean", {"k": 3}), ("auto_arima",
 
 @pytest.mark.parametrize(("kind", "params"), KINDS)
 def test_save_load_predict_round_trip(kind, params, tmp_path):
-    est = make_forecaster(kind, kind, params).fit(_df())
+    est = make_model(kind, params, name=kind).fit(_df())
     before = validate_forecast(est.predict(2))
     save_model(est, tmp_path / kind, {"origin_year": 2011})
     loaded = load_model(tmp_path / kind, feature_names=list(est.feature_names_))
@@ -36,14 +36,14 @@ def test_save_load_predict_round_trip(kind, params, tmp_path):
 
 
 def test_load_refuses_other_features(tmp_path):
-    est = make_forecaster("boosting", "gbm", {"max_horizon": 1, "max_iter": 10, "exog": ["x"]}).fit(_df())
+    est = make_model("boosting", {"max_horizon": 1, "max_iter": 10, "exog": ["x"]}, name="gbm").fit(_df())
     save_model(est, tmp_path / "gbm")
     with pytest.raises(PanelContractError, match="x"):
         load_model(tmp_path / "gbm", feature_names=["wage"])
 
 
 def test_ensemble_round_trip(tmp_path):
-    members = [("naive", make_forecaster("naive", "naive")), ("theta", make_forecaster("theta", "theta"))]
+    members = [("naive", make_model("naive", name="naive")), ("theta", make_model("theta", name="theta"))]
     est = Ensemble(members, name="ens").fit(_df())
     save_model(est, tmp_path / "ens")
     loaded = load_model(tmp_path / "ens")

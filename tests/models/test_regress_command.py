@@ -61,7 +61,7 @@ columns = ["unemployment_rate_pct", "income_rel_national_pct"]
 models = ["ordered_logit", "multinomial_logit"]
 """
 
-OUTPUTS = ("coefficients.csv", "kzmig.models.txt", "kzmig.models.xlsx", "hausman.csv",
+OUTPUTS = ("coefficients.csv", "models.txt", "models.xlsx", "hausman.csv",
            "wild_bootstrap.csv", "marginal_effects.csv", "confusion.csv", "coefficients.png",
            "skipped.csv", "terciles.csv")
 
@@ -90,7 +90,7 @@ def test_all_outputs_written(run):
 
 def test_side_by_side_table_matches_tidy_coefficients(run):
     tidy = pd.read_csv(run / "coefficients.csv")
-    wb = openpyxl.load_workbook(run / "kzmig.models.xlsx")
+    wb = openpyxl.load_workbook(run / "models.xlsx")
     assert wb.sheetnames == ["contents", "clustered", "driscoll-kraay", "trend type logit"]
     sheet = "clustered"
     rows = [[c.value for c in r] for r in wb[sheet].iter_rows()]
@@ -115,7 +115,7 @@ def test_side_by_side_table_matches_tidy_coefficients(run):
     assert checked == 4 + 3 + 4  # pooled (3 + const), fe (3), between (3 + const)
     n_row = next(r for r in body if r[0] == "N")
     assert int(n_row[header.index("pooled")]) == int(main.loc[main.model == "pooled", "nobs"].iloc[0])
-    assert "pooled" in (run / "kzmig.models.txt").read_text()
+    assert "pooled" in (run / "models.txt").read_text()
 
 
 def test_run_contents(run):

@@ -9,7 +9,8 @@ import pytest
 
 from kzmig.models.discrete import OrderedLogitMigration
 from kzmig.models.panel import FixedEffectsMigration, PooledOLSMigration, RandomEffectsMigration
-from kzmig.models.tables import FOOTER, side_by_side, star, to_text, to_xlsx
+from kzmig.models.tables import FOOTER, side_by_side, star, to_text
+from kzmig.reporting.tables import write_regression_workbook as to_xlsx
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_text_and_xlsx_outputs(fitted, tmp_path, type_panel):
     assert table.at["x1_lag1", "pooled_ols"] in text
     ordered = OrderedLogitMigration("type", ["x1", "x2"], lag=0).fit(type_panel).result_
     disc = side_by_side([ordered])
-    path = to_xlsx({"continuous": table, "ordered logit": disc}, tmp_path / "kzmig.models.xlsx")
+    path = to_xlsx({"continuous": table, "ordered logit": disc}, tmp_path / "models.xlsx")
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["continuous", "ordered logit"]
     ws = wb["continuous"]

@@ -1,4 +1,4 @@
-"""Data for ``kzmig regress``: the study panel with features, and the trend-type panel.
+"""The factor panel of stage 4: the study panel with features, and the trend-type panel.
 
 Features come from the builders of :mod:`features` (density, labour, housing, wages,
 attractiveness) where they exist; two columns no builder provides are computed here from
@@ -9,49 +9,38 @@ earlier years so that lags reach back before the first outcome year.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from kzmig.core.errors import ConfigError, PanelContractError
+from kzmig.features.attractiveness import AttractivenessIndex
+from kzmig.features.density import build_density
+from kzmig.features.housing import build_housing
+from kzmig.features.labour import build_labour
 from kzmig.features.regions import NATIONAL
 from kzmig.features.typology import break_years, migration_trend_types, rolling_trend_panel, tercile_crosstab
+from kzmig.features.wages import build_wages
 
 logger = logging.getLogger(__name__)
 
 
-def _attractiveness(panel: pd.DataFrame) -> pd.DataFrame:
-    mod = importlib.import_module("kzmig.features.attractiveness")
-    out = mod.AttractivenessIndex().fit_transform(panel)
+def build_attractiveness(panel: pd.DataFrame) -> pd.DataFrame:
+    """Equal-weight and first-principal-component attractiveness indices (fitted on ``panel``)."""
+    out = AttractivenessIndex().fit_transform(panel)
     return out[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]
 
 
-#: builder name -> (module, function); each returns region, year and new float columns.
-BUILDERS: dict[str, tuple[str, str]] = {
-    "density": ("kzmig.features.density", "build_density"),
-    "labour": ("kzmig.features.labour", "build_labour"),
-    "housing": ("kzmig.features.housing", "build_housing"),
-    "wages": ("kzmig.features.wages", "build_wages"),
-    "attractiveness": ("kzmig.commands.regress_data", "_attractiveness"),
+#: builder name -> function; each returns region, year and new float columns.
+BUILDERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "density": build_density,
+    "labour": build_labour,
+    "housing": build_housing,
+    "wages": build_wages,
+    "attractiveness": build_attractiveness,
 }
-
-
-def _builder(name: str) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
-    if name not in BUILDERS:
-        raise ConfigError(f"[features] builders: {name!r} is unknown; choose from "
-                          f"{sorted(BUILDERS)}.")
-    module, func = BUILDERS[name]
-    try:
-        return getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError) as err:
-        logger.warning("feature builder %r is not available (%s); its columns are skipped.",
-                       name, err)
-        return None
 
 
 def own_features(panel: pd.DataFrame) -> pd.DataFrame:
@@ -77,12 +66,11 @@ def add_features(panel: pd.DataFrame, builders: Sequence[str]) -> pd.DataFrame:
     A builder's column replaces a panel column of the same name (builders may pass inputs
     through); keys are never duplicated.
     """
+    unknown = [b for b in builders if b not in BUILDERS]
+    if unknown:
+        raise ConfigError(f"features.builders: {unknown} unknown; choose from {sorted(BUILDERS)}.")
     out = panel.copy()
-    parts = [own_features(panel)]
-    for name in builders:
-        fn = _builder(name)
-        if fn is not None:
-            parts.append(fn(panel))
+    parts = [own_features(panel), *(BUILDERS[name](panel) for name in builders)]
     for part in parts:
         new = [c for c in part.columns if c not in ("region", "year")]
         part = part[["region", "year", *new]]
@@ -98,39 +86,50 @@ def add_features(panel: pd.DataFrame, builders: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def study_panel(sections: dict[str, Any], data: Path | None) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Load the configured view (national row included) and add the features.
+def factor_panel(long: pd.DataFrame, *, builders: Sequence[str], targets: Sequence[str],
+                 columns: Sequence[str], drop_breaks: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The wide panel of a border view (national row included) with the builders' features.
 
-    Returns the panel and, with ``[data] breaks = "drop"``, the region-years whose net
-    migration carries a ``break:`` flag (``region, year, flag``), which the trend types of the
-    categorical models and of the tercile table then skip as ``kzmig assess`` does; None with
-    ``breaks = "keep"``.
+    Parameters
+    ----------
+    long : DataFrame
+        Long table of one view (:func:`features.dataset.load_long`).
+    builders : sequence of str
+        Names of :data:`BUILDERS` to run.
+    targets, columns : sequence of str
+        Outcome columns and feature columns that must exist afterwards.
+    drop_breaks : bool, default True
+        Set outcomes to NaN in region-years whose value carries a ``break:`` flag.
+
+    Returns
+    -------
+    panel, skip
+        The panel and, with ``drop_breaks``, the region-years whose net migration carries a
+        ``break:`` flag (``region, year, flag``), which the trend types then skip as the
+        assessment does; None otherwise.
 
     Raises
     ------
     PanelContractError
-        When an outcome or a configured feature column is produced by neither the data
-        nor the builders (listing what is available).
+        When an outcome or a feature column is produced by neither the data nor the builders
+        (listing what is available).
     """
-    from kzmig.features.dataset import load_long, to_wide
+    from kzmig.features.dataset import to_wide
 
-    d, f = sections["data"], sections["features"]
-    long = load_long(view=d["view"], borders=d["borders"], path=data)
-    panel = add_features(to_wide(long), f["builders"])
+    panel = add_features(to_wide(long), builders)
     skip = None
-    if d["breaks"] == "drop":
-        panel = _drop_break_outcomes(panel, long, sections["outcomes"]["targets"])
+    if drop_breaks:
+        panel = _drop_break_outcomes(panel, long, targets)
         skip = break_years(long)
     available = sorted(c for c in panel.columns if c not in ("region", "year"))
-    for target in sections["outcomes"]["targets"]:
+    for target in targets:
         if target not in panel.columns:
             raise PanelContractError(f"outcome {target!r} is not a column of the panel; "
                                      f"available: {available}.")
-    wanted = [*f["columns"], *sections["discrete"]["columns"]]
-    absent = [c for c in wanted if c not in panel.columns]
+    absent = [c for c in columns if c not in panel.columns]
     if absent:
         raise PanelContractError(f"feature columns {absent} are not produced by the data or "
-                                 f"the builders {f['builders']}; available: {available}.")
+                                 f"the builders {list(builders)}; available: {available}.")
     return panel, skip
 
 
@@ -165,18 +164,17 @@ def regional_sample(panel: pd.DataFrame, target: str, years: Sequence[int]) -> p
     return out
 
 
-def type_panel(panel_with_national: pd.DataFrame, features: pd.DataFrame,
-               sections: dict[str, Any], skip: pd.DataFrame | None = None) -> pd.DataFrame:
+def type_panel(panel_with_national: pd.DataFrame, features: pd.DataFrame, *, years: Sequence[int],
+               columns: Sequence[str], window: int, k: int, rel_tol: float, abs_tol: float,
+               skip: pd.DataFrame | None = None) -> pd.DataFrame:
     """Region-by-window trend types (total flow) joined to the feature rows.
 
-    ``year`` of a type row is the last year of its window; windows ending outside the
-    study years are dropped; ``skip`` years (breaks) are left out of the smoothed ends.
+    ``year`` of a type row is the last year of its window; windows ending outside ``years``
+    (first, last) are dropped; ``skip`` years (breaks) are left out of the smoothed ends.
     """
-    dsc = sections["discrete"]
-    types = rolling_trend_panel(panel_with_national, window=dsc["window"], k=dsc["k"],
-                                rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], flows=("total",),
-                                skip=skip)
-    first, last = sections["data"]["years"]
+    types = rolling_trend_panel(panel_with_national, window=window, k=k, rel_tol=rel_tol, abs_tol=abs_tol,
+                                flows=("total",), skip=skip)
+    first, last = years
     types = types.loc[(types["end"] >= first) & (types["end"] <= last)]
     na = types["type"].isna()
     if na.any():
@@ -185,23 +183,19 @@ def type_panel(panel_with_national: pd.DataFrame, features: pd.DataFrame,
     types = types.loc[~na, ["region", "end", "type"]].rename(columns={"end": "year"})
     types["year"] = types["year"].astype("int64")
     types["type"] = types["type"].astype(object)
-    cols = ["region", "year", *dsc["columns"]]
-    out = features[cols].merge(types, on=["region", "year"], how="left", validate="one_to_one")
+    out = features[["region", "year", *columns]].merge(types, on=["region", "year"], how="left", validate="one_to_one")
     out["type"] = out["type"].where(out["type"].notna(), np.nan)
     return out
 
 
-def tercile_table(full: pd.DataFrame, sections: dict[str, Any],
-                  skip: pd.DataFrame | None = None) -> pd.DataFrame:
+def tercile_table(full: pd.DataFrame, *, years: Sequence[int], factors: Sequence[str], k: int,
+                  rel_tol: float, abs_tol: float, skip: pd.DataFrame | None = None) -> pd.DataFrame:
     """The source paper's view beside the regressions: each feature's tercile x trend type.
 
     Types are those of the whole study period (:func:`features.typology.migration_trend_types`,
-    total flow, ``k`` years smoothed at each end, ``skip`` years left out as in ``kzmig
-    assess``); feature values are region means over the same years.
+    total flow, ``k`` years smoothed at each end, ``skip`` years left out as in the
+    assessment); feature values are region means over the same years.
     """
-    first, last = sections["data"]["years"]
-    dsc = sections["discrete"]
-    types = migration_trend_types(full, first, last, k=dsc["k"], rel_tol=dsc["rel_tol"],
-                                  abs_tol=dsc["abs_tol"], flows=("total",), skip=skip)
-    factors = list(dict.fromkeys([*sections["features"]["columns"], *dsc["columns"]]))
-    return tercile_crosstab(full, types, factors, start=first, end=last)
+    first, last = years
+    types = migration_trend_types(full, first, last, k=k, rel_tol=rel_tol, abs_tol=abs_tol, flows=("total",), skip=skip)
+    return tercile_crosstab(full, types, list(dict.fromkeys(factors)), start=first, end=last)

@@ -1,43 +1,35 @@
-"""``kzmig regress CONFIG --out DIR``: the panel econometrics of migration (METHOD.md section 4).
+"""The panel econometrics of migration (METHOD.md section 4) as a library study.
 
-Reads a study TOML (``experiments/migration_factors.toml``), estimates every configured
-panel model with every covariance, the Hausman comparison, wild cluster bootstrap
-inference and the trend-type logits, and writes into ``DIR``:
-
-``coefficients.csv`` (tidy, all models, with standardised coefficients and elasticities),
-``models.txt`` and ``models.xlsx`` (side-by-side tables), ``hausman.csv``,
-``wild_bootstrap.csv``, ``marginal_effects.csv``, ``confusion.csv``, ``skipped.csv``
-(models the data could not support, with the reason), ``terciles.csv`` (each feature's
-tercile against the period's trend type, as the source paper shows), ``coefficients.png``
-and ``models/<target>/<model>/`` (saved estimators with metadata). Each file is written
-to a temporary name and renamed into place.
+``regress(config, data=None, *, progress=None) -> StudyResult`` estimates every configured
+panel model with every covariance, the Hausman comparison, wild cluster bootstrap inference
+and the trend-type logits, and returns the tables: ``coefficients`` (tidy, all models, with
+standardised coefficients and elasticities), ``hausman``, ``wild_bootstrap``,
+``marginal_effects``, ``confusion``, ``skipped`` (models the data could not support, with the
+reason), ``terciles`` (each feature's tercile against the period's trend type, as the source
+paper shows); the texts ``models.txt`` and workbook ``models.xlsx`` (side-by-side tables); the
+figure ``coefficients``; and the fitted models (``models/<target>/<model>/``).
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pandas as pd
-import typer
 
-from kzmig.core.errors import PanelContractError
+from kzmig.core.errors import PanelContractError, StudyError
+from kzmig.features.dataset import load_long
+from kzmig.features.factors import factor_panel, regional_sample, tercile_table, type_panel
 from kzmig.features.regions import NATIONAL
-from kzmig.commands.regress_config import RegressConfig, load_config
-from kzmig.commands.regress_data import (
-    regional_sample,
-    study_panel,
-    tercile_table,
-    type_panel,
-)
 from kzmig.models.bootstrap import SUPPORTED as BOOT_KINDS
 from kzmig.models.bootstrap import wild_cluster_bootstrap
 from kzmig.models.hausman import hausman
-from kzmig.core.atomic import atomic_write
-from kzmig.models.persistence import save_model, sha256_file
 from kzmig.models.registry import make_model
-from kzmig.models.tables import side_by_side, to_text, to_xlsx, write_text
+from kzmig.models.tables import side_by_side, to_text
+from kzmig.reporting.tables import write_regression_workbook
+from kzmig.reporting.charts import plot_coefficients
+from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
+from kzmig.studies.data import DataArg, open_data
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +37,7 @@ logger = logging.getLogger(__name__)
 BETWEEN_COV = {"clustered": "robust", "driscoll-kraay": "robust"}
 
 
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    atomic_write(path, lambda tmp: df.to_csv(tmp, index=False))
-
-
-def _model_params(cfg: RegressConfig, spec: Any, target: str, cov: str) -> dict[str, Any]:
+def _model_params(cfg: Any, spec: Any, target: str, cov: str) -> dict[str, Any]:
     f, c = cfg.sections["features"], cfg.sections["covariance"]
     params = {"target": target, "features": list(f["columns"]), "lag": f["lag"],
               "missing": f["missing"], **spec.params}
@@ -60,7 +48,7 @@ def _model_params(cfg: RegressConfig, spec: Any, target: str, cov: str) -> dict[
     return params
 
 
-def fit_continuous(cfg: RegressConfig, panel: pd.DataFrame, target: str,
+def fit_continuous(cfg: Any, panel: pd.DataFrame, target: str,
                    skipped: list[dict[str, str]]) -> dict[tuple, Any]:
     """Fit every model x covariance for one target; returns {(model name, cov): estimator}.
 
@@ -98,7 +86,7 @@ def _tidy(fitted: dict[tuple, Any], target: str, level: float) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _bootstrap(cfg: RegressConfig, fitted: dict[tuple, Any], target: str) -> pd.DataFrame:
+def _bootstrap(cfg: Any, fitted: dict[tuple, Any], target: str) -> pd.DataFrame:
     b = cfg.sections["bootstrap"]
     main_cov = cfg.sections["covariance"]["types"][0]
     out = []
@@ -121,7 +109,7 @@ def _bootstrap(cfg: RegressConfig, fitted: dict[tuple, Any], target: str) -> pd.
         columns=["model", "term", "estimate", "t_stat", "p_value", "conf_low", "conf_high"])
 
 
-def _discrete(cfg: RegressConfig, full: pd.DataFrame, regional: pd.DataFrame,
+def _discrete(cfg: Any, full: pd.DataFrame, regional: pd.DataFrame,
               skipped: list[dict[str, str]], skip: pd.DataFrame | None = None) -> list[Any]:
     dsc = cfg.sections["discrete"]
     if not dsc["enabled"]:
@@ -130,7 +118,8 @@ def _discrete(cfg: RegressConfig, full: pd.DataFrame, regional: pd.DataFrame,
     if not dsc["columns"]:
         logger.warning("categorical models skipped: [discrete] columns is empty.")
         return []
-    tp = type_panel(full, regional, cfg.sections, skip)
+    tp = type_panel(full, regional, years=cfg.sections["data"]["years"], columns=dsc["columns"], window=dsc["window"],
+                    k=dsc["k"], rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], skip=skip)
     fitted = []
     for kind in dsc["models"]:
         params = {"target": "type", "features": list(dsc["columns"]), "lag": dsc["lag"],
@@ -146,49 +135,15 @@ def _discrete(cfg: RegressConfig, full: pd.DataFrame, regional: pd.DataFrame,
     return fitted
 
 
-def _plot(tidy: pd.DataFrame, path: Path, level: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    terms = [t for t in dict.fromkeys(tidy["term"]) if t != "const"]
-    models = list(dict.fromkeys(tidy["model"]))
-    fig, axes = plt.subplots(len(terms), 1, figsize=(7, 1.2 + 0.45 * len(models) * len(terms)),
-                             squeeze=False)
-    for ax, term in zip(axes[:, 0], terms, strict=True):
-        sub = tidy.loc[tidy["term"] == term].set_index("model").reindex(models)
-        ypos = range(len(models))
-        ax.errorbar(sub["estimate"], ypos, xerr=[sub["estimate"] - sub["conf_low"],
-                                                 sub["conf_high"] - sub["estimate"]],
-                    fmt="o", capsize=3)
-        ax.axvline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_yticks(list(ypos), models)
-        ax.set_title(term, fontsize=9, loc="left")
-    used = tidy.groupby("model", sort=False)["cov_type"].first()
-    cov = tidy["requested_cov"].iloc[0]
-    other = ", ".join(f"{m}: {c}" for m, c in used.items() if c != cov)
-    fig.suptitle(f"Coefficients with {level:.0%} intervals ({tidy['target'].iloc[0]}, "
-                 f"{cov} SE{'; ' + other if other else ''})", fontsize=10)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
-    plt.close(fig)
-
-
-def _save_models(fitted: dict[tuple, Any], cfg: RegressConfig, out: Path, target: str,
-                 data_sha: str | None, data_path: str) -> None:
+def _saved_models(fitted: dict[tuple, Any], cfg: Any, target: str, data_meta: dict) -> dict[str, SavedModel]:
     main_cov = cfg.sections["covariance"]["types"][0]
-    for (name, cov), est in fitted.items():
-        if cov != main_cov:
-            continue
-        save_model(est, out / "models" / target / name, {
-            "run_id": out.name, "config_sha256": cfg.sha256, "config_path": str(cfg.path),
-            "data": {"path": data_path, "sha256": data_sha},
-            "n_rows": int(est.result_.nobs), "n_regions": len(est.regions_),
-            "n_years": len(est.years_), "intervals": False})
+    return {f"{target}/{name}": SavedModel(est, {
+        "config_sha256": cfg.sha256, "data": {"path": data_meta["path"], "sha256": data_meta["sha256"]},
+        "n_rows": int(est.result_.nobs), "n_regions": len(est.regions_), "n_years": len(est.years_),
+        "intervals": False}) for (name, cov), est in fitted.items() if cov == main_cov}
 
 
-def _hausman(cfg: RegressConfig, panel: pd.DataFrame, target: str,
+def _hausman(cfg: Any, panel: pd.DataFrame, target: str,
              skipped: list[dict[str, str]]) -> pd.DataFrame:
     h, f = cfg.sections["hausman"], cfg.sections["features"]
     try:
@@ -202,8 +157,8 @@ def _hausman(cfg: RegressConfig, panel: pd.DataFrame, target: str,
     return res.to_frame().assign(target=target)
 
 
-def _run_target(cfg: RegressConfig, full: pd.DataFrame, target: str, t_i: int, out: Path,
-                data_info: tuple[str, str | None], skipped: list[dict[str, str]]) -> dict | None:
+def _run_target(cfg: Any, full: pd.DataFrame, target: str, t_i: int, data_meta: dict,
+                skipped: list[dict[str, str]]) -> dict | None:
     """All continuous-outcome pieces for one target, or None when it cannot be estimated."""
     panel = regional_sample(full, target, cfg.sections["data"]["years"])
     if panel[target].notna().groupby(panel["year"]).any().sum() < 3:
@@ -220,8 +175,7 @@ def _run_target(cfg: RegressConfig, full: pd.DataFrame, target: str, t_i: int, o
         if results:
             tables[f"{target} | {cov}"] = side_by_side(results)
             sheets[f"{target} | {cov}"] = cov if t_i == 0 else f"y{t_i + 1} {cov}"
-    _save_models(fitted, cfg, out, target, data_info[1], data_info[0])
-    return {"tidy": _tidy(fitted, target, cfg.sections["plot"]["level"]), "tables": tables,
+    return {"models": _saved_models(fitted, cfg, target, data_meta), "tidy": _tidy(fitted, target, cfg.sections["plot"]["level"]), "tables": tables,
             "sheets": sheets, "hausman": _hausman(cfg, panel, target, skipped),
             "bootstrap": _bootstrap(cfg, fitted, target)}
 
@@ -236,56 +190,80 @@ def _discrete_frames(logits: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return me, conf
 
 
-def regress(
-    config: Annotated[Path, typer.Argument(help="Study TOML, e.g. experiments/migration_factors.toml.")],
-    out: Annotated[Path, typer.Option(help="Output folder (files replaced atomically).")] = Path(
-        "out/regress"),
-    data: Annotated[Path | None, typer.Option(
-        help="User observations file instead of the shipped dataset.")] = None,
-) -> None:
+def regress(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
     """Estimate the factors-of-migration panel models of a study config.
 
-    Writes coefficients.csv, models.txt, models.xlsx, hausman.csv, wild_bootstrap.csv,
-    marginal_effects.csv, confusion.csv, terciles.csv, skipped.csv, coefficients.png and
-    the fitted models (models/<target>/<name>/) into OUT.
-    """
-    from kzmig.features.dataset import OBSERVATIONS
+    Parameters
+    ----------
+    config : RegressStudyConfig
+        Validated config (:mod:`kzmig.config`), e.g. ``experiments/migration_factors.toml``.
+    data : None, path or DataFrame
+        The shipped dataset (None), a user file, or a long table.
+    progress : callable, optional
+        ``progress(step, done, total)``, once per outcome and once for the logits.
 
-    cfg = load_config(config)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    full, skip = study_panel(cfg.sections, data)
-    data_path = Path(data) if data is not None else OBSERVATIONS
-    data_info = (str(data_path), sha256_file(data_path) if data_path.is_file() else None)
+    Raises
+    ------
+    PanelContractError
+        An outcome or feature column the data and builders do not produce (listing the
+        available ones), before anything is fitted.
+    StudyError
+        No outcome can be estimated (each reason listed).
+    """
+    from kzmig.config.checks import check_columns
+
+    progress = progress or no_progress
+    cfg = config
+    d, f, dsc = cfg.sections["data"], cfg.sections["features"], cfg.sections["discrete"]
+    source = open_data(data)
+    long = load_long(view=d["view"], borders=d["borders"], observations=source.observations)
+    full, skip = factor_panel(long, builders=f["builders"], targets=cfg.sections["outcomes"]["targets"],
+                              columns=[], drop_breaks=d["breaks"] == "drop")
+    check_columns(cfg, full.columns)
+    data_meta = source.meta()
     skipped: list[dict[str, str]] = []
-    parts = [p for i, t in enumerate(cfg.sections["outcomes"]["targets"])
-             if (p := _run_target(cfg, full, t, i, out, data_info, skipped)) is not None]
+    targets = cfg.sections["outcomes"]["targets"]
+    total = len(targets) + 1
+    parts = []
+    for i, t in enumerate(targets):
+        progress(f"regress: {t}", i, total)
+        if (p := _run_target(cfg, full, t, i, data_meta, skipped)) is not None:
+            parts.append(p)
     if not parts:
-        raise PanelContractError(f"{cfg.path}: no outcome could be estimated: {skipped}")
+        raise StudyError(f"{cfg.path}: no outcome could be estimated: "
+                         + "; ".join(f"{s['target']}/{s['model']}: {s['reason']}" for s in skipped))
     tables = {k: v for p in parts for k, v in p["tables"].items()}
     sheets = {k: v for p in parts for k, v in p["sheets"].items()}
-    logits = _discrete(cfg, full, full.loc[full["region"] != NATIONAL].reset_index(drop=True),
-                       skipped, skip)
+    progress("regress: trend-type logits", len(targets), total)
+    logits = _discrete(cfg, full, full.loc[full["region"] != NATIONAL].reset_index(drop=True), skipped, skip)
     if logits:
         tables["trend type | logit"] = side_by_side([m.result_ for m in logits])
         sheets["trend type | logit"] = "trend type logit"
     me, conf = _discrete_frames(logits)
     tidy = pd.concat([p["tidy"] for p in parts], ignore_index=True)
-    _write_csv(tidy, out / "coefficients.csv")
-    write_text("\n\n".join(to_text(t, title=k) for k, t in tables.items()), out / "kzmig.models.txt")
     index = pd.DataFrame({"table": list(tables)}, index=[sheets[k] for k in tables])
-    to_xlsx({"contents": index, **{sheets[k]: t for k, t in tables.items()}},
-            out / "kzmig.models.xlsx")
-    _write_csv(pd.concat([p["hausman"] for p in parts], ignore_index=True), out / "hausman.csv")
-    _write_csv(pd.concat([p["bootstrap"] for p in parts], ignore_index=True),
-               out / "wild_bootstrap.csv")
-    _write_csv(me, out / "marginal_effects.csv")
-    _write_csv(conf, out / "confusion.csv")
-    _write_csv(pd.DataFrame(skipped, columns=["target", "model", "cov", "reason"]),
-               out / "skipped.csv")
-    _write_csv(tercile_table(full, cfg.sections, skip), out / "terciles.csv")
+    workbook = {"contents": index, **{sheets[k]: t for k, t in tables.items()}}
     main = tidy.loc[(tidy["requested_cov"] == tidy["requested_cov"].iloc[0])
                     & (tidy["target"] == tidy["target"].iloc[0])]
-    _plot(main, out / "coefficients.png", cfg.sections["plot"]["level"])
-    logger.info("regress: %d coefficient rows, %d tables, %d skipped, written to %s",
-                len(tidy), len(tables), len(skipped), out)
+    level = cfg.sections["plot"]["level"]
+    out_tables = {
+        "coefficients": tidy,
+        "hausman": pd.concat([p["hausman"] for p in parts], ignore_index=True),
+        "wild_bootstrap": pd.concat([p["bootstrap"] for p in parts], ignore_index=True),
+        "marginal_effects": me, "confusion": conf,
+        "skipped": pd.DataFrame(skipped, columns=["target", "model", "cov", "reason"]),
+        "terciles": tercile_table(full, years=d["years"], factors=[*f["columns"], *dsc["columns"]], k=dsc["k"],
+                                  rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], skip=skip),
+    }
+    progress("regress: done", total, total)
+    logger.info("regress: %d coefficient rows, %d tables, %d skipped", len(tidy), len(tables), len(skipped))
+    return StudyResult(
+        study="regress", name=getattr(cfg, "name", "regress"), tables=out_tables,
+        figures={"coefficients": plot_coefficients(main, level)},
+        texts={"models.txt": "\n\n".join(to_text(t, title=k) for k, t in tables.items()) + "\n"},
+        writers={"models.xlsx": lambda path: write_regression_workbook(workbook, path)},
+        models={k: v for p in parts for k, v in p["models"].items()},
+        warnings=tuple(f"{s['target']} / {s['model']} / {s['cov']}: {s['reason']}" for s in skipped),
+        metadata={"config": config_meta(cfg), "data": data_meta,
+                  "seeds": {"bootstrap": cfg.sections["bootstrap"]["seed"]}},
+    )

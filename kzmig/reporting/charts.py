@@ -1,14 +1,12 @@
-"""Writers of the assessment: CSV tables, an xlsx workbook with Russian names, and two charts.
+"""Charts of the studies as matplotlib ``Figure`` objects (object API, never pyplot state).
 
-Every file is written to a temporary name beside its target and renamed when complete
-(:mod:`features.atomic`), so a failed run leaves no half-written output. Charts use
-matplotlib's object API (``Figure``), never global pyplot state, and need no network.
+Builders take tables and return a ``Figure``; :func:`save_figure` writes one atomically
+(temporary name, then rename). Nothing here selects a backend or touches global state.
 """
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
 
-from kzmig.core.atomic import atomic_path, atomic_write_csv
+from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataFileError
 from kzmig.features.regions import load_regions, resolve_region
 from kzmig.features.typology import GROUP_LABELS, TREND_TYPES
@@ -37,46 +35,20 @@ GROUP_COLOURS = {1: "#2171b5", 2: "#fd8d3c", 3: "#e6550d", 4: "#a50f15"}
 NA_COLOUR = "#d9d9d9"
 
 
-def with_names(df: pd.DataFrame) -> pd.DataFrame:
-    """Insert ``region_name_ru`` and ``region_name_en`` right after ``region`` (English key kept)."""
-    if "region" not in df.columns:
-        return df
-    reg = load_regions().set_index("region")
-    out = df.copy()
-    pos = list(out.columns).index("region") + 1
-    out.insert(pos, "region_name_ru", out["region"].map(reg["name_ru"]).astype("string"))
-    out.insert(pos + 1, "region_name_en", out["region"].map(reg["name_en"]).astype("string"))
-    return out
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
+    """Write ``fig`` to ``path`` atomically; the format follows the suffix (PNG by default).
 
-
-def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """Write each table to ``out_dir/<name>.csv`` (UTF-8, atomic). Returns the paths."""
-    return [atomic_write_csv(df, Path(out_dir) / f"{name}.csv") for name, df in tables.items()]
-
-
-def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
-    """One sheet per table (name cut to Excel's 31 characters), Russian and English names beside keys."""
+    PNG metadata carries no timestamp, so the same figure gives the same bytes.
+    """
+    path = Path(path)
+    fmt = path.suffix.lstrip(".") or "png"
     with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="xlsxwriter") as xl:
-            for name, df in tables.items():
-                sheet = name[:31]
-                frame = with_names(df)
-                frame.to_excel(xl, sheet_name=sheet, index=False)
-                ws = xl.sheets[sheet]
-                ws.freeze_panes(1, 0)
-                for i, col in enumerate(frame.columns):
-                    longest = max((len(str(v)) for v in frame[col]), default=0)
-                    ws.set_column(i, i, min(60, max(10, len(str(col)) + 2, longest + 1)))
-    return Path(path)
+        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight",
+                    metadata={"Software": None} if fmt == "png" else None)
+    return path
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png", dpi=150, bbox_inches="tight")
-    return Path(path)
-
-
-def plot_growth_index(pop_change: pd.DataFrame, path: Path, *, title: str = "") -> Path:
+def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "") -> Figure:
     """Ranked horizontal bars of the growth index P(end)/P(start) x 100, coloured by group."""
     d = pop_change.dropna(subset=["growth_index"]).sort_values("growth_index")
     names = d["region"].map(load_regions().set_index("region")["name_en"]).fillna(d["region"])
@@ -93,7 +65,7 @@ def plot_growth_index(pop_change: pd.DataFrame, path: Path, *, title: str = "") 
     ax.set_title(title or "Population growth index by region")
     ax.legend(handles=[Patch(color=c, label=f"{g}: {GROUP_LABELS[g]}") for g, c in GROUP_COLOURS.items()],
               loc="lower right", fontsize=7)
-    return _save(fig, path)
+    return fig
 
 
 def _type_colour(t) -> str:
@@ -105,7 +77,7 @@ def _legend(ax) -> None:
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
 
 
-def plot_tile_map(types: pd.DataFrame, path: Path, *, title: str = "") -> Path:
+def plot_tile_map(types: pd.DataFrame, *, title: str = "") -> Figure:
     """Schematic tile map: one square per region, placed roughly where it lies, coloured by type.
 
     ``types`` has ``region`` and ``type`` (one flow). Regions without a tile position are
@@ -132,7 +104,7 @@ def plot_tile_map(types: pd.DataFrame, path: Path, *, title: str = "") -> Path:
     ax.axis("off")
     ax.set_title(title or "Migration-trend type by region (schematic)")
     _legend(ax)
-    return _save(fig, path)
+    return fig
 
 
 def _rings(geometry: dict) -> list[list]:
@@ -144,7 +116,7 @@ def _rings(geometry: dict) -> list[list]:
     return []
 
 
-def plot_geojson_map(types: pd.DataFrame, geojson: Path, path: Path, *, key: str = "region", title: str = "") -> Path:
+def plot_geojson_map(types: pd.DataFrame, geojson: Path, *, key: str = "region", title: str = "") -> Figure:
     """True choropleth from a user GeoJSON of region boundaries (outer rings drawn, holes ignored).
 
     Each feature's ``properties[key]`` must hold a region code or a known name (Russian,
@@ -183,4 +155,31 @@ def plot_geojson_map(types: pd.DataFrame, geojson: Path, path: Path, *, key: str
     ax.axis("off")
     ax.set_title(title or "Migration-trend type by region")
     _legend(ax)
-    return _save(fig, path)
+    return fig
+
+
+def plot_coefficients(tidy: pd.DataFrame, level: float) -> Figure:
+    """Coefficients with ``level`` intervals, one panel per term, one row per model.
+
+    ``tidy`` holds one target and one requested covariance: ``term``, ``model``,
+    ``estimate``, ``conf_low``, ``conf_high``, ``cov_type`` (used), ``requested_cov``, ``target``.
+    """
+    terms = [t for t in dict.fromkeys(tidy["term"]) if t != "const"]
+    models = list(dict.fromkeys(tidy["model"]))
+    fig = Figure(figsize=(7, 1.2 + 0.45 * len(models) * len(terms)))
+    axes = fig.subplots(len(terms), 1, squeeze=False)
+    for ax, term in zip(axes[:, 0], terms, strict=True):
+        sub = tidy.loc[tidy["term"] == term].set_index("model").reindex(models)
+        ypos = range(len(models))
+        ax.errorbar(sub["estimate"], ypos, xerr=[sub["estimate"] - sub["conf_low"],
+                                                 sub["conf_high"] - sub["estimate"]], fmt="o", capsize=3)
+        ax.axvline(0.0, color="grey", lw=0.8, ls="--")
+        ax.set_yticks(list(ypos), models)
+        ax.set_title(term, fontsize=9, loc="left")
+    used = tidy.groupby("model", sort=False)["cov_type"].first()
+    cov = tidy["requested_cov"].iloc[0]
+    other = ", ".join(f"{m}: {c}" for m, c in used.items() if c != cov)
+    fig.suptitle(f"Coefficients with {level:.0%} intervals ({tidy['target'].iloc[0]}, "
+                 f"{cov} SE{'; ' + other if other else ''})", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -3,22 +3,16 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from kzmig.core.atomic import atomic_path  # noqa: E402
+import pandas as pd
+from matplotlib.figure import Figure
 
 logger = logging.getLogger(__name__)
 
 
-def plot_forecasts(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, path: Path | str, *,
-                   breaks: pd.DataFrame | None = None, ncols: int = 4) -> Path | None:
-    """Draw history and forecast bands of ``target`` for every region; return the path written.
+def plot_forecasts(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, *,
+                   breaks: pd.DataFrame | None = None, ncols: int = 4) -> Figure | None:
+    """Draw history and forecast bands of ``target`` for every region.
 
     Parameters
     ----------
@@ -34,7 +28,7 @@ def plot_forecasts(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, 
 
     Returns
     -------
-    Path or None
+    Figure or None
         None (with a log line) when there is no selected forecast of ``target`` to draw.
     """
     fc = forecasts[(forecasts["target"] == target) & forecasts["selected"].astype(bool)]
@@ -43,7 +37,8 @@ def plot_forecasts(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, 
         return None
     regions = sorted(fc["region"].unique())
     nrows = math.ceil(len(regions) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.3 * nrows), sharex=True, squeeze=False)
+    fig = Figure(figsize=(3.2 * ncols, 2.3 * nrows))
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
     levels = sorted(fc["level"].dropna().unique(), reverse=True)
     for ax, region in zip(axes.flat, regions):
         h = history.loc[history["region"] == region, ["year", target]].dropna()
@@ -72,8 +67,4 @@ def plot_forecasts(history: pd.DataFrame, forecasts: pd.DataFrame, target: str, 
     fig.legend(handles, labels, loc="upper right", fontsize=8)
     fig.suptitle(f"{target}: history and forecast of the selected model", fontsize=11)
     fig.tight_layout(rect=(0, 0, 0.95, 0.97))
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return fig

@@ -1,0 +1,77 @@
+"""The ``kzmig`` command line: parse, call a library study, save, print. It holds no statistics.
+
+:func:`main` is the console entry point; it applies the error policy of
+:mod:`kzmig.cli._common` to every command.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from kzmig.cli import assess as _assess
+from kzmig.cli import config as _config
+from kzmig.cli import data as _data
+from kzmig.cli import studies as _studies
+from kzmig.cli._common import err_console, report_internal, setup_logging
+from kzmig.core.errors import KzmigError
+
+app = typer.Typer(
+    help="kzmig: regional migration econometrics and forecasting for Kazakhstan.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(_data.app, name="data")
+app.add_typer(_config.app, name="config")
+app.command("assess")(_assess.assess)
+app.command("regress")(_studies.regress)
+app.command("forecast")(_studies.forecast)
+app.command("all")(_studies.run_all)
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+          debug: bool = typer.Option(False, "--debug", help="Print the traceback of an internal error.")) -> None:
+    """Set up logging for every command."""
+    setup_logging(verbose, debug)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return (and, as a script, exit with) its status.
+
+    0 success; 2 a user error (bad option, config or data; a study that cannot give a
+    result), with a message naming the file, key, column, region or year; 1 an internal
+    error, with one line and the traceback in a log file.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    try:
+        code = app(args=args, prog_name="kzmig", standalone_mode=False)
+        return int(code or 0)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console().print("aborted", markup=False)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except KzmigError as exc:
+        err_console().print(f"error: {exc}", markup=False)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into exit 1
+        log = report_internal(exc)
+        line = str(exc).splitlines()[0] if str(exc) else ""
+        err_console().print(f"internal error: {type(exc).__name__}: {line} (traceback in {log})", markup=False)
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
+        return 1
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""What every command shares: the error policy, logging, progress display and run folders.
+
+Error policy: a :class:`~kzmig.core.errors.KzmigError` (bad config, bad data, a study that
+cannot give a result) prints ``error: <message>`` and exits 2; anything else is an internal
+error: exit 1, one line naming the log that holds the traceback (``--debug`` prints it too).
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sys
+import tempfile
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kzmig.core.errors import KzmigError
+from kzmig.core.runs import RunFolder
+
+logger = logging.getLogger("kzmig")
+
+#: set by the ``--debug`` option of the app callback
+STATE = {"debug": False}
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def err_console() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def out_console() -> Console:
+    return Console(soft_wrap=True, highlight=False)
+
+
+@contextlib.contextmanager
+def progress_display(console: Console | None = None) -> Iterator:
+    """A ``progress(step, done, total)`` callback: rich bars in a terminal, one line per event in a pipe."""
+    console = console or err_console()
+    if not console.is_terminal:
+        def plain(step: str, done: int, total: int) -> None:
+            if done > 0:
+                console.print(f"{step}: {done}/{total}", markup=False)
+        yield plain
+        return
+    bars: dict[str, int] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        def rich_progress(step: str, done: int, total: int) -> None:
+            if step not in bars:
+                bars[step] = bar.add_task(step, total=max(total, 1))
+            bar.update(bars[step], completed=done, total=max(total, 1))
+        yield rich_progress
+
+
+def _attach(path: Path) -> logging.Handler:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setLevel(logging.DEBUG if STATE["debug"] else logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+@contextlib.contextmanager
+def run_folder(out: Path | None, *, study: str, overwrite: bool) -> Iterator[RunFolder]:
+    """A :class:`RunFolder` with ``run.log`` inside it; an error marks the folder failed.
+
+    The traceback of an internal error goes to ``run.log`` (in ``<out>.failed-<id>/``), and
+    the exception carries that path for :func:`main` to print.
+    """
+    with RunFolder(out, study=study, overwrite=overwrite) as run:
+        handler = _attach(run.path / "run.log")
+        try:
+            yield run
+        except KzmigError as err:
+            logger.error("%s", err)
+            raise
+        except BaseException as err:
+            logger.error("internal error: %s", "".join(traceback.format_exception(err)))
+            err.kzmig_log = run.target.with_name(f"{run.target.name}.failed-{run.run_id}") / "run.log"  # type: ignore[attr-defined]
+            raise
+        finally:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+
+
+def report_internal(err: BaseException) -> Path:
+    """Write the traceback of an internal error to a log file (the run's, or a new one); return it."""
+    path = getattr(err, "kzmig_log", None)
+    if path is not None and Path(path).exists():
+        return Path(path)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(tempfile.gettempdir()) / f"kzmig-error-{stamp}.log"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(f"kzmig {' '.join(sys.argv[1:])}\n")
+        fh.write("".join(traceback.format_exception(err)))
+    return path
+
+
+def setup_logging(verbose: bool, debug: bool) -> None:
+    """Console logging for the command line (the library only emits records)."""
+    from rich.logging import RichHandler
+
+    STATE["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if (verbose or debug) else logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=err_console(), show_path=False, rich_tracebacks=False)],
+                        force=True)
+    for noisy in ("matplotlib", "PIL", "fontTools", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

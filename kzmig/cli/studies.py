@@ -1,0 +1,85 @@
+"""``kzmig regress``, ``kzmig forecast`` and ``kzmig all``: run a study config into a run folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kzmig.cli._common import out_console, progress_display, run_folder
+
+CONFIG_ARG = typer.Argument(..., help="Study TOML, e.g. experiments/net_migration.toml.")
+DATA_OPT = typer.Option(None, "--data", help="Data file (CSV, TSV or XLSX, long or wide by year); default: the shipped dataset.")
+OVERWRITE_OPT = typer.Option(False, "--overwrite", help="Replace a non-empty --out when the new run is complete.")
+
+
+def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite: bool) -> Path:
+    from kzmig.config import load_config
+    from kzmig.studies import STUDIES
+
+    cfg = load_config(config, kind=kind)
+    with run_folder(out, study=cfg.name, overwrite=overwrite) as run:
+        with progress_display() as progress, run.step(kind):
+            result = STUDIES[kind](cfg, data, progress=progress)
+        with run.step("save"):
+            result.write(run.path)
+        path = run.complete(result.manifest())
+    for warning in result.warnings:
+        out_console().print(f"note: {warning}", markup=False)
+    out_console().print(f"{kind} run {cfg.name} written to {path}", markup=False)
+    return path
+
+
+def regress(
+    config: Path = CONFIG_ARG,
+    out: Path | None = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>."),
+    data: Path | None = DATA_OPT,
+    overwrite: bool = OVERWRITE_OPT,
+) -> None:
+    """Estimate the factors-of-migration panel models of a study config.
+
+    Writes coefficients.csv, models.txt, models.xlsx, hausman.csv, wild_bootstrap.csv,
+    marginal_effects.csv, confusion.csv, terciles.csv, skipped.csv, coefficients.png,
+    the fitted models (models/<target>/<name>/) and manifest.json.
+    """
+    _run("regress", config, out, data, overwrite)
+
+
+def forecast(
+    config: Path = CONFIG_ARG,
+    out: Path | None = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>."),
+    data: Path | None = DATA_OPT,
+    overwrite: bool = OVERWRITE_OPT,
+) -> None:
+    """Backtest, fit, forecast and reconcile the study's models; write the run folder.
+
+    Writes forecasts.csv (long table, a national row per target and year, reconciled),
+    forecasts_base.csv, backtest_predictions.csv, backtest_metrics.csv, reconciliation.csv,
+    reconciliation_backtest.csv, population_forecasts.csv (with [population]), fit_report.csv,
+    a fan chart per target, config.toml, manifest.json, run.log and models/<target>/<model>/.
+    """
+    _run("forecast", config, out, data, overwrite)
+
+
+def run_all(
+    out: Path = typer.Option(Path("out"), "--out", help="Parent folder: out/assess, out/regress, out/forecast."),
+    data: Path | None = DATA_OPT,
+    overwrite: bool = OVERWRITE_OPT,
+) -> None:
+    """Check the data, then run the assessment, the panel regressions and the forecasting study.
+
+    Equivalent to ``kzmig data check``, ``kzmig assess --out OUT/assess``, ``kzmig regress
+    experiments/migration_factors.toml --out OUT/regress`` and ``kzmig forecast
+    experiments/net_migration.toml --out OUT/forecast``; a failing stage stops the job.
+    """
+    from kzmig.cli.assess import assess
+    from kzmig.cli.data import check
+    from kzmig.core.resources import example_configs
+
+    shipped = example_configs()
+    check(data)
+    assess(config=None, start=None, end=None, borders=None, method=None, k=None, rel_tol=None, abs_tol=None,
+           region=None, geojson=None, targets=None, skip_breaks=None, data=data, out=out / "assess",
+           overwrite=overwrite)
+    _run("regress", shipped["migration_factors"], out / "regress", data, overwrite)
+    _run("forecast", shipped["net_migration"], out / "forecast", data, overwrite)
+    out_console().print(f"all stages done; run folders under {out}", markup=False)

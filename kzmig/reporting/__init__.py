@@ -1,0 +1,1 @@
+"""Presentation of results: charts as Figures, tables with region names, workbooks, reports."""

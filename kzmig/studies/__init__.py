@@ -1,0 +1,18 @@
+"""Studies as library functions: ``study(config, data=None, *, progress=None) -> StudyResult``.
+
+>>> from kzmig.config import load_config                  # doctest: +SKIP
+>>> from kzmig.studies import forecast
+>>> result = forecast(load_config("experiments/net_migration.toml"))
+>>> result.tables["forecasts"].head(); result.save("runs/demo")
+"""
+from __future__ import annotations
+
+from kzmig.studies.assess import assess
+from kzmig.studies.base import SavedModel, StudyResult
+from kzmig.studies.forecast import forecast
+from kzmig.studies.regress import regress
+
+#: kind -> study function
+STUDIES = {"assess": assess, "regress": regress, "forecast": forecast}
+
+__all__ = ["STUDIES", "SavedModel", "StudyResult", "assess", "forecast", "regress"]

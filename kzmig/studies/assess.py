@@ -1,0 +1,246 @@
+"""The four-stage assessment (METHOD.md sections 1-4 and 6) as a library study.
+
+``assess(config, data=None, *, progress=None) -> AssessResult`` computes every table and chart
+of the assessment without writing anything; ``result.save(folder)`` writes them. The command
+``kzmig assess`` only builds the config from its options, calls this and saves.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kzmig.core.errors import ConfigError, DataError, DataFileError
+from kzmig.features.dataset import load_long, to_wide
+from kzmig.features.regions import NATIONAL
+from kzmig.reporting.charts import plot_geojson_map, plot_growth_index, plot_tile_map
+from kzmig.reporting.tables import write_workbook
+from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
+from kzmig.studies.data import DataArg, open_data
+
+logger = logging.getLogger(__name__)
+
+FACTORS = ("unemployment_rate_pct", "income_rel_national_pct", "new_housing_m2_per_1000",
+           "attractiveness_equal", "pop_density_km2")
+#: what the assessment cannot do without: need -> variables that supply it
+REQUIRED = {"population at 1 January": ("population",),
+            "natural increase (or births and deaths)": ("natural_increase",)}
+
+
+def _check_period(panel: pd.DataFrame, start: int, end: int, borders: int) -> None:
+    reg = panel.loc[panel["region"] != NATIONAL]
+    flows = reg.dropna(subset=["net_migration", "natural_increase"])["year"]
+    pop = reg.dropna(subset=["population"])["year"]
+    if flows.empty or pop.empty:
+        raise DataError(f"borders={borders}: no region has both net migration and population in the data; "
+                        "the assessment needs population at 1 January and natural increase per region.")
+    first, last = int(max(flows.min(), pop.min())), int(min(flows.max(), pop.max() - 1))
+    if start < first or end > last:
+        raise ConfigError(
+            f"period {start}-{end} is outside the data: with borders={borders}, net migration and natural "
+            f"increase cover {int(flows.min())}-{int(flows.max())} and population (1 Jan) "
+            f"{int(pop.min())}-{int(pop.max())}, so start/end must lie within {first}-{last}."
+        )
+
+
+def _check_regions(panel: pd.DataFrame, regions: list[str], start: int, end: int, borders: int) -> None:
+    avail = sorted(set(panel["region"]) - {NATIONAL})
+    unknown = [r for r in regions if r not in avail]
+    if unknown:
+        raise ConfigError(f"regions {unknown} not in borders={borders}; available: {', '.join(avail)}.")
+    for r in regions:
+        years = panel.loc[(panel["region"] == r) & panel["population"].notna(), "year"]
+        if years.min() > start or years.max() < end + 1:
+            raise ConfigError(
+                f"region {r} is missing in the period {start}-{end} with borders={borders}: its data cover "
+                f"{int(years.min())}-{int(years.max())}; choose a start >= {int(years.min())}, or borders=2017 "
+                f"(where it is part of a constant unit)."
+            )
+
+
+def smoothing_k(start: int, end: int, k: int) -> int:
+    """Years averaged at each end: ``k``, or half the period when it is shorter than ``2 k``."""
+    used = min(k, (end - start + 1) // 2)
+    if used < k:
+        logger.info("period %d-%d is short: start and end rates are means of %d year(s), not %d", start, end, used, k)
+    return used
+
+
+def read_targets(path: Path) -> pd.DataFrame:
+    """Read a targets CSV (``indicator``, ``region``, ``year``, ``target``), naming what is wrong."""
+    try:
+        t = pd.read_csv(path, dtype={"indicator": "string", "region": "string"})
+    except (OSError, ValueError) as exc:
+        raise DataFileError(f"targets {path}: cannot read it as CSV ({exc}).") from None
+    need = ["indicator", "region", "year", "target"]
+    absent = [c for c in need if c not in t.columns]
+    if absent:
+        raise DataFileError(f"targets {path}: column(s) {absent} absent; found {list(t.columns)}; expected {need}.")
+    try:
+        return t.astype({"year": "int64", "target": "float64"})
+    except (TypeError, ValueError) as exc:
+        raise DataFileError(f"targets {path}: 'year' must be whole numbers and 'target' numeric ({exc}).") from None
+
+
+def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
+    from kzmig.features.typology import GROUP_LABELS, PROBLEM_RULES, TREND_TYPES
+
+    rows = [("period", f"{cfg.start}-{cfg.end}: flows of these years; population from 1 Jan {cfg.start} "
+                       f"to 1 Jan {cfg.end + 1}"),
+            ("borders", f"harmonised, fixed borders of {cfg.borders}"),
+            ("smoothing", f"start and end rates are means of the first and last {k} years "
+                          f"(configured {cfg.k}, at most half the period; per 1,000 average population)"
+                          + ("; years with a break flag on net migration (census re-basing, territory transfers) are "
+                             "skipped and the end moves inward (see start_years/end_years)" if cfg.skip_breaks else
+                             "; break years kept (skip_breaks = false)")),
+            ("groups", "; ".join(f"{g}: {v}" for g, v in GROUP_LABELS.items())),
+            ("group rule", "4 if change < 0; 1 if change >= 0 and cumulative net migration >= 0; 2 if net migration < 0 "
+                           "and smoothed rate turned from >= 0 to < 0; 3 otherwise (label names the variant). "
+                           + ("Net migration here excludes the break years (net_migration_excl_skipped); the balancing "
+                              "identity uses all years (net_migration)" if cfg.skip_breaks else "")),
+            ("trend types", ", ".join(f"{i + 1} {t}" for i, t in enumerate(TREND_TYPES))),
+            ("trend tolerance", f"inflow weakening if end < start - max({cfg.rel_tol} x |start|, {cfg.abs_tol}); "
+                                "outflow intensifying if |end| >= |start|"),
+            ("rolling panel", f"windows of {cfg.roll_window} years, ends smoothed over {cfg.roll_k} years"),
+            ("shares", "component / change x 100 only when both have the same sign; otherwise NaN with share_reason")]
+    used = flags.drop_duplicates("problem").set_index("problem")["indicator"]
+    rows += [(f"problem {p}", f"{used.get(p, cols[0])} {op} {bench}" + ("" if p in used.index else " (indicator absent: not flagged)"))
+             for p, (cols, op, bench) in PROBLEM_RULES.items()]
+    return pd.DataFrame(rows, columns=["item", "rule"])
+
+
+def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
+                      targets: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """All tables of the assessment, keyed by file name (no I/O).
+
+    ``long`` (the long table of the same view) gives the break flags of net migration, left
+    out of the smoothed ends when ``cfg.skip_breaks``, and the national external series.
+    ``targets`` (indicator, region, year, target) adds ``targets``: actual / target, where
+    the indicator is any panel column or rate of :func:`features.indicators.migration_rates`.
+    """
+    from kzmig.features import typology as ty
+    from kzmig.features.attractiveness import AttractivenessIndex
+    from kzmig.features.density import build_density
+    from kzmig.features.external import external_series
+    from kzmig.features.housing import build_housing
+    from kzmig.features.indicators import balancing_residual, migration_rates, target_achievement
+    from kzmig.features.labour import build_labour
+    from kzmig.features.wages import build_wages
+
+    start, end = cfg.start, cfg.end
+    units = list(cfg.regions) if cfg.regions else sorted(set(panel["region"]) - {NATIONAL})
+    k = smoothing_k(start, end, cfg.k)
+    breaks = ty.break_years(long)
+    skip = breaks if cfg.skip_breaks else None
+    pop = ty.population_change_groups(panel, start, end, k=k, regions=units, skip=skip)
+    in_period = breaks.loc[breaks["year"].between(start, end)]
+    listed: dict[str, list[str]] = {}
+    for r, y, f in zip(in_period["region"], in_period["year"], in_period["flag"]):
+        listed.setdefault(r, []).append(f"{int(y)}:{f}")
+    pop["breaks_in_period"] = [("; ".join(listed.get(r, []))) for r in pop["region"]]
+    trends = ty.migration_trend_types(panel, start, end, k=k, rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol, skip=skip)
+    trends = trends.loc[trends["region"].isin(units)].reset_index(drop=True)
+    win = panel.loc[panel["year"].between(start, end)].reset_index(drop=True)
+    ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
+    att_model = AttractivenessIndex().fit(win)
+    att = att_model.transform(win)
+    feats = win[["region", "year", "population"]]
+    for f in (build_labour(win), build_wages(win, proxy="income"), build_housing(win), build_density(win),
+              att[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]):
+        feats = feats.merge(f, on=["region", "year"], how="left")
+    flags = ty.problem_flags(feats)
+    factors = [f for f in FACTORS if f in feats.columns]
+    tables = {
+        "population_change": pop,
+        "migration_trends": trends,
+        "trend_panel": ty.rolling_trend_panel(panel.loc[panel["year"] <= end], window=cfg.roll_window, k=cfg.roll_k,
+                                              rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol, skip=skip),
+        "problems": flags.loc[flags["region"].isin(units)].reset_index(drop=True),
+        "problem_counts": ty.problem_counts(flags.loc[flags["region"].isin(units)]),
+        "factor_terciles": ty.tercile_crosstab(feats.loc[feats["region"].isin(units)], trends, factors, start=start, end=end),
+        "indicators": ind,
+        "features": feats,
+        "attractiveness": att,
+        "attractiveness_loadings": att_model.loadings_.assign(
+            explained_variance_ratio_pc1=att_model.explained_variance_ratio_),
+        "attractiveness_missing": att_model.missing_components_,
+        "rules": _rules_table(cfg, k, flags),
+        "breaks": breaks,
+    }
+    tables["external"], tables["external_status"] = external_series(long)
+    if targets is not None:
+        rates = migration_rates(panel)
+        actual = panel.merge(rates[["region", "year", *[c for c in rates.columns if c not in panel.columns]]],
+                             on=["region", "year"], how="left")
+        tables["targets"] = target_achievement(actual, targets)
+    return tables
+
+
+def assess(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
+    """Run the four-stage assessment.
+
+    Parameters
+    ----------
+    config : AssessStudyConfig
+        Validated config (:mod:`kzmig.config`): period, borders, regions, smoothing and
+        tolerances, break treatment, targets file, optional GeoJSON of boundaries.
+    data : None, path or DataFrame
+        The shipped dataset (None), a user file, or a long table (see :func:`open_data`).
+    progress : callable, optional
+        ``progress(step, done, total)``.
+
+    Returns
+    -------
+    StudyResult
+        Tables (population_change, migration_trends, trend_panel, problems, indicators ...),
+        the workbook ``assessment.xlsx`` (English keys and Russian names), and the figures
+        ``growth_index`` and ``trend_map`` (and ``trend_map_geojson`` with a GeoJSON).
+
+    Raises
+    ------
+    ConfigError
+        A period outside the data, or regions that do not exist in the borders or period.
+    DataError
+        Data without population or natural increase, or that cannot be read.
+    """
+    progress = progress or no_progress
+    cfg = config
+    goals = read_targets(Path(cfg.targets)) if getattr(cfg, "targets", None) else None
+    source = open_data(data)
+    source.require(REQUIRED, study="assessment")
+    progress("assessment: load", 0, 3)
+    long = load_long(view="harmonised", borders=cfg.borders, observations=source.observations)
+    panel = to_wide(long)
+    for col in ("population", "natural_increase", "net_migration"):
+        if col not in panel.columns:
+            raise DataError(f"{source.label}: no {col.replace('_', ' ')} can be formed in borders={cfg.borders} "
+                            f"(variable {col!r} is absent after harmonising); check the regions and years of the file.")
+    _check_period(panel, cfg.start, cfg.end, cfg.borders)
+    if cfg.regions:
+        _check_regions(panel, list(cfg.regions), cfg.start, cfg.end, cfg.borders)
+    progress("assessment: tables", 1, 3)
+    tables = assessment_tables(cfg, panel, long, goals)
+    progress("assessment: charts", 2, 3)
+    total = tables["migration_trends"].query("flow == 'total'")
+    figures = {"growth_index": plot_growth_index(tables["population_change"],
+                                                 title=f"Population growth index {cfg.start}-{cfg.end} (start = 100)"),
+               "trend_map": plot_tile_map(total, title=f"Net migration trend type {cfg.start}-{cfg.end} (schematic)")}
+    if getattr(cfg, "geojson", None):
+        figures["trend_map_geojson"] = plot_geojson_map(total, Path(cfg.geojson),
+                                                        title=f"Net migration trend type {cfg.start}-{cfg.end}")
+    pop = tables["population_change"]
+    warnings = tuple(f"{rec.region}: not classified: {rec.reason}"
+                     for rec in pop.loc[pop["group"].isna(), ["region", "reason"]].itertuples(index=False))
+    for w in warnings:
+        logger.warning("%s", w)
+    logger.info("balancing identity: max |residual| over regions %.0f persons", pop["balancing_residual"].abs().max())
+    progress("assessment: done", 3, 3)
+    return StudyResult(
+        study="assess", name=getattr(cfg, "name", "assess"), tables=tables, figures=figures,
+        writers={"assessment.xlsx": lambda path: write_workbook(tables, path)},
+        warnings=warnings,
+        metadata={"config": config_meta(cfg), "data": source.meta()},
+    )
+
