@@ -11,7 +11,11 @@ byte-identical files (a test checks this). It writes
 * ``data/processed/vintage_disagreements.csv``: values of the non-chosen vintage where it
   disagrees with the chosen one.
 
-Vintage choices (one per variable) are in :data:`SELECT`. Nothing is interpolated; the only
+Vintage choices (one per variable) are in :data:`SELECT`: a region-year takes the first source
+in the selection's order of preference that has it (for unemployment: the open-data xlsx, then
+BNS element 102790 from another raw file). Flags come from the raw rows (``estimate``,
+``truncated_decimals``, ``suspect`` from a ``SUSPECT:`` note, ``source:cisstat`` for figures
+published by CIS Stat) and from the selection (``secondary:press``). Nothing is interpolated; the only
 arithmetic is (a) unit-free sums flagged ``derived:*`` (national population after 2022,
 national natural increase, annual totals of monthly interregional flows) and (b) net migration
 by the balancing equation, flagged ``derived:balancing`` plus the breaks it contains.
@@ -30,7 +34,7 @@ from kzmig.core.atomic import atomic_write_csv
 from kzmig.features.balance import derive_net_migration
 from kzmig.core.errors import DataFileError
 from kzmig.features.regions import DATA_DIR, normalise_name
-from kzmig.features.variables import VARIABLES
+from kzmig.features.variables import CIS_PARTNERS, KANDAS, VARIABLES
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +57,20 @@ class Select:
     scale: float = 1.0
     # (region_key, region_name_source) rows to leave out, e.g. a second city of the same region
     exclude: tuple[tuple[str, str], ...] = ()
+    # further (file, raw_variable) pairs read with ``file``: a vintage in another raw file; the
+    # ranking by ``repos`` still decides which one a region-year takes
+    more: tuple[tuple[str, str], ...] = ()
+    # flag tokens put on every row (e.g. ``secondary:press``)
+    flag: str = ""
 
 
 _SEMEY = (("east_kazakhstan", "Семей"),)
+MAKENERZHAN = "makenerzhan-gif/kazakhstan-economic-data"
+UNEMPLOYMENT_XLSX = "open-data-kazakhstan/city-unemployment-rate"
+PRESS = "(web page, search corpus)"
+_EXTERNAL = "migration_external_national_annual.csv"
+_BY_COUNTRY = "migration_by_country_national.csv"
+_KANDAS = "kandas_resettlement_press_secondary.csv"
 
 SELECT: tuple[Select, ...] = (
     Select("population.csv", "population_start_of_year", "population", (KAZDATA, XLSX_POP),
@@ -80,8 +95,15 @@ SELECT: tuple[Select, ...] = (
            ("kanatislambekov/internal-migration-flow-kz",), "only source"),
     Select("migration_interregional.csv", "interregional_net", "interregional_net",
            ("kanatislambekov/internal-migration-flow-kz",), "only source"),
-    Select("labour.csv", "unemployment_rate", "unemployment_rate_pct",
-           ("open-data-kazakhstan/city-unemployment-rate",), "only annual regional series (BNS LFS)"),
+    Select("labour.csv", "unemployment_rate", "unemployment_rate_pct", (UNEMPLOYMENT_XLSX, MAKENERZHAN),
+           "the open-data xlsx (BNS LFS, 2001-2022, incl. 2015) wherever it has a value: where the two "
+           "vintages differ, its 4 values are the ones consistent with labour force and employed (and, "
+           "for national 2019, with BNS publications) and its 24 values for 2007/2008 are the unrounded "
+           "ones; BNS element 102790 (publication 2026-03-30) adds 2023-2025 and South Kazakhstan "
+           "2010-2017 as printed; the other vintage's differing values are in vintage_disagreements.csv",
+           more=(("labour_regional_annual_bns.csv", "unemployment_rate"),)),
+    Select("labour_regional_annual_bns.csv", "employed_population", "employed_population", (MAKENERZHAN,),
+           "BNS element 102798, annual LFS, only regional series (2015 absent from the stored copy)"),
     Select("labour.csv", "labour_force", "labour_force_persons", (KAZDATA,), "BNS 102800"),
     Select("labour.csv", "persons_applied_to_employment_authorities", "employment_applicants_persons",
            ("open-data-kazakhstan/people-applied-employment-authorities",), "raw.xlsx, not the repo's data.csv"),
@@ -130,11 +152,36 @@ SELECT: tuple[Select, ...] = (
     Select("poverty_regional.csv", "share_pop_income_below_subsistence_minimum", "poverty_share_pct",
            ("Cagey7/Macrobulletin_project", "(web page, search corpus)"),
            "Taldau 704498 annual 2020; four 2022 figures from the BNS publication page"),
+    Select(_EXTERNAL, "external_arrivals", "external_arrivals", (MAKENERZHAN,),
+           "BNS Taldau 2929752 for 2000-2025; CIS Stat (flag source:cisstat) for 1991-1999, which BNS "
+           "does not publish; arrivals - departures = BNS 6567 net migration exactly 2000-2024"),
+    Select(_EXTERNAL, "external_departures", "external_departures", (MAKENERZHAN,),
+           "BNS Taldau 2929753 for 2000-2025; CIS Stat (flag source:cisstat) for 1991-1999"),
+    Select(_EXTERNAL, "external_arrivals_from_cis", "external_arrivals_from_cis", (MAKENERZHAN,),
+           "CIS Stat 4650866, Kazakhstan as reporter, 2016-2025; CIS + non-CIS = BNS arrivals"),
+    Select(_EXTERNAL, "external_arrivals_from_non_cis", "external_arrivals_from_non_cis", (MAKENERZHAN,),
+           "CIS Stat 4650866, Kazakhstan as reporter, 2016-2025"),
+    Select(_BY_COUNTRY, "external_departures_to_cis", "external_departures_to_cis", (MAKENERZHAN,),
+           "CIS Stat 4679599, Kazakhstan as reporter, 2016-2025; CIS + non-CIS = BNS departures"),
+    Select(_BY_COUNTRY, "external_departures_to_non_cis", "external_departures_to_non_cis", (MAKENERZHAN,),
+           "CIS Stat 4679599, Kazakhstan as reporter, 2016-2025"),
+    *(Select(_BY_COUNTRY, f"{raw}:{iso.upper()}:{name}", f"{var}_{iso}", (MAKENERZHAN,),
+             f"CIS Stat 44243/44245, Kazakhstan's own record of flows with {name}, 2016-2025")
+      for iso, name in CIS_PARTNERS.items()
+      for raw, var in (("external_arrivals_from", "external_arrivals_from"),
+                       ("external_departures_to", "external_departures_to"))),
+    *(Select(_KANDAS, k[0], k[0], (PRESS,),
+             "SECONDARY: Ministry of Labour figures quoted by news pages; targets and cross-checks only",
+             flag="secondary:press") for k in KANDAS),
 )
 
 # Footnote notes in the raw files that mark a value as an estimate.
 _ESTIMATE = re.compile(r"estimate", re.I)
 _TRUNCATED = re.compile(r"truncated", re.I)
+# SOURCES.md marks values it doubts with 'SUSPECT:' at the start of the note (upper case only)
+_SUSPECT = re.compile(r"\bSUSPECT\b")
+# rows published by the Interstate Statistical Committee of the CIS, not read from a BNS table
+_CISSTAT = re.compile(r"CIS Stat\b|Interstate Statistical Committee")
 
 
 def source_id(repo: str, path: str) -> str:
@@ -167,18 +214,32 @@ def read_raw(raw: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def _flag_from_note(note: str) -> str:
+def _flag_from_note(note: str, original_source: str = "", extra: str = "") -> str:
+    """Flag tokens of one raw row: from its note (estimate, truncated decimals, SUSPECT), its
+    original publisher (``source:cisstat``) and the selection's own tokens."""
     flags = []
     if _ESTIMATE.search(note):
         flags.append("estimate")
     if _TRUNCATED.search(note):
         flags.append("truncated_decimals")
+    if _SUSPECT.search(note):
+        flags.append("suspect")
+    if _CISSTAT.search(original_source):
+        flags.append("source:cisstat")
+    flags += [t for t in extra.split(";") if t]
     return ";".join(flags)
 
 
 def _select(raw: Path, sel: Select) -> pd.DataFrame:
-    df = read_raw(raw, sel.file)
-    df = df[(df["variable"] == sel.raw_variable) & df["source_repo"].isin(sel.repos) & (df["year"] != "")]
+    frames = [read_raw(raw, sel.file).assign(_raw_variable=sel.raw_variable)]
+    frames += [read_raw(raw, f).assign(_raw_variable=v) for f, v in sel.more]
+    df = pd.concat(frames, ignore_index=True)
+    df = df[(df["variable"] == df["_raw_variable"]) & df["source_repo"].isin(sel.repos) & (df["year"] != "")]
+    if df.empty:
+        raise DataFileError(
+            f"{sel.file}: no rows of variable {sel.raw_variable!r} from {list(sel.repos)}; the raw file "
+            "changed or features.build.SELECT names the variable wrongly."
+        )
     df = df.assign(
         rank=df["source_repo"].map({r: i for i, r in enumerate(sel.repos)}),
         year=df["year"].astype("int64"),
@@ -204,38 +265,88 @@ def _select(raw: Path, sel: Select) -> pd.DataFrame:
             "value": chosen["value"].astype("float64"),
             "unit": VARIABLES[sel.variable].unit,
             "source": [source_id(r, sp) for r, sp in zip(chosen["source_repo"], chosen["source_path"])],
-            "flag": chosen["note"].map(_flag_from_note),
+            "flag": [_flag_from_note(n, o, sel.flag) for n, o in zip(chosen["note"], chosen["original_source"])],
             "note": chosen["note"],
         }
     )
 
 
-def _disagreements(raw: Path) -> pd.DataFrame:
-    """Values of the other vintage where both exist and differ (population, GRP per capita, income)."""
-    pairs = [
-        ("population.csv", "population_start_of_year", "population", KAZDATA, XLSX_POP),
-        ("grp_per_capita.csv", "grp_per_capita", "grp_per_capita_thousand_kzt",
-         "open-data-kazakhstan/city-gdp-per-capita", KAZDATA),
-        ("income_wages_spending.csv", "nominal_money_income_per_capita", "money_income_per_capita_kzt",
-         KAZDATA, "open-data-kazakhstan/average-per-capita-nominal-cash-income"),
-    ]
+@dataclass(frozen=True)
+class _Vintages:
+    """Two vintages of one shipped variable: the chosen one and the other (``file``, raw variable, repo)."""
+
+    variable: str
+    chosen: tuple[str, str, str]
+    other: tuple[str, str, str]
+    atol: float  # differences up to this are not disagreements (1 person/KZT; 0 for rates)
+
+
+_VINTAGES = (
+    _Vintages("population", ("population.csv", "population_start_of_year", KAZDATA),
+              ("population.csv", "population_start_of_year", XLSX_POP), 1.0),
+    _Vintages("grp_per_capita_thousand_kzt", ("grp_per_capita.csv", "grp_per_capita", "open-data-kazakhstan/city-gdp-per-capita"),
+              ("grp_per_capita.csv", "grp_per_capita", KAZDATA), 1.0),
+    _Vintages("money_income_per_capita_kzt", ("income_wages_spending.csv", "nominal_money_income_per_capita", KAZDATA),
+              ("income_wages_spending.csv", "nominal_money_income_per_capita",
+               "open-data-kazakhstan/average-per-capita-nominal-cash-income"), 1.0),
+    # every difference counts for a rate in %: 4 real ones and 24 of rounding (2007/2008)
+    _Vintages("unemployment_rate_pct", ("labour.csv", "unemployment_rate", UNEMPLOYMENT_XLSX),
+              ("labour_regional_annual_bns.csv", "unemployment_rate", MAKENERZHAN), 0.0),
+)
+# The BNS external-migration rows quote the CIS Stat figure where it differs (2008 only).
+_CISSTAT_NOTE = re.compile(r"differs in CIS Stat \((\d+) arrivals / (\d+) departures\)")
+DISAGREEMENT_COLUMNS = ["variable", "region", "year", "chosen", "other", "difference", "chosen_source",
+                        "other_source", "other_flag", "note"]
+
+
+def _vintage_rows(raw: Path, file: str, raw_var: str, repo: str) -> pd.DataFrame:
+    df = read_raw(raw, file)
+    df = df[(df["variable"] == raw_var) & (df["year"] != "") & (df["source_repo"] == repo)]
+    return df.set_index(["region_key", "year"])
+
+
+def _cisstat_external(raw: Path) -> pd.DataFrame:
+    """National external arrivals/departures where CIS Stat differs from BNS (quoted in the BNS row's note)."""
+    df = read_raw(raw, _EXTERNAL)
     out = []
-    for file, raw_var, var, chosen, other in pairs:
-        df = read_raw(raw, file)
-        df = df[(df["variable"] == raw_var) & (df["year"] != "")]
-        a = df[df["source_repo"] == chosen].set_index(["region_key", "year"])["value"].astype(float)
-        b = df[df["source_repo"] == other].set_index(["region_key", "year"])["value"].astype(float)
-        both = a.to_frame("chosen").join(b.rename("other"), how="inner")
-        diff = both[~np.isclose(both["chosen"], both["other"], rtol=0, atol=1.0)]
-        out.append(
-            diff.reset_index().assign(
-                variable=var, chosen_source=chosen, other_source=other,
-                difference=lambda d: d["other"] - d["chosen"],
-            )
-        )
+    for r in df[df["note"].str.contains("differs in CIS Stat", regex=False)].itertuples(index=False):
+        m = _CISSTAT_NOTE.search(r.note)
+        if m is None:
+            raise DataFileError(f"{_EXTERNAL}: cannot read the CIS Stat figures in note {r.note!r}")
+        if r.variable not in ("external_arrivals", "external_departures"):
+            continue
+        other = float(m.group(1) if r.variable == "external_arrivals" else m.group(2))
+        out.append({"variable": r.variable, "region": r.region_key, "year": int(r.year), "chosen": float(r.value),
+                    "other": other, "chosen_source": r.source_repo,
+                    "other_source": "CIS Stat 4650866/4679599 (figure quoted in the note of the BNS row)",
+                    "other_flag": "source:cisstat", "note": r.note})
+    return pd.DataFrame(out, columns=[c for c in DISAGREEMENT_COLUMNS if c != "difference"])
+
+
+def _disagreements(raw: Path) -> pd.DataFrame:
+    """Values of the other vintage where both exist and differ by more than ``atol``.
+
+    Population, GRP per capita, money income and unemployment (the open-data xlsx against BNS
+    element 102790), plus the CIS Stat national external flows of 2008. ``other_flag`` carries
+    the flag tokens of the non-chosen value (``suspect`` where SOURCES.md doubts it).
+    """
+    out = []
+    for v in _VINTAGES:
+        a = _vintage_rows(raw, *v.chosen)
+        b = _vintage_rows(raw, *v.other)
+        both = a[["value"]].astype(float).rename(columns={"value": "chosen"}).join(
+            b[["value", "note", "original_source"]].rename(columns={"value": "other"}), how="inner")
+        both["other"] = both["other"].astype(float)
+        diff = both[~np.isclose(both["chosen"], both["other"], rtol=0, atol=v.atol)]
+        out.append(diff.reset_index().assign(
+            variable=v.variable, chosen_source=v.chosen[2], other_source=v.other[2],
+            other_flag=[_flag_from_note(n, o) for n, o in zip(diff["note"], diff["original_source"])],
+        ))
+    out.append(_cisstat_external(raw).rename(columns={"region": "region_key"}))
     res = pd.concat(out, ignore_index=True).rename(columns={"region_key": "region"})
     res["year"] = res["year"].astype("int64")
-    return res[["variable", "region", "year", "chosen", "other", "difference", "chosen_source", "other_source"]]
+    res["difference"] = res["other"] - res["chosen"]
+    return res[DISAGREEMENT_COLUMNS]
 
 
 def build_regions(raw: Path) -> pd.DataFrame:
@@ -282,8 +393,40 @@ OLD_NAMES = (
 )
 
 
+def russian_case_forms(name_ru: str) -> list[str]:
+    """Oblique Russian case forms of a nominative Russian region name, as press texts write them.
+
+    ``Павлодарская область`` -> accusative ``Павлодарскую область``, genitive/dative/prepositional
+    ``Павлодарской области`` and the bare adjectives ``Павлодарскую``, ``Павлодарской`` (as in
+    «в Алматинской (28%)»); ``область Абай`` -> ``области Абай``; ``г. Шымкент`` -> ``город
+    Шымкент``, ``города Шымкент``, ``городе Шымкент``; ``Республика Казахстан`` -> ``Республики``,
+    ``Республике``, ``Республику Казахстан``. Other names give no forms.
+    """
+    m = re.fullmatch(r"(\S+)ая область", name_ru, flags=re.I)
+    if m:
+        stem = m.group(1)
+        oblast = name_ru[len(stem) + 3:]  # 'область' / 'Область' as written
+        oblasti = oblast[:-1] + "и"
+        return [f"{stem}ую {oblast}", f"{stem}ой {oblasti}", f"{stem}ую", f"{stem}ой"]
+    m = re.fullmatch(r"область (\S+)", name_ru, flags=re.I)
+    if m:
+        return [f"{name_ru[:6]}и {m.group(1)}"]
+    m = re.fullmatch(r"г\. ?(\S+)", name_ru, flags=re.I)
+    if m:
+        return [f"{w} {m.group(1)}" for w in ("город", "города", "городе")]
+    m = re.fullmatch(r"республика (\S+)", name_ru, flags=re.I)
+    if m:
+        return [f"{name_ru[:9]}{e} {m.group(1)}" for e in ("и", "е", "у")]
+    return []
+
+
 def build_aliases(raw: Path, regions: pd.DataFrame) -> pd.DataFrame:
-    """Every spelling of a region: the raw crosswalk, the registry names and the labels in each raw file."""
+    """Every spelling of a region: the raw crosswalk, the registry names, the labels in each raw
+    file, and the Russian case forms of the registry names (:func:`russian_case_forms`).
+
+    Labels seen in a source come before generated case forms, so an alias seen in a raw file
+    keeps that file as ``seen_in``.
+    """
     rows = []
     cw = read_raw(raw, "region_crosswalk.csv")
     for variant, key, note in cw[["variant_normalised", "region_key", "note"]].itertuples(index=False):
@@ -300,6 +443,9 @@ def build_aliases(raw: Path, regions: pd.DataFrame) -> pd.DataFrame:
         for label, key in pairs.itertuples(index=False):
             if label and not label.startswith(("KATO ", "(")) and key:
                 rows.append((label, key, path.name, "label in source"))
+    # case forms of every nominative Russian name collected so far (registry, crosswalk, labels)
+    rows += [(form, key, "features/build.py", f"Russian case form of {alias!r} (generated)")
+             for alias, key, _seen, _note in list(rows) for form in russian_case_forms(alias)]
     out = pd.DataFrame(rows, columns=["alias", "region", "seen_in", "note"])
     out["alias_normalised"] = out["alias"].map(normalise_name)
     out = out[out["alias_normalised"] != ""].drop_duplicates(["alias_normalised", "region"])

@@ -135,11 +135,16 @@ def check_long(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:
 
 
 def scale_slips(df: pd.DataFrame) -> pd.Series:
-    """True where |value| is >= 300x (or <= 1/300) both the previous and next year's value."""
+    """True where |value| is >= 300x (or <= 1/300) both the previous and next year's value.
+
+    A neighbour equal to 0 gives no ratio and counts as absent: a small count after a zero
+    (1 emigrant to Tajikistan after 0) is not a scale slip.
+    """
     d = df[["region", "variable", "year", "value"]].copy()
     d = d.sort_values(["region", "variable", "year"], kind="stable")
     g = d.groupby(["region", "variable"], sort=False)["value"]
     prev, nxt = g.shift(1).abs(), g.shift(-1).abs()
+    prev, nxt = prev.where(prev > 0), nxt.where(nxt > 0)
     v = d["value"].abs()
     with np.errstate(divide="ignore", invalid="ignore"):
         r1, r2 = v / prev, v / nxt

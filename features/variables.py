@@ -27,6 +27,38 @@ class Variable:
 
 _INF = np.inf
 _V = Variable
+
+#: CIS / former-USSR partners of the CIS Stat country breakdown: ISO 3166 alpha-3 code in
+#: lower case (as it appears in variable names) -> English name. Only these partners are
+#: published; non-CIS countries exist only as the ``*_non_cis`` aggregate.
+CIS_PARTNERS: dict[str, str] = {
+    "arm": "Armenia", "aze": "Azerbaijan", "blr": "Belarus", "kgz": "Kyrgyzstan", "mda": "Moldova",
+    "rus": "Russia", "tjk": "Tajikistan", "tkm": "Turkmenistan", "ukr": "Ukraine", "uzb": "Uzbekistan",
+}
+
+#: SECONDARY kandas (ethnic Kazakh returnees) and resettlement figures quoted by the press:
+#: (name, unit, kind, aggregate, lo, hi, description). Partial-year or cumulative figures
+#: carry their period in the name (``_jan_sep``, ``_jan_feb``, ``_ytd``, ``_cumulative_since_1991``).
+KANDAS: tuple[tuple[str, str, str, str, float, float, str], ...] = (
+    ("kandas_status_granted_jan_sep", "persons", "count", "none", 0, 1e6,
+     "persons granted kandas status, January-September (as of 1 October)"),
+    ("kandas_status_granted_jan_feb", "persons", "count", "none", 0, 1e6,
+     "persons granted kandas status, January-February (as of 1 March)"),
+    ("kandas_registered_ytd", "persons", "count", "none", 0, 1e6,
+     "persons registered as kandas since 1 January; cut-off date not stated"),
+    ("kandas_arrived_ytd", "persons", "count", "none", 0, 1e6,
+     "kandas arrived since 1 January, to the date of the page"),
+    ("ethnic_kazakhs_returned_cumulative_since_1991", "thousand persons", "count", "none", 0, 1e4,
+     "ethnic Kazakhs returned since 1991, cumulative to the date of the page"),
+    ("kandas_settlement_share_jan_sep", "percent of kandas arrived since 1 Jan", "share", "none", 0, 100,
+     "share of the year's kandas settling in the region, January-September (leader list)"),
+    ("kandas_settlement_share_jan_feb", "percent of kandas arrived since 1 Jan", "share", "none", 0, 100,
+     "share of the year's kandas settling in the region, January-February (leader list)"),
+    ("resettled_persons_regional_program", "persons", "count", "sum", 0, 1e6,
+     "persons resettled under the regional resettlement programme (incl. kandas), by region of settlement"),
+    ("resettled_persons_regional_program_kandas", "persons", "count", "none", 0, 1e6,
+     "kandas among the persons resettled under the regional resettlement programme"),
+)
 VARIABLES: dict[str, Variable] = {
     v.name: v
     for v in [
@@ -77,6 +109,27 @@ VARIABLES: dict[str, Variable] = {
         _V("higher_education_share_pct", "% of population aged 10+", "share", "none", 0, 100,
            "share with higher education, 2021 census"),
         _V("area_km2", "km2", "count", "sum", 0, 3e6, "territory of the region within the year's borders"),
+        _V("employed_population", "thousand persons", "count", "sum", 0, 2e4,
+           "employed population aged 15+, annual labour force survey (BNS 102798)"),
+        # national external (international) migration, all flows; national rows only, so no
+        # regional aggregate is defined (aggregate "none")
+        _V("external_arrivals", "persons", "count", "none", 0, 1e6,
+           "arrivals from abroad (international immigration), national"),
+        _V("external_departures", "persons", "count", "none", 0, 1e6,
+           "departures abroad (international emigration), national"),
+        _V("external_arrivals_from_cis", "persons", "count", "none", 0, 1e6,
+           "arrivals from CIS countries, national"),
+        _V("external_arrivals_from_non_cis", "persons", "count", "none", 0, 1e6,
+           "arrivals from countries outside the CIS, national"),
+        _V("external_departures_to_cis", "persons", "count", "none", 0, 1e6,
+           "departures to CIS countries, national"),
+        _V("external_departures_to_non_cis", "persons", "count", "none", 0, 1e6,
+           "departures to countries outside the CIS, national"),
+        *(_V(f"external_{flow}_{iso}", "persons", "count", "none", 0, 1e6, f"{what} {name}, national")
+          for iso, name in CIS_PARTNERS.items()
+          for flow, what in (("arrivals_from", "arrivals from"), ("departures_to", "departures to"))),
+        # SECONDARY press figures (Ministry of Labour via news pages); period in the name
+        *(_V(name, unit, kind, agg, lo, hi, desc) for name, unit, kind, agg, lo, hi, desc in KANDAS),
     ]
 }
 
