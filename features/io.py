@@ -1,117 +1,126 @@
-"""Read a user data file (CSV or XLSX, long or wide by year) into the long contract.
+"""Read a user data file (CSV, TSV or XLSX, long or wide by year) into the long contract.
 
 Accepted layouts
 ----------------
 long
-    columns ``region, year, variable, value`` (+ optional ``unit``, ``source``, ``flag``);
+    columns ``region, year, variable, value`` (+ optional ``unit``, ``source``, ``flag``, and
+    any other column, which is kept);
 wide by year
-    columns ``region, variable`` (+ optional ``unit``) and one column per year (``2015``,
-    ``2016`` ...), as BNS tables are printed.
+    columns ``region, variable`` (+ optional ``unit``, ``source``, ``flag``, ``note``) and one
+    column per year (``2015``, ``2016`` ...), as BNS tables are printed. Any other column is
+    an error (its values would otherwise be dropped unseen).
 
-Region names may be codes or any spelling in ``data/region_aliases.csv`` (Russian, Kazakh,
-Latin transliterations, old names); they are mapped to codes once, here. Row numbers in
-messages are the file's own (header = row 1).
+How the cells are read (delimiter sniffing, cut files, control characters) is described in
+:mod:`features.io_read`. Region names may be codes or any spelling in
+``data/region_aliases.csv`` (Russian, Kazakh, Latin transliterations, old names); they are
+mapped to codes once, here. Row numbers in messages are the file's own (header = row 1); a
+cell of a wide file is named by its row and its year.
+
+Rules
+-----
+Several XLSX sheets
+    Every sheet with data is read and the sheets are concatenated, provided they all have the
+    same layout (all long, or all wide; wide sheets may cover different years). Messages name
+    the sheet (``sheet 'b' row 7``); a key repeated across sheets is a duplicate. Empty sheets
+    are skipped; a sheet in another or in an unknown layout is an error naming the sheets.
+Variable names
+    A name must be known to :mod:`features.variables` (shipped, derived, rates); an unknown
+    name is an error suggesting the closest known ones. A genuinely new series (for any
+    regions, e.g. national rows only) is accepted when the file declares it, by giving a
+    ``unit`` and a ``source`` on each of its rows, or when the caller passes ``allow_new``
+    (``True``, or the list of new names; for a later ``--new-variables`` flag). A name one
+    edit from a known one is taken for a misspelling even when declared: only listing it in
+    ``allow_new`` accepts it. A derived variable may not come with the inputs the loader
+    derives it from.
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
-import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
 from kzmig.core.errors import DataFileError, PanelContractError
+from kzmig.features.io_read import LONG_REQUIRED, YEAR_COL, Sheet, layout, read_sheets
 from kzmig.features.panel import validate_panel
 from kzmig.features.regions import resolve_region, suggest_region
+from kzmig.features.validate import (MAX_LISTED, ROW_COL, SHEET_COL, check_derived, check_variables,
+                                     location)
 
 logger = logging.getLogger(__name__)
 
-_YEAR_COL = re.compile(r"^\s*(\d{4})(\.0)?\s*$")
-LONG_REQUIRED = ("region", "year", "variable", "value")
+WIDE_EXTRA = ("unit", "source", "flag", "note")
+_BNS_RAW = {"NAM", "DAT", "VAL"}
 
 
-def _read_csv_text(path: Path) -> str:
-    data = path.read_bytes()
-    if not data.strip():
-        raise DataFileError(f"{path}: the file is empty.")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+def _layout_error(path: Path, sheet: Sheet) -> DataFileError:
+    cols = [c for c in sheet.frame.columns if c not in (ROW_COL, SHEET_COL)]
+    where = f" sheet {sheet.name!r}:" if sheet.name else ""
+    hint = ""
+    if _BNS_RAW <= set(cols):
+        hint = " This is a raw BNS dynamic-table export (NAM, DAT, VAL ...): reshape it to one of these layouts."
+    elif len(cols) == 1 and any(d in cols[0] for d in ",;\t"):
+        hint = " The header is one cell holding separators: split it into columns, or save the sheet as CSV."
+    return DataFileError(
+        f"{path}:{where} unrecognised layout; columns {cols}. Give either long columns "
+        f"{list(LONG_REQUIRED)} (+ unit) or wide columns region, variable (+ unit) and one column per year.{hint}"
+    )
+
+
+def _melt_wide(path: Path, sheet: Sheet) -> pd.DataFrame:
+    """Wide-by-year cells to long rows; each keeps its file row (``_row``) and gets its ``year``."""
+    df = sheet.frame
+    helpers = [c for c in (ROW_COL, SHEET_COL) if c in df.columns]
+    year_cols = [c for c in df.columns if YEAR_COL.match(c)]
+    ids = [c for c in df.columns if c not in year_cols and c not in helpers]
+    extra = [c for c in ids if c not in ("region", "variable", *WIDE_EXTRA)]
+    if extra:
+        where = f" sheet {sheet.name!r}:" if sheet.name else ""
         raise DataFileError(
-            f"{path}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}, line {line}); "
-            "re-save the file as UTF-8 (BNS exports in cp1251 can be converted with iconv -f cp1251 -t utf-8)."
-        ) from None
-    return text
-
-
-def _check_fields(path: Path, text: str) -> None:
-    rows = list(csv.reader(io.StringIO(text)))
-    rows = [r for r in rows if r]
-    if len(rows) < 2:
-        raise DataFileError(f"{path}: the file has a header but no data rows.")
-    width = len(rows[0])
-    short = [i + 1 for i, r in enumerate(rows) if len(r) != width]
-    if short:
-        last = len(rows)
-        kind = "truncated (the last row is incomplete)" if short == [last] and not text.endswith("\n") else \
-            "malformed"
-        raise DataFileError(
-            f"{path}: {kind}: row(s) {short[:8]} have a different number of fields than the header "
-            f"({width}); check the end of the file and quoting."
+            f"{path}:{where} column(s) {extra} are neither years nor one of region, variable, "
+            f"{', '.join(WIDE_EXTRA)}; in a wide-by-year file every other column is a year (e.g. 2015). "
+            "Rename or delete them."
         )
-
-
-def _read_frame(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise DataFileError(f"{path}: no such file.")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            df = pd.read_excel(path, dtype=object, engine="openpyxl")
-        except Exception as exc:  # openpyxl raises several types for damaged files
-            raise DataFileError(f"{path}: cannot be read as XLSX ({type(exc).__name__}: {exc}).") from None
-        if df.empty:
-            raise DataFileError(f"{path}: the first sheet has no data rows.")
-    elif suffix in (".csv", ".txt", ".tsv"):
-        text = _read_csv_text(path)
-        _check_fields(path, text)
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    else:
-        raise DataFileError(f"{path}: unsupported file type {suffix!r}; give a .csv or .xlsx file.")
-    df.columns = [str(c).strip() for c in df.columns]
-    df.index = pd.RangeIndex(2, len(df) + 2)  # file row numbers (header is row 1)
-    return df
-
-
-def _melt_wide(path: Path, df: pd.DataFrame) -> pd.DataFrame:
-    year_cols = [c for c in df.columns if _YEAR_COL.match(c)]
-    ids = [c for c in df.columns if c not in year_cols]
-    if not year_cols or not {"region", "variable"} <= set(ids):
-        raise DataFileError(
-            f"{path}: unrecognised layout; columns {list(df.columns)}. Give either long columns "
-            f"{list(LONG_REQUIRED)} (+ unit) or wide columns region, variable (+ unit) and one column per year."
-        )
-    df = df.assign(_row=df.index)
-    long = df.melt(id_vars=ids + ["_row"], value_vars=year_cols, var_name="year", value_name="value")
-    long["year"] = long["year"].map(lambda c: _YEAR_COL.match(c).group(1))
+    long = df.melt(id_vars=ids + helpers, value_vars=year_cols, var_name="year", value_name="value")
+    long["year"] = long["year"].map(lambda c: YEAR_COL.match(c).group(1))
     long = long[long["value"].astype("string").str.strip().fillna("") != ""]
-    long.index = pd.Index(long["_row"].astype(str) + ":" + long["year"], name="row")
-    return long.drop(columns="_row")
+    return long.sort_values([ROW_COL, "year"], kind="stable")
+
+
+def _combine(path: Path, sheets: list[Sheet]) -> pd.DataFrame:
+    """One long frame from the sheets, which must share one known layout."""
+    kinds = {s.name: layout(s.frame.columns) for s in sheets}
+    for s in sheets:
+        if kinds[s.name] is None:
+            raise _layout_error(path, s)
+    if len(set(kinds.values())) > 1:
+        by = {k: [n for n, v in kinds.items() if v == k] for k in ("long", "wide")}
+        raise DataFileError(
+            f"{path}: sheets {by['long']} are in the long layout and sheets {by['wide']} wide by year; the "
+            "sheets of one workbook are read together and must share one layout. Convert them to one "
+            "layout, or move the sheets of one layout to another file and read each file on its own."
+        )
+    frames = [s.frame if kinds[s.name] == "long" else _melt_wide(path, s) for s in sheets]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _resolve_regions(path: Path, df: pd.DataFrame) -> pd.DataFrame:
     names = df["region"].astype("string").str.strip()
-    mapping = {n: resolve_region(n) for n in names.dropna().unique()}
+    blank = names.isna() | (names == "")
+    if blank.any():
+        rows = ", ".join(location(df.loc[i]) for i in df.index[blank][:MAX_LISTED])
+        raise PanelContractError(
+            f"{path}: column 'region' is blank in {int(blank.sum())} row(s): {rows}; give the region of each row."
+        )
+    mapping = {n: resolve_region(n) for n in names.unique()}
     unknown = [n for n, code in mapping.items() if code is None]
     if unknown:
         parts = []
-        for n in unknown[:8]:
-            row = names.index[names == n][0]
+        for n in unknown[:MAX_LISTED]:
+            where = location(df.loc[names.index[names == n][0]])
             hint = suggest_region(n)
-            parts.append(f"{n!r} (row {row})" + (f" -> closest known: {hint!r}" if hint else ""))
+            parts.append(f"{n!r} ({where})" + (f" -> closest known: {hint!r}" if hint else ""))
         raise PanelContractError(
             f"{path}: column 'region' has {len(unknown)} unknown region name(s): " + "; ".join(parts)
             + ". Use a code of data/regions.csv or a spelling of data/region_aliases.csv."
@@ -119,31 +128,56 @@ def _resolve_regions(path: Path, df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(region=names.map(mapping).astype("string"))
 
 
-def read_user_table(path: str | Path) -> pd.DataFrame:
+def _parse_years(path: Path, df: pd.DataFrame) -> pd.DataFrame:
+    text = df["year"].astype("string").str.strip()
+    years = pd.to_numeric(text, errors="coerce")
+    bad = years.isna() | (years % 1 != 0) | (years.abs() > 99_999)
+    if bad.any():
+        rows = "; ".join(f"{location(df.loc[i])} (region={df.at[i, 'region']!r}): {df.at[i, 'year']!r}"
+                         for i in df.index[bad][:MAX_LISTED])
+        raise PanelContractError(
+            f"{path}: column 'year' has {int(bad.sum())} value(s) that are not whole years: {rows}. "
+            "Write each year as a whole number such as 2020."
+        )
+    return df.assign(year=years.astype("int64"))
+
+
+def read_user_table(path: str | Path, *, allow_new: bool | Iterable[str] = False) -> pd.DataFrame:
     """Read, reshape and validate a user file; return the long contract with codes as regions.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``, ``.txt``, ``.tsv``, ``.tab``, ``.xlsx`` or ``.xlsm`` file in one of the
+        layouts of the module docstring.
+    allow_new : bool or iterable of str, default False
+        New series to accept besides those the file declares (see "Variable names" in the
+        module docstring): ``True`` for any name that is not a near-miss of a known one, or
+        the names themselves.
+
+    Returns
+    -------
+    DataFrame
+        ``region`` (string, codes), ``year`` (int64), ``variable`` (string), ``value``
+        (float64) and the file's other columns, one row per (region, year, variable).
 
     Raises
     ------
     DataFileError
-        Missing, empty, truncated, non-UTF-8 or unreadable file, or an unknown layout.
+        Missing, empty, cut, non-UTF-8, damaged or unreadable file, a control character in a
+        cell, or an unknown layout (see :mod:`features.io_read`).
     PanelContractError
-        Content errors (see :func:`features.panel.validate_panel`), naming the file row, region,
+        Content errors (regions, years, variables, and those of
+        :func:`features.panel.validate_panel`), naming the file, row (and sheet), region,
         year and variable.
     """
     path = Path(path)
-    df = _read_frame(path)
-    if not set(LONG_REQUIRED) <= set(df.columns):
-        df = _melt_wide(path, df)
-    df = _resolve_regions(path, df)
-    years = pd.to_numeric(df["year"].astype("string").str.strip(), errors="coerce")
-    bad = years.isna() | (years % 1 != 0)
-    if bad.any():
-        rows = list(df.index[bad][:8])
-        raise PanelContractError(
-            f"{path}: column 'year' has {int(bad.sum())} value(s) that are not whole years at rows {rows}, "
-            f"e.g. {df.loc[bad, 'year'].iloc[0]!r}."
-        )
-    df = df.assign(year=years.astype("int64"), variable=df["variable"].astype("string").str.strip())
+    df = _combine(path, read_sheets(path))
+    df = _parse_years(path, _resolve_regions(path, df))
+    df = df.assign(variable=df["variable"].astype("string").str.strip())
+    check_variables(df, str(path), allow_new)
+    check_derived(df, str(path))
     if "unit" in df:
         df["unit"] = df["unit"].astype("string")
-    return validate_panel(df, source=str(path))
+    df = validate_panel(df, source=str(path))
+    return df.drop(columns=[c for c in (ROW_COL, SHEET_COL) if c in df.columns])

@@ -158,3 +158,13 @@ def unit_of(name: str) -> str:
         if name.endswith("_rate_" + suffix):
             return suffix.replace("_", " ") + " average population"
     raise KeyError(name)
+
+
+def known_variables() -> tuple[str, ...]:
+    """Every variable name the loader knows: shipped, derived and rates, sorted.
+
+    Rates are ``<variable>_rate_per_1000`` and ``<variable>_rate_per_10000`` for each
+    variable of ``RATE_OF``; the loader computes them, like ``DERIVED``, from the stored counts.
+    """
+    rates = [f"{v}_rate_{suffix}" for v in RATE_OF for suffix in RATE_BASES]
+    return tuple(sorted({*VARIABLES, *DERIVED, *rates}))
