@@ -40,7 +40,7 @@ PARAM_CHOICES: dict[type, dict[str, tuple]] = {
     ETS: {"criterion": ETS_CRITERIA, "trends": tuple(ETS_TRENDS)},
     FixedEffectsMigration: {"effects": EFFECTS},
 }
-#: Parameters of every panel model whose values come from a registry.
+#: Parameters, of any model that takes them, whose values come from a registry.
 COMMON_CHOICES: dict[str, tuple] = {"missing": MISSING_POLICIES}
 
 
@@ -84,10 +84,10 @@ def params_model(cls: type, reserved: Mapping[str, str]) -> type[ParamsBase]:
     """
     sig = inspect.signature(cls.__init__)
     choices = {**COMMON_CHOICES, **PARAM_CHOICES.get(cls, {})}
-    fields: dict[str, Any] = {  # accepted by the type, refused by the validator: one error per key
-        name: (Annotated[SkipJsonSchema[Any], _refuse(name, reason)], None) for name, reason in reserved.items()}
+    fields: dict[str, Any] = {}
     for name in cls._get_param_names():
-        if name in reserved:
+        if name in reserved:  # accepted by the type, refused by the validator: one error per key
+            fields[name] = (Annotated[SkipJsonSchema[Any], _refuse(name, reserved[name])], None)
             continue
         default = sig.parameters[name].default
         typ = _param_type(default, choices.get(name))
@@ -101,10 +101,9 @@ class ModelSpecBase(ConfigModel):
 
     @field_validator("params", mode="after", check_fields=False)
     @classmethod
-    def _given_params(cls, value: Any) -> Mapping[str, Any]:
-        if isinstance(value, Mapping):
-            return MappingProxyType(dict(value))
-        return MappingProxyType({k: getattr(value, k) for k in sorted(value.model_fields_set)})
+    def _given_params(cls, value: ParamsBase) -> Mapping[str, Any]:
+        return MappingProxyType({k: getattr(value, k) for k in type(value).model_fields
+                                 if k in value.model_fields_set})
 
     @field_serializer("params", check_fields=False)
     def _dump_params(self, value: Mapping[str, Any]) -> dict[str, Any]:
