@@ -1,0 +1,192 @@
+"""Reading a config file: TOML bytes -> validated, frozen config object (or one ConfigError).
+
+Which schema applies is ``kind`` when given; otherwise it is read from the tables present
+(:func:`detect_kind`), first rule that matches:
+
+1. a ``[run]`` table -> ``"run"`` (:class:`~kzmig.config.run_config.RunConfig`);
+2. ``[[models]]``, an array of tables -> ``"regress"`` (:class:`RegressStudyConfig`);
+3. ``[models.<name>]`` tables or a ``[study]`` table -> ``"forecast"`` (:class:`ForecastStudyConfig`);
+4. an ``[assess]`` table -> ``"assess"`` (:class:`AssessStudyConfig`, the table's body).
+
+A file that matches none is an error asking for ``kind``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from kzmig.config.assess_study import AssessStudyConfig
+from kzmig.config.base import ConfigModel
+from kzmig.config.blocks import StudyConfigBase
+from kzmig.config.forecast_study import ForecastStudyConfig
+from kzmig.config.messages import config_error
+from kzmig.config.regress_study import RegressStudyConfig
+from kzmig.config.run_config import RunConfig
+from kzmig.core.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+
+class AssessFile(ConfigModel):
+    """A standalone assessment file: one ``[assess]`` table."""
+
+    assess: AssessStudyConfig = AssessStudyConfig()
+
+
+#: kind -> the model of the whole file.
+FILE_MODELS: dict[str, type[BaseModel]] = {
+    "forecast": ForecastStudyConfig,
+    "regress": RegressStudyConfig,
+    "assess": AssessFile,
+    "run": RunConfig,
+}
+KINDS = tuple(FILE_MODELS)
+
+
+def detect_kind(raw: Mapping[str, Any]) -> str | None:
+    """The kind of config a parsed TOML document is (see the module docstring), or None."""
+    models = raw.get("models")
+    if "run" in raw:
+        return "run"
+    if isinstance(models, list):
+        return "regress"
+    if isinstance(models, dict) or "study" in raw:
+        return "forecast"
+    if "assess" in raw:
+        return "assess"
+    return None
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in FILE_MODELS:
+        raise ConfigError(f"kind={kind!r} is not a config kind; choose one of {', '.join(map(repr, KINDS))}.")
+
+
+def _stamp(cfg: BaseModel, path: Path | None, sha256: str) -> None:
+    """Record the source file on a study and on the studies it contains."""
+    if isinstance(cfg, StudyConfigBase):
+        cfg._path, cfg._sha256 = path, sha256
+    for name in type(cfg).model_fields:
+        value = getattr(cfg, name)
+        for item in value.values() if isinstance(value, dict) else [value]:
+            if isinstance(item, StudyConfigBase):
+                _stamp(item, path, sha256)
+
+
+def validate_config(raw: Mapping[str, Any], kind: str, *, source: str = "<config>",
+                    base_dir: Path | None = None) -> Any:
+    """Validate an already parsed document (a dict as from ``tomllib``) as a ``kind`` config.
+
+    Parameters
+    ----------
+    raw : mapping
+        The document.
+    kind : {"forecast", "regress", "assess", "run"}
+    source : str
+        What to name in messages (the file).
+    base_dir : path, optional
+        Folder that relative file paths in the config are resolved against; they must
+        then exist. ``None`` leaves them as written and unchecked.
+
+    Returns
+    -------
+    ForecastStudyConfig, RegressStudyConfig, AssessStudyConfig or RunConfig
+
+    Raises
+    ------
+    ConfigError
+        Naming ``source`` and, for every problem, the key path, what was found and what is allowed.
+    """
+    _check_kind(kind)
+    model = FILE_MODELS[kind]
+    try:
+        cfg = model.model_validate(dict(raw), context={"base_dir": base_dir})
+    except ValidationError as err:
+        raise config_error(err, model, raw, source, kind) from None
+    return cfg.assess if isinstance(cfg, AssessFile) else cfg
+
+
+def read_toml(path: Path | str) -> tuple[dict[str, Any], str]:
+    """The parsed document and the SHA-256 of the file's bytes.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing or unreadable, not UTF-8, or not valid TOML (with line and column).
+    """
+    path = Path(path)
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found.") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read the config file ({err.strerror or err}).") from None
+    try:
+        raw = tomllib.loads(blob.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}).") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err}).") from None
+    return raw, hashlib.sha256(blob).hexdigest()
+
+
+def load_config(path: Path | str, kind: str | None = None) -> Any:
+    """Read, check and return a config file as a frozen object.
+
+    Parameters
+    ----------
+    path : path
+        A TOML file.
+    kind : {"forecast", "regress", "assess", "run"}, optional
+        The schema to apply; by default read from the tables present (:func:`detect_kind`).
+
+    Returns
+    -------
+    ForecastStudyConfig, RegressStudyConfig, AssessStudyConfig or RunConfig
+        With ``.path`` (the file) and ``.sha256`` (of its bytes).
+
+    Raises
+    ------
+    ConfigError
+        Missing or unreadable file, invalid TOML, unknown kind, or any invalid key or value:
+        the message names the file and each key path (see :mod:`kzmig.config.messages`).
+
+    Examples
+    --------
+    >>> from kzmig.core.resources import experiments_dir
+    >>> cfg = load_config(experiments_dir() / "net_migration.toml")
+    >>> cfg.name, cfg.backtest.horizon, cfg.forecast.levels
+    ('net_migration', 3, (0.8, 0.95))
+    """
+    path = Path(path)
+    if kind is not None:
+        _check_kind(kind)
+    raw, sha = read_toml(path)
+    kind = kind or detect_kind(raw)
+    if kind is None:
+        raise ConfigError(f"{path}: cannot tell which kind of config this is (tables {sorted(raw)}); a forecast "
+                          "study has [models.<name>] tables, a regression study [[models]] entries, an assessment "
+                          "an [assess] table and a run a [run] table. Pass kind= to say which.")
+    cfg = validate_config(raw, kind, source=str(path), base_dir=path.parent)
+    _stamp(cfg, path, sha)
+    logger.debug("%s: %s config read (sha256 %s)", path, kind, sha[:12])
+    return cfg
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """The JSON Schema of a ``kind`` config file, for editors (e.g. Taplo, VS Code Even Better TOML).
+
+    Raises
+    ------
+    ConfigError
+        Unknown ``kind``.
+    """
+    _check_kind(kind)
+    schema = FILE_MODELS[kind].model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": f"kzmig {kind} config"}

@@ -1,0 +1,155 @@
+"""``params`` tables of models, checked against the estimator class they configure.
+
+For each registry entry (a forecaster of :data:`kzmig.forecast.registry.FORECASTERS` or a panel
+model of :data:`kzmig.models.registry.REGISTRY`) :func:`params_model` builds a closed model
+whose keys are the class's ``_get_param_names()``, minus those the study sets itself. A
+value must have the type of the constructor default (an integer where the default is an
+integer, a number where it is a float, ``true``/``false`` where it is a bool, a list where
+it is a tuple); a parameter whose default is ``None`` takes any value. Parameters with a
+registry of options (:data:`PARAM_CHOICES`) must be one of them.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, PrivateAttr, create_model, field_serializer, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
+
+from kzmig.config.base import ERROR_TYPE, ConfigModel, Text, toml_repr
+from kzmig.features.panel import MISSING_POLICIES
+from kzmig.models.arima import CRITERIA as ARIMA_CRITERIA
+from kzmig.models.arima import AutoARIMA
+from kzmig.models.boosting import TRANSFORMS, GradientBoosting
+from kzmig.models.ets import CANDIDATES as ETS_TRENDS
+from kzmig.models.ets import CRITERIA as ETS_CRITERIA
+from kzmig.models.ets import ETS
+from kzmig.models.panel import EFFECTS, FixedEffectsMigration
+
+logger = logging.getLogger(__name__)
+
+#: Parameters whose values come from an option registry of the model's own module
+#: (for a tuple-valued parameter, each item must be one of them).
+PARAM_CHOICES: dict[type, dict[str, tuple]] = {
+    GradientBoosting: {"transform": TRANSFORMS},
+    AutoARIMA: {"criterion": ARIMA_CRITERIA},
+    ETS: {"criterion": ETS_CRITERIA, "trends": tuple(ETS_TRENDS)},
+    FixedEffectsMigration: {"effects": EFFECTS},
+}
+#: Parameters, of any model that takes them, whose values come from a registry.
+COMMON_CHOICES: dict[str, tuple] = {"missing": MISSING_POLICIES}
+
+
+class ParamsBase(ConfigModel):
+    """A ``params`` table of one estimator class (built by :func:`params_model`)."""
+
+
+def _refuse(name: str, reason: str) -> AfterValidator:
+    def check(value: Any) -> Any:
+        raise PydanticCustomError(ERROR_TYPE, "{message}", {
+            "message": f"found {toml_repr(value)}; {name} is not set in params: {reason}."})
+    return AfterValidator(check)
+
+
+def _param_type(default: Any, choices: tuple | None) -> Any:
+    if choices is not None:
+        opt = Literal[choices]  # type: ignore[valid-type]
+        return tuple[opt, ...] if isinstance(default, tuple) else opt
+    if default is None or default is inspect.Parameter.empty:
+        return Any
+    if isinstance(default, bool):
+        return bool
+    if isinstance(default, (int, float)):
+        return type(default)
+    if isinstance(default, str):
+        return Text
+    if isinstance(default, tuple):
+        return tuple[type(default[0]) if default else Text, ...]  # type: ignore[misc]
+    return Any
+
+
+def params_model(cls: type, reserved: Mapping[str, str]) -> type[ParamsBase]:
+    """A closed model of the parameters of estimator ``cls``.
+
+    Parameters
+    ----------
+    cls : type
+        A scikit-learn style estimator (``_get_param_names()`` lists its parameters).
+    reserved : mapping of str to str
+        Parameters the study sets itself -> where the user sets them instead.
+    """
+    sig = inspect.signature(cls.__init__)
+    choices = {**COMMON_CHOICES, **PARAM_CHOICES.get(cls, {})}
+    fields: dict[str, Any] = {}
+    for name in cls._get_param_names():
+        if name in reserved:  # accepted by the type, refused by the validator: one error per key
+            fields[name] = (Annotated[SkipJsonSchema[Any], _refuse(name, reserved[name])], None)
+            continue
+        default = sig.parameters[name].default
+        typ = _param_type(default, choices.get(name))
+        fields[name] = (typ, ... if default is inspect.Parameter.empty else default)
+    return create_model(f"{cls.__name__}Params", __base__=ParamsBase, __doc__=f"params of {cls.__name__}",
+                        **fields)
+
+
+class ModelSpecBase(ConfigModel):
+    """One model of a study: ``kind`` (registry key) and ``params`` (given keys only, read-only)."""
+
+    @field_validator("params", mode="after", check_fields=False)
+    @classmethod
+    def _given_params(cls, value: ParamsBase) -> Mapping[str, Any]:
+        return MappingProxyType({k: getattr(value, k) for k in type(value).model_fields
+                                 if k in value.model_fields_set})
+
+    @field_serializer("params", check_fields=False)
+    def _dump_params(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(value)
+
+
+class NamedSpec(ModelSpecBase):
+    """A spec whose name is the key of its ``[models.<name>]`` table (set by the study)."""
+
+    _name: str = PrivateAttr(default="")
+
+    @property
+    def name(self) -> str:
+        """The table name, ``<name>`` of ``[models.<name>]``."""
+        return self._name
+
+
+class SingleSpec(NamedSpec):
+    """A model that is not an ensemble: no members (``members``/``combine`` read as empty/"mean")."""
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """Always empty: only an ensemble has members."""
+        return ()
+
+    @property
+    def combine(self) -> str:
+        """Unused outside an ensemble; ``"mean"`` as in the old parser."""
+        return "mean"
+
+
+def spec_classes(registry: Mapping[str, type], base: type[ModelSpecBase], reserved: Mapping[str, str],
+                 extra: Mapping[str, Mapping[str, Any]] | None = None,
+                 bases: Mapping[str, type[ModelSpecBase]] | None = None) -> dict[str, type[ModelSpecBase]]:
+    """One spec class per ``kind`` of ``registry`` (the members of a discriminated union).
+
+    ``extra`` adds fields to some kinds (``members``/``combine`` of an ensemble); ``bases``
+    replaces ``base`` for some kinds.
+    """
+    out = {}
+    for kind, cls in registry.items():
+        fields = {"kind": (Literal[kind], Field(description=f"{cls.__name__}")),  # type: ignore[valid-type]
+                  "params": (params_model(cls, reserved),
+                             Field(default_factory=lambda: MappingProxyType({}),
+                                   description=f"parameters of {cls.__name__}"))}
+        fields.update((extra or {}).get(kind, {}))
+        out[kind] = create_model(f"{cls.__name__}Spec", __base__=(bases or {}).get(kind, base),
+                                 __doc__=f"a model of kind {kind!r} ({cls.__name__})", **fields)
+    return out

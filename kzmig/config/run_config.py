@@ -1,0 +1,127 @@
+"""DRAFT: the planning-run config that composes studies (to be extended by the run issue).
+
+A run file names the run and holds, each optional, an assessment, a regression study,
+forecast studies and scenarios, with the same schemas as the standalone files::
+
+    [run]
+    name = "plan_2030"                    # folder name of the run
+    description = "..."
+    targets = "targets.csv"               # optional CSV, relative to this file
+
+    [assess]                              # AssessStudyConfig
+    start = 2006
+
+    [regress]                             # RegressStudyConfig, inline ([regress.features] ...)
+    features = { columns = ["unemployment_rate_pct"] }
+    [[regress.models]]
+    name = "fe"
+    kind = "fixed_effects"
+
+    [forecasts.net_migration]             # a ForecastStudyConfig body; [study] may be left out:
+    models = { naive = { kind = "naive" } }   # its name is then the table name
+
+    [scenario.jobs]
+    description = "unemployment 10 % lower in the cities from 2026"
+    shifts = [{ feature = "unemployment_rate_pct", regions = ["almaty_city"], from_year = 2026,
+                kind = "relative", value = -0.1 }]
+
+Whether the shifted features, regions and target rows exist is checked with the data.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from kzmig.config.assess_study import AssessStudyConfig
+from kzmig.config.base import ConfigModel, FilePath, SafeName, Text, Unique, Year, error, fail, toml_repr
+from kzmig.config.blocks import StudyConfigBase
+from kzmig.config.forecast_study import ForecastStudyConfig
+from kzmig.config.regress_study import RegressStudyConfig
+
+logger = logging.getLogger(__name__)
+
+#: ``kind`` of a scenario shift: a fraction of the baseline value, or an amount in its unit.
+SHIFT_KINDS = ("relative", "absolute")
+
+
+class RunBlock(ConfigModel):
+    """``[run]``: the run's name (a folder name), a description and an optional targets CSV."""
+
+    name: SafeName
+    description: str = ""
+    targets: FilePath | None = None
+
+
+class Shift(ConfigModel):
+    """One change of a feature in some regions over some years.
+
+    ``kind = "relative"``: the value is multiplied by ``1 + value`` (``-0.1`` = 10 % lower);
+    ``"absolute"``: ``value`` is added, in the feature's unit. ``to_year`` omitted = to the
+    end of the forecast.
+    """
+
+    feature: Text
+    regions: Annotated[tuple[Text, ...], Field(min_length=1), Unique] | Literal["all"] = "all"
+    from_year: Year
+    to_year: Year | None = None
+    kind: Literal[SHIFT_KINDS]  # type: ignore[valid-type]
+    value: float
+
+    @model_validator(mode="after")
+    def _sane(self) -> Shift:
+        problems = []
+        if self.to_year is not None and self.to_year < self.from_year:
+            problems.append(error(("to_year",), f"found {self.to_year}; to_year must not be before from_year = "
+                                                f"{self.from_year}.", self.to_year))
+        if self.kind == "relative" and self.value <= -1:
+            problems.append(error(("value",), f"found {self.value}; a relative shift is a fraction of the baseline "
+                                              "and must be > -1 (-1 would remove the whole value).", self.value))
+        fail(problems)
+        return self
+
+
+class ScenarioBlock(ConfigModel):
+    """``[scenario.<name>]``: a description and the shifts that define the scenario."""
+
+    description: str = ""
+    shifts: Annotated[tuple[Shift, ...], Field(min_length=1)]
+
+
+class RunConfig(StudyConfigBase):
+    """A planning run: ``[run]`` plus optional ``[assess]``, ``[regress]``, ``[forecasts.<study>]``
+    and ``[scenario.<name>]`` tables."""
+
+    run: RunBlock
+    assess: AssessStudyConfig | None = None
+    regress: RegressStudyConfig | None = None
+    forecasts: dict[SafeName, ForecastStudyConfig] = Field(default_factory=dict)
+    scenario: dict[SafeName, ScenarioBlock] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _study_named_by_table(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("forecasts"), dict):
+            bodies = {k: ({**v, "study": {"name": k}} if isinstance(v, dict) and "study" not in v else v)
+                      for k, v in data["forecasts"].items()}
+            return {**data, "forecasts": bodies}
+        return data
+
+    @model_validator(mode="after")
+    def _names_agree(self) -> RunConfig:
+        fail(error(("forecasts", k, "study", "name"), f"found {toml_repr(f.name)}; the study's name must be its "
+                                                      f"table name {toml_repr(k)} (or leave [study] out).", f.name)
+             for k, f in self.forecasts.items() if f.name != k)
+        return self
+
+    @property
+    def name(self) -> str:
+        """``[run] name``."""
+        return self.run.name
+
+    @property
+    def targets(self) -> Path | None:
+        """``[run] targets``: the targets CSV (resolved against the run file's folder), or ``None``."""
+        return self.run.targets  # type: ignore[return-value]

@@ -1,0 +1,114 @@
+"""AssessStudyConfig (an ``[assess]`` table) and the draft RunConfig that composes studies."""
+from __future__ import annotations
+
+import pytest
+
+from kzmig.commands import assess as assess_command
+from kzmig.config import AssessStudyConfig, RunConfig, load_config
+from kzmig.core.errors import ConfigError
+
+
+def test_assess_defaults_are_the_command_defaults(write):
+    cfg = load_config(write("[assess]\n"))
+    assert isinstance(cfg, AssessStudyConfig)
+    assert (cfg.start, cfg.end, cfg.borders, cfg.regions, cfg.targets) == (2006, 2022, 2018, None, None)
+    assert cfg.skip_breaks is True and cfg.method == "default"
+    assert (cfg.smooth_k, cfg.rel_tol, cfg.abs_tol, cfg.roll_window, cfg.roll_k) == (
+        assess_command.SMOOTH_K, assess_command.REL_TOL, assess_command.ABS_TOL,
+        assess_command.ROLL_WINDOW, assess_command.ROLL_K)
+
+
+def test_assess_full_table_and_relative_targets(write):
+    targets = write("indicator,region,year,target\n", name="goals.csv")
+    cfg = load_config(write('[assess]\nstart = 2010\nend = 2020\nborders = 2022\nregions = ["abai", "astana"]\n'
+                            'targets = "goals.csv"\nskip_breaks = false\nmethod = "paper"\nsmooth_k = 2\n'
+                            "rel_tol = 0\nabs_tol = 1\nroll_window = 6\nroll_k = 3\n", name="a.toml"))
+    assert cfg.targets == targets and cfg.regions == ("abai", "astana") and cfg.rel_tol == 0.0
+    assert cfg.path.name == "a.toml" and len(cfg.sha256) == 64
+
+
+@pytest.mark.parametrize(("line", "key", "allowed"), [
+    ("end = 2006", "assess.end", "after start = 2006"),
+    ("start = \"2006\"", "assess.start", "an integer from 1990 to 2100"),
+    ("borders = 2019", "assess.borders", "one of 2017, 2018, 2022"),
+    ("method = \"papers\"", "assess.method", 'one of "default", "paper"'),
+    ("smooth_k = 0", "assess.smooth_k", "an integer >= 1"),
+    ("rel_tol = -0.1", "assess.rel_tol", "a number >= 0"),
+    ("abs_tol = \"0.5\"", "assess.abs_tol", "a number >= 0"),
+    ("roll_window = 1", "assess.roll_window", "an integer >= 2"),
+    ("roll_k = 3", "assess.roll_k", "at most 2"),
+    ("skip_breaks = 1", "assess.skip_breaks", "true or false"),
+    ("regions = []", "assess.regions", "a non-empty list"),
+    ("targets = \"nope.csv\"", "assess.targets", "no such file"),
+    ("region = [\"abai\"]", "assess.region", "did you mean regions?"),
+])
+def test_assess_values(write, at, line, key, allowed):
+    path = write(f"[assess]\n{line}\n")
+    with pytest.raises(ConfigError, match=at(path, key, allowed)):
+        load_config(path)
+
+
+RUN = """
+[run]
+name = "plan_2030"
+description = "a draft"
+
+[assess]
+start = 2010
+
+[regress]
+features = { columns = ["unemployment_rate_pct"] }
+[[regress.models]]
+name = "fe"
+kind = "fixed_effects"
+
+[forecasts.net_migration]
+models = { naive = { kind = "naive" }, ens = { kind = "ensemble", members = ["naive", "drift"] }, drift = { kind = "drift" } }
+backtest = { origins = [2015, 2012], horizon = 2 }
+
+[scenario.jobs]
+description = "unemployment 10 % lower in two cities from 2026"
+shifts = [
+  { feature = "unemployment_rate_pct", regions = ["almaty_city", "astana"], from_year = 2026, kind = "relative", value = -0.1 },
+  { feature = "income_rel_national_pct", regions = "all", from_year = 2026, to_year = 2030, kind = "absolute", value = 5 },
+]
+"""
+
+
+def test_run_config_composes_studies(write):
+    cfg = load_config(write(RUN, name="run.toml"))
+    assert isinstance(cfg, RunConfig) and cfg.name == "plan_2030" and cfg.targets is None
+    assert cfg.assess.start == 2010 and cfg.regress.models[0].kind == "fixed_effects"
+    fc = cfg.forecasts["net_migration"]
+    assert fc.name == "net_migration" and [m.name for m in fc.models] == ["naive", "drift", "ens"]
+    assert fc.backtest.origins == (2012, 2015) and fc.path == cfg.path and fc.sha256 == cfg.sha256
+    shifts = cfg.scenario["jobs"].shifts
+    assert shifts[0].regions == ("almaty_city", "astana") and shifts[0].to_year is None
+    assert shifts[1].regions == "all" and shifts[1].value == 5.0
+
+
+@pytest.mark.parametrize(("old", "new", "key", "allowed"), [
+    ('name = "plan_2030"', 'name = "../plan"', "run.name", "no '..'"),
+    ('description = "a draft"', 'targets = "none.csv"', "run.targets", "no such file"),
+    ("start = 2010", "start = 2030", "assess.end", "after start = 2030"),
+    ('columns = ["unemployment_rate_pct"]', "columns = []", "regress.features.columns", "a non-empty list"),
+    ('kind = "fixed_effects"', 'kind = "fe"', 'regress.models[0] (name = "fe").kind', '"fixed_effects"'),
+    ('"naive", "drift"]', '"naive", "theta"]', "forecasts.net_migration.models.ens.members[1]", "another model"),
+    ("horizon = 2", "horizon = 0", "forecasts.net_migration.backtest.horizon", "from 1 to 30"),
+    ("[scenario.jobs]", "[scenario.\"a/b\"]", 'scenario."a/b" (the table name)', "no '/'"),
+    ('regions = "all"', "regions = 3", "scenario.jobs.shifts[1].regions", 'or "all"'),
+    ('kind = "absolute"', 'kind = "abs"', "scenario.jobs.shifts[1].kind", '"relative", "absolute"'),
+    ("to_year = 2030", "to_year = 2020", "scenario.jobs.shifts[1].to_year", "not be before from_year"),
+    ("value = -0.1", "value = -1", "scenario.jobs.shifts[0].value", "> -1"),
+])
+def test_run_config_errors(write, at, old, new, key, allowed):
+    assert old in RUN
+    path = write(RUN.replace(old, new, 1), name="run.toml")
+    with pytest.raises(ConfigError, match=at(path, key, allowed)):
+        load_config(path)
+
+
+def test_run_forecast_study_name_is_its_table_name(write, at):
+    path = write(RUN.replace("[forecasts.net_migration]", "[forecasts.net_migration]\nstudy = { name = \"other\" }"))
+    with pytest.raises(ConfigError, match=at(path, "forecasts.net_migration.study.name", "table name")):
+        load_config(path)

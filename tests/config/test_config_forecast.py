@@ -1,0 +1,172 @@
+"""ForecastStudyConfig: the shipped study reads as the old parser read it; each reported
+defect of the old parser is now an error naming the file and the key path."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from pydantic import ValidationError
+
+from kzmig.config import ForecastStudyConfig, load_config
+from kzmig.core.errors import ConfigError
+from kzmig.forecast.config import load_config as old_load_config
+
+BLOCKS = ("data", "targets", "backtest", "forecast", "reconciliation", "population")
+
+
+def _specs(cfg):
+    """Specs as plain tuples; arrays are tuples in the new config, lists in the old one."""
+    def plain(params):
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    return [(m.name, m.kind, plain(m.params), tuple(m.members), m.combine) for m in cfg.models]
+
+
+def _assert_same_as_old(new, old):
+    assert new.name == old.name and new.breaks == old.breaks
+    for block in BLOCKS:
+        for f in dataclasses.fields(getattr(old, block)):
+            assert getattr(getattr(new, block), f.name) == getattr(getattr(old, block), f.name), (block, f.name)
+    assert _specs(new) == _specs(old)
+    assert str(new.path) == old.path and new.sha256 == old.sha256
+
+
+def test_shipped_study_matches_old_parser(forecast_toml):
+    new = load_config(forecast_toml)
+    assert isinstance(new, ForecastStudyConfig)
+    _assert_same_as_old(new, old_load_config(forecast_toml))
+    assert new.forecast.levels == (0.8, 0.95) and new.backtest.origins == tuple(range(2012, 2022))
+
+
+@pytest.mark.parametrize("extra", [
+    "",
+    "[data]\nfirst_year = 2005\nlast_year = 2020\nnational = false\nborders = 2022\n",
+    "[targets]\nnames = [\"net_migration\", \"net_migration_rate_per_1000\"]\nadditive = []\nexog = [\"x\"]\n",
+    "[breaks]\ntreatment = \"dummy\"\n",
+    "[forecast]\nto_year = 2028\nlevels = [0.9]\nconformal = \"none\"\nselect_by = \"rmse\"\n",
+    "[reconciliation]\nmethods = [\"ols\", \"wls\"]\nuse = \"wls\"\n",
+    "[population]\nenabled = true\nmodel = \"naive\"\n",
+    "[models.w]\nkind = \"window_mean\"\nparams = { k = 5 }\n[models.b]\nkind = \"boosting\"\n"
+    "params = { lags = 2, exog = [\"x\"], learning_rate = 0.1, region_feature = false }\n",
+])
+def test_every_key_of_the_old_parser_reads_the_same(write, minimal_forecast, extra):
+    path = write(minimal_forecast + extra)
+    _assert_same_as_old(load_config(path), old_load_config(path))
+
+
+def test_current_view_has_no_borders(write, minimal_forecast, at):
+    cfg = load_config(write(minimal_forecast + "[data]\nview = \"current\"\n"))
+    assert cfg.data.view == "current" and cfg.data.borders is None
+    path = write(minimal_forecast + "[data]\nview = \"current\"\nborders = 2018\n")
+    with pytest.raises(ConfigError, match=at(path, "data.borders", "harmonised")):
+        load_config(path)
+
+
+@pytest.mark.parametrize(("section", "line", "key", "allowed"), [
+    ("backtest", "horizon = \"3\"", "backtest.horizon", "expected an integer from 1 to 30"),
+    ("backtest", "horizon = 31", "backtest.horizon", "expected an integer from 1 to 30"),
+    ("forecast", "levels = 0.8", "forecast.levels", "each item a number > 0 and < 1"),
+    ("forecast", "levels = [0.8, 1.0]", "forecast.levels[1]", "expected a number > 0 and < 1"),
+    ("forecast", "to_year = \"2030\"", "forecast.to_year", "expected an integer from 1990 to 2100"),
+    ("forecast", "conformal = \"some\"", "forecast.conformal", 'one of "missing", "all", "none"'),
+    ("forecast", "select_by = \"mape\"", "forecast.select_by", 'one of "mase", "mae", "rmse"'),
+    ("data", "national = \"no\"", "data.national", "expected true or false"),
+    ("data", "borders = 2019", "data.borders", "one of 2017, 2018, 2022"),
+    ("data", "first_year = 2020\nlast_year = 2010", "data.last_year", "after first_year"),
+    ("reconciliation", "methods = [\"ols\"]\nuse = \"wls\"", "reconciliation.use", "one of methods"),
+    ("breaks", "treatment = \"drop\"", "breaks.treatment", 'one of "bridge", "dummy", "keep"'),
+    ("targets", "additive = [\"rate\"]", "targets.additive[0]", "must be one of names"),
+    ("population", "enabled = true\nmigration_target = \"x\"", "population.migration_target", "[targets] names"),
+    ("population", "model = \"ghost\"", "population.model", '"selected" or a model of the study'),
+])
+def test_bad_values_name_file_key_and_allowed(write, at, section, line, key, allowed):
+    path = write(f"[study]\nname = \"t\"\n[models.naive]\nkind = \"naive\"\n[{section}]\n{line}\n")
+    with pytest.raises(ConfigError, match=at(path, key, allowed)):
+        load_config(path)
+
+
+@pytest.mark.parametrize("name", ["../../x", "/abs/path", "a/b", ".hidden", "a..b", "", "x" * 65])
+def test_study_name_cannot_leave_runs(write, at, name):
+    path = write(f"[study]\nname = \"{name}\"\n[models.naive]\nkind = \"naive\"\n")
+    with pytest.raises(ConfigError, match=at(path, "study.name")):
+        load_config(path)
+
+
+def test_model_names_are_folder_names(write, at):
+    path = write("[study]\nname = \"t\"\n[models.\"../up\"]\nkind = \"naive\"\n")
+    with pytest.raises(ConfigError, match=at(path, 'models."../up" (the table name)')):
+        load_config(path)
+
+
+def test_ensemble_before_members_loads_and_members_come_first(write, minimal_forecast):
+    cfg = load_config(write("""
+[study]
+name = "t"
+[models.ens]
+kind = "ensemble"
+members = ["theta", "inner"]
+combine = "median"
+[models.inner]
+kind = "ensemble"
+members = ["naive", "theta"]
+[models.naive]
+kind = "naive"
+[models.theta]
+kind = "theta"
+"""))
+    assert [m.name for m in cfg.models] == ["naive", "theta", "inner", "ens"]
+    assert cfg.models[-1].members == ("theta", "inner") and cfg.models[-1].combine == "median"
+    from kzmig.forecast.runner import build_models  # the runner wires members by name, in order
+
+    models = build_models(cfg, horizon=3)
+    assert [n for n, _ in models["ens"].members] == ["theta", "inner"]
+
+
+@pytest.mark.parametrize(("models", "key", "text"), [
+    ('[models.e]\nkind = "ensemble"\nmembers = ["naive", "ghost"]', "models.e.members[1]", "another model"),
+    ('[models.e]\nkind = "ensemble"\nmembers = ["e"]', "models.e.members[0]", "another model"),
+    ('[models.e]\nkind = "ensemble"\nmembers = ["f"]\n[models.f]\nkind = "ensemble"\nmembers = ["e"]',
+     "models.e.members", "a cycle"),
+    ('[models.e]\nkind = "ensemble"', "models.e.members", "missing"),
+    ('[models.e]\nkind = "naive"\nmembers = ["naive"]', "models.e.members", "unknown key"),
+    ('[models.e]\nkind = "ensemble"\nmembers = ["naive"]\ncombine = "max"', "models.e.combine", '"mean", "median"'),
+    ('[models.e]\nkind = "arima"', "models.e.kind", '"auto_arima"'),
+    ('[models.e]\nparams = {}', "models.e.kind", "missing"),
+    ('[models.gbm]\nkind = "boosting"\nparams = { lags = "3" }', "models.gbm.params.lags", "an integer"),
+    ('[models.gbm]\nkind = "boosting"\nparams = { lag = 3 }', "models.gbm.params.lag", "did you mean lags?"),
+    ('[models.gbm]\nkind = "boosting"\nparams = { transform = "log" }', "models.gbm.params.transform",
+     '"level", "diff"'),
+    ('[models.gbm]\nkind = "boosting"\nparams = { breaks = "keep" }', "models.gbm.params.breaks",
+     "[breaks] treatment"),
+    ('[models.th]\nkind = "theta"\nparams = { theta = true }', "models.th.params.theta", "a number"),
+    ('[models.parms]\nkind = "naive"\nparms = {}', "models.parms.parms", "unknown key"),
+])
+def test_model_tables_are_checked(write, minimal_forecast, at, models, key, text):
+    path = write(minimal_forecast + models + "\n")
+    with pytest.raises(ConfigError, match=at(path, key, text)):
+        load_config(path)
+
+
+def test_unknown_table_and_key_suggest_the_close_one(write, minimal_forecast, at):
+    path = write(minimal_forecast + "[forecast]\nto_yaer = 2030\n[plots]\nx = 1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.match(at(path, "forecast.to_yaer", "unknown key", "did you mean to_year?"))
+    assert err.match(at(path, "plots", "unknown key", "the top level takes study, data"))
+    assert "2 problems" in str(err.value)
+
+
+def test_at_least_one_model(write, at):
+    path = write("[study]\nname = \"t\"\n")
+    with pytest.raises(ConfigError, match=at(path, "models", "missing")):
+        load_config(path)
+
+
+def test_frozen(write, minimal_forecast):
+    cfg = load_config(write(minimal_forecast + "[models.w]\nkind = \"window_mean\"\nparams = { k = 4 }\n"))
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.backtest.horizon = 5
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.study = None
+    with pytest.raises(TypeError):
+        cfg.models[1].params["k"] = 2  # read-only mapping
+    assert isinstance(cfg.models, tuple) and isinstance(cfg.targets.names, tuple)

@@ -1,0 +1,153 @@
+"""RegressStudyConfig: the shipped study reads as the old parser read it (``.sections``,
+``.models``); values the old parser checked only after fitting every model are now errors
+at load time, naming the file and the key path."""
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from kzmig.commands.regress_config import load_config as old_load_config
+from kzmig.config import RegressStudyConfig, load_config
+from kzmig.core.errors import ConfigError
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _assert_same_as_old(new, old):
+    assert set(new.sections) == set(old.sections)
+    for section, keys in old.sections.items():
+        assert set(new.sections[section]) == set(keys), section
+        for key, value in keys.items():
+            assert _plain(new.sections[section][key]) == value, (section, key)
+            assert _plain(new.get(section, key)) == old.get(section, key)
+    assert [(m.name, m.kind, dict(m.params)) for m in new.models] == [
+        (m.name, m.kind, dict(m.params)) for m in old.models]
+    assert new.path == old.path and new.sha256 == old.sha256
+
+
+def test_shipped_study_matches_old_parser(regress_toml):
+    new = load_config(regress_toml)
+    assert isinstance(new, RegressStudyConfig)
+    _assert_same_as_old(new, old_load_config(regress_toml))
+    assert new.covariance.types == ("clustered", "driscoll-kraay", "robust")
+    assert new.bootstrap.seed == 20240601 and new.data.years == (2006, 2022)
+
+
+@pytest.mark.parametrize("extra", [
+    "",
+    "[outcomes]\ntargets = [\"y\", \"z\"]\n",
+    "[covariance]\ntypes = [\"robust\", \"unadjusted\"]\nkernel = \"parzen\"\nbandwidth = 1.5\n",
+    "[hausman]\nmethod = \"robust\"\ntime_effects = true\nsigma = \"fe\"\n",
+    "[bootstrap]\nmodels = [\"fe\"]\nterms = [\"unemployment_rate_pct_lag1\"]\nB = 199\n"
+    "weights = \"rademacher\"\nlevel = 0.9\nseed = 3\n",
+    "[discrete]\nenabled = false\nwindow = 6\nk = 3\nrel_tol = 0\nabs_tol = 1\nlag = 0\n"
+    "columns = [\"a\"]\nmodels = [\"ordered_logit\"]\ncov_type = \"nonrobust\"\n"
+    "order = [\"stable inflow\", \"intensifying outflow\"]\n",
+    "[plot]\nlevel = 0.9\n",
+    "[[models]]\nname = \"fd\"\nkind = \"first_difference\"\nparams = { lag = 2, missing = \"raise\" }\n",
+])
+def test_every_key_of_the_old_parser_reads_the_same(write, minimal_regress, extra):
+    path = write(minimal_regress + extra)
+    _assert_same_as_old(load_config(path), old_load_config(path))
+
+
+def test_data_keys_read_the_same(write):
+    path = write("[data]\nview = \"harmonised\"\nborders = 2022\nyears = [2010, 2020]\nbreaks = \"keep\"\n"
+                 "[features]\ncolumns = [\"x\"]\n[[models]]\nname = \"p\"\nkind = \"pooled_ols\"\n")
+    _assert_same_as_old(load_config(path), old_load_config(path))
+
+
+@pytest.mark.parametrize(("text", "key", "allowed"), [
+    ("[bootstrap]\nweights = \"normal\"", "bootstrap.weights", '"rademacher", "webb"'),
+    ("[bootstrap]\nlevel = 95", "bootstrap.level", "a number > 0 and < 1"),
+    ("[bootstrap]\nB = 10", "bootstrap.B", "an integer >= 99"),
+    ("[bootstrap]\nB = 999.0", "bootstrap.B", "an integer"),
+    ("[bootstrap]\nmodels = [\"ghost\"]", "bootstrap.models[0]", "a name of [[models]]"),
+    ("[bootstrap]\nterms = [\"unemployment_rate_pct\"]\nmodels = [\"fe\"]", "bootstrap.terms[0]",
+     '"unemployment_rate_pct_lag1"'),
+    ("[covariance]\nbandwidth = -1", "covariance.bandwidth", "a number >= 0"),
+    ("[covariance]\ntypes = [\"cluster\"]", "covariance.types[0]", '"clustered", "driscoll-kraay"'),
+    ("[covariance]\ntypes = []", "covariance.types", "a non-empty list"),
+    ("[covariance]\nkernel = \"gauss\"", "covariance.kernel", '"bartlett", "parzen", "qs"'),
+    ("[hausman]\nmethod = \"fast\"", "hausman.method", '"auto", "classical", "robust"'),
+    ("[hausman]\nsigma = \"re\"", "hausman.sigma", '"separate", "fe"'),
+    ("[hausman]\ntime_effects = \"no\"", "hausman.time_effects", "true or false"),
+    ("[discrete]\nlag = -1", "discrete.lag", "an integer >= 0"),
+    ("[discrete]\nmodels = [\"probit\"]", "discrete.models[0]", '"ordered_logit", "multinomial_logit"'),
+    ("[discrete]\ncov_type = \"robust\"", "discrete.cov_type", '"nonrobust", "clustered"'),
+    ("[discrete]\nk = 3", "discrete.k", "at most 2"),
+    ("[discrete]\norder = [\"stable inflow\", \"sideways\"]", "discrete.order[1]", '"weakening inflow"'),
+    ("[plot]\nlevel = 1", "plot.level", "a number > 0 and < 1"),
+    ("[outcomes]\ntargets = [\"../y\"]", "outcomes.targets[0]", "no '..'"),
+])
+def test_values_are_checked_before_fitting(write, minimal_regress, at, text, key, allowed):
+    path = write(minimal_regress + text + "\n")
+    with pytest.raises(ConfigError, match=at(path, key, allowed)):
+        load_config(path)
+
+
+@pytest.mark.parametrize(("data", "key", "allowed"), [
+    ("years = [2022, 2006]", "data.years", "first < last"),
+    ("years = [2006]", "data.years[1]", "missing; expected an integer from 1990 to 2100"),
+    ("years = [2006, \"2022\"]", "data.years[1]", "expected an integer from 1990 to 2100"),
+    ("breaks = \"remove\"", "data.breaks", '"drop", "keep"'),
+    ("view = \"current\"", "data.borders", "harmonised"),
+])
+def test_data_block(write, at, data, key, allowed):
+    path = write(f"[data]\nborders = 2018\n{data}\n[features]\ncolumns = [\"x\"]\n"
+                 "[[models]]\nname = \"fe\"\nkind = \"fixed_effects\"\n")
+    with pytest.raises(ConfigError, match=at(path, key, allowed)):
+        load_config(path)
+
+
+@pytest.mark.parametrize(("text", "key", "allowed"), [
+    ("[features]\ncolumns = []", "features.columns", "a non-empty list"),
+    ("[features]\ncolumns = [\"x\"]\nlag = -1", "features.lag", "an integer >= 0"),
+    ("[features]\ncolumns = [\"x\"]\nlag = 1.0", "features.lag", "an integer >= 0"),
+    ("[features]\ncolumns = [\"x\"]\nmissing = \"fill\"", "features.missing", '"raise", "drop", "keep"'),
+    ("[features]\nlag = 1", "features.columns", "missing"),
+])
+def test_features_block(write, at, text, key, allowed):
+    path = write(text + "\n[[models]]\nname = \"fe\"\nkind = \"fixed_effects\"\n")
+    with pytest.raises(ConfigError, match=at(path, key, allowed)):
+        load_config(path)
+
+
+@pytest.mark.parametrize(("models", "key", "text"), [
+    ('[[models]]\nname = "fe"\nkind = "random_effects"', 'models[1] (name = "fe").name', "unique"),
+    ('[[models]]\nname = "x"\nkind = "ols"', 'models[1] (name = "x").kind', '"pooled_ols", "fixed_effects"'),
+    ('[[models]]\nname = "x"\nkind = "ordered_logit"', 'models[1] (name = "x").kind', '"first_difference"'),
+    ('[[models]]\nname = "x"\nkind = "fixed_effects"\nparams = { effects = "entity" }',
+     'models[1] (name = "x").params.effects', '"region", "year", "both"'),
+    ('[[models]]\nname = "x"\nkind = "fixed_effects"\nparams = { cov_type = "robust" }',
+     'models[1] (name = "x").params.cov_type', "[covariance] types"),
+    ('[[models]]\nname = "x"\nkind = "between"\nparams = { lag = "1" }',
+     'models[1] (name = "x").params.lag', "an integer"),
+    ('[[models]]\nname = "x"\nkind = "fixed_effects"\nparams = { kernel = "qs" }',
+     'models[1] (name = "x").params.kernel', "[covariance] kernel"),
+    ('[[models]]\nname = "x"\nkind = "between"\nparams = { kernel = "qs" }',
+     'models[1] (name = "x").params.kernel', "unknown key; [models[1] (name = \"x\").params] takes lag, missing"),
+    ('[[models]]\nname = "a/b"\nkind = "between"', 'models[1] (name = "a/b").name', "no '/'"),
+    ('[[models]]\nkind = "between"', "models[1].name", "missing"),
+    ('[[models]]\nname = "x"\nkind = "between"\nestimator = "ols"', 'models[1] (name = "x").estimator',
+     "unknown key"),
+    ('[bootstrap]\nmodels = ["x"]\n[[models]]\nname = "x"\nkind = "random_effects"', "bootstrap.models[0]",
+     "the wild bootstrap supports kinds"),
+])
+def test_models_are_checked(write, minimal_regress, at, models, key, text):
+    path = write(minimal_regress + models + "\n")
+    with pytest.raises(ConfigError, match=at(path, key, text)):
+        load_config(path)
+
+
+def test_sections_view_is_read_only(regress_toml):
+    cfg = load_config(regress_toml)
+    assert cfg.sections["features"]["columns"][0] == "unemployment_rate_pct"
+    first, last = cfg.sections["data"]["years"]
+    assert (first, last) == (2006, 2022)
+    with pytest.raises(TypeError):
+        cfg.sections["features"]["lag"] = 2
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.features = None
