@@ -17,7 +17,8 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
     from kzmig.studies import STUDIES
 
     cfg = load_config(config, kind=kind)
-    with run_folder(out, study=cfg.name, overwrite=overwrite) as run:
+    name = getattr(cfg, "name", None) or Path(config).stem
+    with run_folder(out, study=name, overwrite=overwrite) as run:
         with progress_display() as progress, run.step(kind):
             result = STUDIES[kind](cfg, data, progress=progress)
         with run.step("save"):
@@ -25,7 +26,7 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
         path = run.complete(result.manifest())
     for warning in result.warnings:
         out_console().print(f"note: {warning}", markup=False)
-    out_console().print(f"{kind} run {cfg.name} written to {path}", markup=False)
+    out_console().print(f"{kind} run {name} written to {path}", markup=False)
     return path
 
 

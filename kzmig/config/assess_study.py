@@ -8,6 +8,7 @@ In a file it is the ``[assess]`` table (alone, or inside a run config)::
     borders = 2018
     regions = ["almaty_city", "astana"]   # optional; default: every unit of the borders
     targets = "targets.csv"               # optional; relative to this file
+    geojson = "regions.geojson"           # optional; boundaries for a true choropleth
     skip_breaks = true
     method = "default"                    # "paper": the source's conventions
     smooth_k = 3                          # years averaged at each end of the period
@@ -16,8 +17,7 @@ In a file it is the ``[assess]`` table (alone, or inside a run config)::
     roll_window = 5                       # rolling trend panel
     roll_k = 2
 
-Defaults are those of ``kzmig/commands/assess.py`` (``SMOOTH_K``, ``REL_TOL``, ``ABS_TOL``,
-``ROLL_WINDOW``, ``ROLL_K``). Whether the period and regions are covered by the data is
+Defaults are the thresholds of :mod:`kzmig.features.typology`. Whether the period and regions are covered by the data is
 checked after loading it.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from kzmig.config.base import FilePath, Text, Unique, Year, error, fail
+from kzmig.config.base import FilePath, SafeName, Text, Unique, Year, error, fail
 from kzmig.config.blocks import StudyConfigBase
 from kzmig.features.regions import BORDERS
 
@@ -44,11 +44,13 @@ class AssessStudyConfig(StudyConfigBase):
     config file's folder when loaded from a file, which must then exist).
     """
 
+    name: SafeName = "assess"
     start: Year = 2006
     end: Year = 2022
     borders: Literal[BORDERS] = 2018  # type: ignore[valid-type]
     regions: Annotated[tuple[Text, ...], Field(min_length=1), Unique] | None = None
     targets: FilePath | None = None
+    geojson: FilePath | None = None
     skip_breaks: bool = True
     method: Literal[METHODS] = "default"  # type: ignore[valid-type]
     smooth_k: Annotated[int, Field(ge=1)] = 3

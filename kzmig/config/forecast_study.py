@@ -1,7 +1,6 @@
 """The forecast study config (``kzmig forecast``; see ``experiments/net_migration.toml``).
 
-Attribute access matches the old ``kzmig.forecast.config.StudyConfig`` that
-``forecast/runner.py`` reads: ``cfg.name``, ``cfg.models`` (a tuple of specs with ``name``,
+Attribute access, as :mod:`kzmig.studies.forecast` reads it: ``cfg.name``, ``cfg.models`` (a tuple of specs with ``name``,
 ``kind``, ``params``, ``members``, ``combine``; members come before the ensembles that use
 them, whatever the order in the file), ``cfg.data``, ``cfg.targets``, ``cfg.breaks`` (the
 treatment, a string), ``cfg.backtest``, ``cfg.forecast``, ``cfg.reconciliation``,
@@ -27,7 +26,7 @@ from kzmig.config.blocks import (
     TargetsBlock,
 )
 from kzmig.config.params import NamedSpec, SingleSpec, spec_classes
-from kzmig.forecast.registry import FORECASTERS
+from kzmig.models.registry import FORECAST_KINDS, REGISTRY
 from kzmig.models.ensemble import COMBINE
 
 logger = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ RESERVED = {
 
 #: ``[models.<name>]`` spec classes by kind.
 SPECS = spec_classes(
-    FORECASTERS, SingleSpec, RESERVED,
+    {k: REGISTRY[k] for k in FORECAST_KINDS}, SingleSpec, RESERVED,
     extra={"ensemble": {
         "members": (Annotated[tuple[SafeName, ...], Field(min_length=1), Unique],
                     Field(description="names of other models of the study")),

@@ -179,6 +179,33 @@ def load_config(path: Path | str, kind: str | None = None) -> Any:
     return cfg
 
 
+def assess_config(path: Path | str | None, options: Mapping[str, Any]) -> AssessStudyConfig:
+    """An assessment config from an optional file and command-line options, which override it.
+
+    Problems in the file name the file; problems in the options name ``command-line options``
+    and the key (``end``, ``regions`` ...), which is the option without its dashes.
+
+    Raises
+    ------
+    ConfigError
+        The file is not an assessment config, or a value is invalid.
+    """
+    raw: dict[str, Any] = {}
+    sha, base = "", None
+    if path is not None:
+        doc, sha = read_toml(path)
+        if set(doc) - {"assess"}:
+            raise ConfigError(f"{path}: an assessment config has one [assess] table; found tables {sorted(doc)}.")
+        raw, base = dict(doc.get("assess", {})), Path(path).parent
+        validate_config({"assess": raw}, "assess", source=str(path), base_dir=base)
+    source = "command-line options" + (f" (with {path})" if path is not None else "")
+    merged = {**raw, **{k: v for k, v in options.items() if v is not None}}
+    cfg = validate_config({"assess": merged}, "assess", source=source, base_dir=base or Path.cwd())
+    if path is not None:
+        _stamp(cfg, Path(path), sha)
+    return cfg
+
+
 def json_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of a ``kind`` config file, for editors (e.g. Taplo, VS Code Even Better TOML).
 

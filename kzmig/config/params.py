@@ -1,7 +1,6 @@
 """``params`` tables of models, checked against the estimator class they configure.
 
-For each registry entry (a forecaster of :data:`kzmig.forecast.registry.FORECASTERS` or a panel
-model of :data:`kzmig.models.registry.REGISTRY`) :func:`params_model` builds a closed model
+For each registry entry (a forecaster or a panel model of :data:`kzmig.models.registry.REGISTRY`) :func:`params_model` builds a closed model
 whose keys are the class's ``_get_param_names()``, minus those the study sets itself. A
 value must have the type of the constructor default (an integer where the default is an
 integer, a number where it is a float, ``true``/``false`` where it is a bool, a list where

@@ -7,7 +7,7 @@ the registries of :mod:`kzmig.models`.
 
 Besides attribute access (``cfg.covariance.types``), ``cfg.sections`` is a read-only
 ``{section: {key: value}}`` view with every key filled in (defaults included), as the old
-``kzmig.commands.regress_config.RegressConfig.sections``; sequences are tuples.
+the old hand-written parser's ``sections``; sequences are tuples.
 """
 from __future__ import annotations
 

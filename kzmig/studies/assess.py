@@ -91,7 +91,7 @@ def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
                        f"to 1 Jan {cfg.end + 1}"),
             ("borders", f"harmonised, fixed borders of {cfg.borders}"),
             ("smoothing", f"start and end rates are means of the first and last {k} years "
-                          f"(configured {cfg.k}, at most half the period; per 1,000 average population)"
+                          f"(configured {cfg.smooth_k}, at most half the period; per 1,000 average population)"
                           + ("; years with a break flag on net migration (census re-basing, territory transfers) are "
                              "skipped and the end moves inward (see start_years/end_years)" if cfg.skip_breaks else
                              "; break years kept (skip_breaks = false)")),
@@ -131,7 +131,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
 
     start, end = cfg.start, cfg.end
     units = list(cfg.regions) if cfg.regions else sorted(set(panel["region"]) - {NATIONAL})
-    k = smoothing_k(start, end, cfg.k)
+    k = smoothing_k(start, end, cfg.smooth_k)
     breaks = ty.break_years(long)
     skip = breaks if cfg.skip_breaks else None
     pop = ty.population_change_groups(panel, start, end, k=k, regions=units, skip=skip)

@@ -231,13 +231,17 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
         No target could be forecast (every series too short, no origin inside the data), or a
         projected population at or below zero.
     """
-    from kzmig.config.checks import check_forecast_years
+    from kzmig.config.checks import check_to_year
 
     progress = progress or no_progress
     cfg = config
     source = open_data(data)
     wide, long = study_panel(cfg, source.observations)
-    check_forecast_years(cfg, wide)
+    observed = wide[["year", *[c for c in cfg.targets.names if c in wide.columns]]].dropna(how="all", subset=[
+        c for c in cfg.targets.names if c in wide.columns])
+    if observed.empty:
+        raise StudyError(f"{cfg.path}: none of the targets {list(cfg.targets.names)} has a value in {source.label}.")
+    check_to_year(cfg.forecast.to_year, int(observed["year"].max()), cfg.forecast.max_years_ahead, source=cfg.path)
     data_meta = source.meta()
     horizon = max(cfg.backtest.horizon, cfg.forecast.to_year - int(wide["year"].max()))
     models = build_models(cfg, horizon)

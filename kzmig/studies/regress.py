@@ -12,6 +12,7 @@ figure ``coefficients``; and the fitted models (``models/<target>/<model>/``).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 import logging
 from typing import Any
 
@@ -219,7 +220,9 @@ def regress(config: Any, data: DataArg = None, *, progress: Progress | None = No
     long = load_long(view=d["view"], borders=d["borders"], observations=source.observations)
     full, skip = factor_panel(long, builders=f["builders"], targets=cfg.sections["outcomes"]["targets"],
                               columns=[], drop_breaks=d["breaks"] == "drop")
-    check_columns(cfg, full.columns)
+    check_columns(f["columns"], full.columns, key="features.columns", source=cfg.path)
+    if dsc["enabled"]:
+        check_columns(dsc["columns"], full.columns, key="discrete.columns", source=cfg.path)
     data_meta = source.meta()
     skipped: list[dict[str, str]] = []
     targets = cfg.sections["outcomes"]["targets"]
@@ -258,7 +261,7 @@ def regress(config: Any, data: DataArg = None, *, progress: Progress | None = No
     progress("regress: done", total, total)
     logger.info("regress: %d coefficient rows, %d tables, %d skipped", len(tidy), len(tables), len(skipped))
     return StudyResult(
-        study="regress", name=getattr(cfg, "name", "regress"), tables=out_tables,
+        study="regress", name=Path(cfg.path).stem if cfg.path else "regress", tables=out_tables,
         figures={"coefficients": plot_coefficients(main, level)},
         texts={"models.txt": "\n\n".join(to_text(t, title=k) for k, t in tables.items()) + "\n"},
         writers={"models.xlsx": lambda path: write_regression_workbook(workbook, path)},

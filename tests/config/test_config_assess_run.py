@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pytest
 
-from kzmig.commands import assess as assess_command
 from kzmig.config import AssessStudyConfig, RunConfig, load_config
 from kzmig.core.errors import ConfigError
 
@@ -13,9 +12,8 @@ def test_assess_defaults_are_the_command_defaults(write):
     assert isinstance(cfg, AssessStudyConfig)
     assert (cfg.start, cfg.end, cfg.borders, cfg.regions, cfg.targets) == (2006, 2022, 2018, None, None)
     assert cfg.skip_breaks is True and cfg.method == "default"
-    assert (cfg.smooth_k, cfg.rel_tol, cfg.abs_tol, cfg.roll_window, cfg.roll_k) == (
-        assess_command.SMOOTH_K, assess_command.REL_TOL, assess_command.ABS_TOL,
-        assess_command.ROLL_WINDOW, assess_command.ROLL_K)
+    # METHOD.md / README: k = 3 smoothed years, 20 % and 0.5 per 1,000 tolerances, 5-year windows of k = 2
+    assert (cfg.smooth_k, cfg.rel_tol, cfg.abs_tol, cfg.roll_window, cfg.roll_k) == (3, 0.2, 0.5, 5, 2)
 
 
 def test_assess_full_table_and_relative_targets(write):
