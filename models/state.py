@@ -130,6 +130,8 @@ class Packer:
         if isinstance(v, pd.api.extensions.ExtensionArray):
             return self._values(v)
         if isinstance(v, Persistable):  # before scikit-learn: our models are BaseEstimators too
+            if class_name(v) not in MODEL_CLASSES:
+                raise StateError(f"{class_name(v)} is not in MODEL_CLASSES; a load would refuse it.")
             return {"$model": v._pack_with(self)}
         if dataclasses.is_dataclass(v) and class_name(v) in RESULT_CLASSES:
             fields = {f.name: self.pack(getattr(v, f.name)) for f in dataclasses.fields(v)}
@@ -332,7 +334,21 @@ class Persistable:
 
 def unpack_model(tree: Mapping[str, Any], arrays: Mapping[str, np.ndarray],
                  objects: Mapping[str, Any]) -> Any:
-    """Rebuild the estimator of a ``model.json`` tree (its class must be allow-listed)."""
+    """Rebuild the estimator of a ``model.json`` tree.
+
+    Parameters
+    ----------
+    tree : mapping
+        ``{"class", "params", "fitted"}`` as written by :meth:`Persistable._get_state`.
+    arrays, objects : mapping
+        The arrays of ``arrays.npz`` and the estimators of ``estimators.skops``, by key.
+
+    Raises
+    ------
+    StateError
+        A class outside :data:`MODEL_CLASSES` / :data:`RESULT_CLASSES` (named), an unknown
+        tag or a reference to a missing array or estimator.
+    """
     if not isinstance(tree, Mapping):
         raise StateError("the model entry must be an object.")
     return resolve_class(tree.get("class"))._from_state(tree, arrays, objects)
@@ -345,7 +361,24 @@ def refit_backend(owner: str, attr: str, refit: Callable[[], Any], params_of: Ca
     Used for linearmodels and statsmodels results of the panel and discrete models, which
     are not stored: predictions and ``result_`` come from the saved estimates, the refitted
     object only serves callers who want the library's own result (``lm_result_``,
-    ``sm_result_``). Returns None when the refit fails.
+    ``sm_result_``).
+
+    Parameters
+    ----------
+    owner, attr : str
+        Estimator and attribute names, for the warning.
+    refit : callable
+        Fits the library model on the saved sample with the saved specification.
+    params_of : callable
+        The estimates of a refitted result, compared with ``saved`` bit for bit.
+    saved : array_like
+        The saved estimates.
+
+    Returns
+    -------
+    object or None
+        The refitted result, or None when the refit raised (with a
+        :class:`ModelVersionWarning`).
     """
     try:
         with warnings.catch_warnings():

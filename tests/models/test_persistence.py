@@ -190,6 +190,9 @@ def test_logit_round_trip_is_exact(kind, type_panel, tmp_path):
     np.testing.assert_array_equal(loaded.sm_params_, est.sm_params_)
     np.testing.assert_array_equal(np.asarray(loaded.sm_result_.params), np.asarray(est.sm_result_.params))
     pd.testing.assert_frame_equal(loaded.sample_, est.sample_, check_exact=True)
+    if kind == "multinomial_logit":  # predict_proba from sm_params_ is statsmodels' own prediction
+        x = type_panel[["x1", "x2"]].to_numpy()
+        np.testing.assert_array_equal(loaded._probs(x), est.sm_result_.predict(np.column_stack([np.ones(len(x)), x])))
     assert read_metadata(run)["model_class"] == f"kzmig.models.discrete.{type(est).__name__}"
 
 

@@ -112,3 +112,17 @@ def test_every_registered_model_class_is_allow_listed():
     from kzmig.models.state import class_name
 
     assert {class_name(c) for c in [*REGISTRY.values(), *FORECASTERS.values()]} == set(MODEL_CLASSES)
+
+
+def test_models_outside_the_allow_list_are_not_saved(tmp_path):
+    from kzmig.models.baselines import Naive
+    from kzmig.models.ensemble import Ensemble
+    from kzmig.models.persistence import save_model
+
+    class MyNaive(Naive):
+        pass
+
+    with pytest.raises(TypeError, match=r"MyNaive has no safe file format"):
+        save_model(MyNaive(), tmp_path / "top")
+    with pytest.raises(StateError, match=r"MyNaive is not in MODEL_CLASSES"):
+        save_model(Ensemble([("m", MyNaive())]), tmp_path / "nested")
