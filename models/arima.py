@@ -28,6 +28,10 @@ def _spec_text(order, trend) -> str:
     return f"ARIMA{order}{extra}"
 
 
+def _arima(y, exog, order, trend) -> ARIMA:
+    return ARIMA(y, exog=exog, order=order, trend=trend, concentrate_scale=True)
+
+
 class AutoARIMA(LocalForecaster):
     """ARIMA(p, d, q) per region with automatic order selection.
 
@@ -55,6 +59,12 @@ class AutoARIMA(LocalForecaster):
         (:class:`~models.baselines.Naive`) and why no ARIMA could be fitted.
     results_ : dict
         statsmodels results per region.
+    states_ : dict
+        Per region ``order``, ``trend``, ``res`` (the statsmodels results), ``exog`` (whether
+        the break dummy is used), and the fitted data ``y`` and ``x`` (the dummy column or
+        None). A saved model stores the parameters instead of ``res`` and rebuilds it with
+        ``ARIMA(y, x, order, trend).smooth(params)``, which gives the same forecasts and
+        intervals bit for bit (statsmodels' own ``fit`` ends with that ``smooth`` call).
 
     Notes
     -----
@@ -97,7 +107,7 @@ class AutoARIMA(LocalForecaster):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
             try:
-                res = ARIMA(y, exog=exog, order=order, trend=trend, concentrate_scale=True).fit(cov_type="none")
+                res = _arima(y, exog, order, trend).fit(cov_type="none")
             except (ValueError, np.linalg.LinAlgError) as err:
                 logger.debug("ARIMA%s trend=%s failed: %s", order, trend, err)
                 return None
@@ -150,7 +160,17 @@ class AutoARIMA(LocalForecaster):
             exog = is_break.astype(float).reshape(-1, 1)
         d = self._choose_d(y)
         order, trend, res = self._search(y, exog, d)
-        return {"order": order, "trend": trend, "res": res, "exog": exog is not None}
+        return {"order": order, "trend": trend, "res": res, "exog": exog is not None, "y": y, "x": exog}
+
+    def _dump_one(self, state):
+        return {**state, "res": {"params": np.asarray(state["res"].params)}}
+
+    def _load_one(self, state):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
+            res = _arima(state["y"], state["x"], state["order"], state["trend"]).smooth(
+                state["res"]["params"], cov_type="none")
+        return {**state, "res": res}
 
     def _describe(self, state) -> str:
         return _spec_text(state["order"], state["trend"]) + (" + break dummy" if state["exog"] else "")

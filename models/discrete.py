@@ -31,6 +31,7 @@ from kzmig.core.options import check_option
 from kzmig.features.panel import MISSING_POLICIES
 from kzmig.models.design import check_design, estimation_sample
 from kzmig.models.results import DiscreteResult
+from kzmig.models.state import Persistable, refit_backend
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,18 @@ DISCRETE_COV = {"nonrobust": {"cov_type": "nonrobust"}, "clustered": {"cov_type"
 _CODE = "__type_code"
 
 
-class _TypeModel(BaseEstimator):
+class _TypeModel(Persistable, BaseEstimator):
+    """Shared sample handling and output of the logits.
+
+    ``sm_params_`` holds statsmodels' raw parameter vector, from which ``predict_proba``
+    computes. A saved model (:mod:`models.persistence`) stores it with ``result_``,
+    ``sample_``, ``categories_``, ``regions_``, ``years_`` and ``feature_names_``; the
+    statsmodels result ``sm_result_`` is not stored: loading refits it on ``sample_`` and
+    warns if its estimates differ from the saved ones.
+    """
+
     _estimator = ""
+    _rebuilt_attrs = ("sm_result_",)
 
     def __init__(self, target: str = "type", features: Sequence[str] = (), *,
                  order: Sequence[str] = TREND_ORDER, lag: int = 1,
@@ -138,6 +149,13 @@ class _TypeModel(BaseEstimator):
                                       n_regions=len(self.regions_), years=self.years_, spec=spec,
                                       name=self._estimator, **parts)
 
+    def _set_state(self, values: dict[str, Any]) -> None:
+        super()._set_state(values)
+        self.sm_result_ = refit_backend(
+            self._owner, "sm_result_",
+            lambda: self._estimate(self.sample_, list(self.feature_names_), self.categories_),
+            lambda res: np.asarray(res.params), self.sm_params_)
+
     def predict_proba(self, panel: pd.DataFrame) -> pd.DataFrame:
         """Probability of each type for the rows of ``panel`` that have lagged features."""
         check_is_fitted(self, "result_")
@@ -215,10 +233,7 @@ class OrderedLogitMigration(_TypeModel):
         """Estimate on a region-by-window panel (``region``, ``year``, target, features)."""
         sample, names, cats = self._sample(panel)
         x = sample[names].to_numpy(dtype=float)
-        endog = pd.Series(pd.Categorical.from_codes(sample[_CODE].astype(int),
-                                                    categories=list(cats), ordered=True))
-        model = OrderedModel(endog, pd.DataFrame(x, columns=names), distr="logit")
-        res = self._run(lambda: model.fit(method="bfgs", gtol=1e-8, **self._fit_kwargs(sample)), names)
+        res = self._estimate(sample, names, cats)
         raw, cov = np.asarray(res.params), np.asarray(res.cov_params())
         probs, ame = _ordered_probs_and_ame(raw, x)
         ame_se = _delta_se(lambda p: _ordered_probs_and_ame(p, x)[1], raw, cov)
@@ -235,7 +250,7 @@ class OrderedLogitMigration(_TypeModel):
         se = np.concatenate([np.sqrt(np.diag(cov))[:k], cut_se])
         index = [*names, *cut_names]
         p = 2 * stats.norm.sf(np.abs(est / se))
-        self.sm_result_ = res
+        self.sm_result_, self.sm_params_ = res, raw
         self._finish(
             sample, names, cats, probs,
             params=pd.DataFrame({"coef": est}, index=index),
@@ -246,8 +261,16 @@ class OrderedLogitMigration(_TypeModel):
             llf=float(res.llf), pseudo_r2=float(res.prsquared))
         return self
 
+    def _estimate(self, sample: pd.DataFrame, names: list[str], cats: tuple[str, ...]) -> Any:
+        """The statsmodels fit on an estimation sample."""
+        endog = pd.Series(pd.Categorical.from_codes(sample[_CODE].astype(int),
+                                                    categories=list(cats), ordered=True))
+        model = OrderedModel(endog, pd.DataFrame(sample[names].to_numpy(dtype=float), columns=names),
+                             distr="logit")
+        return self._run(lambda: model.fit(method="bfgs", gtol=1e-8, **self._fit_kwargs(sample)), names)
+
     def _probs(self, x: np.ndarray) -> np.ndarray:
-        return _ordered_probs_and_ame(np.asarray(self.sm_result_.params), x)[0]
+        return _ordered_probs_and_ame(self.sm_params_, x)[0]
 
 
 class MultinomialLogitMigration(_TypeModel):
@@ -270,12 +293,11 @@ class MultinomialLogitMigration(_TypeModel):
     def fit(self, panel: pd.DataFrame) -> MultinomialLogitMigration:
         """Estimate on a region-by-window panel (``region``, ``year``, target, features)."""
         sample, names, cats = self._sample(panel)
-        x = sm.add_constant(sample[names].astype(float), has_constant="add")
-        model = sm.MNLogit(sample[_CODE].astype(int).to_numpy(), x)
-        res = self._run(lambda: model.fit(method="newton", **self._fit_kwargs(sample)), names)
+        res = self._estimate(sample, names, cats)
+        x = res.model.data.orig_exog
         me = res.get_margeff(at="overall")
         cols = list(cats[1:])
-        self.sm_result_ = res
+        self.sm_result_, self.sm_params_ = res, np.asarray(res.params)
         self._finish(
             sample, names, cats, np.asarray(res.predict(x)),
             params=pd.DataFrame(np.asarray(res.params), index=x.columns, columns=cols),
@@ -286,5 +308,18 @@ class MultinomialLogitMigration(_TypeModel):
             llf=float(res.llf), pseudo_r2=float(res.prsquared))
         return self
 
+    @staticmethod
+    def _model(sample: pd.DataFrame, names: list[str]) -> Any:
+        x = sm.add_constant(sample[names].astype(float), has_constant="add")
+        return sm.MNLogit(sample[_CODE].astype(int).to_numpy(), x)
+
+    def _estimate(self, sample: pd.DataFrame, names: list[str], cats: tuple[str, ...]) -> Any:
+        """The statsmodels fit on an estimation sample."""
+        model = self._model(sample, names)
+        return self._run(lambda: model.fit(method="newton", **self._fit_kwargs(sample)), names)
+
     def _probs(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.sm_result_.predict(np.column_stack([np.ones(len(x)), x])))
+        # statsmodels' results.predict is model.predict(params, exog); the model only fixes
+        # the number of outcomes, so a model built on the saved sample serves a loaded estimator
+        model = self._model(self.sample_, list(self.feature_names_))
+        return np.asarray(model.predict(self.sm_params_, np.column_stack([np.ones(len(x)), x])))

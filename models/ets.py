@@ -25,6 +25,11 @@ CANDIDATES = {"ANN": (None, False), "AAN": ("add", False), "AAdN": ("add", True)
 CRITERIA = ("aicc", "aic", "bic")
 
 
+def _ets(series: pd.Series, label: str) -> ETSModel:
+    trend, damped = CANDIDATES[label]
+    return ETSModel(series, error="add", trend=trend, damped_trend=damped)
+
+
 class ETS(LocalForecaster):
     """Additive-error exponential smoothing with automatic trend selection.
 
@@ -45,6 +50,10 @@ class ETS(LocalForecaster):
     :math:`b_t = \\phi b_{t-1} + \\beta\\varepsilon_t`; :math:`\\phi = 1` gives ETS(A,A,N) and
     :math:`b \\equiv 0` gives ETS(A,N,N). Candidates whose AICc is undefined
     (:math:`n \\le k + 1`) are skipped; intervals are the analytic normal ones.
+
+    A saved model stores, per region, the chosen form, the fitted series ``y`` and the
+    estimated parameters, and rebuilds the results with ``ETSModel(...).smooth(params)``
+    (statsmodels' own ``fit`` ends with that call), so forecasts and intervals are identical.
     """
 
     min_length = 4
@@ -63,16 +72,25 @@ class ETS(LocalForecaster):
         series = pd.Series(y, index=pd.RangeIndex(len(y)))
         best = None
         for label in self.trends:
-            trend, damped = CANDIDATES[label]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
-                res = ETSModel(series, error="add", trend=trend, damped_trend=damped).fit(disp=False)
+                res = _ets(series, label).fit(disp=False)
             score = float(getattr(res, self.criterion))
             if np.isfinite(score) and (best is None or score < best[0]):
                 best = (score, label, res)
         if best is None:
             raise ValueError(f"no ETS form has a finite {self.criterion} on {len(y)} points")
-        return {"label": best[1], "res": best[2], "n": len(y)}
+        return {"label": best[1], "res": best[2], "n": len(y), "y": series.to_numpy()}
+
+    def _dump_one(self, state):
+        return {**state, "res": {"params": np.asarray(state["res"].params)}}
+
+    def _load_one(self, state):
+        series = pd.Series(state["y"], index=pd.RangeIndex(len(state["y"])))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
+            res = _ets(series, state["label"]).smooth(state["res"]["params"])
+        return {**state, "res": res}
 
     def _describe(self, state) -> str:
         return f"ETS({','.join([state['label'][0], state['label'][1:-1] or 'N', state['label'][-1]])})"

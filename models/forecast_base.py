@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from kzmig.core.options import check_option
 from kzmig.models.schema import BREAK_COLUMN, check_horizon, check_levels, coerce_forecast, validate_series
+from kzmig.models.state import Persistable
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +73,12 @@ def forecast_frame(
     return pd.concat(parts if bounds else parts[:1], ignore_index=True)
 
 
-class BaseForecaster(BaseEstimator):
+class BaseForecaster(Persistable, BaseEstimator):
     """Common validation, break treatment and output for all forecasters.
 
     Subclasses set ``min_length`` (fewest observations per series), ``accepts_dummy`` and
-    ``has_intervals``, and implement ``_fit(data)`` and ``_predict(h, levels)``.
+    ``has_intervals``, and implement ``_fit(data)`` and ``_predict(h, levels)``. The fitted
+    attributes are saved by :mod:`models.persistence` (see :class:`models.state.Persistable`).
     """
 
     min_length = 2
@@ -134,12 +136,18 @@ class BaseForecaster(BaseEstimator):
         return coerce_forecast(out.sort_values(["region", "level", "year"], kind="mergesort").reset_index(drop=True))
 
 
+def _is_fallback(state) -> bool:
+    return isinstance(state, tuple) and len(state) == 3 and state[0] == "fallback"
+
+
 class LocalForecaster(BaseForecaster):
     """One model per series, with a recorded fallback when a fit fails.
 
     Subclasses implement ``_fit_one(years, y, is_break) -> state`` and
     ``_forecast_one(state, h, levels) -> (point, {level: (lower, upper)})``; ``_fallback()``
-    returns the simpler forecaster used when ``_fit_one`` raises.
+    returns the simpler forecaster used when ``_fit_one`` raises. A state holding a library
+    object (statsmodels results) overrides ``_dump_one(state)`` to turn it into a
+    specification, parameters and data, and ``_load_one(state)`` to rebuild it on load.
     """
 
     result_ = None
@@ -169,10 +177,30 @@ class LocalForecaster(BaseForecaster):
     def _describe(self, state) -> str:
         return type(self).__name__
 
+    def _dump_one(self, state):
+        return state
+
+    def _load_one(self, state):
+        return state
+
+    def _state_values(self) -> dict:
+        values = super()._state_values()
+        if "states_" in values:
+            values["states_"] = {r: ("fallback", s[2]._dump_one(s[1]), s[2]) if _is_fallback(s) else self._dump_one(s)
+                                 for r, s in self.states_.items()}
+        return values
+
+    def _set_state(self, values: dict) -> None:
+        if "states_" in values:
+            values = {**values, "states_": {
+                r: ("fallback", s[2]._load_one(s[1]), s[2]) if _is_fallback(s) else self._load_one(s)
+                for r, s in values["states_"].items()}}
+        super()._set_state(values)
+
     def _predict(self, h: int, levels) -> pd.DataFrame:
         parts = []
         for region, state in self.states_.items():
-            if isinstance(state, tuple) and len(state) == 3 and state[0] == "fallback":
+            if _is_fallback(state):
                 point, bounds = state[2]._forecast_one(state[1], h, levels)
             else:
                 point, bounds = self._forecast_one(state, h, levels)

@@ -27,6 +27,7 @@ from kzmig.core.options import check_option
 from kzmig.features.panel import MISSING_POLICIES, validate_panel
 from kzmig.models.design import check_design, check_size, estimation_sample, lag_within_region
 from kzmig.models.results import PanelResult
+from kzmig.models.state import Persistable, refit_backend
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +45,16 @@ KERNELS = ("bartlett", "parzen", "qs")
 EFFECTS = ("region", "year", "both")
 
 
-class _PanelMigrationModel(BaseEstimator):
-    """Shared fitting logic; subclasses set the linearmodels estimator."""
+class _PanelMigrationModel(Persistable, BaseEstimator):
+    """Shared fitting logic; subclasses set the linearmodels estimator.
+
+    A saved model (:mod:`models.persistence`) stores ``result_``, ``sample_``, ``regions_``,
+    ``years_`` and ``feature_names_``; predictions and ``result_`` come from them. The
+    linearmodels result ``lm_result_`` is not stored: loading refits it on ``sample_`` and
+    warns if its estimates differ from the saved ones.
+    """
+
+    _rebuilt_attrs = ("lm_result_",)
 
     _estimator = "pooled_ols"
     _effects_label = "none"
@@ -110,17 +119,7 @@ class _PanelMigrationModel(BaseEstimator):
         check_size(sample, owner=f"{self._owner}{self._size_note()}",
                    min_regions=self._min_regions_for(len(names)), min_years=min_years)
         check_design(sample, names, self._transform, self._owner)
-        indexed = sample.set_index(["region", "year"])
-        x = indexed[names]
-        if self._transform in ("none", "between"):
-            x = x.assign(const=1.0)[["const", *names]]
-        try:
-            res = self._model(indexed[self.target], x).fit(**self._cov_kwargs(),
-                                                           **self._fit_kwargs())
-        except ValueError as err:  # e.g. linearmodels' rank check on badly scaled columns
-            raise PanelContractError(
-                f"{self._owner}: linearmodels refused the design of {names}: {err} "
-                "Rescale features of very different magnitudes.") from err
+        res = self._estimate(sample, names)
         if not (np.isfinite(res.params).all() and np.isfinite(res.std_errors).all()):
             bad = list(res.params.index[~(np.isfinite(res.params) & np.isfinite(res.std_errors))])
             raise PanelContractError(f"{self._owner}: non-finite estimates for {bad}.")
@@ -163,6 +162,26 @@ class _PanelMigrationModel(BaseEstimator):
                              "point": point})
 
     # -- helpers ------------------------------------------------------------------
+    def _estimate(self, sample: pd.DataFrame, names: list[str]) -> Any:
+        """The linearmodels fit on an estimation sample."""
+        indexed = sample.set_index(["region", "year"])
+        x = indexed[names]
+        if self._transform in ("none", "between"):
+            x = x.assign(const=1.0)[["const", *names]]
+        try:
+            return self._model(indexed[self.target], x).fit(**self._cov_kwargs(),
+                                                            **self._fit_kwargs())
+        except ValueError as err:  # e.g. linearmodels' rank check on badly scaled columns
+            raise PanelContractError(
+                f"{self._owner}: linearmodels refused the design of {names}: {err} "
+                "Rescale features of very different magnitudes.") from err
+
+    def _set_state(self, values: dict[str, Any]) -> None:
+        super()._set_state(values)
+        self.lm_result_ = refit_backend(
+            self._owner, "lm_result_", lambda: self._estimate(self.sample_, list(self.feature_names_)),
+            lambda res: res.params, self.result_.params)
+
     def _min_regions_for(self, k: int) -> int:
         return self._min_regions
 

@@ -1,128 +1,129 @@
-"""Saving and loading fitted models with the metadata needed to trust them later.
+"""Saving and loading fitted models in files that load without running code.
 
-``save_model(model, run_dir, metadata)`` writes ``run_dir/model.joblib`` and
-``run_dir/metadata.json``; ``load_model(run_dir)`` reads the metadata first, checks the
-library versions and the artifact's checksum, then unpickles (STYLE.md section 6). Any
-estimator works (panel regressions, logits, forecasters): the module knows nothing of
-model internals beyond an optional ``feature_names_`` attribute.
+``save_model(model, folder, metadata)`` writes one model per folder (STYLE.md section 6):
 
-Pickles can run code: load only artifacts you made or trust (scikit-learn's
-model-persistence guide). Use ``skops.io`` for scikit-learn pipelines that leave the team.
+``model.json``
+    The class name (from the allow-list :data:`models.state.MODEL_CLASSES`), the constructor
+    parameters (``get_params(deep=False)``) and the fitted state as a JSON tree
+    (:mod:`models.state`): scalars, specifications, strings, tagged pandas objects.
+``arrays.npz``
+    The numeric arrays of that tree, read back with ``allow_pickle=False`` (absent when the
+    model has none).
+``estimators.skops``
+    scikit-learn estimators inside our models (the ``HistGradientBoostingRegressor`` per
+    horizon of :class:`models.boosting.GradientBoosting`), read back with ``skops.io.load``
+    and the explicit trusted list :data:`models.artifacts.SKOPS_TRUSTED`; files with any
+    other type that skops does not trust by default are refused (absent when there are none).
+``metadata.json``
+    Versions, git state, feature names, the caller's fields and the sha256 of each file above.
+
+``load_model`` reads the metadata first, checks versions, feature names and every
+checksum (a file without a checksum is refused), then rebuilds the model from the allow-listed
+class. A checksum sits beside the file it guards, so it catches corruption and accidental
+edits; it is the format, not the checksum, that keeps a tampered file from running code.
+Models saved by earlier versions as a pickle (``model.joblib``) load only with
+``trusted=True``, typed by the caller.
 """
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
-import platform
-import subprocess
 import warnings
 from collections.abc import Mapping, Sequence
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-import joblib
-
 from kzmig.core.atomic import atomic_write
 from kzmig.core.errors import DataFileError, PanelContractError
+from kzmig.core.provenance import git_state, sha256_file, versions  # noqa: F401 (re-exported)
+from kzmig.models.artifacts import SKOPS_TRUSTED, read_arrays, read_estimators, write_estimators, write_npz
+from kzmig.models.state import (
+    MODEL_CLASSES,
+    ModelVersionError,
+    ModelVersionWarning,
+    Persistable,
+    StateError,
+    class_name,
+    unpack_model,
+)
 
+__all__ = ["ARTIFACTS", "METADATA", "ModelVersionError", "ModelVersionWarning", "SKOPS_TRUSTED",
+           "check_feature_names", "check_versions", "git_state", "load_model", "read_metadata",
+           "save_model", "sha256_file", "versions"]
 
 logger = logging.getLogger(__name__)
 
-ARTIFACT = "model.joblib"
-METADATA = "metadata.json"
-#: Distributions whose versions are stamped and checked at load time.
-PACKAGES = ("kzmig", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "scikit-learn",
-            "joblib")
-#: the source checkout, when kzmig runs from one (an installed wheel has no git state)
-_REPO = Path(__file__).resolve().parents[1]
-
-
-class ModelVersionError(RuntimeError):
-    """A saved model was made with library versions that cannot (or, strictly, must not) load."""
-
-
-class ModelVersionWarning(UserWarning):
-    """A saved model was made with other minor versions of a library than are installed."""
-
-
-def versions() -> dict[str, str]:
-    """Installed versions of Python and of :data:`PACKAGES` ("absent" when not installed)."""
-    out = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            out[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            out[name] = "absent"
-    return out
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def git_state(repo: Path = _REPO) -> tuple[str | None, bool | None]:
-    """(commit sha, dirty flag) of the working tree, or (None, None) outside git."""
-    try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=repo, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        if Path(top).resolve() != Path(repo).resolve():  # e.g. a venv inside some other work tree
-            return None, None
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                             text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo, capture_output=True, text=True, check=True,
-                               timeout=10).stdout.strip() != ""
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-    return sha, dirty
-
-
-def save_model(model: Any, run_dir: Path, metadata: Mapping[str, Any] | None = None) -> Path:
-    """Write ``model.joblib`` and ``metadata.json`` into ``run_dir`` (created if needed).
+MODEL_JSON, ARRAYS, ESTIMATORS, METADATA = "model.json", "arrays.npz", "estimators.skops", "metadata.json"
+#: Files of a model folder that carry a checksum, in the order they are written.
+ARTIFACTS = (MODEL_JSON, ARRAYS, ESTIMATORS)
+#: The pickle of earlier versions; loaded only with ``trusted=True``.
+LEGACY = "model.joblib"
+FORMAT, FORMAT_VERSION = "kzmig-model", 1
+def save_model(model: Any, folder: Path, metadata: Mapping[str, Any] | None = None) -> Path:
+    """Write ``model.json``, ``arrays.npz``, ``estimators.skops`` and ``metadata.json``.
 
     Parameters
     ----------
-    model : object
-        A fitted estimator; ``feature_names_`` is recorded when present.
-    run_dir : Path
-        Folder of this model (one model per folder; a run keeps several under ``models/``).
+    model : estimator
+        One of the classes of :data:`models.state.MODEL_CLASSES`, fitted or not;
+        ``feature_names_`` is recorded when present.
+    folder : Path
+        Folder of this model (created if needed; one model per folder). Model files of an
+        earlier save that this model does not need are removed.
     metadata : mapping, optional
         Caller's fields, e.g. ``run_id``, ``config_sha256``, ``data`` (``{"path", "sha256"}``),
         ``n_rows``, ``n_regions``, ``n_years``, ``intervals``, ``metrics``. Values must be
         JSON-serialisable. ``created_at``, ``git_commit``, ``git_dirty``, ``versions``,
-        ``model_class``, ``artifact_sha256`` and (if absent) ``feature_names`` are added.
+        ``model_class``, ``format``, ``artifacts`` (file name -> sha256) and (if absent)
+        ``feature_names`` are added.
 
     Returns
     -------
     Path
-        ``run_dir``.
+        ``folder``.
+
+    Raises
+    ------
+    TypeError
+        ``model`` is not an allow-listed class.
+    StateError
+        The model holds a value the format cannot store (named).
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    art = run_dir / ARTIFACT
-    atomic_write(art, lambda tmp: joblib.dump(model, tmp))
+    name = class_name(model)
+    if not isinstance(model, Persistable) or name not in MODEL_CLASSES:
+        raise TypeError(f"save_model: {name} has no safe file format; savable classes are "
+                        f"{list(MODEL_CLASSES)}.")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tree, arrays, objects = model._get_state()
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": tree}
+    text = json.dumps(doc, indent=1, allow_nan=False)
+    atomic_write(folder / MODEL_JSON, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    written = [MODEL_JSON]
+    if arrays:
+        atomic_write(folder / ARRAYS, lambda tmp: write_npz(tmp, arrays))
+        written.append(ARRAYS)
+    if objects:
+        atomic_write(folder / ESTIMATORS, lambda tmp: write_estimators(tmp, objects))
+        written.append(ESTIMATORS)
+    for stale in (*ARTIFACTS, LEGACY):
+        if stale not in written and (folder / stale).exists():
+            (folder / stale).unlink()
     meta = dict(metadata or {})
     commit, dirty = git_state()
     names = getattr(model, "feature_names_", None)
     meta.setdefault("feature_names", list(names) if names is not None else None)
     meta.update({
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git_commit": commit, "git_dirty": dirty, "versions": versions(),
-        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
-        "artifact": ARTIFACT, "artifact_sha256": sha256_file(art),
+        "git_commit": commit, "git_dirty": dirty, "versions": versions(), "model_class": name,
+        "format": f"{FORMAT}/{FORMAT_VERSION}",
+        "artifacts": {f: sha256_file(folder / f) for f in written},
     })
     text = json.dumps(meta, indent=2, sort_keys=True, default=str)
-    atomic_write(run_dir / METADATA, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    logger.info("saved %s to %s", meta["model_class"], run_dir)
-    return run_dir
+    atomic_write(folder / METADATA, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    logger.info("saved %s to %s (%s)", name, folder, ", ".join(written))
+    return folder
 
 
 def _major(version: str) -> str:
@@ -170,59 +171,125 @@ def check_feature_names(expected: Sequence[str] | None, given: Sequence[str],
         f"gave {given}; reorder the columns.")
 
 
-def read_metadata(run_dir: Path) -> dict[str, Any]:
-    """The ``metadata.json`` of a saved model, without loading the artifact.
+def read_metadata(folder: Path) -> dict[str, Any]:
+    """The ``metadata.json`` of a saved model, without loading the model.
 
     Raises
     ------
     DataFileError
-        When the file is missing or is not valid JSON.
+        When the file is missing or is not a valid JSON object.
     """
-    meta_path = Path(run_dir) / METADATA
+    meta_path = Path(folder) / METADATA
     if not meta_path.is_file():
         raise DataFileError(f"{meta_path}: no metadata.json; was the model saved by save_model?")
     try:
-        return json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
         raise DataFileError(f"{meta_path}: not valid JSON ({err}).") from err
+    if not isinstance(meta, dict):
+        raise DataFileError(f"{meta_path}: not valid JSON metadata (a {type(meta).__name__}, "
+                            "not an object).")
+    return meta
 
 
-def load_model(run_dir: Path, *, strict: bool = False,
-               feature_names: Sequence[str] | None = None) -> Any:
-    """Load a model saved by :func:`save_model`, after checking its metadata.
+def _verify(path: Path, expected: Any) -> None:
+    if not isinstance(expected, str):
+        raise DataFileError(f"{path}: {METADATA} holds no sha256 for this file; refusing to load "
+                            "a file that cannot be checked.")
+    if not path.is_file():
+        raise DataFileError(f"{path}: missing; {METADATA} lists it.")
+    digest = sha256_file(path)
+    if digest != expected:
+        raise DataFileError(f"{path}: sha256 {digest[:12]}... differs from the metadata's "
+                            f"{expected[:12]}...; the file was changed.")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise DataFileError(f"{path}: not valid JSON ({err}).") from err
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise DataFileError(f"{path}: not a kzmig model file (format {FORMAT!r} expected).")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise DataFileError(f"{path}: format version {doc.get('format_version')!r}; this kzmig "
+                            f"reads version {FORMAT_VERSION}. Load it with the kzmig that saved it.")
+    return doc
+
+
+def _load_legacy(folder: Path, meta: Mapping[str, Any], trusted: bool) -> Any:
+    art = folder / LEGACY
+    if not trusted:
+        raise DataFileError(
+            f"{art}: a pickle (joblib) model file from an earlier kzmig; unpickling can run "
+            "arbitrary code, so load_model refuses it. If you made this file or trust its "
+            "source, call load_model(folder, trusted=True), then save_model the model again "
+            "to get the safe format.")
+    _verify(art, meta.get("artifact_sha256"))
+    import joblib
+
+    logger.warning("%s: loading a pickle because trusted=True was given.", art)
+    return joblib.load(art)
+
+
+def load_model(folder: Path, *, strict: bool = False, feature_names: Sequence[str] | None = None,
+               trusted: bool = False) -> Any:
+    """Load a model saved by :func:`save_model`, after checking its metadata and files.
 
     Parameters
     ----------
-    run_dir : Path
+    folder : Path
     strict : bool, default False
         Raise instead of warning on any version difference.
     feature_names : sequence of str, optional
         The caller's features, in order; compared with the saved ``feature_names``.
+    trusted : bool, default False
+        Allow a legacy pickle (``model.joblib``) to be unpickled. Only for files you made
+        or trust: a pickle can run any code. Has no effect on the safe format.
 
     Returns
     -------
-    object
-        The fitted model; :func:`read_metadata` gives its metadata.
+    estimator
+        The model; for forecasters ``predict`` gives the same table, bit for bit, as the
+        saved one; panel and discrete models give the same predictions and ``result_``.
+        :func:`read_metadata` gives its metadata.
 
     Raises
     ------
     DataFileError
-        Missing or unreadable metadata or artifact, or a checksum mismatch.
+        Missing, unreadable or changed files, a file without a checksum, a class outside
+        the allow-list, skops types outside :data:`SKOPS_TRUSTED`, or a legacy pickle
+        without ``trusted=True``; the message names the file.
     ModelVersionError
         Another major version of a library, or any difference with ``strict=True``.
     PanelContractError
         Feature names or order differ from the caller's (naming the columns).
     """
-    run_dir = Path(run_dir)
-    meta = read_metadata(run_dir)
+    folder = Path(folder)
+    meta = read_metadata(folder)
     check_versions(meta.get("versions", {}), strict=strict)
-    art = run_dir / ARTIFACT
-    if not art.is_file():
-        raise DataFileError(f"{art}: artifact missing next to {METADATA}.")
-    digest = sha256_file(art)
-    if meta.get("artifact_sha256") not in (None, digest):
-        raise DataFileError(f"{art}: sha256 {digest[:12]}... differs from the metadata's "
-                            f"{str(meta['artifact_sha256'])[:12]}...; the file was changed.")
     if feature_names is not None:
-        check_feature_names(meta.get("feature_names"), feature_names, source=str(run_dir))
-    return joblib.load(art)
+        check_feature_names(meta.get("feature_names"), feature_names, source=str(folder))
+    artifacts = meta.get("artifacts")
+    if artifacts is None and (meta.get("artifact") == LEGACY or (folder / LEGACY).is_file()):
+        return _load_legacy(folder, meta, trusted)
+    if not isinstance(artifacts, dict):
+        raise DataFileError(f"{folder / METADATA}: no 'artifacts' checksums; refusing to load.")
+    unknown = sorted(set(artifacts) - set(ARTIFACTS))
+    if unknown:
+        raise DataFileError(f"{folder / METADATA}: lists unknown model files {unknown}; "
+                            f"a model folder holds {list(ARTIFACTS)}.")
+    for name in ARTIFACTS:
+        if name == MODEL_JSON or name in artifacts or (folder / name).exists():
+            _verify(folder / name, artifacts.get(name))
+    doc = _read_json(folder / MODEL_JSON)
+    arrays = read_arrays(folder / ARRAYS) if ARRAYS in artifacts else {}
+    objects = read_estimators(folder / ESTIMATORS) if ESTIMATORS in artifacts else {}
+    try:
+        model = unpack_model(doc.get("model"), arrays, objects)
+    except (StateError, KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as err:
+        raise DataFileError(f"{folder / MODEL_JSON}: cannot rebuild the model: {err}") from err
+    if class_name(model) != meta.get("model_class"):
+        raise DataFileError(f"{folder / MODEL_JSON}: holds {class_name(model)}, while "
+                            f"{METADATA} says {meta.get('model_class')!r}.")
+    return model

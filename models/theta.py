@@ -6,12 +6,16 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from statsmodels.tsa.forecasting.theta import ThetaModel
+from statsmodels.tsa.forecasting.theta import ThetaModel, ThetaModelResults
 
 from kzmig.models.schema import level_to_alpha
 from kzmig.models.forecast_base import LocalForecaster
 
 logger = logging.getLogger(__name__)
+
+
+def _theta(series: pd.Series) -> ThetaModel:
+    return ThetaModel(series, period=1, deseasonalize=False)
 
 
 class Theta(LocalForecaster):
@@ -33,6 +37,12 @@ class Theta(LocalForecaster):
     \\left(h - 1 + \\frac1\\alpha - \\frac{(1-\\alpha)^T}{\\alpha}\\right)` with :math:`b_0` the
     OLS slope on time and :math:`\\tilde\\ell_T` the SES level. Intervals are statsmodels' SES
     intervals, :math:`\\hat\\sigma^2 (1 + \\alpha^2 (h-1))`, which widen with ``h``.
+
+    A saved model stores, per region, the fitted series ``y`` and what statsmodels'
+    ``ThetaModelResults`` holds (``b0``, ``alpha``, ``sigma2``, the one-step SES forecast,
+    the seasonal terms, ``use_mle``; the last three read from its private attributes, as it
+    has no public accessor) and rebuilds the results from them without refitting, so
+    forecasts and intervals are identical.
     """
 
     min_length = 4
@@ -49,11 +59,21 @@ class Theta(LocalForecaster):
         series = pd.Series(y, index=pd.RangeIndex(len(y)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (UserWarning, RuntimeWarning))
-            res = ThetaModel(series, period=1, deseasonalize=False).fit()
+            res = _theta(series).fit()
             sigma2 = res.sigma2  # fits the ARIMA(0,1,1) once; cached on the results object
         if not (np.isfinite(res.params).all() and np.isfinite(sigma2)):
             raise ValueError("Theta fit gave non-finite parameters")
-        return {"res": res}
+        return {"res": res, "y": series.to_numpy()}
+
+    def _dump_one(self, state):
+        res = state["res"]
+        return {**state, "res": {"b0": res.params["b0"], "alpha": res.params["alpha"],
+                                 "sigma2": res.sigma2, "one_step": res._one_step,
+                                 "seasonal": res._seasonal, "use_mle": res._use_mle}}
+
+    def _load_one(self, state):
+        model = _theta(pd.Series(state["y"], index=pd.RangeIndex(len(state["y"]))))
+        return {**state, "res": ThetaModelResults(model=model, **state["res"])}
 
     def _forecast_one(self, s, h, levels):
         bounds = {}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 #: Distributions whose versions are stamped into manifests and model metadata.
 PACKAGES = ("kzmig", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "scikit-learn",
-            "skops", "pydantic")
+            "skops", "joblib", "pydantic")
 #: the source checkout, when kzmig runs from one (an installed wheel has no git state)
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,15 +1,20 @@
-"""Every forecaster: save -> load -> predict gives the same forecast table, which passes the schema."""
+"""Every forecaster: save -> load -> predict gives the same forecast table, bit for bit."""
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from kzmig.core.errors import PanelContractError
+from kzmig.models.arima import AutoARIMA
 from kzmig.models.registry import make_model
-from kzmig.models.schema import validate_forecast
 from kzmig.models.ensemble import Ensemble
 from kzmig.models.persistence import load_model, read_metadata, save_model
-from kzmig.core.errors import PanelContractError
+from kzmig.models.schema import validate_forecast
+
+LEVELS = (0.5, 0.8, 0.95)
 
 
 def _df() -> pd.DataFrame:
@@ -19,8 +24,37 @@ def _df() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["region", "year", "y", "x"]).astype({"region": "string", "year": "int64"})
 
 
+def _varied() -> pd.DataFrame:
+    """Trending, autocorrelated and noisy regions with a flagged break and a population column."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for i, r in enumerate(["A", "B", "C", "D"]):
+        y = 0.0
+        for t in range(16):
+            y = [0.8 * y + rng.normal(), y + 0.7 + rng.normal(scale=0.3), rng.normal(scale=3.0),
+                 -0.5 * t + rng.normal()][i]
+            rows.append((r, 2003 + t, y + (25.0 if t == 9 else 0.0), t == 9, float(rng.normal()),
+                         1000.0 + 50 * i + t))
+    return pd.DataFrame(rows, columns=["region", "year", "y", "is_break", "x", "pop"]).astype(
+        {"region": "string", "year": "int64"})
+
+
 KINDS = [("naive", {}), ("drift", {}), ("window_mean", {"k": 3}), ("auto_arima", {}), ("ets", {}), ("theta", {}),
          ("pooled_ar", {}), ("boosting", {"max_horizon": 2, "max_iter": 20, "exog": ["x"]})]
+
+
+def _round_trip(est, folder, h=3, **meta):
+    save_model(est, folder, meta)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about on the same libraries
+        loaded = load_model(folder, feature_names=list(est.feature_names_))
+    pd.testing.assert_frame_equal(loaded.predict(h, LEVELS), est.predict(h, LEVELS), check_exact=True)
+    assert type(loaded) is type(est) and loaded.get_params(deep=False).keys() == est.get_params(deep=False).keys()
+    for attr in ("regions_", "years_", "origin_years_", "feature_names_", "break_treatment_"):
+        assert getattr(loaded, attr) == getattr(est, attr), attr
+    if hasattr(est, "fit_report_"):
+        pd.testing.assert_frame_equal(loaded.fit_report_, est.fit_report_, check_exact=True)
+    return loaded
 
 
 @pytest.mark.parametrize(("kind", "params"), KINDS)
@@ -30,9 +64,69 @@ def test_save_load_predict_round_trip(kind, params, tmp_path):
     save_model(est, tmp_path / kind, {"origin_year": 2011})
     loaded = load_model(tmp_path / kind, feature_names=list(est.feature_names_))
     assert read_metadata(tmp_path / kind)["origin_year"] == 2011
-    pd.testing.assert_frame_equal(loaded.predict(2), before)
+    pd.testing.assert_frame_equal(loaded.predict(2), before, check_exact=True)
     assert loaded.regions_ == ("A", "B", "C") and loaded.years_[-1] == 2011
     assert set(before["model"]) == {kind} and (before["origin_year"] == 2011).all()
+    _round_trip(est, tmp_path / f"{kind}-levels", h=2)
+
+
+VARIANTS = [
+    ("auto_arima", {"breaks": "dummy"}), ("auto_arima", {"stepwise": False, "max_d": 0}),
+    ("auto_arima", {"criterion": "bic", "breaks": "keep"}), ("ets", {}), ("ets", {"trends": ("AAdN",)}),
+    ("theta", {"theta": 3.0}), ("window_mean", {"k": 5}), ("pooled_ar", {"mean_window": 5}),
+    ("boosting", {"max_horizon": 3, "max_iter": 15, "exog": ["x"], "transform": "diff", "denominator": "pop"}),
+    ("boosting", {"max_horizon": 3, "max_iter": 15, "region_feature": False}),
+]
+
+
+@pytest.mark.parametrize(("kind", "params"), VARIANTS)
+def test_variants_round_trip_exactly(kind, params, tmp_path):
+    est = make_model(kind, params, name=kind).fit(_varied())
+    loaded = _round_trip(est, tmp_path / kind)
+    if kind in ("auto_arima", "ets"):
+        for region, state in est.states_.items():
+            got = loaded.states_[region]
+            np.testing.assert_array_equal(np.asarray(got["res"].params), np.asarray(state["res"].params))
+            assert {k: v for k, v in got.items() if k not in ("res", "y", "x")} == {
+                k: v for k, v in state.items() if k not in ("res", "y", "x")}
+    if kind == "pooled_ar":
+        pd.testing.assert_frame_equal(loaded.params_, est.params_, check_exact=True)
+        assert (loaded.phi_pooled_, loaded.tau2_) == (est.phi_pooled_, est.tau2_)
+
+
+def test_statsmodels_choices_are_covered():
+    """The variants exercise trended ETS forms and ARIMA with drift and with the break dummy."""
+    ets = make_model("ets", name="ets").fit(_varied())
+    assert {s["label"] for s in ets.states_.values()} - {"ANN"}
+    arima = make_model("auto_arima", {"breaks": "dummy"}, name="a").fit(_varied())
+    assert any(s["exog"] for s in arima.states_.values())
+
+
+@pytest.mark.parametrize("breaks", ["bridge", "dummy"])
+def test_integrated_arima_with_drift_round_trips(breaks, tmp_path):
+    rng = np.random.default_rng(2)
+    rows = [(r, 2000 + t, v) for i, r in enumerate("ABCD")
+            for t, v in enumerate(np.cumsum(1.5 + rng.normal(scale=1 + i, size=18)))]
+    df = pd.DataFrame(rows, columns=["region", "year", "y"]).astype({"region": "string", "year": "int64"})
+    est = AutoARIMA(breaks=breaks).fit(df.assign(is_break=df["year"] == 2008))
+    assert {s["order"][1] for s in est.states_.values()} == {1} and "with drift" in " ".join(est.fit_report_["spec"])
+    _round_trip(est, tmp_path / breaks, h=5)
+
+
+def test_fallback_state_round_trips(tmp_path, monkeypatch):
+    real = AutoARIMA._search
+
+    def flaky(self, y, exog, d):
+        if y[0] == _varied()["y"].iloc[16]:  # region B only
+            raise ValueError("planted")
+        return real(self, y, exog, d)
+
+    monkeypatch.setattr(AutoARIMA, "_search", flaky)
+    est = AutoARIMA(name="a").fit(_varied())
+    assert est.states_["B"][0] == "fallback" and est.fit_report_["spec"].tolist()[1] == "Naive"
+    loaded = _round_trip(est, tmp_path / "fb")
+    assert loaded.states_["B"][0] == "fallback" and type(loaded.states_["B"][2]).__name__ == "Naive"
+    assert loaded.states_["B"][1] == est.states_["B"][1]
 
 
 def test_load_refuses_other_features(tmp_path):
@@ -47,4 +141,18 @@ def test_ensemble_round_trip(tmp_path):
     est = Ensemble(members, name="ens").fit(_df())
     save_model(est, tmp_path / "ens")
     loaded = load_model(tmp_path / "ens")
-    pd.testing.assert_frame_equal(loaded.predict(3), est.predict(3))
+    pd.testing.assert_frame_equal(loaded.predict(3), est.predict(3), check_exact=True)
+
+
+def test_ensemble_of_every_kind_round_trips(tmp_path):
+    members = [(k, make_model(k, p, name=k)) for k, p in KINDS if k != "boosting"]
+    members.append(("gbm", make_model("boosting", {"max_horizon": 3, "max_iter": 10}, name="gbm")))
+    est = Ensemble(members, combine="median", name="ens", breaks="keep").fit(_varied())
+    loaded = _round_trip(est, tmp_path / "ens")
+    assert [n for n, _ in loaded.fitted_members_] == [n for n, _ in est.fitted_members_]
+    assert [m.get_params() for _, m in loaded.members] == [m.get_params() for _, m in est.members]
+    assert not hasattr(loaded.members[0][1], "regions_")  # the unfitted templates stay unfitted
+    for (_, a), (_, b) in zip(loaded.fitted_members_, est.fitted_members_, strict=True):
+        pd.testing.assert_frame_equal(a.predict(3), b.predict(3), check_exact=True)
+    assert sorted(p.name for p in (tmp_path / "ens").iterdir()) == [
+        "arrays.npz", "estimators.skops", "metadata.json", "model.json"]
