@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, ValidationError, ValidationInfo
 from pydantic import model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -139,4 +139,5 @@ Level = Annotated[float, Field(gt=0, lt=1)]
 #: A file path, resolved against the folder of the config file and required to exist when
 #: the config is loaded from a file.
 FilePath = Annotated[str, StringConstraints(min_length=1), AfterValidator(_resolve_path),
+                     PlainSerializer(str, return_type=str),
                      Hint("a path to a file, relative to the folder of the config file")]

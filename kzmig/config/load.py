@@ -179,6 +179,10 @@ def load_config(path: Path | str, kind: str | None = None) -> Any:
     return cfg
 
 
+#: assessment keys whose command-line option is not ``--<key with dashes>``
+ASSESS_OPTIONS = {"regions": "--region", "smooth_k": "--k", "skip_breaks": "--skip-breaks/--keep-breaks"}
+
+
 def assess_config(path: Path | str | None, options: Mapping[str, Any]) -> AssessStudyConfig:
     """An assessment config from an optional file and command-line options, which override it.
 
@@ -200,7 +204,14 @@ def assess_config(path: Path | str | None, options: Mapping[str, Any]) -> Assess
         validate_config({"assess": raw}, "assess", source=str(path), base_dir=base)
     source = "command-line options" + (f" (with {path})" if path is not None else "")
     merged = {**raw, **{k: v for k, v in options.items() if v is not None}}
-    cfg = validate_config({"assess": merged}, "assess", source=source, base_dir=base or Path.cwd())
+    try:
+        cfg = validate_config({"assess": merged}, "assess", source=source, base_dir=base or Path.cwd())
+    except ConfigError as err:  # name the option a user typed beside the key path
+        text = str(err)
+        for key in options:
+            text = text.replace(f"  - assess.{key}", f"  - {ASSESS_OPTIONS.get(key, '--' + key.replace('_', '-'))} "
+                                                     f"(assess.{key})")
+        raise ConfigError(text) from None
     if path is not None:
         _stamp(cfg, Path(path), sha)
     return cfg

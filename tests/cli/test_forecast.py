@@ -1,4 +1,5 @@
-"""`kzmig forecast` end to end on a tiny synthetic data file (SYNTHETIC values, real region codes)."""
+"""`kzmig forecast` end to end on a tiny synthetic data file (SYNTHETIC values, real region codes),
+through the command line (run folder, manifest) and the library study."""
 from __future__ import annotations
 
 import json
@@ -7,13 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import typer
-from typer.testing import CliRunner
+from cli_helpers import run_kzmig
 
+from kzmig.config import load_config
 from kzmig.core.errors import ConfigError
-from kzmig.forecast.runner import run_study
-from kzmig.commands.forecast import forecast
 from kzmig.models.persistence import load_model, read_metadata
+from kzmig.studies import forecast
 
 REGIONS = ["akmola", "aktobe", "atyrau", "pavlodar", "kostanay"]
 
@@ -82,14 +82,18 @@ def study(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def run(study, tmp_path_factory) -> Path:
     cfg, data = study
-    return run_study(cfg, out=tmp_path_factory.mktemp("r") / "run", data=data)
+    out = tmp_path_factory.mktemp("r") / "run"
+    res = run_kzmig("forecast", cfg, "--out", out, "--data", data)
+    assert res.code == 0, res.text
+    return out
 
 
 def test_run_writes_every_table(run):
     for f in ("forecasts.csv", "backtest_predictions.csv", "backtest_metrics.csv", "reconciliation.csv",
-              "fit_report.csv", "metadata.json", "config.toml"):
+              "fit_report.csv", "manifest.json", "config.toml", "run.log"):
         assert (run / f).is_file(), f
-    meta = json.loads((run / "metadata.json").read_text())
+    meta = json.loads((run / "manifest.json").read_text())
+    assert meta["status"] == "complete" and meta["study"] == "tiny"
     assert set(meta["targets"]) == {"net_migration", "net_migration_rate_per_1000"}
     assert meta["targets"]["net_migration"]["intervals"]["gbm"] == "conformal"
     skip = meta["skipped_targets"]["interregional_net"]
@@ -150,28 +154,27 @@ def test_saved_model_loads_and_predicts(run):
 
 def test_same_config_and_data_give_identical_bytes(study, run, tmp_path):
     cfg, data = study
-    again = run_study(cfg, out=tmp_path / "again", data=data)
-    for f in ("forecasts.csv", "backtest_metrics.csv", "backtest_predictions.csv", "reconciliation.csv"):
+    again = forecast(load_config(cfg), data).save(tmp_path / "again")  # the library, not the command line
+    for f in ("forecasts.csv", "backtest_metrics.csv", "backtest_predictions.csv", "reconciliation.csv",
+              "population_forecasts.csv", "forecast_net_migration.png"):
         assert (run / f).read_bytes() == (again / f).read_bytes(), f
 
 
 def test_run_never_overwrites(study, run):
     cfg, data = study
-    with pytest.raises(ConfigError, match=r"exists and is not empty; a run never overwrites another"):
-        run_study(cfg, out=run, data=data)
+    res = run_kzmig("forecast", cfg, "--out", run, "--data", data)
+    assert res.code == 2 and "the folder exists and is not empty; a run never overwrites another" in res.text
+    with pytest.raises(ConfigError, match=r"exists and is not empty"):
+        forecast(load_config(cfg), data).save(run)
 
 
-def test_cli_command(study, tmp_path):
+def test_cli_errors_exit_2_with_the_key(study, tmp_path):
     cfg, data = study
-    app = typer.Typer()
-    app.command()(forecast)
-    res = CliRunner().invoke(app, [str(cfg), "--out", str(tmp_path / "cli"), "--data", str(data)])
-    assert res.exit_code == 0, res.output
-    assert (tmp_path / "cli" / "run.log").stat().st_size > 0
     bad = tmp_path / "bad.toml"
     bad.write_text(CONFIG.replace("[models.naive]\nkind = \"naive\"", "[models.naive]\nkind = \"nave\""), encoding="utf-8")
-    res = CliRunner().invoke(app, [str(bad), "--out", str(tmp_path / "cli2"), "--data", str(data)])
-    assert res.exit_code == 2 and "unknown kind 'nave'; known kinds are" in res.output
+    res = run_kzmig("forecast", bad, "--out", tmp_path / "cli2", "--data", data)
+    assert res.code == 2 and "models.naive.kind: found \"nave\"" in res.text and "Traceback" not in res.text
+    assert not (tmp_path / "cli2").exists()  # config errors stop before any folder is made
 
 
 def test_reconciled_column_names_the_method_actually_used(run):

@@ -1,4 +1,4 @@
-"""``kzmig regress`` end to end on the shipped data, through typer, with a small config."""
+"""``kzmig regress`` end to end on the shipped data, through the command line, with a small config."""
 from __future__ import annotations
 
 import re
@@ -8,16 +8,12 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-import typer
-from typer.testing import CliRunner
+from cli_helpers import run_kzmig
 
+from kzmig.config import load_config
 from kzmig.core.errors import ConfigError
-from kzmig.commands.regress import regress
-from kzmig.commands.regress_config import load_config
+from kzmig.core.resources import experiments_dir
 from kzmig.models.persistence import load_model, read_metadata
-
-ROOT = Path(__file__).resolve().parents[2]
-SHIPPED = ROOT / "data" / "processed" / "observations.csv"
 
 SMALL = """
 [data]
@@ -68,16 +64,12 @@ OUTPUTS = ("coefficients.csv", "models.txt", "models.xlsx", "hausman.csv",
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    if not SHIPPED.is_file():
-        pytest.skip("shipped dataset data/processed/observations.csv is not built")
     tmp = tmp_path_factory.mktemp("regress")
     cfg = tmp / "small.toml"
     cfg.write_text(SMALL)
-    app = typer.Typer()
-    app.command()(regress)
     out = tmp / "out"
-    result = CliRunner().invoke(app, [str(cfg), "--out", str(out)])
-    assert result.exit_code == 0, result.output + repr(result.exception)
+    result = run_kzmig("regress", cfg, "--out", out)
+    assert result.code == 0, result.text
     return out
 
 
@@ -86,6 +78,7 @@ def test_all_outputs_written(run):
         assert (run / name).is_file() and (run / name).stat().st_size > 0, name
     assert (run / "coefficients.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(run.glob(".*"))  # no temporary files left behind
+    assert '"status": "complete"' in (run / "manifest.json").read_text()
 
 
 def test_side_by_side_table_matches_tidy_coefficients(run):
@@ -152,40 +145,26 @@ def test_run_contents(run):
 def test_config_errors_name_key_and_file(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL.replace("lag = 1\n", "lag = 1\nlags = 2\n", 1))
-    with pytest.raises(ConfigError, match=r"bad\.toml: unknown key\(s\) \['lags'\] in \[features\]"):
+    with pytest.raises(ConfigError, match=r"bad\.toml: 1 problem .*\n  - features\.lags: unknown key"):
         load_config(bad)
     bad.write_text(SMALL.replace('kind = "pooled_ols"', 'kind = "pooled"'))
-    with pytest.raises(ConfigError, match=r"kind='pooled' is not a panel model"):
+    with pytest.raises(ConfigError, match=r'models\[0\] \(name = "pooled"\)\.kind: found "pooled"'):
         load_config(bad)
     bad.write_text(SMALL.replace('models = ["fe_twoway"]', 'models = ["fe"]'))
-    with pytest.raises(ConfigError, match=r"\[bootstrap\] models \['fe'\] are not names"):
+    with pytest.raises(ConfigError, match=r'bootstrap\.models\[0\]: found "fe"'):
         load_config(bad)
     bad.write_text(SMALL.replace("B = 99", 'B = "many"'))
-    with pytest.raises(ConfigError, match=r"\[bootstrap\] B = 'many' must be int"):
+    with pytest.raises(ConfigError, match=r'bootstrap\.B: found "many" \(a string\); expected an integer'):
         load_config(bad)
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "missing.toml")
+    res = run_kzmig("regress", bad, "--out", tmp_path / "o")
+    assert res.code == 2 and "bootstrap.B" in res.text and not (tmp_path / "o").exists()
 
 
 def test_shipped_config_parses():
-    cfg = load_config(ROOT / "experiments" / "migration_factors.toml")
+    cfg = load_config(experiments_dir() / "migration_factors.toml")
     assert [m.kind for m in cfg.models] == ["pooled_ols", "fixed_effects", "fixed_effects",
                                             "random_effects", "between", "first_difference"]
     assert cfg.get("data", "borders") == 2018 and cfg.get("features", "lag") == 1
     assert cfg.get("outcomes", "targets")[0] == "net_migration_rate_per_1000"
-
-
-def test_unsupported_model_is_skipped_with_its_reason(tmp_path, panel):
-    from kzmig.commands.regress import fit_continuous
-
-    cfg_path = tmp_path / "c.toml"
-    cfg_path.write_text(SMALL.replace(
-        'columns = ["unemployment_rate_pct", "income_rel_national_pct", "doctors_per_10000"]',
-        'columns = ["x1", "area"]', 1))
-    cfg = load_config(cfg_path)
-    area = panel["region"].map({r: float(i) for i, r in enumerate(sorted(panel.region.unique()))})
-    skipped: list[dict[str, str]] = []
-    fitted = fit_continuous(cfg, panel.assign(area=area), "y", skipped)
-    assert sorted({name for name, _ in fitted}) == ["between", "pooled"]
-    assert {s["model"] for s in skipped} == {"fe_twoway"} and len(skipped) == 2
-    assert "['area_lag1'] are explained entirely by the region and year" in skipped[0]["reason"]
