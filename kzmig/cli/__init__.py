@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from kzmig.cli import assess as _assess
 from kzmig.cli import config as _config
@@ -50,13 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = app(args=args, prog_name="kzmig", standalone_mode=False)
         return int(code or 0)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console().print("aborted", markup=False)
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except TyperException as exc:  # a usage error: bad option or argument (typer prints it)
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err_console().print(f"error: {exc.format_message()}", markup=False)
         return int(exc.exit_code)
     except KzmigError as exc:
         err_console().print(f"error: {exc}", markup=False)
