@@ -3,33 +3,51 @@
 * stage 1, :func:`population_change_groups`: the four groups by the character of population change;
 * stage 3, :func:`migration_trend_types` and :func:`rolling_trend_panel`: the six migration-trend
   types from smoothed start and end rates, per period or per rolling window;
-* stage 4, :func:`problem_flags`, :func:`problem_counts` and :func:`tercile_crosstab`.
+* stage 4 (problem flags and the tercile table) lives in :mod:`features.problems`; its names
+  are still importable from here.
 
-Every threshold is a keyword argument; the defaults are stated in each docstring and every
-output carries the inputs of the classification next to the class.
+Every threshold is a keyword argument whose default is one of the module constants
+:data:`DEFAULT_K`, :data:`DEFAULT_REL_TOL`, :data:`DEFAULT_ABS_TOL`, :data:`DEFAULT_ROLL_WINDOW`
+and :data:`DEFAULT_ROLL_K` (the one place the default method's thresholds are set; config and
+studies should use them too), and every output carries the inputs of the classification next
+to the class. The source's own conventions (single years, per 10,000) are in
+:mod:`features.paper`.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.indicators import components_of_change, migration_rates, national_reference
+from kzmig.features.indicators import components_of_change, migration_rates
 from kzmig.core.options import check_option
-from kzmig.features.panel import KEYS, validate_panel
+from kzmig.features.panel import validate_panel
 from kzmig.features.regions import NATIONAL
 
 logger = logging.getLogger(__name__)
 
+# The default method's thresholds, set here only (signatures, config and studies refer to these):
+#: years averaged at each end of a period for the smoothed start and end rates
+DEFAULT_K = 3
+#: share of the start rate by which an inflow must fall to be "clearly lower" (weakening)
+DEFAULT_REL_TOL = 0.2
+#: absolute floor of that margin, in rate points per 1,000
+DEFAULT_ABS_TOL = 0.5
+#: length in years of the rolling windows of :func:`rolling_trend_panel`
+DEFAULT_ROLL_WINDOW = 5
+#: years averaged at each end of a rolling window
+DEFAULT_ROLL_K = 2
+
 #: the six migration-trend types, in the order of METHOD.md section 3 (codes 1..6)
 TREND_TYPES = ("stable inflow", "weakening inflow", "emerging inflow",
                "emerging outflow", "weakening outflow", "intensifying outflow")
-#: flow -> net migration rate column of :func:`features.indicators.migration_rates`
-FLOW_RATES = {"total": "net_migration_rate_per_1000", "internal": "internal_net_rate_per_1000",
-              "external": "external_net_rate_per_1000"}
+#: flow -> prefix of its rate columns in :func:`features.indicators.migration_rates`
+FLOW_PREFIX = {"total": "net_migration", "internal": "internal_net", "external": "external_net"}
+#: flow -> net migration rate column (per 1,000) of :func:`features.indicators.migration_rates`
+FLOW_RATES = {flow: f"{prefix}_rate_per_1000" for flow, prefix in FLOW_PREFIX.items()}
 GROUP_LABELS = {
     1: "growth from natural increase and net in-migration",
     2: "growth from natural increase, net out-migration appearing",
@@ -64,7 +82,7 @@ def _end_years(years: list[int], k: int, skipped: set[int]) -> tuple[list[int], 
 
 
 def smoothed_ends(
-    rates: pd.DataFrame, column: str, start: int, end: int, k: int = 3, *, skip: pd.DataFrame | None = None
+    rates: pd.DataFrame, column: str, start: int, end: int, k: int = DEFAULT_K, *, skip: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Mean of ``column`` over the first and last ``k`` years of ``start``..``end``, per region.
 
@@ -122,18 +140,20 @@ def smoothed_ends(
     return pd.DataFrame(rows, columns=cols)
 
 
-def classify_trend(start_rate, end_rate, *, rel_tol: float = 0.2, abs_tol: float = 0.5) -> np.ndarray:
+def classify_trend(start_rate, end_rate, *, rel_tol: float = DEFAULT_REL_TOL,
+                   abs_tol: float = DEFAULT_ABS_TOL) -> np.ndarray:
     """Migration-trend type of each (start, end) pair of net migration rates.
 
     Parameters
     ----------
     start_rate, end_rate : array-like of float
         Smoothed rates (per 1,000) at the start and end of the window.
-    rel_tol : float, default 0.2
+    rel_tol : float, default :data:`DEFAULT_REL_TOL` (0.2)
         Share of the start value by which the end must be lower for an inflow to be
         "clearly lower" (weakening).
-    abs_tol : float, default 0.5
-        Absolute floor of that margin, in rate points (per 1,000).
+    abs_tol : float, default :data:`DEFAULT_ABS_TOL` (0.5)
+        Absolute floor of that margin, in rate points of the rates' unit (per 1,000 here;
+        scale it with the unit, e.g. 5.0 for rates per 10,000).
 
     Returns
     -------
@@ -168,8 +188,8 @@ def _rates(panel: pd.DataFrame) -> pd.DataFrame:
 
 
 def migration_trend_types(
-    panel: pd.DataFrame, start: int, end: int, *, k: int = 3, rel_tol: float = 0.2,
-    abs_tol: float = 0.5, flows: Sequence[str] = ("total", "internal", "external"),
+    panel: pd.DataFrame, start: int, end: int, *, k: int = DEFAULT_K, rel_tol: float = DEFAULT_REL_TOL,
+    abs_tol: float = DEFAULT_ABS_TOL, flows: Sequence[str] = ("total", "internal", "external"),
     skip: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Stage 3 types of each region for total, internal and external net migration.
@@ -182,7 +202,8 @@ def migration_trend_types(
     start, end : int
         Window (inclusive). Start and end rates are means over the first and last ``k`` years.
     k, rel_tol, abs_tol
-        Smoothing and tolerance, see :func:`smoothed_ends` and :func:`classify_trend`.
+        Smoothing and tolerance, see :func:`smoothed_ends` and :func:`classify_trend`; defaults
+        :data:`DEFAULT_K`, :data:`DEFAULT_REL_TOL`, :data:`DEFAULT_ABS_TOL` (3, 0.2, 0.5).
     skip : DataFrame, optional
         ``region``, ``year`` to leave out of the smoothed ends, typically
         :func:`break_years` (census re-basing and territory transfers absorbed by the
@@ -216,23 +237,39 @@ def migration_trend_types(
     out = pd.concat(parts, ignore_index=True)
     out.insert(2, "start", start)
     out.insert(3, "end", end)
+    out = add_trend_type(out, rel_tol=rel_tol, abs_tol=abs_tol)
+    return out[TYPE_COLUMNS]
+
+
+#: column layout of :func:`migration_trend_types` (shared by the paper method's table)
+TYPE_COLUMNS = ["region", "flow", "start", "end", "start_rate", "end_rate", "type", "type_code",
+                "start_years", "end_years", "skipped_years", "reason"]
+
+
+def add_trend_type(ends: pd.DataFrame, *, rel_tol: float, abs_tol: float, unit: str = "per 1,000") -> pd.DataFrame:
+    """Add ``type`` and ``type_code`` to a table of ``start_rate``, ``end_rate`` and ``reason``.
+
+    Rows left without a type and without a reason (an end rate of exactly 0 after a positive
+    start) get one naming the two rates in ``unit``. Returns a copy.
+    """
+    out = ends.copy()
     out["type"] = classify_trend(out["start_rate"], out["end_rate"], rel_tol=rel_tol, abs_tol=abs_tol)
     out["type_code"] = out["type"].map({t: i + 1 for i, t in enumerate(TREND_TYPES)}).astype("Int64")
     odd = out["type"].isna() & (out["reason"] == "")
-    out.loc[odd, "reason"] = [f"start {s:+.2f}, end {e:+.2f} per 1,000: not covered by the six types"
+    out.loc[odd, "reason"] = [f"start {s:+.2f}, end {e:+.2f} {unit}: not covered by the six types"
                               for s, e in zip(out.loc[odd, "start_rate"], out.loc[odd, "end_rate"])]
-    return out[["region", "flow", "start", "end", "start_rate", "end_rate", "type", "type_code",
-                "start_years", "end_years", "skipped_years", "reason"]]
+    return out
 
 
 def rolling_trend_panel(
-    panel: pd.DataFrame, *, window: int = 5, k: int = 2, rel_tol: float = 0.2, abs_tol: float = 0.5,
-    flows: Sequence[str] = ("total",), skip: pd.DataFrame | None = None,
+    panel: pd.DataFrame, *, window: int = DEFAULT_ROLL_WINDOW, k: int = DEFAULT_ROLL_K,
+    rel_tol: float = DEFAULT_REL_TOL, abs_tol: float = DEFAULT_ABS_TOL, flows: Sequence[str] = ("total",), skip: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Region-by-window panel of trend types: the outcome the stage 4 regressions explain.
 
     Each window ends in a year ``t`` and covers ``t-window+1 .. t``, with start/end rates the
-    means of its first/last ``k`` years (default window 5, k 2); windows end in the years
+    means of its first/last ``k`` years (defaults :data:`DEFAULT_ROLL_WINDOW` = 5 and
+    :data:`DEFAULT_ROLL_K` = 2; tolerances as :func:`classify_trend`); windows end in the years
     where ``net_migration`` has any value. Windows whose ends lack data
     are kept with type NA and the reason. Columns as :func:`migration_trend_types` plus
     ``year`` = ``end``, the window's last year and the panel key (so the type of year t uses
@@ -252,7 +289,7 @@ def rolling_trend_panel(
 
 
 def population_change_groups(
-    panel: pd.DataFrame, start: int, end: int, *, k: int = 3, regions: Sequence[str] | None = None,
+    panel: pd.DataFrame, start: int, end: int, *, k: int = DEFAULT_K, regions: Sequence[str] | None = None,
     skip: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Stage 1: the four groups of regions by the character of population change.
@@ -264,7 +301,7 @@ def population_change_groups(
         ``net_migration``.
     start, end : int
         Period of flows (inclusive), population from 1 Jan ``start`` to 1 Jan ``end + 1``.
-    k : int, default 3
+    k : int, default :data:`DEFAULT_K` (3)
         Years averaged at each end for the smoothed net migration rates (per 1,000).
     regions : sequence of str, optional
         Units to classify (default: all but the national row). A unit without data for the
@@ -313,15 +350,27 @@ def population_change_groups(
                    (dp >= 0) & (m < 0) & m0.notna() & m1.notna()], [4, 1, 2, 3], default=0)
     out["natural_decrease"] = (n < 0).where(n.notna())
     out["group"] = pd.array(np.where(g > 0, g, pd.NA), dtype="Int64")
-    labels = out["group"].map(GROUP_LABELS, na_action="ignore")
-    labels = labels.where(~((g == 1) & (n < 0)), "growth from net in-migration only (natural decrease)")
-    labels = labels.where(~((g == 4) & (n < 0)), GROUP_LABELS[4] + " (with natural decrease)")
-    labels = labels.where(~((g == 3) & (m1 >= 0)), "growth from natural increase, net out-migration over the period, balance back to >= 0 by the end")
-    labels = labels.where(~((g == 3) & (m1 < 0) & (m1 > m0)), "growth from natural increase, net out-migration easing")
-    out["group_label"] = labels
+    out["group_label"] = group_labels(out["group"], n, m0, m1)
     rr = out["rate_reason"].fillna("")
     out["reason"] = [("; ".join(x for x in (a, b) if x)) if gg == 0 else a for a, b, gg in zip(out["reason"], rr, g)]
     return out.drop(columns="rate_reason")
+
+
+def group_labels(group: pd.Series, natural_increase: pd.Series, m0: pd.Series, m1: pd.Series) -> pd.Series:
+    """Label of each stage 1 group, naming the variant that applies.
+
+    :data:`GROUP_LABELS`, except: group 1 with natural decrease (growth from in-migration
+    only); group 4 with natural decrease; group 3 whose end rate ``m1`` is back to >= 0, or
+    whose outflow eased (``m0 < m1 < 0``). NA where the group is NA.
+    """
+    g = group.fillna(0).to_numpy(dtype="int64")
+    n = natural_increase.to_numpy(dtype="float64")
+    m0, m1 = m0.to_numpy(dtype="float64"), m1.to_numpy(dtype="float64")
+    labels = group.map(GROUP_LABELS, na_action="ignore")
+    labels = labels.where(~((g == 1) & (n < 0)), "growth from net in-migration only (natural decrease)")
+    labels = labels.where(~((g == 4) & (n < 0)), GROUP_LABELS[4] + " (with natural decrease)")
+    labels = labels.where(~((g == 3) & (m1 >= 0)), "growth from natural increase, net out-migration over the period, balance back to >= 0 by the end")
+    return labels.where(~((g == 3) & (m1 < 0) & (m1 > m0)), "growth from natural increase, net out-migration easing")
 
 
 def _sum_excluding(panel: pd.DataFrame, regions: pd.Series, start: int, end: int,
@@ -336,99 +385,14 @@ def _sum_excluding(panel: pd.DataFrame, regions: pd.Series, start: int, end: int
     return np.asarray(res, dtype="float64")
 
 
-#: problem -> (candidate indicator columns, "<" or ">", benchmark: "national" or a number)
-PROBLEM_RULES = {
-    "labour_surplus": (("unemployment_gap_pp",), ">", 0.0),
-    "low_income": (("wage_rel_national_pct", "income_rel_national_pct"), "<", 100.0),
-    "housing": (("new_housing_m2_per_1000",), "<", "national"),
-    "low_attractiveness": (("attractiveness_equal",), "<", 0.0),
-}
+#: stage 4 names now in :mod:`features.problems`, still importable from here
+_MOVED_TO_PROBLEMS = ("PROBLEM_RULES", "problem_flags", "problem_counts", "tercile_crosstab")
 
 
-def problem_flags(features: pd.DataFrame, rules: Mapping[str, tuple] | None = None) -> pd.DataFrame:
-    """Stage 4 problem flags per region and year, in long form.
+def __getattr__(name: str):
+    """Resolve the stage 4 names moved to :mod:`features.problems` (imported lazily: no cycle)."""
+    if name in _MOVED_TO_PROBLEMS:
+        from kzmig.features import problems
 
-    Parameters
-    ----------
-    features : DataFrame
-        Wide panel of features (the outputs of the builders merged on region and year), with
-        ``population`` when a rule's benchmark is ``"national"``.
-    rules : mapping, optional
-        ``problem -> (columns, op, benchmark)``; the first of ``columns`` present is used; a
-        region has the problem when ``value op benchmark``. ``"national"`` means the national
-        value of that year (:func:`features.indicators.national_reference`, population-weighted
-        mean of regions where the national row lacks it). Defaults (:data:`PROBLEM_RULES`):
-        labour surplus = unemployment above the national rate; low income = wage or income
-        below 100 % of the national value; housing = new housing per 1,000 below the national
-        value; low attractiveness = equal-weight index below 0 (the average region).
-
-    Returns
-    -------
-    DataFrame
-        ``region``, ``year``, ``problem``, ``indicator``, ``value``, ``benchmark``, ``flag``
-        (1.0/0.0, NaN where the value or benchmark is missing). Problems whose indicator is
-        absent are skipped with a log message. National rows are excluded.
-    """
-    rules = PROBLEM_RULES if rules is None else rules
-    validate_panel(features, missing="keep", source="problem_flags", allow_gaps=True)
-    parts = []
-    for problem, (cols, op, bench) in rules.items():
-        check_option("op", op, ("<", ">"), owner=f"problem_flags[{problem}]")
-        col = next((c for c in cols if c in features.columns), None)
-        if col is None:
-            logger.info("problem_flags: %s skipped, none of %s present", problem, list(cols))
-            continue
-        if bench == "national":
-            b = features["year"].map(national_reference(features, col, weight="population"))
-        else:
-            b = pd.Series(float(bench), index=features.index)
-        v = features[col].astype("float64")
-        flag = (v < b) if op == "<" else (v > b)
-        parts.append(pd.DataFrame({
-            "region": features["region"], "year": features["year"], "problem": problem,
-            "indicator": col, "value": v, "benchmark": b.astype("float64"),
-            "flag": flag.astype("float64").where(v.notna() & b.notna()),
-        }))
-    if not parts:
-        raise PanelContractError(f"problem_flags: no indicator of any rule is present; rules: {dict(rules)}.")
-    out = pd.concat(parts, ignore_index=True)
-    return out.loc[out["region"] != NATIONAL].reset_index(drop=True)
-
-
-def problem_counts(flags: pd.DataFrame) -> pd.DataFrame:
-    """Number of regions with each problem per year: ``year``, ``problem``, ``n_regions``, ``n_with_data``."""
-    g = flags.groupby(["year", "problem"], sort=True)["flag"]
-    return pd.DataFrame({"n_regions": g.sum(min_count=0), "n_with_data": g.count()}).reset_index()
-
-
-def tercile_crosstab(
-    features: pd.DataFrame, types: pd.DataFrame, factors: Sequence[str], *, start: int, end: int,
-    flow: str = "total",
-) -> pd.DataFrame:
-    """Cross-tabulation of each factor's tercile against the migration-trend type.
-
-    Each region's factor value is its mean over ``start``..``end`` (years with a value);
-    regions are split into terciles (low / middle / high, by rank, ties broken by order of
-    appearance) and counted against ``types`` of the given ``flow``. Returns ``factor``,
-    ``tercile``, ``type``, ``n`` (all combinations, zeros included). Regions without a type or
-    a factor value are left out and counted in the log.
-    """
-    missing = [f for f in factors if f not in features.columns]
-    if missing:
-        raise PanelContractError(f"tercile_crosstab: factor column(s) {missing} absent; found {sorted(set(features.columns) - set(KEYS))}.")
-    t = types.loc[(types["flow"] == flow) & types["type"].notna(), ["region", "type"]]
-    win = features.loc[features["year"].between(start, end) & (features["region"] != NATIONAL)]
-    rows = []
-    for f in factors:
-        m = win.groupby("region")[f].mean().dropna().rename("value").reset_index().merge(t, on="region")
-        if len(m) < 3:
-            logger.info("tercile_crosstab: %s has %d regions with a value and a type; skipped", f, len(m))
-            continue
-        m["tercile"] = pd.qcut(m["value"].rank(method="first"), 3, labels=["low", "middle", "high"])
-        ct = pd.crosstab(m["tercile"], pd.Categorical(m["type"], categories=TREND_TYPES), dropna=False)
-        long = ct.stack().rename("n").reset_index()
-        long.columns = ["tercile", "type", "n"]
-        long.insert(0, "factor", f)
-        rows.append(long)
-    cols = ["factor", "tercile", "type", "n"]
-    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+        return getattr(problems, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
