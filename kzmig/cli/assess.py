@@ -46,6 +46,10 @@ def assess(
             result.write(run.path)
         path = run.complete(result.manifest())
     pop = result.tables["population_change"]
+    out_console().print(f"convention: {result.metadata['convention']}", markup=False)
+    sens = result.tables["sensitivity"]
+    out_console().print(f"{len(sens)} class(es) differ between the default and the paper method (sensitivity.csv)",
+                        markup=False)
     out_console().print(f"assessment {cfg.start}-{cfg.end} (borders {cfg.borders}, method {cfg.method}): "
                         f"{int(pop['group'].notna().sum())} of {len(pop)} units classified; "
                         f"{len(result.tables)} tables written to {path}", markup=False)

@@ -30,6 +30,13 @@ from pydantic import Field, model_validator
 from kzmig.config.base import FilePath, SafeName, Text, Unique, Year, error, fail
 from kzmig.config.blocks import StudyConfigBase
 from kzmig.features.regions import BORDERS
+from kzmig.features.typology import (
+    DEFAULT_ABS_TOL,
+    DEFAULT_K,
+    DEFAULT_REL_TOL,
+    DEFAULT_ROLL_K,
+    DEFAULT_ROLL_WINDOW,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +60,11 @@ class AssessStudyConfig(StudyConfigBase):
     geojson: FilePath | None = None
     skip_breaks: bool = True
     method: Literal[METHODS] = "default"  # type: ignore[valid-type]
-    smooth_k: Annotated[int, Field(ge=1)] = 3
-    rel_tol: Annotated[float, Field(ge=0)] = 0.2
-    abs_tol: Annotated[float, Field(ge=0)] = 0.5
-    roll_window: Annotated[int, Field(ge=2)] = 5
-    roll_k: Annotated[int, Field(ge=1)] = 2
+    smooth_k: Annotated[int, Field(ge=1)] = DEFAULT_K
+    rel_tol: Annotated[float, Field(ge=0)] = DEFAULT_REL_TOL
+    abs_tol: Annotated[float, Field(ge=0)] = DEFAULT_ABS_TOL
+    roll_window: Annotated[int, Field(ge=2)] = DEFAULT_ROLL_WINDOW
+    roll_k: Annotated[int, Field(ge=1)] = DEFAULT_ROLL_K
 
     @model_validator(mode="after")
     def _period_and_window(self) -> AssessStudyConfig:

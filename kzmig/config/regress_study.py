@@ -24,6 +24,7 @@ from kzmig.config.params import ModelSpecBase, spec_classes
 from kzmig.features.panel import MISSING_POLICIES, YEAR_RANGE
 from kzmig.models.bootstrap import SUPPORTED as BOOTSTRAP_KINDS
 from kzmig.models.bootstrap import WEIGHTS
+from kzmig.features.typology import DEFAULT_ABS_TOL, DEFAULT_REL_TOL, DEFAULT_ROLL_K, DEFAULT_ROLL_WINDOW
 from kzmig.models.design import lag_name
 from kzmig.models.discrete import DISCRETE_COV, TREND_ORDER
 from kzmig.models.hausman import METHODS as HAUSMAN_METHODS
@@ -109,10 +110,10 @@ class DiscreteBlock(ConfigModel):
     """``[discrete]``: migration-trend types over rolling windows, explained by lagged features."""
 
     enabled: bool = True
-    window: Annotated[int, Field(ge=2)] = 5
-    k: Annotated[int, Field(ge=1)] = 2
-    rel_tol: Annotated[float, Field(ge=0)] = 0.2
-    abs_tol: Annotated[float, Field(ge=0)] = 0.5
+    window: Annotated[int, Field(ge=2)] = DEFAULT_ROLL_WINDOW
+    k: Annotated[int, Field(ge=1)] = DEFAULT_ROLL_K
+    rel_tol: Annotated[float, Field(ge=0)] = DEFAULT_REL_TOL
+    abs_tol: Annotated[float, Field(ge=0)] = DEFAULT_ABS_TOL
     lag: Annotated[int, Field(ge=0)] = 5
     columns: Annotated[tuple[Text, ...], Unique] = ()
     models: Annotated[tuple[Literal[DISCRETE_KINDS], ...],  # type: ignore[valid-type]

@@ -14,7 +14,9 @@ import pandas as pd
 
 from kzmig.core.errors import ConfigError, DataError, DataFileError
 from kzmig.features.dataset import load_long, to_wide
+from kzmig.features.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
 from kzmig.features.regions import NATIONAL
+from kzmig.features.sensitivity import method_sensitivity
 from kzmig.reporting.charts import plot_geojson_map, plot_growth_index, plot_tile_map
 from kzmig.reporting.tables import write_workbook
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
@@ -84,11 +86,24 @@ def read_targets(path: Path) -> pd.DataFrame:
         raise DataFileError(f"targets {path}: 'year' must be whole numbers and 'target' numeric ({exc}).") from None
 
 
+def convention(cfg: Any) -> str:
+    """The conventions of the configured method, in one sentence (printed, and in ``rules.csv``)."""
+    if cfg.method == "paper":
+        return paper_convention(cfg.start, cfg.end)
+    return (f"default: growth index 1 Jan {cfg.start} -> 1 Jan {cfg.end + 1} (the {cfg.start}-{cfg.end} flows close "
+            f"the balance); start and end rates: means of {cfg.smooth_k} years per 1,000 average population"
+            + (", break years skipped" if cfg.skip_breaks else ", break years kept")
+            + "; groups from cumulative net migration and the smoothed rates")
+
+
 def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
     from kzmig.features.typology import GROUP_LABELS, PROBLEM_RULES, TREND_TYPES
 
-    rows = [("period", f"{cfg.start}-{cfg.end}: flows of these years; population from 1 Jan {cfg.start} "
-                       f"to 1 Jan {cfg.end + 1}"),
+    rows = [("method", convention(cfg)),
+            ("period", f"{cfg.start}-{cfg.end}: flows of these years; population from 1 Jan {cfg.start} "
+                       f"to 1 Jan {cfg.end + 1}" + (" (default method; the paper method's index stops at 1 Jan "
+                                                    f"{cfg.end})" if cfg.method != "paper" else
+                                                    f" in the default method; here 1 Jan {cfg.start} -> 1 Jan {cfg.end}")),
             ("borders", f"harmonised, fixed borders of {cfg.borders}"),
             ("smoothing", f"start and end rates are means of the first and last {k} years "
                           f"(configured {cfg.smooth_k}, at most half the period; per 1,000 average population)"
@@ -134,14 +149,21 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
     k = smoothing_k(start, end, cfg.smooth_k)
     breaks = ty.break_years(long)
     skip = breaks if cfg.skip_breaks else None
-    pop = ty.population_change_groups(panel, start, end, k=k, regions=units, skip=skip)
+    default_pop = ty.population_change_groups(panel, start, end, k=k, regions=units, skip=skip)
+    default_trends = ty.migration_trend_types(panel, start, end, k=k, rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol,
+                                              skip=skip)
+    default_trends = default_trends.loc[default_trends["region"].isin(units)].reset_index(drop=True)
+    paper_pop = paper_population_groups(panel, start, end, regions=units)
+    paper_trends = paper_trend_types(panel, start, end, rel_tol=cfg.rel_tol,
+                                     abs_tol=cfg.abs_tol * PAPER_RATE_BASE / 1000)
+    paper_trends = paper_trends.loc[paper_trends["region"].isin(units)].reset_index(drop=True)
+    pop, trends = (paper_pop, paper_trends) if cfg.method == "paper" else (default_pop, default_trends)
+    pop = pop.copy()
     in_period = breaks.loc[breaks["year"].between(start, end)]
     listed: dict[str, list[str]] = {}
     for r, y, f in zip(in_period["region"], in_period["year"], in_period["flag"]):
         listed.setdefault(r, []).append(f"{int(y)}:{f}")
     pop["breaks_in_period"] = [("; ".join(listed.get(r, []))) for r in pop["region"]]
-    trends = ty.migration_trend_types(panel, start, end, k=k, rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol, skip=skip)
-    trends = trends.loc[trends["region"].isin(units)].reset_index(drop=True)
     win = panel.loc[panel["year"].between(start, end)].reset_index(drop=True)
     ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
     att_model = AttractivenessIndex().fit(win)
@@ -166,6 +188,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
         "attractiveness_loadings": att_model.loadings_.assign(
             explained_variance_ratio_pc1=att_model.explained_variance_ratio_),
         "attractiveness_missing": att_model.missing_components_,
+        "sensitivity": method_sensitivity(default_pop, paper_pop, default_trends, paper_trends),
         "rules": _rules_table(cfg, k, flags),
         "breaks": breaks,
     }
@@ -194,7 +217,9 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
     Returns
     -------
     StudyResult
-        Tables (population_change, migration_trends, trend_panel, problems, indicators ...),
+        Tables (population_change, migration_trends under ``config.method``; sensitivity: every
+        region whose class differs between the default and the paper method, with both
+        methods' inputs; trend_panel, problems, indicators ...),
         the workbook ``assessment.xlsx`` (English keys and Russian names), and the figures
         ``growth_index`` and ``trend_map`` (and ``trend_map_geojson`` with a GeoJSON).
 
@@ -241,6 +266,7 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
         study="assess", name=getattr(cfg, "name", "assess"), tables=tables, figures=figures,
         writers={"assessment.xlsx": lambda path: write_workbook(tables, path)},
         warnings=warnings,
-        metadata={"config": config_meta(cfg), "data": source.meta()},
+        metadata={"config": config_meta(cfg), "data": source.meta(), "method": cfg.method,
+                  "convention": convention(cfg)},
     )
 

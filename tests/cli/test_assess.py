@@ -138,3 +138,27 @@ def test_same_data_gives_byte_identical_tables(out, tmp_path):
     assert len(tables) >= 10
     for name in tables:
         assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
+
+
+def test_paper_method_reproduces_the_source_conventions(tmp_path):
+    res = _invoke(["--method", "paper", "--start", "2006", "--end", "2022", "--out", str(tmp_path / "p")])
+    assert res.code == 0, res.text
+    assert "convention: paper: growth index 1 Jan 2006 -> 1 Jan 2022" in res.text
+    pop = pd.read_csv(tmp_path / "p" / "population_change.csv")
+    # independent: P(1 Jan 2022) / P(1 Jan 2006) x 100 from the shipped panel
+    from kzmig.features.dataset import load_panel
+
+    panel = load_panel("harmonised", 2018).set_index(["region", "year"])["population"]
+    for rec in pop.dropna(subset=["group"]).itertuples():
+        assert rec.growth_index == pytest.approx(100 * panel[(rec.region, 2022)] / panel[(rec.region, 2006)], rel=1e-12)
+    groups = pop.set_index("region")["group"]
+    assert groups[["akmola", "aktobe", "karaganda"]].tolist() == [2, 2, 2]  # 2006 alone was an inflow year
+    sens = pd.read_csv(tmp_path / "p" / "sensitivity.csv")
+    assert set(sens["region"]) == {"akmola", "aktobe", "karaganda", "astana"}
+
+
+def test_default_tables_do_not_depend_on_the_paper_method(out, tmp_path):
+    res = _invoke(["--out", str(tmp_path / "d"), "--method", "default"])
+    assert res.code == 0, res.text
+    for name in ("population_change.csv", "migration_trends.csv", "sensitivity.csv"):
+        assert (out / name).read_bytes() == (tmp_path / "d" / name).read_bytes(), name
