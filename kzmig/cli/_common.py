@@ -67,6 +67,12 @@ def _attach(path: Path) -> logging.Handler:
     return handler
 
 
+def _to_log_only(handler: logging.Handler, level: int, message: str) -> None:
+    """Write a record to the run log only (the console gets the one-line message from :func:`main`)."""
+    handler.handle(logging.makeLogRecord({"name": "kzmig.cli", "levelno": level,
+                                          "levelname": logging.getLevelName(level), "msg": message}))
+
+
 @contextlib.contextmanager
 def run_folder(out: Path | None, *, study: str, overwrite: bool) -> Iterator[RunFolder]:
     """A :class:`RunFolder` with ``run.log`` inside it; an error marks the folder failed.
@@ -79,10 +85,10 @@ def run_folder(out: Path | None, *, study: str, overwrite: bool) -> Iterator[Run
         try:
             yield run
         except KzmigError as err:
-            logger.error("%s", err)
+            _to_log_only(handler, logging.ERROR, f"error: {err}")
             raise
         except BaseException as err:
-            logger.error("internal error: %s", "".join(traceback.format_exception(err)))
+            _to_log_only(handler, logging.ERROR, "internal error: " + "".join(traceback.format_exception(err)))
             err.kzmig_log = run.target.with_name(f"{run.target.name}.failed-{run.run_id}") / "run.log"  # type: ignore[attr-defined]
             raise
         finally:
@@ -108,8 +114,10 @@ def setup_logging(verbose: bool, debug: bool) -> None:
     from rich.logging import RichHandler
 
     STATE["debug"] = debug
+    console = RichHandler(console=err_console(), show_path=False, rich_tracebacks=False)
+    # the console shows warnings (-v: progress notes too); run.log keeps the INFO trail
+    console.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
     logging.basicConfig(level=logging.DEBUG if (verbose or debug) else logging.INFO, format="%(message)s",
-                        handlers=[RichHandler(console=err_console(), show_path=False, rich_tracebacks=False)],
-                        force=True)
+                        handlers=[console], force=True)
     for noisy in ("matplotlib", "PIL", "fontTools", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from kzmig.core.errors import ConfigError, DataError, DataFileError
+from kzmig.core.errors import ConfigError, DataError, DataFileError, PanelContractError
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
 from kzmig.features.regions import NATIONAL
@@ -126,9 +126,27 @@ def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "rule"])
 
 
-def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
-                      targets: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+def _stage4_tables(flags, feats, trends, factors, units, start, end, notes) -> dict[str, pd.DataFrame]:
+    """Problem counts and the factor-tercile table, when the data hold any indicator and factor."""
+    from kzmig.features import typology as ty
+
+    out = {}
+    if len(flags):
+        out["problem_counts"] = ty.problem_counts(flags.loc[flags["region"].isin(units)])
+    if factors:
+        out["factor_terciles"] = ty.tercile_crosstab(feats.loc[feats["region"].isin(units)], trends, factors,
+                                                     start=start, end=end)
+    else:
+        notes.append("stage 4: no factor column for the tercile table (factor_terciles.csv not written)")
+    return out
+
+
+def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets: pd.DataFrame | None = None,
+                      notes: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """All tables of the assessment, keyed by file name (no I/O).
+
+    A feature family whose inputs the data lack (a user table with population and flows only)
+    is left out of stage 4 with a line appended to ``notes``; stages 1-3 do not need it.
 
     ``long`` (the long table of the same view) gives the break flags of net migration, left
     out of the smoothed ends when ``cfg.skip_breaks``, and the national external series.
@@ -144,6 +162,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
     from kzmig.features.labour import build_labour
     from kzmig.features.wages import build_wages
 
+    notes = [] if notes is None else notes
     start, end = cfg.start, cfg.end
     units = list(cfg.regions) if cfg.regions else sorted(set(panel["region"]) - {NATIONAL})
     k = smoothing_k(start, end, cfg.smooth_k)
@@ -166,28 +185,44 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
     pop["breaks_in_period"] = [("; ".join(listed.get(r, []))) for r in pop["region"]]
     win = panel.loc[panel["year"].between(start, end)].reset_index(drop=True)
     ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
-    att_model = AttractivenessIndex().fit(win)
-    att = att_model.transform(win)
     feats = win[["region", "year", "population"]]
-    for f in (build_labour(win), build_wages(win, proxy="income"), build_housing(win), build_density(win),
-              att[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]):
-        feats = feats.merge(f, on=["region", "year"], how="left")
-    flags = ty.problem_flags(feats)
+    att_tables: dict[str, pd.DataFrame] = {}
+    builders = {"labour": build_labour, "wages": lambda w: build_wages(w, proxy="income"), "housing": build_housing,
+                "density": build_density, "attractiveness": None}
+    for name, build in builders.items():
+        try:
+            if build is not None:
+                part = build(win)
+            else:
+                att_model = AttractivenessIndex().fit(win)
+                att = att_model.transform(win)
+                att_tables = {"attractiveness": att,
+                              "attractiveness_loadings": att_model.loadings_.assign(
+                                  explained_variance_ratio_pc1=att_model.explained_variance_ratio_),
+                              "attractiveness_missing": att_model.missing_components_}
+                part = att[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]
+        except PanelContractError as err:  # the data lack this family's inputs: stage 4 goes without it
+            notes.append(f"stage 4: {name} features not built: {err}")
+            logger.warning("%s", notes[-1])
+            continue
+        feats = feats.merge(part, on=["region", "year"], how="left")
     factors = [f for f in FACTORS if f in feats.columns]
+    try:
+        flags = ty.problem_flags(feats)
+    except PanelContractError as err:  # no indicator of any problem rule: stage 4 has no flags
+        notes.append(f"stage 4: no problem flags: {err}")
+        logger.warning("%s", notes[-1])
+        flags = pd.DataFrame(columns=["region", "year", "problem", "indicator", "value", "benchmark", "flag"])
     tables = {
         "population_change": pop,
         "migration_trends": trends,
         "trend_panel": ty.rolling_trend_panel(panel.loc[panel["year"] <= end], window=cfg.roll_window, k=cfg.roll_k,
                                               rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol, skip=skip),
         "problems": flags.loc[flags["region"].isin(units)].reset_index(drop=True),
-        "problem_counts": ty.problem_counts(flags.loc[flags["region"].isin(units)]),
-        "factor_terciles": ty.tercile_crosstab(feats.loc[feats["region"].isin(units)], trends, factors, start=start, end=end),
         "indicators": ind,
+        **_stage4_tables(flags, feats, trends, factors, units, start, end, notes),
         "features": feats,
-        "attractiveness": att,
-        "attractiveness_loadings": att_model.loadings_.assign(
-            explained_variance_ratio_pc1=att_model.explained_variance_ratio_),
-        "attractiveness_missing": att_model.missing_components_,
+        **att_tables,
         "sensitivity": method_sensitivity(default_pop, paper_pop, default_trends, paper_trends),
         "rules": _rules_table(cfg, k, flags),
         "breaks": breaks,
@@ -246,7 +281,8 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
     if cfg.regions:
         _check_regions(panel, list(cfg.regions), cfg.start, cfg.end, cfg.borders)
     progress("assessment: tables", 1, 3)
-    tables = assessment_tables(cfg, panel, long, goals)
+    notes: list[str] = []
+    tables = assessment_tables(cfg, panel, long, goals, notes)
     progress("assessment: charts", 2, 3)
     total = tables["migration_trends"].query("flow == 'total'")
     figures = {"growth_index": plot_growth_index(tables["population_change"],
@@ -256,8 +292,8 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
         figures["trend_map_geojson"] = plot_geojson_map(total, Path(cfg.geojson),
                                                         title=f"Net migration trend type {cfg.start}-{cfg.end}")
     pop = tables["population_change"]
-    warnings = tuple(f"{rec.region}: not classified: {rec.reason}"
-                     for rec in pop.loc[pop["group"].isna(), ["region", "reason"]].itertuples(index=False))
+    warnings = tuple([f"{rec.region}: not classified: {rec.reason}"
+                      for rec in pop.loc[pop["group"].isna(), ["region", "reason"]].itertuples(index=False)] + notes)
     for w in warnings:
         logger.warning("%s", w)
     logger.info("balancing identity: max |residual| over regions %.0f persons", pop["balancing_residual"].abs().max())
