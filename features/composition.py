@@ -170,7 +170,7 @@ def observed_shares(long: pd.DataFrame, *, direction: str = "departures", dimens
         t = t.sort_values(["category", "year", "months"], kind="mergesort").drop_duplicates(["category", "year"], keep="last")
     out = pd.DataFrame({
         "category": t["category"], "year": t["year"], "period": t["period"], "months": t["months"],
-        "value": t["value"], "total": t["flow_total"], "share": t["share_of_flow_pct"] / 100.0,
+        "value": t["value"], "total": t["flow_total"], "share": t["value"] / t["flow_total"],
         "variable": t["variable"], "flag": t["flag"],
     })
     return out.sort_values(["category", "year", "months"], kind="mergesort").reset_index(drop=True)
