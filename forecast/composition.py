@@ -208,6 +208,9 @@ def specialist_forecast(forecast: pd.DataFrame, long: pd.DataFrame, user: pd.Dat
         need = int(min_years)
         ready["required"] = need
         ready["long_enough"] = ready["run_years"] >= need
+        ready["reason"] = [f"{'ok' if ok else 'too short'}: {n} consecutive years {a}-{b}, min_years={need}"
+                           for ok, n, a, b in zip(ready["long_enough"], ready["run_years"], ready["run_start"],
+                                                  ready["last_year"])]
     until = int(forecast["year"].max())
     frames, report = [], []
     for row in ready.itertuples(index=False):

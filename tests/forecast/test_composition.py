@@ -163,3 +163,11 @@ def test_share_outside_unit_interval_is_named():
     bad = pd.DataFrame({"category": ["x"], "year": [2020], "share": [1.0]})
     with pytest.raises(ValueError, match=r"category='x' in year 2020"):
         share_distribution(bad)
+
+
+def test_min_years_above_the_threshold_sends_a_series_back_to_the_composition():
+    fc, report = specialist_forecast(departures_forecast(), synthetic_long(), synthetic_user(),
+                                     models={"naive": Naive(), "drift": Drift()}, min_years=20)
+    med = report.set_index("category").loc["medical"]
+    assert med["method"] == "composition" and med["reason"] == "too short: 15 consecutive years 2010-2024, min_years=20"
+    assert set(fc.loc[fc["target"] == "external_departures_specialty_medical", "method"]) == {"composition"}
