@@ -15,7 +15,8 @@ Vintage choices (one per variable) are in :data:`SELECT`: a region-year takes th
 in the selection's order of preference that has it (for unemployment: the open-data xlsx, then
 BNS element 102790 from another raw file). Flags come from the raw rows (``estimate``,
 ``truncated_decimals``, ``suspect`` from a ``SUSPECT:`` note, ``source:cisstat`` for figures
-published by CIS Stat) and from the selection (``secondary:press``). Nothing is interpolated; the only
+published by CIS Stat) and from the selection (``secondary:press``; the press composition figures of
+:mod:`features.build_press` also carry ``rounded`` where printed in thousands). Nothing is interpolated; the only
 arithmetic is (a) unit-free sums flagged ``derived:*`` (national population after 2022,
 national natural increase, annual totals of monthly interregional flows) and (b) net migration
 by the balancing equation, flagged ``derived:balancing`` plus the breaks it contains.
@@ -32,6 +33,7 @@ import pandas as pd
 
 from kzmig.core.atomic import atomic_write_csv
 from kzmig.features.balance import derive_net_migration
+from kzmig.features.build_press import press_composition
 from kzmig.core.errors import DataFileError
 from kzmig.features.regions import DATA_DIR, normalise_name
 from kzmig.features.variables import CIS_PARTNERS, KANDAS, VARIABLES
@@ -537,6 +539,7 @@ def build_observations(raw: Path) -> pd.DataFrame:
                       "flag": "derived:sum_of_regions", "note": "sum of the 20 regions of the chosen vintage"}),
         _monthly_sums(raw),
         _article(raw),
+        press_composition(raw),  # SECONDARY: migrants by education / specialty, partial years
     ]
     vit = obs[(obs["region"] == "kazakhstan") & obs["variable"].isin(["births", "deaths"])]
     w = vit.pivot(index="year", columns="variable", values="value").dropna()

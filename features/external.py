@@ -2,6 +2,15 @@
 
 The series are read from the long table (``features.dataset.load_long``) by variable name;
 a series of the catalogue that the data do not hold is reported **absent**, never filled.
+
+* :func:`external_series`: every catalogue series and share found, with a status table;
+* :func:`external_flows_table`: arrivals, departures and net per year since 1991, with the
+  publisher of each year (CIS Stat for 1991-1999, BNS from 2000);
+* :func:`cis_split_table`: CIS / non-CIS by direction with shares (2016-2025);
+* :func:`partner_table`: flows by CIS partner country, with English name and share of the CIS total.
+
+The composition of migrants (education, specialty) and the brain-drain view are in
+:mod:`features.composition`.
 """
 from __future__ import annotations
 
@@ -12,12 +21,11 @@ import pandas as pd
 
 from kzmig.features.panel import validate_panel
 from kzmig.features.regions import NATIONAL
+from kzmig.features.variables import CIS_PARTNERS, EDUCATION_LEVELS, SPECIALTIES
 
 logger = logging.getLogger(__name__)
 
-EDUCATION = ("higher", "secondary_vocational", "general_secondary", "basic_secondary")
-SPECIALTIES = ("technical", "pedagogical", "medical", "economic", "legal", "agricultural",
-               "architecture_construction", "other")
+EDUCATION = EDUCATION_LEVELS
 
 #: series -> long-table variables tried in order (national rows)
 CATALOGUE: dict[str, tuple[str, ...]] = {
@@ -69,7 +77,8 @@ def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     Returns
     -------
     series : DataFrame
-        ``year``, ``series``, ``value``, ``variable`` (the long-table variable used): the
+        ``year``, ``series``, ``value``, ``variable`` (the long-table variable used), ``flag``
+        (the row's flag, e.g. ``secondary:press`` or ``cited``; empty for computed shares): the
         catalogue series found, plus shares (``share:<name>``, in %) where numerator and
         denominator exist in the same year. ``brain_drain_net_higher_vocational`` = arrivals
         minus departures of people with higher or secondary vocational education (external
@@ -88,6 +97,8 @@ def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     validate_panel(long, source="external_series")
     nat = long.loc[long["region"] == NATIONAL]
     have = {v: g.set_index("year")["value"].astype("float64") for v, g in nat.groupby("variable")}
+    flags = ({v: g.set_index("year")["flag"].fillna("").astype(str) for v, g in nat.groupby("variable")}
+             if "flag" in nat.columns else {})
     found, status = {}, []
     for name, candidates in CATALOGUE.items():
         var = next((v for v in candidates if v in have and have[v].notna().any()), None)
@@ -99,7 +110,8 @@ def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         note = "national all-flows balance = international net" if var == "net_migration" else ""
         status.append({"series": name, "present": True, "variable": var, "first_year": int(s.index.min()),
                        "last_year": int(s.index.max()), "n_years": len(s), "note": note})
-    rows = [pd.DataFrame({"year": s.index.astype("int64"), "series": n, "value": s.to_numpy(), "variable": v})
+    rows = [pd.DataFrame({"year": s.index.astype("int64"), "series": n, "value": s.to_numpy(), "variable": v,
+                          "flag": flags[v].reindex(s.index).to_numpy() if v in flags else ""})
             for n, (v, s) in found.items()]
     for share, (num, den) in SHARES.items():
         nums, dens = [found.get(p) for p in num.split("+")], [found.get(d) for d in den.split("+")]
@@ -128,9 +140,135 @@ def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if net is not None:
         rows.append(pd.DataFrame({"year": net.dropna().index.astype("int64"), "series": "brain_drain_net_higher_vocational",
                                   "value": net.dropna().to_numpy(), "variable": ""}))
-    cols = ["year", "series", "value", "variable"]
-    series = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+    cols = ["year", "series", "value", "variable", "flag"]
+    series = pd.concat(rows, ignore_index=True).reindex(columns=cols) if rows else pd.DataFrame(columns=cols)
+    series["flag"] = series["flag"].fillna("")
     status = pd.DataFrame(status, columns=["series", "present", "variable", "first_year", "last_year", "n_years", "note"])
     status = status.astype({"first_year": "Int64", "last_year": "Int64", "n_years": "Int64"})
     logger.info("external_series: %d of %d series present", int(status["present"].sum()), len(status))
     return series, status
+
+
+# --- stage 2 tables ------------------------------------------------------------------------------
+
+DIRECTIONS = ("arrivals", "departures")
+#: direction -> (CIS variable, non-CIS variable, total variable)
+CIS_SPLIT = {
+    "arrivals": ("external_arrivals_from_cis", "external_arrivals_from_non_cis", "external_arrivals"),
+    "departures": ("external_departures_to_cis", "external_departures_to_non_cis", "external_departures"),
+}
+#: direction -> stem of the partner variables (``<stem>_<iso3>``)
+PARTNER_STEM = {"arrivals": "external_arrivals_from", "departures": "external_departures_to"}
+
+
+def _national_rows(long: pd.DataFrame, source: str) -> dict[str, pd.DataFrame]:
+    """National rows per variable: ``year``-indexed frames with ``value``, ``flag``, ``source``."""
+    validate_panel(long, source=source)
+    nat = long.loc[long["region"] == NATIONAL].copy()
+    for col in ("flag", "source"):
+        nat[col] = nat[col].fillna("").astype(str) if col in nat.columns else ""
+    return {str(v): g.set_index("year")[["value", "flag", "source"]].astype({"value": "float64"}).sort_index()
+            for v, g in nat.groupby("variable", sort=True)}
+
+
+def _join_flags(*flags: str) -> str:
+    return ";".join(sorted({t for f in flags for t in str(f).split(";") if t}))
+
+
+def external_flows_table(long: pd.DataFrame) -> pd.DataFrame:
+    """National external arrivals, departures and net per year, with the publisher of each year.
+
+    Parameters
+    ----------
+    long : DataFrame
+        Long table ``region, year, variable, value[, flag, source]`` (national rows used).
+
+    Returns
+    -------
+    DataFrame
+        One row per year with arrivals or departures: ``year``, ``arrivals``, ``departures``,
+        ``net`` (arrivals - departures, NaN unless both exist), ``net_migration_bns`` (the
+        published national all-flows balance, BNS element 6567, where present: it equals
+        ``net`` exactly 2000-2024), ``publisher`` (``"CIS Stat"`` where a row is flagged
+        ``source:cisstat``, else ``"BNS"``), ``source`` (of the arrivals row, else of the
+        departures row) and ``flag`` (tokens of both rows).
+    """
+    have = _national_rows(long, "external_flows_table")
+    arr = have.get("external_arrivals", pd.DataFrame(columns=["value", "flag", "source"]))
+    dep = have.get("external_departures", pd.DataFrame(columns=["value", "flag", "source"]))
+    years = sorted(set(arr.index) | set(dep.index))
+    a, d = arr.reindex(years), dep.reindex(years)
+    flag = [_join_flags(x if isinstance(x, str) else "", y if isinstance(y, str) else "")
+            for x, y in zip(a["flag"], d["flag"])]
+    out = pd.DataFrame({
+        "year": pd.Series(years, dtype="int64"),
+        "arrivals": a["value"].to_numpy(dtype=float), "departures": d["value"].to_numpy(dtype=float),
+    })
+    out["net"] = out["arrivals"] - out["departures"]
+    bns = have.get("net_migration")
+    out["net_migration_bns"] = bns["value"].reindex(years).to_numpy(dtype=float) if bns is not None else np.nan
+    out["publisher"] = ["CIS Stat" if "source:cisstat" in f.split(";") else "BNS" for f in flag]
+    out["source"] = a["source"].fillna(d["source"]).fillna("").to_numpy()
+    out["flag"] = flag
+    logger.info("external_flows_table: %d years (%d from CIS Stat)", len(out), int((out["publisher"] == "CIS Stat").sum()))
+    return out
+
+
+def cis_split_table(long: pd.DataFrame) -> pd.DataFrame:
+    """External flows to and from CIS and non-CIS countries, by direction, with shares.
+
+    Returns
+    -------
+    DataFrame
+        One row per year, direction (``arrivals``, ``departures``) and ``group`` (``cis``,
+        ``non_cis``) where the group value exists: ``value``, ``total`` (all external flows
+        of that direction and year), ``share_pct`` = 100 x value / total, ``sum_minus_total``
+        (CIS + non-CIS - total; 0 on the shipped data), ``flag``.
+    """
+    have = _national_rows(long, "cis_split_table")
+    rows = []
+    for direction, (cis, non, total) in CIS_SPLIT.items():
+        tot = have.get(total)
+        parts = {g: have.get(v) for g, v in (("cis", cis), ("non_cis", non))}
+        years = sorted(set().union(*(p.index for p in parts.values() if p is not None)))
+        for year in years:
+            vals = {g: (p.loc[year] if p is not None and year in p.index else None) for g, p in parts.items()}
+            t = float(tot.loc[year, "value"]) if tot is not None and year in tot.index else np.nan
+            both = sum(float(v["value"]) for v in vals.values()) if all(v is not None for v in vals.values()) else np.nan
+            for g, v in vals.items():
+                if v is None:
+                    continue
+                rows.append({"year": int(year), "direction": direction, "group": g, "value": float(v["value"]),
+                             "total": t, "share_pct": 100.0 * float(v["value"]) / t if t > 0 else np.nan,
+                             "sum_minus_total": both - t, "flag": v["flag"]})
+    cols = ["year", "direction", "group", "value", "total", "share_pct", "sum_minus_total", "flag"]
+    return pd.DataFrame(rows, columns=cols).astype({"year": "int64"})
+
+
+def partner_table(long: pd.DataFrame) -> pd.DataFrame:
+    """External flows by CIS partner country (Kazakhstan's own record), every year the data has.
+
+    Returns
+    -------
+    DataFrame
+        One row per year, direction and partner with a value: ``partner`` (ISO 3166 alpha-3,
+        upper case), ``partner_name`` (English), ``value``, ``cis_total`` (the CIS total of that
+        direction and year), ``share_of_cis_pct`` = 100 x value / CIS total, ``flag``.
+        Non-CIS countries have no partner rows (only the ``*_non_cis`` aggregate exists).
+    """
+    have = _national_rows(long, "partner_table")
+    rows = []
+    for direction, stem in PARTNER_STEM.items():
+        cis = have.get(CIS_SPLIT[direction][0])
+        for iso, name in CIS_PARTNERS.items():
+            p = have.get(f"{stem}_{iso}")
+            if p is None:
+                continue
+            for year, r in p.iterrows():
+                t = float(cis.loc[year, "value"]) if cis is not None and year in cis.index else np.nan
+                rows.append({"year": int(year), "direction": direction, "partner": iso.upper(), "partner_name": name,
+                             "value": float(r["value"]), "cis_total": t,
+                             "share_of_cis_pct": 100.0 * float(r["value"]) / t if t > 0 else np.nan, "flag": r["flag"]})
+    cols = ["year", "direction", "partner", "partner_name", "value", "cis_total", "share_of_cis_pct", "flag"]
+    out = pd.DataFrame(rows, columns=cols).astype({"year": "int64"})
+    return out.sort_values(["direction", "year", "partner"], kind="mergesort").reset_index(drop=True)

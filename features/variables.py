@@ -59,6 +59,54 @@ KANDAS: tuple[tuple[str, str, str, str, float, float, str], ...] = (
     ("resettled_persons_regional_program_kandas", "persons", "count", "none", 0, 1e6,
      "kandas among the persons resettled under the regional resettlement programme"),
 )
+#: composition of migrants (METHOD.md section 2): education levels and specialty groups as the
+#: BNS tables (quoted by the article of 2022 and the press) print them
+EDUCATION_LEVELS = ("higher", "secondary_vocational", "general_secondary", "basic_secondary")
+SPECIALTIES = ("technical", "pedagogical", "medical", "economic", "legal", "agricultural",
+               "architecture_construction", "other")
+#: period suffix of a partial-year figure (raw files' convention) -> words; "" = calendar year
+COMPOSITION_PERIODS = {"": "", "_jan_jun": "January-June", "_jan_sep": "January-September"}
+
+
+def _composition() -> list[Variable]:
+    """Migration by education level and specialty: the article's 2022 tables (flag ``cited``),
+    the SECONDARY press figures (flag ``secondary:press``, period suffix in the name) and the
+    annual names a user table may use for a series downloaded from Taldau (not shipped)."""
+    out = []
+    for d in ("arrivals", "departures"):
+        for sfx, words in COMPOSITION_PERIODS.items():
+            when = f", {words}" if words else ""
+            out += [_V(f"external_{d}_specialty_{s}{sfx}", "persons", "count", "none", 0, 1e6,
+                       f"external {d} of persons aged 15+ with a {s.replace('_', ' ')} specialty{when}, national")
+                    for s in SPECIALTIES]
+            if sfx:
+                out.append(_V(f"external_{d}{sfx}", "persons", "count", "none", 0, 1e6,
+                              f"external {d}, all migrants, {words} (period total of the composition figures), national"))
+        out += [_V(f"external_{d}_education_{e}", "persons", "count", "none", 0, 1e6,
+                   f"external {d} of persons aged 15+ with {e.replace('_', ' ')} education, calendar year "
+                   "(name for a user-supplied annual series; not shipped)") for e in EDUCATION_LEVELS]
+        out.append(_V(f"external_{d}_qualified_specialists", "persons", "count", "none", 0, 1e6,
+                      f"external {d} of persons with a specialty (all specialty groups), national"))
+        out += [_V(f"internal_{d}_specialty_{s}", "persons", "count", "none", 0, 1e7,
+                   f"interregional {d} of persons with a {s.replace('_', ' ')} specialty, national (= each other)")
+                for s in SPECIALTIES]
+        out += [_V(f"migration_all_flows_{d}_education_{e}", "persons", "count", "none", 0, 1e7,
+                   f"{d} of persons aged 15+ with {e.replace('_', ' ')} education, all flows (internal + "
+                   "external), national") for e in EDUCATION_LEVELS]
+    out += [_V(f"migration_all_flows_net_education_{e}", "persons", "signed_count", "none", -1e6, 1e6,
+               f"net migration of persons aged 15+ with {e.replace('_', ' ')} education, all flows: nationally "
+               "the external net (internal moves cancel)") for e in EDUCATION_LEVELS]
+    out += [_V(f"external_departures_15plus_education_{e}_jan_jun", "persons", "count", "none", 0, 1e6,
+               f"external departures of persons aged 15+ with {e.replace('_', ' ')} education, January-June, national")
+            for e in EDUCATION_LEVELS]
+    for flow, where in (("arrivals_from", "from"), ("departures_to", "to")):
+        for grp in ("cis", "other_countries"):
+            out += [_V(f"external_{flow}_{grp}_specialty_{s}", "persons", "count", "none", 0, 1e6,
+                       f"external {flow.split('_')[0]} {where} {grp.replace('_', ' ')} of persons with a "
+                       f"{s.replace('_', ' ')} specialty, national") for s in SPECIALTIES]
+    return out
+
+
 VARIABLES: dict[str, Variable] = {
     v.name: v
     for v in [
@@ -130,6 +178,7 @@ VARIABLES: dict[str, Variable] = {
           for flow, what in (("arrivals_from", "arrivals from"), ("departures_to", "departures to"))),
         # SECONDARY press figures (Ministry of Labour via news pages); period in the name
         *(_V(name, unit, kind, agg, lo, hi, desc) for name, unit, kind, agg, lo, hi, desc in KANDAS),
+        *_composition(),
     ]
 }
 

@@ -183,3 +183,113 @@ def plot_coefficients(tidy: pd.DataFrame, level: float) -> Figure:
                  f"{cov} SE{'; ' + other if other else ''})", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# --- stage 2: external migration ------------------------------------------------------------------
+
+FLOW_COLOURS = {"arrivals": "#2171b5", "departures": "#cb181d", "net": "#252525"}
+
+
+def _runs(years) -> list[tuple[int, int]]:
+    """Consecutive runs of sorted years as (first, last) pairs."""
+    out: list[tuple[int, int]] = []
+    for y in sorted(int(v) for v in years):
+        if out and y == out[-1][1] + 1:
+            out[-1] = (out[-1][0], y)
+        else:
+            out.append((y, y))
+    return out
+
+
+def plot_external_flows(flows: pd.DataFrame, *, wave_threshold: float = -50_000.0, title: str = "") -> Figure:
+    """External arrivals, departures and net per year, with the CIS Stat years and the emigration wave marked.
+
+    Parameters
+    ----------
+    flows : DataFrame
+        :func:`kzmig.features.external.external_flows_table`: ``year``, ``arrivals``,
+        ``departures``, ``net``, ``publisher``.
+    wave_threshold : float, default -50,000
+        The emigration wave is the first run of consecutive years whose net is below this
+        (1991-2002 on the shipped data: a regime of its own, METHOD.md section 9).
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+        One axes: three lines labelled ``arrivals``, ``departures``, ``net``; a grey span per run
+        of CIS Stat years (label ``CIS Stat years``) and a hatched span over the wave (label
+        starting ``emigration wave``).
+    """
+    d = flows.sort_values("year")
+    fig = Figure(figsize=(9, 4.8))
+    ax = fig.subplots()
+    for col in ("arrivals", "departures", "net"):
+        ok = d[col].notna()
+        ax.plot(d.loc[ok, "year"], d.loc[ok, col], color=FLOW_COLOURS[col], lw=1.6 if col != "net" else 2.2,
+                marker="o", ms=2.5, label=col)
+    ax.axhline(0.0, color="grey", lw=0.8)
+    for i, (a, b) in enumerate(_runs(d.loc[d["publisher"] == "CIS Stat", "year"])):
+        ax.axvspan(a - 0.5, b + 0.5, color="#bdbdbd", alpha=0.35, lw=0, label="CIS Stat years" if i == 0 else None)
+    below = d.loc[d["net"] < wave_threshold, "year"]
+    if len(below):
+        a, b = _runs(below)[0]
+        ax.axvspan(a - 0.5, b + 0.5, facecolor="none", edgecolor="#a50f15", hatch="//", lw=0.0,
+                   label=f"emigration wave {a}-{b} (net < {wave_threshold:,.0f})")
+    ax.set_xlabel("year")
+    ax.set_ylabel("persons")
+    ax.set_title(title or "External migration of Kazakhstan: arrivals, departures and net")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.text(0.01, 0.0, "1991-1999: CIS Stat (BNS publishes from 2000); 2000-: BNS Taldau 2929752/2929753",
+             fontsize=7)
+    return fig
+
+
+def plot_partner_flows(partners: pd.DataFrame, *, non_cis: pd.DataFrame | None = None, top: int = 5,
+                       title: str = "") -> Figure:
+    """Stacked bars of external flows by CIS partner country per year, one panel per direction.
+
+    Parameters
+    ----------
+    partners : DataFrame
+        :func:`kzmig.features.external.partner_table`: ``year``, ``direction``, ``partner``,
+        ``partner_name``, ``value``.
+    non_cis : DataFrame, optional
+        :func:`kzmig.features.external.cis_split_table`; its ``non_cis`` rows are stacked on top
+        (label ``non-CIS countries``), since no non-CIS partner is published.
+    top : int, default 5
+        Partners drawn separately per direction (largest over all years); the rest are summed
+        into ``other CIS``.
+
+    Returns
+    -------
+    Figure
+        Panels titled ``arrivals`` and ``departures``; one bar container per segment, labelled
+        with the partner's English name, bottom to top in order of size.
+    """
+    directions = [d for d in ("arrivals", "departures") if (partners["direction"] == d).any()]
+    fig = Figure(figsize=(10, 4.2))
+    axes = fig.subplots(1, max(len(directions), 1), squeeze=False)[0]
+    for ax, direction in zip(axes, directions):
+        p = partners.loc[partners["direction"] == direction]
+        years = sorted(p["year"].unique())
+        wide = p.pivot_table(index="year", columns="partner_name", values="value", aggfunc="sum").reindex(years)
+        order = list(wide.sum().sort_values(ascending=False).index)
+        keep, rest = order[:top], order[top:]
+        segments = {name: wide[name].fillna(0.0) for name in keep}
+        if rest:
+            segments["other CIS"] = wide[rest].fillna(0.0).sum(axis=1)
+        if non_cis is not None:
+            n = non_cis.loc[(non_cis["direction"] == direction) & (non_cis["group"] == "non_cis")]
+            segments["non-CIS countries"] = n.set_index("year")["value"].reindex(years).fillna(0.0)
+        bottom = np.zeros(len(years))
+        for name, vals in segments.items():
+            ax.bar(years, vals.to_numpy(dtype=float), bottom=bottom, label=name, width=0.8)
+            bottom = bottom + vals.to_numpy(dtype=float)
+        ax.set_title(direction)
+        ax.set_xticks(years, [str(y) for y in years], rotation=90, fontsize=7)
+        ax.set_ylabel("persons")
+        ax.legend(fontsize=7)
+    fig.suptitle(title or "External migration by partner country (Kazakhstan's record; CIS Stat)", fontsize=10)
+    fig.tight_layout()
+    return fig

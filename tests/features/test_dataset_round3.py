@@ -249,4 +249,6 @@ def test_shipped_dataset_validates():
     from kzmig.features.panel import validate_panel
 
     obs = validate_panel(read_observations(), source="observations.csv")
-    assert obs["variable"].nunique() == 140 and len(obs) == 8900
+    # 140 variables / 8,900 rows as of Round 3/3b, plus the SECONDARY press composition figures
+    # (28 new variables, 40 rows; tests/features/test_dataset_press_composition.py)
+    assert obs["variable"].nunique() == 140 + 28 and len(obs) == 8900 + 40
