@@ -51,6 +51,7 @@ MODEL_CLASSES = (
     "kzmig.models.pooled_ar.PooledAR",
     "kzmig.models.boosting.GradientBoosting",
     "kzmig.models.ensemble.Ensemble",
+    "kzmig.models.since.Since",
 )
 #: The results dataclasses :func:`unpack` may rebuild.
 RESULT_CLASSES = ("kzmig.models.results.PanelResult", "kzmig.models.results.DiscreteResult")

@@ -28,6 +28,7 @@ app.add_typer(_config.app, name="config")
 app.command("assess")(_assess.assess)
 app.command("regress")(_studies.regress)
 app.command("forecast")(_studies.forecast)
+app.command("run")(_studies.run)
 app.command("all")(_studies.run_all)
 
 

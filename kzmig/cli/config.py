@@ -27,3 +27,13 @@ def schema(kind: str = typer.Argument("forecast", help="forecast, regress, asses
     from kzmig.config import json_schema
 
     out_console().print(json.dumps(json_schema(kind), indent=2), markup=False)
+
+
+@app.command("list")
+def list_examples() -> None:
+    """List the study configs shipped with kzmig and where they are (run one with kzmig run --example NAME)."""
+    from kzmig.core.resources import example_configs
+
+    console = out_console()
+    for name, path in example_configs().items():
+        console.print(f"{name}\t{path}", markup=False)

@@ -61,6 +61,41 @@ def forecast(
     _run("forecast", config, out, data, overwrite)
 
 
+def run(
+    config: Path | None = typer.Argument(None, help="Run TOML, e.g. experiments/baseline.toml."),
+    example: str | None = typer.Option(None, "--example", help="A config shipped with kzmig, by name (see kzmig config list)."),
+    out: Path | None = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<run name>/<run id>."),
+    data: Path | None = DATA_OPT,
+    overwrite: bool = OVERWRITE_OPT,
+) -> None:
+    """Run a planning config: assessment, regression, forecasts, specialists, scenarios, targets,
+    and the planning workbook, charts and report, into one run folder.
+
+    Any study config (forecast, regress, assess) runs too: its kind is read from its tables.
+    """
+    from kzmig.config import detect_kind
+    from kzmig.config.load import read_toml
+
+    config = _example_or_path(config, example)
+    kind = detect_kind(read_toml(config)[0]) or "run"
+    _run(kind, config, out, data, overwrite)
+
+
+def _example_or_path(config: Path | None, example: str | None) -> Path:
+    from kzmig.core.errors import ConfigError
+    from kzmig.core.resources import example_configs
+
+    if (config is None) == (example is None):
+        raise ConfigError("give either a config file or --example NAME (not both); shipped examples: "
+                          + ", ".join(example_configs()) + ".")
+    if example is None:
+        return config
+    shipped = example_configs()
+    if example not in shipped:
+        raise ConfigError(f"--example {example!r} is not a shipped config; choose one of {', '.join(shipped)}.")
+    return shipped[example]
+
+
 def run_all(
     out: Path = typer.Option(Path("out"), "--out", help="Parent folder: out/assess, out/regress, out/forecast."),
     data: Path | None = DATA_OPT,

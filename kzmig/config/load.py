@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from kzmig.config.assess_study import AssessStudyConfig
-from kzmig.config.base import ConfigModel
+from kzmig.config.base import ConfigModel, toml_repr
 from kzmig.config.blocks import StudyConfigBase
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.messages import config_error
@@ -136,6 +136,50 @@ def read_toml(path: Path | str) -> tuple[dict[str, Any], str]:
     return raw, hashlib.sha256(blob).hexdigest()
 
 
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
+def resolve_references(raw: Mapping[str, Any], base_dir: Path, source: str) -> tuple[dict[str, Any], dict]:
+    """Replace ``config = "<file>"`` in a run's study tables by that file's tables.
+
+    A run may name a study file instead of repeating it: ``[regress] config =
+    "migration_factors.toml"``; other keys of the table override the file's (tables merged
+    key by key). Returns the resolved document and ``{table path: (file, sha256)}``.
+
+    Raises
+    ------
+    ConfigError
+        A referenced file that is missing or not valid TOML, or an assessment file without
+        an ``[assess]`` table.
+    """
+    doc, refs = dict(raw), {}
+
+    def resolve(table: Any, where: tuple[str, ...]) -> Any:
+        if not isinstance(table, Mapping) or "config" not in table:
+            return table
+        ref = table["config"]
+        if not isinstance(ref, str):
+            raise ConfigError(f"{source}: {'.'.join(where)}.config: found {toml_repr(ref)}; expected a path to a "
+                              "study file, relative to the run file.")
+        path = Path(ref) if Path(ref).is_absolute() else base_dir / ref
+        body, sha = read_toml(path)
+        if where == ("assess",):
+            body = body.get("assess", body)
+        refs[".".join(where)] = (path, sha)
+        return _merge(body, {k: v for k, v in table.items() if k != "config"})
+
+    for key in ("assess", "regress"):
+        if key in doc:
+            doc[key] = resolve(doc[key], (key,))
+    if isinstance(doc.get("forecasts"), Mapping):
+        doc["forecasts"] = {k: resolve(v, ("forecasts", k)) for k, v in doc["forecasts"].items()}
+    return doc, refs
+
+
 def load_config(path: Path | str, kind: str | None = None) -> Any:
     """Read, check and return a config file as a frozen object.
 
@@ -173,8 +217,18 @@ def load_config(path: Path | str, kind: str | None = None) -> Any:
         raise ConfigError(f"{path}: cannot tell which kind of config this is (tables {sorted(raw)}); a forecast "
                           "study has [models.<name>] tables, a regression study [[models]] entries, an assessment "
                           "an [assess] table and a run a [run] table. Pass kind= to say which.")
+    refs: dict = {}
+    if kind == "run":
+        raw, refs = resolve_references(raw, path.parent, str(path))
     cfg = validate_config(raw, kind, source=str(path), base_dir=path.parent)
     _stamp(cfg, path, sha)
+    for where, (ref_path, ref_sha) in refs.items():  # a referenced study remembers its own file
+        part = cfg
+        for key in where.split("."):
+            part = part.get(key) if isinstance(part, dict) else getattr(part, key)
+        _stamp(part, ref_path, ref_sha)
+    if refs:
+        cfg._references = {k: {"path": str(p), "sha256": s} for k, (p, s) in refs.items()}
     logger.debug("%s: %s config read (sha256 %s)", path, kind, sha[:12])
     return cfg
 

@@ -19,7 +19,7 @@ from pydantic import AfterValidator, Field, PrivateAttr, create_model, field_ser
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from kzmig.config.base import ERROR_TYPE, ConfigModel, Text, toml_repr
+from kzmig.config.base import ERROR_TYPE, ConfigModel, Text, Year, toml_repr
 from kzmig.features.panel import MISSING_POLICIES
 from kzmig.models.arima import CRITERIA as ARIMA_CRITERIA
 from kzmig.models.arima import AutoARIMA
@@ -121,7 +121,13 @@ class NamedSpec(ModelSpecBase):
 
 
 class SingleSpec(NamedSpec):
-    """A model that is not an ensemble: no members (``members``/``combine`` read as empty/"mean")."""
+    """A model that is not an ensemble: no members (``members``/``combine`` read as empty/"mean").
+
+    ``first_year`` fits the model on the years from it on only (an earlier regime, such as the
+    1990s emigration wave, left out; :class:`kzmig.models.since.Since`).
+    """
+
+    first_year: Year | None = None
 
     @property
     def members(self) -> tuple[str, ...]:

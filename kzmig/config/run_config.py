@@ -33,7 +33,7 @@ import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.config.base import ConfigModel, FilePath, SafeName, Text, Unique, Year, error, fail, toml_repr
@@ -115,6 +115,13 @@ class RunConfig(StudyConfigBase):
                                                       f"table name {toml_repr(k)} (or leave [study] out).", f.name)
              for k, f in self.forecasts.items() if f.name != k)
         return self
+
+    _references: dict = PrivateAttr(default_factory=dict)
+
+    @property
+    def references(self) -> dict:
+        """Study files named by ``config = "<file>"``: ``{table: {"path", "sha256"}}``."""
+        return self._references
 
     @property
     def name(self) -> str:

@@ -11,8 +11,9 @@ from kzmig.studies.assess import assess
 from kzmig.studies.base import SavedModel, StudyResult
 from kzmig.studies.forecast import forecast
 from kzmig.studies.regress import regress
+from kzmig.studies.run import RunResult, run
 
 #: kind -> study function
-STUDIES = {"assess": assess, "regress": regress, "forecast": forecast}
+STUDIES = {"assess": assess, "regress": regress, "forecast": forecast, "run": run}
 
-__all__ = ["STUDIES", "SavedModel", "StudyResult", "assess", "forecast", "regress"]
+__all__ = ["STUDIES", "RunResult", "SavedModel", "StudyResult", "assess", "forecast", "regress", "run"]

@@ -11,8 +11,8 @@ from kzmig.core.errors import DataError, DataFileError
 from kzmig.core.provenance import sha256_file
 from kzmig.features.dataset import OBSERVATIONS, complete_observations, shipped_observations, user_observations
 
-#: what a study's ``data`` argument may be
-DataArg = pd.DataFrame | str | Path | None
+#: what a study's ``data`` argument may be (a DataSource: data already read, e.g. by a run)
+DataArg = "DataSource | pd.DataFrame | str | Path | None"
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,13 @@ def open_data(data: DataArg = None) -> DataSource:
 
     Parameters
     ----------
-    data : None, path or DataFrame
-        None: the shipped dataset; a path: a user file (CSV/XLSX, long or wide by year, checked
+    data : None, path, DataFrame or DataSource
+        None: the shipped dataset; a DataSource is returned as it is; a path: a user file (CSV/XLSX, long or wide by year, checked
         as ``kzmig data check`` does); a DataFrame: a long table (``region, year, variable,
         value[, unit, source, flag]``).
     """
+    if isinstance(data, DataSource):
+        return data
     if data is None or (isinstance(data, (str, Path)) and Path(data).resolve() == OBSERVATIONS.resolve()):
         return DataSource(shipped_observations(), "the shipped dataset", str(OBSERVATIONS), sha256_file(OBSERVATIONS))
     if isinstance(data, pd.DataFrame):

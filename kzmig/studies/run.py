@@ -1,0 +1,132 @@
+"""The planning run: one config composes the studies and the planning outputs (the main job).
+
+``run(config, data=None, *, progress=None) -> RunResult`` runs, in order, the assessment,
+the regression study, each forecasting study, the specialist forecasts, the scenarios and
+the planning targets that ``config`` declares, then builds the planning tables, workbook,
+charts and report from their results. ``RunResult.save(folder)`` writes one run folder::
+
+    manifest.json            resolved config and hashes, data hashes and vintage, versions, git,
+                             seeds, step timings, status (written last)
+    assessment/ regression/ forecast/<study>/ specialists/ scenarios/ targets/
+    planning/forecast_tables.xlsx, planning/forecast_tables.csv
+    charts/*.png, report.html
+
+The data are read once and passed to every study, so all parts see the same vintage.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kzmig.core.runs import RunFolder
+from kzmig.studies.assess import assess
+from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
+from kzmig.studies.data import DataArg, open_data
+from kzmig.studies.forecast import forecast
+from kzmig.studies.regress import regress
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The results of a planning run: one :class:`StudyResult` per part, keyed by its folder.
+
+    Attributes
+    ----------
+    name : str
+        The run's name (``[run] name``).
+    parts : mapping of str to StudyResult
+        ``"assessment"``, ``"regression"``, ``"forecast/<study>"``, ``"specialists"``,
+        ``"scenarios"``, ``"targets"``, ``"planning"`` ... in the order they ran.
+    steps : tuple of dict
+        ``step``, ``started_at`` (UTC), ``seconds`` of each step (manifest only).
+    metadata : mapping
+        The manifest's run block: resolved config and hashes, data provenance, seeds.
+    """
+
+    name: str
+    parts: Mapping[str, StudyResult]
+    steps: tuple[dict[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def write(self, folder: str | Path) -> list[Path]:
+        """Write every part into its subfolder of ``folder``."""
+        written = []
+        for sub, part in self.parts.items():
+            written += part.write(Path(folder) / sub)
+        return written
+
+    def manifest(self) -> dict[str, Any]:
+        """The run block of the manifest (the run folder adds status, timings of saving, versions)."""
+        return {"kind": "run", "name": self.name, "run_steps": list(self.steps), "warnings": list(self.warnings),
+                "parts": {sub: part.manifest() for sub, part in self.parts.items()}, **dict(self.metadata)}
+
+    def save(self, folder: str | Path | None = None, *, overwrite: bool = False) -> Path:
+        """Write the run folder (staged, locked, manifest last, renamed into place)."""
+        with RunFolder(folder, study=self.name, overwrite=overwrite) as run_dir:
+            with run_dir.step("save"):
+                self.write(run_dir.path)
+            return run_dir.complete(self.manifest())
+
+
+class _Steps:
+    """Times each step of a run and reports it to the progress callback."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total, self.done, self.log = progress, total, 0, []
+
+    def __call__(self, name: str, fn: Callable[[], Any]) -> Any:
+        start, t0 = dt.datetime.now(dt.UTC), time.perf_counter()
+        out = fn()
+        self.log.append({"step": name, "started_at": start.isoformat(timespec="seconds"),
+                         "seconds": round(time.perf_counter() - t0, 3)})
+        self.done += 1
+        self.progress(f"run: {name}", self.done, self.total)
+        logger.info("run step %s done in %.1f s", name, self.log[-1]["seconds"])
+        return out
+
+
+def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> RunResult:
+    """Run every study and planning step a run config declares.
+
+    Parameters
+    ----------
+    config : RunConfig
+        Validated run config (:mod:`kzmig.config`), e.g. ``experiments/baseline.toml``.
+    data : None, path or DataFrame
+        The shipped dataset (None), a user file, or a long table; read once for all parts.
+    progress : callable, optional
+        ``progress(step, done, total)``: the studies' own progress, and one event per finished step.
+
+    Raises
+    ------
+    ConfigError, DataError, StudyError
+        From the studies, naming the part of the run at fault.
+    """
+    progress = progress or no_progress
+    cfg = config
+    source = open_data(data)
+    plan = [("assessment", cfg.assess is not None), ("regression", cfg.regress is not None),
+            *((f"forecast/{name}", True) for name in cfg.forecasts)]
+    steps = _Steps(progress, sum(on for _, on in plan))
+    parts: dict[str, StudyResult] = {}
+    if cfg.assess is not None:
+        parts["assessment"] = steps("assessment", lambda: assess(cfg.assess, source, progress=progress))
+    if cfg.regress is not None:
+        parts["regression"] = steps("regression", lambda: regress(cfg.regress, source, progress=progress))
+    for name, study in cfg.forecasts.items():
+        parts[f"forecast/{name}"] = steps(f"forecast/{name}", lambda s=study: forecast(s, source, progress=progress))
+    warnings = tuple(f"{sub}: {w}" for sub, part in parts.items() for w in part.warnings)
+    seeds = {sub: part.metadata.get("seeds") for sub, part in parts.items() if part.metadata.get("seeds")}
+    return RunResult(
+        name=cfg.name, parts=parts, steps=tuple(steps.log), warnings=warnings,
+        metadata={"config": config_meta(cfg), "references": dict(getattr(cfg, "references", {})),
+                  "data": source.meta(), "seeds": seeds},
+    )
