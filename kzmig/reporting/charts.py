@@ -5,6 +5,7 @@ Builders take tables and return a ``Figure``; :func:`save_figure` writes one ato
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 from pathlib import Path
@@ -35,6 +36,11 @@ GROUP_COLOURS = {1: "#2171b5", 2: "#fd8d3c", 3: "#e6550d", 4: "#a50f15"}
 NA_COLOUR = "#d9d9d9"
 
 
+def _savefig_options(fmt: str, dpi: int) -> dict:
+    """Options of every ``savefig`` call here: no Software tag (and no date) in a PNG, tight box."""
+    return {"format": fmt, "dpi": dpi, "bbox_inches": "tight", "metadata": {"Software": None} if fmt == "png" else None}
+
+
 def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     """Write ``fig`` to ``path`` atomically; the format follows the suffix (PNG by default).
 
@@ -43,9 +49,15 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     path = Path(path)
     fmt = path.suffix.lstrip(".") or "png"
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight",
-                    metadata={"Software": None} if fmt == "png" else None)
+        fig.savefig(tmp, **_savefig_options(fmt, dpi))
     return path
+
+
+def figure_bytes(fig: Figure, *, fmt: str = "png", dpi: int = 150) -> bytes:
+    """The bytes :func:`save_figure` would write, rendered in memory (same figure, same bytes)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, **_savefig_options(fmt, dpi))
+    return buf.getvalue()
 
 
 def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "") -> Figure:

@@ -1,0 +1,227 @@
+"""report.html: one self-contained page of a run, composed by the caller from sections of blocks.
+
+The page needs no network: the CSS is inline, there is no script and no web font, and every
+figure is embedded as ``data:image/png;base64,...`` (the bytes :func:`save_figure` would
+write, rendered in memory). The same sections give the same bytes.
+
+A section is ``(heading, [blocks])``; a block is
+
+- a ``str``: a paragraph;
+- a list of ``str``: a bulleted list (e.g. what the data could not answer);
+- a ``DataFrame`` or a :class:`TableBlock`: a table, with Russian and English region names
+  beside a ``region`` column, an optional caption and per-column number formats;
+- a matplotlib ``Figure`` or a :class:`FigureBlock`: an embedded PNG with alt text.
+
+:data:`STANDARD_SECTIONS` lists the headings of a run's report in order; the run composer
+decides what goes under each.
+"""
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from kzmig.core.atomic import atomic_write_text
+from kzmig.reporting.charts import figure_bytes
+from kzmig.reporting.planning import vintage_text
+from kzmig.reporting.tables import with_names
+
+STANDARD_SECTIONS = (
+    "Headline of the assessment",
+    "Regression table",
+    "Accuracy and chosen models",
+    "Forecast charts",
+    "Scenarios and targets",
+    "What the data could not answer",
+)
+MISSING = "–"
+CSS = """
+body{font-family:"Segoe UI",Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #2171b5;padding-bottom:.15em;margin-top:2em}
+dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;font-size:.9em;color:#444}
+dl.meta dt{font-weight:bold}dl.meta dd{margin:0}
+nav ol{columns:2;font-size:.95em}
+table{border-collapse:collapse;margin:1em 0;font-size:.85em}
+caption{caption-side:top;text-align:left;font-weight:bold;padding:.3em 0}
+th,td{border:1px solid #bbb;padding:.25em .5em;vertical-align:top}
+th{background:#ddebf7;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.85em;color:#444}
+@media print{nav{display:none}h2{page-break-before:auto}figure,table{page-break-inside:avoid}}
+""".strip()
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    """A table block.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Shown as is (index dropped), with region names inserted after ``region`` when
+        ``names`` and they are absent.
+    caption : str, optional
+    formats : mapping of column to str or callable, optional
+        A ``str.format`` pattern (``"{:,.0f}"``) or a function of the value; other float
+        columns get ``"{:,.2f}"``, integers and text are shown as they are, NA as ``–``.
+    names : bool, default True
+    """
+
+    frame: pd.DataFrame
+    caption: str = ""
+    formats: Mapping[str, str | Callable] = field(default_factory=dict)
+    names: bool = True
+
+
+@dataclass(frozen=True)
+class FigureBlock:
+    """A figure block: ``figure`` embedded as PNG with ``alt`` text and an optional caption."""
+
+    figure: Figure
+    alt: str
+    caption: str = ""
+    dpi: int = 110
+
+
+Block = str | Sequence[str] | pd.DataFrame | Figure | TableBlock | FigureBlock
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _cell(value, fmt: str | Callable | None) -> tuple[str, bool]:
+    """Text of a value and whether it is numeric (right-aligned)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return MISSING, False
+    numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if fmt is not None:
+        return (fmt(value) if callable(fmt) else fmt.format(value)), numeric
+    if isinstance(value, (float, np.floating)):
+        return f"{value:,.2f}", True
+    return str(value), numeric
+
+
+def _table(block: TableBlock) -> str:
+    df = block.frame.reset_index(drop=True)
+    if block.names and "region" in df.columns and "region_name_ru" not in df.columns:
+        df = with_names(df)
+    out = ["<table>"]
+    if block.caption:
+        out.append(f"<caption>{_esc(block.caption)}</caption>")
+    out.append("<thead><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in df.columns) + "</tr></thead><tbody>")
+    fmts = [block.formats.get(c) for c in df.columns]
+    for row in df.itertuples(index=False):
+        cells = []
+        for value, fmt in zip(row, fmts):
+            text, numeric = _cell(value, fmt)
+            cells.append(f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+def _alt(fig: Figure) -> str:
+    title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    if not title:
+        title = next((ax.get_title() for ax in fig.axes if ax.get_title()), "")
+    return title or "chart"
+
+
+def _figure(block: FigureBlock) -> str:
+    data = base64.b64encode(figure_bytes(block.figure, dpi=block.dpi)).decode("ascii")
+    cap = f"<figcaption>{_esc(block.caption)}</figcaption>" if block.caption else ""
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{_esc(block.alt)}">{cap}</figure>'
+
+
+def render_block(block: Block) -> str:
+    """HTML of one block (see the module notes).
+
+    Raises
+    ------
+    TypeError
+        A block of another type, naming it.
+    """
+    if isinstance(block, str):
+        return f"<p>{_esc(block)}</p>"
+    if isinstance(block, pd.DataFrame):
+        return _table(TableBlock(block))
+    if isinstance(block, TableBlock):
+        return _table(block)
+    if isinstance(block, Figure):
+        return _figure(FigureBlock(block, alt=_alt(block)))
+    if isinstance(block, FigureBlock):
+        return _figure(block)
+    if isinstance(block, Sequence) and all(isinstance(b, str) for b in block):
+        return "<ul>" + "".join(f"<li>{_esc(b)}</li>" for b in block) + "</ul>"
+    raise TypeError(f"report block of type {type(block).__name__} is not supported; use text, a list of text, "
+                    "a DataFrame, a Figure, TableBlock or FigureBlock.")
+
+
+def _meta(meta: Mapping) -> str:
+    rows = []
+    for key, value in meta.items():
+        if key == "vintage":
+            text = vintage_text(value)
+        elif isinstance(value, Mapping):
+            text = "; ".join(f"{k}: {v}" for k, v in value.items())
+        else:
+            text = str(value)
+        rows.append(f"<dt>{_esc(str(key).replace('_', ' '))}</dt><dd>{_esc(text)}</dd>")
+    return '<dl class="meta">' + "".join(rows) + "</dl>" if rows else ""
+
+
+def build_report(sections: Sequence[tuple[str, Sequence[Block]]], *, title: str, meta: Mapping) -> str:
+    """The report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    sections : sequence of (str, sequence of Block)
+        Headings in order, each with its blocks (see the module notes); a section without
+        blocks shows "Nothing to report.".
+    title : str
+    meta : mapping
+        Shown under the title as a definition list (``run_id``, ``created_at``, ``vintage``
+        (variable -> latest year) ...); values are written as given, so a timestamp appears
+        only when the caller passes one.
+
+    Returns
+    -------
+    str
+        ``<!DOCTYPE html>`` page: title, metadata, table of contents linking ``#s1``, ``#s2``
+        ..., and one ``<section>`` per heading.
+    """
+    toc, body = [], []
+    for i, (heading, blocks) in enumerate(sections, start=1):
+        toc.append(f'<li><a href="#s{i}">{_esc(heading)}</a></li>')
+        parts = [render_block(b) for b in blocks] or ["<p>Nothing to report.</p>"]
+        body.append(f'<section id="s{i}">\n<h2>{_esc(heading)}</h2>\n' + "\n".join(parts) + "\n</section>")
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_esc(title)}</title>",
+        f"<style>\n{CSS}\n</style>",
+        "</head>",
+        "<body>",
+        f"<header><h1>{_esc(title)}</h1>{_meta(meta)}</header>",
+        '<nav><h2>Contents</h2><ol>' + "".join(toc) + "</ol></nav>",
+        *body,
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+def write_report(path: str | Path, sections: Sequence[tuple[str, Sequence[Block]]], *, title: str,
+                 meta: Mapping) -> Path:
+    """Write :func:`build_report` to ``path`` (UTF-8) atomically."""
+    return atomic_write_text(build_report(sections, title=title, meta=meta), path)
