@@ -22,7 +22,7 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
         with progress_display() as progress, run.step(kind):
             result = STUDIES[kind](cfg, data, progress=progress)
         with run.step("save"):
-            result.write(run.path)
+            result.write(run.path, info={"run_id": run.run_id, "created_at": run.started.isoformat(timespec="seconds")})
         path = run.complete(result.manifest())
     for warning in result.warnings:
         out_console().print(f"note: {warning}", markup=False)

@@ -73,8 +73,11 @@ class StudyResult:
     warnings: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
-    def write(self, folder: str | Path) -> list[Path]:
-        """Write every output into ``folder`` (each file atomically); return the paths."""
+    def write(self, folder: str | Path, *, info: Mapping[str, Any] | None = None) -> list[Path]:
+        """Write every output into ``folder`` (each file atomically); return the paths.
+
+        ``info`` (run id, creation time) is for writers that show it (a run's cover sheet).
+        """
         from kzmig.models.persistence import save_model
 
         folder = Path(folder)
@@ -103,7 +106,8 @@ class StudyResult:
         """
         with RunFolder(folder, study=self.name, overwrite=overwrite) as run:
             with run.step("save"):
-                self.write(run.path)
+                self.write(run.path, info={"run_id": run.run_id,
+                                           "created_at": run.started.isoformat(timespec="seconds")})
             return run.complete(self.manifest())
 
 

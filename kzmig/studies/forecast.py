@@ -281,6 +281,10 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
         if fig is not None:
             figures[f"forecast_{target}"] = fig
     models_out = {k: v for t, r in results.items() for k, v in _saved_models(t, r, cfg, data_meta).items()}
+    observed = [t for t in results if t in wide.columns]
+    tables["history"] = wide[["region", "year", *observed]].dropna(how="all", subset=observed).reset_index(drop=True)
+    tables["breaks"] = pd.concat([break_years(long, variable=t).assign(target=t) for t in observed],
+                                 ignore_index=True)[["target", "region", "year", "flag"]]
     warnings = tuple([f"{t}: not forecast: {s['reason']}" for t, s in skipped_targets.items()] + notes)
     texts = {"config.toml": open(cfg.path, encoding="utf-8").read()} if getattr(cfg, "path", None) else {}
     return StudyResult(

@@ -28,6 +28,7 @@ from kzmig.studies.assess import assess
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 from kzmig.studies.forecast import forecast
+from kzmig.studies.planning import RunInfo, planning_parts
 from kzmig.studies.regress import regress
 
 logger = logging.getLogger(__name__)
@@ -55,9 +56,13 @@ class RunResult:
     steps: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    info: RunInfo = field(default_factory=RunInfo, repr=False, compare=False)
 
-    def write(self, folder: str | Path) -> list[Path]:
-        """Write every part into its subfolder of ``folder``."""
+    def write(self, folder: str | Path, *, info: Mapping[str, Any] | None = None) -> list[Path]:
+        """Write every part into its subfolder of ``folder``; ``info`` (run id, created at) goes
+        into the workbook cover and the report."""
+        self.info.clear()
+        self.info.update(info or {"run_id": Path(folder).name, "created_at": ""})
         written = []
         for sub, part in self.parts.items():
             written += part.write(Path(folder) / sub)
@@ -72,7 +77,8 @@ class RunResult:
         """Write the run folder (staged, locked, manifest last, renamed into place)."""
         with RunFolder(folder, study=self.name, overwrite=overwrite) as run_dir:
             with run_dir.step("save"):
-                self.write(run_dir.path)
+                self.write(run_dir.path, info={"run_id": run_dir.run_id,
+                                               "created_at": run_dir.started.isoformat(timespec="seconds")})
             return run_dir.complete(self.manifest())
 
 
@@ -115,7 +121,7 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
     source = open_data(data)
     plan = [("assessment", cfg.assess is not None), ("regression", cfg.regress is not None),
             *((f"forecast/{name}", True) for name in cfg.forecasts)]
-    steps = _Steps(progress, sum(on for _, on in plan))
+    steps = _Steps(progress, sum(on for _, on in plan) + bool(cfg.forecasts))
     parts: dict[str, StudyResult] = {}
     if cfg.assess is not None:
         parts["assessment"] = steps("assessment", lambda: assess(cfg.assess, source, progress=progress))
@@ -125,8 +131,11 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
         parts[f"forecast/{name}"] = steps(f"forecast/{name}", lambda s=study: forecast(s, source, progress=progress))
     warnings = tuple(f"{sub}: {w}" for sub, part in parts.items() for w in part.warnings)
     seeds = {sub: part.metadata.get("seeds") for sub, part in parts.items() if part.metadata.get("seeds")}
+    info = RunInfo()
+    if cfg.forecasts:
+        parts.update(steps("planning", lambda: planning_parts(cfg, parts, source.meta(), info)))
     return RunResult(
-        name=cfg.name, parts=parts, steps=tuple(steps.log), warnings=warnings,
+        name=cfg.name, parts=parts, steps=tuple(steps.log), warnings=warnings, info=info,
         metadata={"config": config_meta(cfg), "references": dict(getattr(cfg, "references", {})),
                   "data": source.meta(), "seeds": seeds},
     )

@@ -1,0 +1,178 @@
+"""The planning outputs of a run, built from its parts: tables, workbook, charts and report.
+
+:func:`planning_parts` takes the results of a run's studies and returns three more parts:
+``planning`` (``forecast_tables.xlsx`` and ``forecast_tables.csv``: the selected forecast of
+every target by region and year with its 80/95 % variants), ``charts`` (a fan chart per target
+and region, a small-multiples overview per target, backtest accuracy per target, the
+population projection) and the root part holding ``report.html``. The run id and creation
+time go into the workbook cover and the report at write time (:class:`RunInfo`); every table
+is otherwise a function of the config and the data.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import pandas as pd
+
+from kzmig.features.regions import NATIONAL
+from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
+from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
+from kzmig.reporting.planning_workbook import write_planning_workbook
+from kzmig.reporting.report import FigureBlock, TableBlock, write_report
+from kzmig.studies.base import StudyResult
+
+logger = logging.getLogger(__name__)
+
+METHOD = ("Each target is forecast by the model with the lowest mean absolute scaled error in a rolling-origin "
+          "backtest over earlier years (naive, mean of recent years and historic baselines included); intervals "
+          "are conformal (from the backtest errors) or model-based, and regional forecasts are reconciled to the "
+          "national total. Population follows from the balancing equation P(t+1) = P(t) + natural increase + "
+          "net migration, with a drift of the natural-increase rate.")
+BREAKS = ("Regional net migration 2000-2022 is derived by the balancing equation; years with a census "
+          "re-basing (2008, the year before the 2009 census; 2021) or a territory transfer (Almaty 2014, "
+          "Astana 2017) carry a break flag: models bridge them when fitting, backtests score them as published.")
+#: what the shipped data cannot answer (data/README.md, "gaps"), for the notes and the report
+GAPS = (
+    "Regional arrivals and departures exist only for 2022-2024 (too short to forecast alone).",
+    "No annual series of migrants by education or specialty: specialist outflows are composition-based.",
+    "No series of foreign students, work permits or labour emigrants; kandas only as secondary press figures.",
+    "No flows by non-CIS partner country; partner flows start in 2016.",
+    "Regional average wages are annual only for 2020 in the shipped data; money income per capita is the proxy.",
+)
+
+
+class RunInfo(dict):
+    """Run id and creation time, filled when the run folder is written (cover sheet, report)."""
+
+
+def _concat(parts: Mapping[str, StudyResult], table: str) -> pd.DataFrame:
+    frames = [p.tables[table] for key, p in parts.items() if key.startswith("forecast/") and table in p.tables
+              and len(p.tables[table])]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _history(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
+    """Published values of every target, wide (region, year, one column per target)."""
+    out = None
+    for key, p in parts.items():
+        if key.startswith("forecast/") and "history" in p.tables:
+            h = p.tables["history"]
+            out = h if out is None else out.merge(h, on=["region", "year"], how="outer",
+                                                  suffixes=("", f"_{key.split('/')[1]}"))
+    return out if out is not None else pd.DataFrame(columns=["region", "year"])
+
+
+def _breaks(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
+    frames = [p.tables["breaks"] for key, p in parts.items() if key.startswith("forecast/") and "breaks" in p.tables]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["target", "region", "year"])
+
+
+def _charts(forecasts, history, accuracy, targets, breaks) -> dict:
+    figures = {}
+    for t in targets.itertuples(index=False):
+        brk = breaks.loc[breaks["target"] == t.target] if len(breaks) else None
+        regions = sorted(set(forecasts.loc[forecasts["target"] == t.target, "region"]))
+        if t.target == "population":
+            figures["population"] = plot_population(history, forecasts)
+        elif len(regions) > 1:
+            figures[f"overview_{t.target}"] = plot_overview(history, forecasts, t.target, breaks=brk)
+        for region in regions:
+            figures[f"fan_{t.target}_{region}"] = plot_fan(history, forecasts, t.target, region, breaks=brk)
+        acc = accuracy.loc[accuracy["target"] == t.target] if len(accuracy) else accuracy
+        if len(acc):
+            figures[f"accuracy_{t.target}"] = plot_accuracy(accuracy, t.target, selected=t.model)
+    return figures
+
+
+def _chosen_models(accuracy: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Selected model per target with its backtest MASE beside the naive baseline's (all horizons)."""
+    if accuracy.empty:
+        return pd.DataFrame()
+    agg = accuracy.loc[accuracy["region"].isin(["all_regions", "all_series"]) & (accuracy["horizon"] > 0)]
+    mean = agg.groupby(["target", "model"])["mase"].mean()
+    rows = []
+    for t in targets.itertuples(index=False):
+        if t.target not in mean.index.get_level_values(0):
+            continue
+        m = mean.loc[t.target]
+        rows.append({"target": t.target, "selected": t.model, "mase_selected": m.get(t.model),
+                     "mase_naive": m.get("naive"), "models_compared": len(m)})
+    return pd.DataFrame(rows)
+
+
+def _report_sections(parts, targets, accuracy, figures, notes_text) -> list:
+    sections = []
+    if "assessment" in parts:
+        a = parts["assessment"].tables
+        pop = a["population_change"]
+        keep = [c for c in ("region", "growth_index", "natural_increase", "net_migration", "group", "group_label")
+                if c in pop.columns]
+        trends = a["migration_trends"].query("flow == 'total'")[["region", "start_rate", "end_rate", "type"]]
+        sections.append(("Headline of the assessment", [
+            parts["assessment"].metadata.get("convention", ""),
+            TableBlock(pop[keep], caption="Population change and stage 1 group"),
+            TableBlock(trends, caption="Stage 3: net migration trend type (total flow)")]))
+    if "regression" in parts:
+        coef = parts["regression"].tables["coefficients"]
+        main = coef.loc[coef["requested_cov"] == coef["requested_cov"].iloc[0],
+                        ["target", "model", "term", "estimate", "std_error", "p_value"]]
+        blocks: list[Any] = [TableBlock(main, caption="Coefficients (first covariance of the study)")]
+        if "wild_bootstrap" in parts["regression"].tables and len(parts["regression"].tables["wild_bootstrap"]):
+            blocks.append(TableBlock(parts["regression"].tables["wild_bootstrap"],
+                                     caption="Wild cluster bootstrap (trust these with 17 regions)"))
+        sections.append(("Regression table", blocks))
+    sections.append(("Accuracy and chosen models", [
+        TableBlock(_chosen_models(accuracy, targets), caption="Selected model per target: backtest MASE "
+                   "(mean over horizons) against the naive forecast"),
+        *[FigureBlock(f, alt=k) for k, f in figures.items() if k.startswith("accuracy_")]]))
+    sections.append(("Forecast charts", [FigureBlock(f, alt=k) for k, f in figures.items()
+                                         if k.startswith("overview_") or k == "population"
+                                         or (k.startswith("fan_") and k.endswith(f"_{NATIONAL}"))]))
+    extra = [TableBlock(parts[k].tables[t], caption=f"{k}: {t}") for k in ("scenarios", "targets")
+             if k in parts for t in parts[k].tables if t in ("scenario_summary", "target_probabilities")]
+    sections.append(("Scenarios and targets", extra or ["No scenario or target in this run."]))
+    sections.append(("What the data could not answer", list(notes_text)))
+    return sections
+
+
+def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mapping, info: MutableMapping
+                   ) -> dict[str, StudyResult]:
+    """The planning, charts and report parts of a run (see the module docstring)."""
+    forecasts = _concat(parts, "forecasts")
+    accuracy = _concat(parts, "backtest_metrics")
+    for key in ("specialists",):
+        if key in parts and "specialist_forecasts" in parts[key].tables:
+            forecasts = pd.concat([forecasts, parts[key].tables["specialist_forecasts"]], ignore_index=True)
+    history, breaks = _history(parts), _breaks(parts)
+    tables = planning_tables(forecasts)
+    targets = planning_targets(forecasts)
+    skipped = [w for p in parts.values() for w in p.warnings if "not forecast" in w]
+    gaps = list(GAPS) + skipped
+    notes = planning_notes(targets, accuracy, breaks=BREAKS, gaps=gaps)
+    meta = {"title": f"kzmig planning run {cfg.name}", "vintage": data_meta.get("vintage", {}), "method": METHOD}
+
+    def workbook(path) -> None:
+        write_planning_workbook(path, tables=tables, accuracy=accuracy, meta={**meta, **info}, notes=notes,
+                                targets=targets)
+
+    figures = _charts(forecasts, history, accuracy, targets, breaks)
+
+    def report(path) -> None:
+        write_report(path, _report_sections(parts, targets, accuracy, figures, gaps),
+                     title=meta["title"], meta={**meta, **info})
+
+    return {
+        "planning": StudyResult(study="planning", name=cfg.name, tables={},
+                                writers={"forecast_tables.xlsx": workbook,
+                                         "forecast_tables.csv": lambda path: write_planning_csv(tables, path)}),
+        "charts": StudyResult(study="charts", name=cfg.name, tables={}, figures=figures),
+        "": StudyResult(study="report", name=cfg.name, tables={}, writers={"report.html": report}),
+    }
+
+
+def run_info(run_id: str, created_at: dt.datetime) -> dict[str, str]:
+    """The run id and creation time as the workbook and report show them."""
+    return {"run_id": run_id, "created_at": created_at.isoformat(timespec="seconds")}
