@@ -90,6 +90,40 @@ class ScenarioBlock(ConfigModel):
     shifts: Annotated[tuple[Shift, ...], Field(min_length=1)]
 
 
+class ScenarioSettings(ConfigModel):
+    """``[scenarios]``: which panel model carries the ``[scenario.NAME]`` shifts into which forecast.
+
+    The effect is estimated on ``outcome`` (a rate per 1,000) by the regression model
+    ``model`` and added, in persons, to the selected forecast of ``target`` in the forecast
+    study ``forecast``; ``n_draws`` coefficient draws with ``seed``.
+    """
+
+    forecast: SafeName = "net_migration"
+    target: Text = "net_migration"
+    outcome: Text = "net_migration_rate_per_1000"
+    model: SafeName = "fe_twoway"
+    n_draws: Annotated[int, Field(ge=1000, le=200_000)] = 20_000
+    seed: Annotated[int, Field(ge=0)] = 20261201
+
+
+class SpecialistsBlock(ConfigModel):
+    """``[specialists]``: departures (or arrivals) of specialists by education and specialty.
+
+    The national forecast of ``target`` in the forecast study ``forecast`` times each group's
+    share observed in the years that have one (composition-based, METHOD.md section 9); a
+    ``user_series`` table with annual series by group replaces the assumption for those groups.
+    """
+
+    forecast: SafeName = "external_flows"
+    target: Text = "external_departures"
+    direction: Literal["departures", "arrivals"] = "departures"
+    dimensions: Annotated[tuple[Literal["education", "specialty"], ...], Field(min_length=1), Unique] = (
+        "education", "specialty")
+    user_series: FilePath | None = None
+    n_draws: Annotated[int, Field(ge=1000, le=200_000)] = 20_000
+    seed: Annotated[int, Field(ge=0)] = 20261122
+
+
 class RunConfig(StudyConfigBase):
     """A planning run: ``[run]`` plus optional ``[assess]``, ``[regress]``, ``[forecasts.<study>]``
     and ``[scenario.<name>]`` tables."""
@@ -98,7 +132,9 @@ class RunConfig(StudyConfigBase):
     assess: AssessStudyConfig | None = None
     regress: RegressStudyConfig | None = None
     forecasts: dict[SafeName, ForecastStudyConfig] = Field(default_factory=dict)
+    scenarios: ScenarioSettings = ScenarioSettings()
     scenario: dict[SafeName, ScenarioBlock] = Field(default_factory=dict)
+    specialists: SpecialistsBlock | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -108,6 +144,23 @@ class RunConfig(StudyConfigBase):
                       for k, v in data["forecasts"].items()}
             return {**data, "forecasts": bodies}
         return data
+
+    @model_validator(mode="after")
+    def _parts_exist(self) -> RunConfig:
+        problems = []
+        if self.scenario and self.regress is None:
+            problems.append(error(("scenario",), "scenarios need the panel model of a [regress] study; add one.",
+                                  sorted(self.scenario)))
+        if self.scenario and self.scenarios.forecast not in self.forecasts:
+            problems.append(error(("scenarios", "forecast"), f"found {toml_repr(self.scenarios.forecast)}; it must "
+                                  f"name a [forecasts.<name>] study: {toml_repr(sorted(self.forecasts))}.",
+                                  self.scenarios.forecast))
+        if self.specialists is not None and self.specialists.forecast not in self.forecasts:
+            problems.append(error(("specialists", "forecast"), f"found {toml_repr(self.specialists.forecast)}; it "
+                                  f"must name a [forecasts.<name>] study: {toml_repr(sorted(self.forecasts))}.",
+                                  self.specialists.forecast))
+        fail(problems)
+        return self
 
     @model_validator(mode="after")
     def _names_agree(self) -> RunConfig:

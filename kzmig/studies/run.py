@@ -30,6 +30,8 @@ from kzmig.studies.data import DataArg, open_data
 from kzmig.studies.forecast import forecast
 from kzmig.studies.planning import RunInfo, planning_parts
 from kzmig.studies.regress import regress
+from kzmig.studies.scenarios import scenario_part
+from kzmig.studies.specialists import specialist_part
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +122,8 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
     cfg = config
     source = open_data(data)
     plan = [("assessment", cfg.assess is not None), ("regression", cfg.regress is not None),
-            *((f"forecast/{name}", True) for name in cfg.forecasts)]
+            *((f"forecast/{name}", True) for name in cfg.forecasts), ("specialists", cfg.specialists is not None),
+            ("scenarios", bool(cfg.scenario))]
     steps = _Steps(progress, sum(on for _, on in plan) + bool(cfg.forecasts))
     parts: dict[str, StudyResult] = {}
     if cfg.assess is not None:
@@ -129,6 +132,12 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
         parts["regression"] = steps("regression", lambda: regress(cfg.regress, source, progress=progress))
     for name, study in cfg.forecasts.items():
         parts[f"forecast/{name}"] = steps(f"forecast/{name}", lambda s=study: forecast(s, source, progress=progress))
+    if cfg.specialists is not None:
+        parts["specialists"] = steps("specialists", lambda: specialist_part(
+            cfg, source, parts[f"forecast/{cfg.specialists.forecast}"]))
+    if cfg.scenario:
+        parts["scenarios"] = steps("scenarios", lambda: scenario_part(
+            cfg, source, parts["regression"], parts[f"forecast/{cfg.scenarios.forecast}"]))
     warnings = tuple(f"{sub}: {w}" for sub, part in parts.items() for w in part.warnings)
     seeds = {sub: part.metadata.get("seeds") for sub, part in parts.items() if part.metadata.get("seeds")}
     info = RunInfo()
