@@ -4,7 +4,8 @@
   migration effectiveness index, per region and year;
 * :func:`components_of_change`: population change over a period split into cumulative natural
   increase, cumulative net migration and the balancing residual, with the growth index;
-* :func:`target_achievement`: actual / target from a user table of targets;
+* :func:`target_achievement`: actual against target, read in the target's direction, from a
+  user table of targets;
 * :func:`same_sign_ratio`: the only ratio of signed quantities this toolkit returns;
 * :func:`national_reference`: the national value of an indicator per year (the benchmark of
   the problem flags and of "relative to national" features).
@@ -26,6 +27,9 @@ from kzmig.features.regions import NATIONAL
 logger = logging.getLogger(__name__)
 
 DENOMINATORS = ("population_avg", "population")
+#: directions of a planning target (on the signed value) and what it counts
+TARGET_DIRECTIONS = ("at_least", "at_most")
+TARGET_MEASURES = ("level", "cumulative")
 #: flows of :func:`migration_rates`: output prefix -> columns summed into the numerator
 RATE_SOURCES = {
     "net_migration": ("net_migration",),
@@ -285,42 +289,98 @@ def components_of_change(
 
 
 def target_achievement(actual: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """Degree of achievement of target indicators: actual / target.
+    """Degree of achievement of target indicators, read in the target's direction.
 
     Parameters
     ----------
     actual : DataFrame
         Wide panel (``region``, ``year`` and indicator columns).
     targets : DataFrame
-        User table with columns ``indicator`` (a column of ``actual``), ``region``, ``year``
-        and ``target`` (float).
+        User table with columns ``indicator`` (a column of ``actual``), ``region``, ``year``, the
+        target figure as ``target`` (float) or ``value`` (the layout of
+        :func:`kzmig.forecast.targets.read_targets`), and optionally ``direction``
+        (``"at_least"``, the default, or ``"at_most"``) and ``measure`` (``"level"``, the default,
+        or ``"cumulative"``). Other columns (``source`` ...) are kept.
 
     Returns
     -------
     DataFrame
-        ``targets`` with ``actual``, ``achievement_pct`` = 100 x actual / target (only when
-        both have the same sign) and ``reason`` (why it is missing).
+        ``targets`` with ``direction``, ``actual``, ``achievement_pct``, ``gap``, ``met`` and
+        ``reason`` (why ``achievement_pct`` is missing).
 
     Raises
     ------
     PanelContractError
-        If ``targets`` lacks a column or names an indicator absent from ``actual``.
+        If ``targets`` lacks a column, names an indicator absent from ``actual``, or has an
+        unknown direction or measure.
+
+    Notes
+    -----
+    ``direction`` applies to the signed value, as in
+    :func:`kzmig.forecast.targets.target_probability`: ``at_least v`` is met when
+    actual >= v, ``at_most v`` when actual <= v. So "cut the net outflow to at most 5 per
+    1,000" is ``value = -5, direction = at_least``; "at most 30,000 labour emigrants" is
+    ``value = 30000, direction = at_most``.
+
+    ``achievement_pct`` is 100 % when the target is met exactly and above 100 % when the actual
+    is better than the target in the target's direction; it is a ratio of the two figures,
+    computed only when both have the same strict sign (:func:`same_sign_ratio`):
+
+    * a larger magnitude is better (``at_least`` a positive value, ``at_most`` a negative one):
+      100 x actual / target;
+    * a smaller magnitude is better (``at_least`` a negative value, ``at_most`` a positive one):
+      100 x target / actual.
+
+    E.g. a net migration rate of -8.66 against ``at_least -5`` scores 100 x -5 / -8.66 = 57.7 %
+    (the outflow is 1.73 times the one allowed); the plain actual / target would give 173 %,
+    reading a worse outcome as an over-fulfilment. 40,000 emigrants against ``at_most 30000``
+    score 75 %. ``gap`` is the signed distance in the indicator's unit, positive when the
+    actual is better than the target (actual - target for ``at_least``, target - actual for
+    ``at_most``), and ``met`` is ``gap >= 0``; both are defined when the signs differ and the
+    ratio is not. Cumulative targets need the start of the counted period, which the table
+    does not give: they get no achievement, with a reason.
     """
-    need = ["indicator", "region", "year", "target"]
-    absent = [c for c in need if c not in targets.columns]
+    figure = "target" if "target" in targets.columns else "value" if "value" in targets.columns else None
+    absent = [c for c in ("indicator", "region", "year") if c not in targets.columns]
+    if figure is None:
+        absent.append("target")
     if absent:
-        raise PanelContractError(f"target_achievement: targets table lacks column(s) {absent}; found {list(targets.columns)}.")
+        raise PanelContractError(f"target_achievement: targets table lacks column(s) {absent}"
+                                 + (" (the target figure; 'value' is accepted too)" if figure is None else "")
+                                 + f"; found {list(targets.columns)}.")
     unknown = sorted(set(targets["indicator"]) - (set(actual.columns) - set(KEYS)))
     if unknown:
         raise PanelContractError(
             f"target_achievement: indicator(s) {unknown} are not columns of the panel; "
             f"available: {sorted(set(actual.columns) - set(KEYS))}."
         )
+    t = targets.reset_index(drop=True).copy()
+    t["direction"] = t["direction"].fillna("at_least") if "direction" in t.columns else "at_least"
+    measure = t["measure"].fillna("level") if "measure" in t.columns else pd.Series("level", index=t.index)
+    for i in t.index:
+        where = f"target_achievement: target row {i} ({t.at[i, 'indicator']!r}, {t.at[i, 'region']!r})"
+        try:
+            check_option("direction", t.at[i, "direction"], TARGET_DIRECTIONS, owner=where)
+            check_option("measure", measure.at[i], TARGET_MEASURES, owner=where)
+        except ValueError as err:
+            raise PanelContractError(str(err)) from None
     validate_panel(actual, required=tuple(sorted(set(targets["indicator"]))), missing="keep",
                    source="target_achievement", allow_gaps=True)
     long = actual.melt(id_vars=list(KEYS), var_name="indicator", value_name="actual")
-    out = targets[need].merge(long, on=["indicator", "region", "year"], how="left")
-    ratio, reason = same_sign_ratio(out["actual"], out["target"], what="achievement")
+    out = t.merge(long, on=["indicator", "region", "year"], how="left", validate="many_to_one")
+    act = out["actual"].to_numpy(dtype="float64")
+    goal = out[figure].to_numpy(dtype="float64")
+    at_least = (out["direction"] == "at_least").to_numpy()
+    larger_is_better = at_least == (goal > 0)
+    num, den = np.where(larger_is_better, act, goal), np.where(larger_is_better, goal, act)
+    ratio, reason = same_sign_ratio(num, den, what="achievement")
+    cumulative = (measure == "cumulative").to_numpy()
+    ratio[cumulative] = np.nan
+    reason[cumulative] = "achievement: a cumulative target needs the start of its period, which the table does not give"
     out["achievement_pct"] = 100 * ratio
+    gap = np.where(at_least, act - goal, goal - act)
+    gap[cumulative] = np.nan
+    out["gap"] = gap
+    out["met"] = pd.array(np.where(np.isfinite(gap), gap >= 0, pd.NA), dtype="boolean")
     out["reason"] = reason
     return out

@@ -3,7 +3,10 @@
 * :func:`target_series` and :func:`drop_short`: one target's series with its break flags;
 * :func:`interval_source`, :func:`with_conformal_backtest`, :func:`final_forecasts`: intervals
   that are model-based or conformal from earlier backtest residuals;
-* :func:`backtest_metrics`: accuracy per model x horizon over regions, without break years, per region;
+* :func:`conformal_fallback`: model-based intervals where the backtest has too few residuals
+  for conformal ones (a single series);
+* :func:`backtest_metrics`: accuracy per model x horizon over regions (or over the national
+  series of a national-only target), without break years, per region;
 * :func:`reconcile_target`: coherent regional forecasts, and the accuracy before and after.
 """
 from __future__ import annotations
@@ -25,6 +28,10 @@ from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.schema import BREAK_COLUMN, coerce_forecast
 
 logger = logging.getLogger(__name__)
+
+#: ``region`` of the per-horizon aggregate rows of :func:`backtest_metrics` (the model selection
+#: reads them): over the regions, or, for a national-only target, over the national series
+AGGREGATES = ("all_regions", "all_series")
 
 
 def target_series(wide: pd.DataFrame, long: pd.DataFrame, target: str, exog=()) -> pd.DataFrame:
@@ -64,6 +71,62 @@ def interval_source(models: dict[str, BaseForecaster], conformal: str) -> dict[s
     return out
 
 
+def conformal_fallback(preds: pd.DataFrame, source: dict[str, str], models: dict[str, BaseForecaster], levels,
+                       target: str) -> tuple[dict[str, str], list[str]]:
+    """Interval sources with model-based intervals where conformal calibration is too short.
+
+    A split-conformal quantile at level ``a`` needs ``n >= ceil((n + 1) a)`` residuals per
+    horizon (``n >= 4`` at 80 %, ``n >= 19`` at 95 %). Pooled across regions the shipped data
+    never runs short, but a target with a single series (a user's national table: foreign
+    students, labour emigrants) has one residual per origin and horizon. So, for each model
+    whose ``source`` is ``"conformal"``, the calibration of its final forecast (all its backtest
+    residuals, break years left out) must give every level at every backtested horizon;
+    otherwise the model's own intervals are used, for the backtest and the forecast alike
+    (source ``"model"``), or, for a model without intervals of its own, the conformal intervals
+    are kept with the missing levels absent. Each case is logged and returned as a note.
+
+    Parameters
+    ----------
+    preds : DataFrame
+        Backtest predictions with the models' own intervals, ``actual``, ``scale`` and the
+        break flags (before :func:`with_conformal_backtest`).
+    source : dict of str to str
+        From :func:`interval_source`.
+    models : dict of str to forecaster
+        To tell which models have intervals of their own (``has_intervals``).
+
+    Returns
+    -------
+    (dict, list of str)
+        The interval source per model, and notes naming the models that fell short.
+    """
+    out, fallback, partial = dict(source), {}, {}
+    for name, src in source.items():
+        if src != "conformal":
+            continue
+        resid = preds.loc[preds["model"] == name].drop_duplicates(["region", "origin_year", "year"])
+        q = conformal_quantiles(resid, levels)
+        short = q.loc[q["q"].isna()]
+        if short.empty:
+            continue
+        low = q.loc[q["n"].idxmin()]
+        why = (f"too few backtest residuals for conformal "
+               f"{', '.join(f'{round(lv * 100):d} %' for lv in sorted(short['level'].unique()))} intervals "
+               f"({int(low['n'])} at horizon {int(low['horizon'])}, {resid['region'].nunique()} series)")
+        if getattr(models[name], "has_intervals", False):
+            out[name] = "model"
+            fallback.setdefault(why, []).append(name)
+        else:
+            partial.setdefault(why, []).append(name)
+    notes = [f"{target}: {why}: {', '.join(names)} use their model-based intervals instead"
+             for why, names in fallback.items()]
+    notes += [f"{target}: {why}: {', '.join(names)} have no intervals of their own, so those levels are missing"
+              for why, names in partial.items()]
+    for note in notes:
+        logger.warning("%s", note)
+    return out, notes
+
+
 def with_conformal_backtest(preds: pd.DataFrame, source: dict[str, str], levels) -> pd.DataFrame:
     conf = [m for m, s in source.items() if s == "conformal"]
     keep = preds.loc[~preds["model"].isin(conf)]
@@ -79,13 +142,20 @@ def with_conformal_backtest(preds: pd.DataFrame, source: dict[str, str], levels)
 def backtest_metrics(preds: pd.DataFrame, target: str, levels) -> pd.DataFrame:
     """Metrics per model x horizon over the regions (``region="all_regions"``, national left out;
     ``"all_regions_no_breaks"``: the same without target years flagged as breaks), and per
-    model x region over all horizons (``horizon=0``)."""
+    model x region over all horizons (``horizon=0``).
+
+    A target with only the national series (a user's national table) has no regions: its
+    aggregate rows are the national series', labelled ``"all_series"`` and
+    ``"all_series_no_breaks"`` (see :data:`AGGREGATES`)."""
     regional = preds.loc[preds["region"] != NATIONAL]
-    a = score(regional, by=("model", "horizon"), levels=levels).assign(region="all_regions")
+    label = "all_regions"
+    if regional.empty:  # national-only: the aggregate is the one series there is
+        regional, label = preds, "all_series"
+    a = score(regional, by=("model", "horizon"), levels=levels).assign(region=label)
     parts = [a]
     if BREAK_COLUMN in regional:  # the same scores on target years that are not breaks
         clean = regional.loc[~regional[BREAK_COLUMN].astype(bool)]
-        parts.append(score(clean, by=("model", "horizon"), levels=levels).assign(region="all_regions_no_breaks"))
+        parts.append(score(clean, by=("model", "horizon"), levels=levels).assign(region=f"{label}_no_breaks"))
     b = score(preds.assign(horizon=0), by=("model", "region"), levels=levels).assign(horizon=0)
     out = pd.concat([*parts, b], ignore_index=True).assign(target=target)
     first = ["target", "model", "region", "horizon"]

@@ -21,7 +21,9 @@ from kzmig.features.regions import NATIONAL
 from kzmig.features.typology import break_years
 from kzmig.forecast.backtest import backtest
 from kzmig.forecast.steps import (
+    AGGREGATES,
     backtest_metrics,
+    conformal_fallback,
     drop_short,
     final_forecasts,
     interval_source,
@@ -119,16 +121,21 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
         raise PanelContractError(f"target {target}: backtest rows without a series year: "
                                  f"{preds.loc[preds[BREAK_COLUMN].isna(), ['region', 'year']].head().to_dict('records')}")
     preds[BREAK_COLUMN] = preds[BREAK_COLUMN].astype(bool)
+    source, interval_notes = conformal_fallback(preds, source, models, levels, target)
     preds = with_conformal_backtest(preds, source, levels)
     metrics = backtest_metrics(preds, target, levels)
-    selected = select_best(metrics.loc[metrics["region"] == "all_regions"], by=cfg.forecast.select_by)
+    selected = select_best(metrics.loc[metrics["region"].isin(AGGREGATES)], by=cfg.forecast.select_by)
     fc, fitted, fit_report = final_forecasts(series, models, preds, source, h_final, levels)
     check_nested_levels(validate_forecast(fc, source=f"forecasts of {target}"), source=f"forecasts of {target}")
     rec_report = rec_acc = pd.DataFrame()
     final = fc.assign(reconciled="none")
     notes = []
     if target in cfg.targets.additive and cfg.data.national:
-        if skipped:  # a member of the hierarchy is missing: its total cannot be matched by the others
+        if not series["region"].ne(NATIONAL).any():  # a national-only table: no hierarchy
+            notes.append(f"{target}: not reconciled: only the national series, nothing to reconcile")
+            logger.info("%s", notes[-1])
+            final = fc.assign(reconciled="none: national series only")
+        elif skipped:  # a member of the hierarchy is missing: its total cannot be matched by the others
             missing = [row["region"] for row in skipped]
             notes.append(f"{target}: not reconciled, because {missing} are too short to forecast, so the forecast "
                          "regions do not make up the national total")
@@ -144,7 +151,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
             "metrics": metrics, "reconciliation": rec_report, "reconciliation_backtest": rec_acc,
             "fit_report": fit_report.assign(target=target) if len(fit_report) else fit_report,
             "fitted": fitted, "selected": selected, "skipped": skipped, "series": series, "sources": source,
-            "notes": notes}
+            "notes": notes, "interval_notes": interval_notes}
 
 
 def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
@@ -198,7 +205,7 @@ def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str
             "n_regions": int(series["region"].nunique()), "n_years": int(series["year"].nunique()),
             "intervals": res["sources"][name] != "none", "interval_source": res["sources"][name],
             "breaks": cfg.breaks,
-            "metrics": metrics.loc[(metrics["model"] == name) & (metrics["region"] == "all_regions"),
+            "metrics": metrics.loc[(metrics["model"] == name) & metrics["region"].isin(AGGREGATES),
                                    ["horizon", "mae", "rmse", "mase"]].to_dict("records")})
     return out
 
@@ -270,7 +277,7 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
     for name, key in TABLES.items():
         frames = [r[key] for r in results.values() if len(r[key])] + ([extra[key]] if key in extra else [])
         tables[name] = _target_first(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame(columns=EMPTY.get(key, []))
-    notes = [n for r in results.values() for n in r["notes"]]
+    notes = [n for r in results.values() for n in r["interval_notes"] + r["notes"]]
     notes += [f"{t}: no backtest origin has a complete, coherent hierarchy (a series is too short to be "
               "backtested), so reconciliation_backtest.csv has no rows for it"
               for t, r in results.items() if t in cfg.targets.additive and not len(r["reconciliation_backtest"])

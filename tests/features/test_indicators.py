@@ -121,6 +121,49 @@ def test_target_achievement(toy):
         target_achievement(toy, targets.drop(columns="target"))
 
 
+def _rate_panel():
+    return pd.DataFrame({"region": ["north_kazakhstan"] * 2, "year": [2023, 2024], "rate": [-8.66, 2.0],
+                         "emigrants": [40000.0, 20000.0]}).astype({"region": "string", "year": "int64"})
+
+
+def test_target_achievement_reads_the_direction():
+    """The defect: -8.66 against a target of -5 scored 173 % (actual / target) although the outflow
+    is worse than the one allowed. ``at_least -5`` (net outflow at most 5 per 1,000) now scores
+    100 x -5 / -8.66 < 100 %; ``at_most`` targets divide the other way for positive values."""
+    targets = pd.DataFrame({
+        "indicator": ["rate", "rate", "rate", "emigrants", "emigrants", "rate"],
+        "region": ["north_kazakhstan"] * 6, "year": [2023, 2023, 2024, 2023, 2024, 2023],
+        "value": [-5.0, -5.0, -5.0, 30000.0, 30000.0, -5.0],
+        "direction": ["at_least", "at_most", "at_least", "at_most", "at_most", "at_least"],
+        "measure": ["level"] * 5 + ["cumulative"], "source": ["test"] * 6})
+    out = target_achievement(_rate_panel(), targets)
+    assert out.loc[0, "achievement_pct"] == pytest.approx(100 * 5 / 8.66) and out.loc[0, "achievement_pct"] < 100
+    assert out.loc[0, "gap"] == pytest.approx(-3.66) and not out.loc[0, "met"]
+    # at_most -5: -8.66 is below the ceiling, so better than the target in its direction
+    assert out.loc[1, "achievement_pct"] == pytest.approx(173.2) and out.loc[1, "met"]
+    # opposite signs: no ratio, but the target is met and the gap says by how much
+    assert np.isnan(out.loc[2, "achievement_pct"]) and "opposite signs" in out.loc[2, "reason"]
+    assert out.loc[2, "gap"] == pytest.approx(7.0) and out.loc[2, "met"]
+    assert out.loc[3, "achievement_pct"] == pytest.approx(75.0) and not out.loc[3, "met"]
+    assert out.loc[4, "achievement_pct"] == pytest.approx(150.0) and out.loc[4, "gap"] == pytest.approx(10000.0)
+    assert np.isnan(out.loc[5, "achievement_pct"]) and "cumulative" in out.loc[5, "reason"] and pd.isna(out.loc[5, "met"])
+    assert out["source"].eq("test").all()  # the table's other columns are kept
+    # exactly on target: 100 % in either direction
+    on = target_achievement(_rate_panel(), targets.iloc[[0, 1]].assign(value=-8.66))
+    np.testing.assert_allclose(on["achievement_pct"], [100.0, 100.0])
+    assert on["met"].all()
+
+
+def test_target_achievement_rejects_unknown_direction_and_measure():
+    targets = pd.DataFrame({"indicator": ["rate"], "region": ["north_kazakhstan"], "year": [2023], "value": [-5.0],
+                            "direction": ["above"]})
+    with pytest.raises(PanelContractError, match=r"direction='above' is not supported by target_achievement: "
+                                                 r"target row 0 \('rate', 'north_kazakhstan'\)"):
+        target_achievement(_rate_panel(), targets)
+    with pytest.raises(PanelContractError, match=r"measure='total'.*'cumulative', 'level'"):
+        target_achievement(_rate_panel(), targets.assign(direction="at_least", measure="total"))
+
+
 def test_national_reference_without_weight_column():
     df = pd.DataFrame({"region": ["kazakhstan", "akmola"], "year": [2000, 2000], "x": [np.nan, 1.0]})
     with pytest.raises(PanelContractError, match="column 'population' \\(weight of the fallback for 'x'\\) is absent"):

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kzmig.forecast.distribution import sd_of_sum, split_normal_cdf
-from kzmig.forecast.targets import target_probability
+from kzmig.forecast.targets import read_targets, target_probability
 
 Z80, Z95 = 1.2815515655446004, 1.959963984540054  # standard-normal quantiles 0.90 and 0.975
 
@@ -131,3 +131,127 @@ def test_interval_not_containing_point_is_named():
         target_probability(fc, _target(1.0))
     with pytest.raises(ValueError, match=r"level is not a fraction in \(0, 1\)"):
         target_probability(_fc(levels=(0.8,)).assign(level=80.0), _target(1.0))
+
+
+# ---------------------------------------------------------------- several targets in one table
+def _study_table():
+    """Two variables forecast for the same model, region, origin and years (as the study writes them)."""
+    nm = _fc().assign(target="net_migration")
+    fs = _fc(points=(1e5, 1.2e5, 1.5e5), sd_lo=(1e4,) * 3, sd_hi=(2e4,) * 3).assign(target="foreign_students")
+    return pd.concat([nm, fs], ignore_index=True)
+
+
+def test_target_rows_match_forecasts_of_their_indicator():
+    fc = _study_table()
+    targets = pd.DataFrame([{"indicator": "foreign_students", "region": "astana", "year": 2027, "value": 150000.0},
+                            {"indicator": "net_migration", "region": "astana", "year": 2027, "value": 150.0}])
+    out = target_probability(fc, targets)
+    assert out["indicator"].tolist() == ["foreign_students", "net_migration"]
+    assert out["point"].tolist() == [150000.0, 150.0]
+    np.testing.assert_allclose(out["probability"], [0.5, 0.5], atol=1e-12)
+    # each against its own rows only: the same numbers as the single-variable tables
+    alone = target_probability(fc.loc[fc.target == "foreign_students"].drop(columns="target"),
+                               targets.iloc[[0]].assign(value=170000.0))
+    both = target_probability(fc, targets.assign(value=[170000.0, 150.0]))
+    assert both["probability"].iloc[0] == pytest.approx(alone["probability"].iloc[0], abs=1e-15)
+    assert both["probability"].iloc[0] == pytest.approx(0.158655, abs=1e-6)  # one upper sd above the median
+    upper80 = fc.loc[(fc.target == "foreign_students") & (fc.year == 2027) & (fc.level == 0.8), "upper"].iloc[0]
+    at_bound = target_probability(fc, targets.iloc[[0]].assign(value=upper80))
+    assert at_bound["probability"].iloc[0] == pytest.approx(0.10, abs=1e-12)
+
+
+def test_indicator_without_forecast_is_an_error_naming_the_forecast_targets():
+    """The defect: a foreign_students target run against a net-migration table matched by region only
+    and returned a tiny probability instead of an error."""
+    fc = _fc().assign(target="net_migration")
+    target = pd.DataFrame([{"indicator": "foreign_students", "region": "astana", "year": 2027, "value": 150000.0}])
+    with pytest.raises(ValueError, match=r"target 'foreign_students' \(region='astana', year=2027\): the forecast "
+                                         r"table has no forecast of indicator 'foreign_students'; it holds the targets "
+                                         r"\['net_migration'\]"):
+        target_probability(fc, target)
+    # the older column name 'target' means the same
+    with pytest.raises(ValueError, match=r"no forecast of indicator 'foreign_students'"):
+        target_probability(fc, target.rename(columns={"indicator": "target"}))
+    with pytest.raises(ValueError, match=r"both 'indicator' and 'target' columns"):
+        target_probability(fc, target.assign(target="x"))
+
+
+def test_untagged_table_takes_one_indicator_only():
+    targets = pd.DataFrame([{"indicator": "a", "region": "astana", "year": 2027, "value": 1.0},
+                            {"indicator": "b", "region": "astana", "year": 2027, "value": 1.0}])
+    with pytest.raises(ValueError, match=r"no 'target' column, so its rows cannot be told apart between the "
+                                         r"indicators \['a', 'b'\]"):
+        target_probability(_fc(), targets)
+    out = target_probability(_fc(), targets.iloc[[0]].assign(source="doc"))
+    assert out["indicator"].tolist() == ["a"] and out["source"].tolist() == ["doc"]
+
+
+# ---------------------------------------------------------------- the targets file
+HEADER = "indicator,region,year,value,direction,measure,source\n"
+
+
+def test_read_targets_maps_regions_and_types(tmp_path):
+    f = tmp_path / "t.csv"
+    f.write_text(HEADER + "foreign_students,kazakhstan,2029,150000,at_least,level,doc A\n"
+                 "net_migration,Северо-Казахстанская область,2030,-5000,at_least,cumulative,doc B\n", encoding="utf-8")
+    t = read_targets(f)
+    assert t["region"].tolist() == ["kazakhstan", "north_kazakhstan"]
+    assert t["year"].dtype == "int64" and t["value"].dtype == "float64" and t["indicator"].dtype == "string"
+    assert t["value"].tolist() == [150000.0, -5000.0]
+
+
+@pytest.mark.parametrize("row, match", [
+    ("x,atlantis,2029,1,at_least,level,doc", r"row 2, column 'region': found 'atlantis'"),
+    ("x,pavlodr,2029,1,at_least,level,doc", r"row 2, column 'region': found 'pavlodr'.*did you mean 'pavlodar'"),
+    ("x,pavlodar,2029.5,1,at_least,level,doc", r"row 2, column 'year': found '2029.5'; expected a whole year"),
+    ("x,pavlodar,2029,150 000,at_least,level,doc", r"row 2, column 'value': found '150 000'; expected a number"),
+    ("x,pavlodar,2029,,at_least,level,doc", r"row 2, column 'value': found ''"),
+    ("x,pavlodar,2029,1,above,level,doc", r"row 2, column 'direction': found 'above'; expected one of 'at_least', 'at_most'"),
+    ("x,pavlodar,2029,1,at_most,total,doc", r"row 2, column 'measure': found 'total'; expected one of 'level', 'cumulative'"),
+    ("x,pavlodar,2029,1,at_most,level,", r"row 2, column 'source': found ''"),
+    (",pavlodar,2029,1,at_most,level,doc", r"row 2, column 'indicator': found ''"),
+])
+def test_read_targets_names_file_row_and_column(tmp_path, row, match):
+    from kzmig.core.errors import DataFileError
+
+    f = tmp_path / "t.csv"
+    f.write_text(HEADER + row + "\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"targets .*t\.csv " + match):
+        read_targets(f)
+
+
+def test_read_targets_file_level_errors(tmp_path):
+    from kzmig.core.errors import DataFileError
+
+    f = tmp_path / "t.csv"
+    f.write_text("indicator,region,year,value\nx,pavlodar,2029,1\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"t\.csv: column\(s\) \['direction', 'measure', 'source'\] absent"):
+        read_targets(f)
+    f.write_text(HEADER, encoding="utf-8")
+    with pytest.raises(DataFileError, match="no target rows"):
+        read_targets(f)
+    f.write_text(HEADER + "x,pavlodar,2029,1,at_least,level,a\nx,Павлодарская область,2029,2,at_least,level,b\n",
+                 encoding="utf-8")
+    with pytest.raises(DataFileError, match=r"rows \[2, 3\] set the same target \(indicator='x', region='pavlodar'"):
+        read_targets(f)
+    with pytest.raises(DataFileError, match="cannot read"):
+        read_targets(tmp_path / "absent.csv")
+
+
+def test_shipped_targets_are_valid_sourced_and_speak_to_shipped_data():
+    from kzmig.features.dataset import load_panel
+    from kzmig.features.indicators import target_achievement
+    from kzmig.forecast.targets import shipped_targets_path
+
+    t = read_targets(shipped_targets_path())
+    panel = load_panel(view="current")
+    assert set(t["indicator"]) <= set(panel.columns)  # only targets the shipped data can speak to
+    illustration = t["source"].str.startswith("illustration: not an official target")
+    assert (illustration | t["source"].str.contains("Order of the Minister|Same order")).all()
+    assert t.loc[illustration, "indicator"].tolist() == ["net_migration"]
+    out = target_achievement(panel, t).set_index(["indicator", "region"])
+    # 2025 resettlement under the regional quota (press figures): 2,176 of 3,144 in North Kazakhstan
+    nko = out.loc[("resettled_persons_regional_program", "north_kazakhstan")]
+    assert nko["actual"] == 2176 and nko["achievement_pct"] == pytest.approx(100 * 2176 / 3144)
+    assert out.loc[("resettled_persons_regional_program_kandas", "kazakhstan"), "achievement_pct"] == pytest.approx(
+        100 * 2234 / 2309)
