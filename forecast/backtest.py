@@ -127,6 +127,16 @@ def backtest(
     levels = check_levels(levels)
     data = validate_series(df, exog=(), source="backtest series")
     origins = check_origins(data, origins)
+    need = max(getattr(est, "min_length", 2) for est in models.values())
+    first_year = data.groupby("region")["year"].min()
+    usable = tuple(o for o in origins if (o - first_year + 1 >= need).any())
+    if not usable:
+        raise ValueError(f"backtest: at no origin of {list(origins)} has any series the {need} years the models "
+                         f"need; the series start in {int(first_year.min())}.")
+    if usable != origins:
+        logger.warning("backtest: origins %s are left out: no series has %d years up to them.",
+                       sorted(set(origins) - set(usable)), need)
+    origins = usable
     logger.info("backtest: %d models x %d origins x h=1..%d on %d series.",
                 len(models), len(origins), horizon, data["region"].nunique())
     done = (lambda _key, k, _total: progress(k)) if progress else None

@@ -231,7 +231,7 @@ def _coverage(accuracy: pd.DataFrame | None, target: str, model: str) -> str:
     if accuracy is None or accuracy.empty:
         return ""
     a = accuracy.loc[(accuracy["target"] == target) & (accuracy["model"] == model)
-                     & (accuracy["region"] == "all_regions") & (accuracy["horizon"] > 0)]
+                     & accuracy["region"].isin(["all_regions", "all_series"]) & (accuracy["horizon"] > 0)]
     cols = sorted((c for c in a.columns if re.fullmatch(r"coverage_[\d.]+", c)), key=lambda c: float(c[9:]))
     found = [f"{c[9:]} % interval held the outcome in {a[c].mean():.0%}" for c in cols if a[c].notna().any()]
     return (" In the backtest (all regions, mean over horizons) the " + "; the ".join(found) + ".") if found else ""

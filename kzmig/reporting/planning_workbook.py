@@ -56,7 +56,7 @@ FIRST_DATA_ROW = 5  # 0-based: rows 0-4 are title, caveat, explanation, block ti
 NAME_COLUMNS = ("region", "Регион", "Region")
 CONTACT_FIELDS = ("Prepared by / Подготовил", "Department / Подразделение", "Phone / Телефон",
                   "E-mail / Эл. почта", "Date / Дата")
-AGGREGATES = ("all_regions", "all_regions_no_breaks")
+AGGREGATES = ("all_regions", "all_regions_no_breaks", "all_series", "all_series_no_breaks")
 ACCURACY_ORDER = ("target", "model", "selected", "region", "horizon", "n", "mae", "rmse", "mase")
 
 

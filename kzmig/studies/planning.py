@@ -83,7 +83,8 @@ def _charts(forecasts, history, accuracy, targets, breaks) -> dict:
             figures[f"fan_{t.target}_{region}"] = plot_fan(history, forecasts, t.target, region, breaks=brk)
         acc = accuracy.loc[accuracy["target"] == t.target] if len(accuracy) else accuracy
         if len(acc):
-            figures[f"accuracy_{t.target}"] = plot_accuracy(accuracy, t.target, selected=t.model)
+            aggregate = "all_regions" if (acc["region"] == "all_regions").any() else "all_series"
+            figures[f"accuracy_{t.target}"] = plot_accuracy(accuracy, t.target, selected=t.model, region=aggregate)
     return figures
 
 
