@@ -3,8 +3,9 @@
 A region's own history is about 19 annual points, so learning comes from pooling: one
 scikit-learn ``HistGradientBoostingRegressor`` per horizon ``h`` is trained on every
 (region, year) row of all regions, with lagged targets, lagged exogenous features and the
-region as a categorical attribute. Targets are divided by each region's scale (mean absolute
-first difference up to the origin) so that large and small regions pool on one footing.
+region as a categorical attribute. Targets are divided by each region's naive scale (mean
+absolute first difference up to the origin, :func:`models.scale.naive_scale`) so that large
+and small regions pool on one footing; a flat series, which has no scale, is not rescaled.
 """
 from __future__ import annotations
 
@@ -17,17 +18,12 @@ from threadpoolctl import threadpool_limits
 
 from kzmig.core.options import check_option
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame
+from kzmig.models.scale import naive_scale
 
 logger = logging.getLogger(__name__)
 MAX_CATEGORIES = 255  # HistGradientBoosting's cardinality limit for a categorical feature
 
 TRANSFORMS = ("level", "diff")
-
-
-def series_scale(y: np.ndarray) -> float:
-    """Mean absolute first difference (the MASE scale), 1.0 for a flat or one-point series."""
-    s = float(np.mean(np.abs(np.diff(y)))) if len(y) > 1 else 0.0
-    return s if s > 0 and np.isfinite(s) else 1.0
 
 
 def design_matrix(data: pd.DataFrame, origin: int, h: int, *, lags: int, exog=(), exog_lag: int = 1,
@@ -47,17 +43,22 @@ def design_matrix(data: pd.DataFrame, origin: int, h: int, *, lags: int, exog=()
         ``train`` holds ``region, year`` (the row year ``t``), the features and ``target``
         (scaled ``y_{t+h}``, or ``y_{t+h} - y_t`` with ``transform="diff"``), only where the
         target year is ``<= origin``; ``pred`` holds each region's last row, plus ``scale``,
-        ``anchor`` (the value added back) and ``denom`` (rate back-transform).
+        ``anchor`` (the value added back) and ``denom`` (rate back-transform). ``scale`` is
+        :func:`models.scale.naive_scale` of the region's values, or 1.0 (not rescaled) where
+        that is NaN: a flat or one-point series, or a missing denominator.
     """
     cut = data.loc[data["year"] <= origin].sort_values(["region", "year"], kind="mergesort")
-    parts_t, parts_p = [], []
+    parts_t, parts_p, unscaled = [], [], []
     for code, (region, part) in enumerate(cut.groupby("region", sort=True)):
         y = part["y_fit"].to_numpy(dtype=float)
         denom = np.ones(len(y))
         if denominator is not None:
             denom = part[denominator].to_numpy(dtype=float) / 1000.0
             y = y / denom
-        scale = series_scale(y)
+        scale = naive_scale(y)
+        if np.isnan(scale):
+            scale = 1.0
+            unscaled.append(str(region))
         z = pd.Series(y / scale, index=part.index)
         feats = {f"y_lag{k}": z.shift(k) for k in range(lags)}
         for col in exog:
@@ -73,6 +74,9 @@ def design_matrix(data: pd.DataFrame, origin: int, h: int, *, lags: int, exog=()
             scale=scale, anchor=float(z.iloc[-1]) if transform == "diff" else 0.0, denom=float(denom[-1])
         )
         parts_p.append(last)
+    if unscaled:  # debug: the frame is built once per horizon
+        logger.debug("GradientBoosting: %d series without a naive scale up to %d (flat, one point or a missing "
+                     "denominator) are not rescaled: %s.", len(unscaled), origin, unscaled[:6])
     return pd.concat(parts_t, ignore_index=True), pd.concat(parts_p, ignore_index=True)
 
 
