@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from kzmig.features.panel import validate_panel
 from kzmig.forecast.distribution import row_scales, sd_of_sum, z_value
+from kzmig.models.baselines import drift_path, fit_drift
 from kzmig.models.schema import coerce_forecast, validate_forecast
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ class NaturalIncreaseDrift(BaseEstimator):
         \\mathrm{Var}(\\hat r_{T+h}) = \\hat\\sigma^2 h \\left(1 + \\frac{h}{n}\\right),
 
     the drift method of Hyndman & Athanasopoulos (*Forecasting: principles and practice*,
-    section 5.5), intervals normal.
+    section 5.5), intervals normal; the arithmetic is that of :class:`models.baselines.Drift`
+    (:func:`models.baselines.fit_drift` on the last ``window`` changes, :func:`models.baselines.drift_path`).
     """
 
     def __init__(self, window: int = 10, min_years: int = 5):
@@ -105,11 +107,9 @@ class NaturalIncreaseDrift(BaseEstimator):
             raise ValueError(f"natural increase: region={region!r} has a non-positive population "
                              f"in year {int(years[pop <= 0][0])}.")
         rate = 1000.0 * g["natural_increase"].to_numpy(dtype=float) / pop
-        diffs = np.diff(rate)[-self.window:]
-        drift = float(diffs.mean())
-        sigma = float(np.sqrt(((diffs - drift) ** 2).sum() / (len(diffs) - 1)))
-        return {"region": region, "origin_year": int(years[-1]), "last_rate": float(rate[-1]),
-                "drift": drift, "sigma": sigma, "n_changes": len(diffs)}
+        d = fit_drift(rate, window=self.window)
+        return {"region": region, "origin_year": int(years[-1]), "last_rate": d["last"],
+                "drift": d["drift"], "sigma": d["sigma"], "n_changes": d["n_diff"]}
 
     def predict(self, h: int, levels=(0.8, 0.95)) -> pd.DataFrame:
         """Long forecast table of the natural-increase rate per 1,000 for horizons 1..h."""
@@ -119,8 +119,7 @@ class NaturalIncreaseDrift(BaseEstimator):
         frames = []
         steps = np.arange(1, h + 1)
         for p in self.params_.itertuples(index=False):
-            point = p.last_rate + steps * p.drift
-            sd = p.sigma * np.sqrt(steps * (1.0 + steps / p.n_changes))
+            point, sd = drift_path(p.last_rate, p.drift, p.sigma, p.n_changes, h)
             for level in levels:
                 z = float(z_value(level))
                 frames.append(pd.DataFrame({
