@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from kzmig.models.schema import alpha_to_level, coerce_forecast, level_to_alpha  # noqa: F401 (re-exported)
+from kzmig.models.schema import alpha_to_level, coerce_forecast
 
 logger = logging.getLogger(__name__)
 

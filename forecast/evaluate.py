@@ -15,7 +15,7 @@ import pandas as pd
 
 from kzmig.models.forecast_base import bridge_breaks
 from kzmig.models.scale import naive_scale
-from kzmig.models.schema import BREAK_COLUMN
+from kzmig.models.schema import BREAK_COLUMN, check_levels
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ def score(preds: pd.DataFrame, *, by: Sequence[str] = ("model", "horizon"), leve
         ``by`` columns, ``n, mae, rmse, mase, bias`` (bias = mean of point - actual), then for
         each level ``coverage_<pct>`` (share of actuals inside the interval) and ``winkler_<pct>``.
     """
+    levels = check_levels(levels)
     df = preds.copy()
     if "horizon" not in df.columns:
         df["horizon"] = df["year"] - df["origin_year"]

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from kzmig.features.panel import validate_panel
 from kzmig.forecast.distribution import row_scales, sd_of_sum, z_value
 from kzmig.models.baselines import drift_path, fit_drift
-from kzmig.models.schema import coerce_forecast, validate_forecast
+from kzmig.models.schema import check_horizon, check_levels, coerce_forecast, validate_forecast
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +114,7 @@ class NaturalIncreaseDrift(BaseEstimator):
     def predict(self, h: int, levels=(0.8, 0.95)) -> pd.DataFrame:
         """Long forecast table of the natural-increase rate per 1,000 for horizons 1..h."""
         check_is_fitted(self, "params_")
-        if not (isinstance(h, (int, np.integer)) and h >= 1):
-            raise ValueError(f"horizon h={h!r} must be an integer >= 1.")
+        h, levels = check_horizon(h), check_levels(levels)
         frames = []
         steps = np.arange(1, h + 1)
         for p in self.params_.itertuples(index=False):
@@ -219,6 +218,7 @@ def project_population(
     second-order term (about 1 % of the population error) and is ignored. If the migration
     forecast has no interval the output has none either (``level`` NaN).
     """
+    levels = check_levels(levels)
     model_ni = natural_increase if natural_increase is not None else NaturalIncreaseDrift()
     validate_panel(panel, required=("population",), missing="keep", source="population panel",
                    regions=sorted(panel["region"].astype(str).unique()), allow_gaps=True)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from kzmig.core.options import check_option
+from kzmig.models.schema import check_level
 
 logger = logging.getLogger(__name__)
 
@@ -234,8 +235,7 @@ def wild_cluster_bootstrap(model: object, terms: Sequence[str] | None = None, *,
     check_option("weights", weights, WEIGHTS, owner="wild_cluster_bootstrap")
     if int(B) != B or B < 99:
         raise ValueError(f"wild_cluster_bootstrap: B={B!r} must be an integer >= 99.")
-    if not 0 < level < 1:
-        raise ValueError(f"wild_cluster_bootstrap: level={level!r} must lie in (0, 1).")
+    level = check_level(level)
     design = design_from_model(model)
     terms = [t for t in design.terms if t != "const"] if terms is None else list(terms)
     unknown = [t for t in terms if t not in design.terms]
