@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from kzmig.core.options import check_option
+from kzmig.features.lags import difference
 from kzmig.models.schema import check_level
 
 logger = logging.getLogger(__name__)
@@ -94,10 +95,8 @@ def design_from_model(model: object) -> _Design:
     sample, names = model.sample_, list(model.feature_names_)
     target = model.target
     if name == "first_difference":
-        d = sample.groupby("region")[[target, *names]].diff()
-        ok = (sample.groupby("region")["year"].diff() == 1).to_numpy()
-        return _Design(d[target].to_numpy()[ok], d[names].to_numpy()[ok], names,
-                       sample["region"].to_numpy()[ok], None)
+        d = difference(sample, [target, *names], drop_first=True)
+        return _Design(d[target].to_numpy(), d[names].to_numpy(), names, d["region"].to_numpy(), None)
     x = sample[names].to_numpy(dtype=float)
     dummies = None
     if name == "pooled_ols":

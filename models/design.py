@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.lags import values_years_back
+from kzmig.features.lags import difference, values_years_back
 from kzmig.features.panel import validate_panel
 
 logger = logging.getLogger(__name__)
@@ -148,9 +148,7 @@ def transformed_design(sample: pd.DataFrame, names: Sequence[str], transform: st
         means = sample.groupby("region")[list(names)].mean().to_numpy(dtype=float)
         return np.column_stack([np.ones(len(means)), means])
     if transform == "difference":
-        d = sample.groupby("region")[list(names)].diff()
-        gap = sample.groupby("region")["year"].diff() != 1
-        return d.loc[~gap].to_numpy(dtype=float)
+        return difference(sample, list(names), drop_first=True)[list(names)].to_numpy(dtype=float)
     keys = {"region": ["region"], "year": ["year"], "both": ["region", "year"]}[transform]
     dummies = pd.get_dummies(sample[keys].astype(str), dtype=float).to_numpy()
     return _residualise(x, dummies)

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
+from kzmig.features.lags import difference
 from kzmig.features.panel import MISSING_POLICIES, validate_panel
 from kzmig.models.design import check_design, check_size, estimation_sample, lag_within_region
 from kzmig.models.results import PanelResult
@@ -347,7 +348,8 @@ class FirstDifferenceMigration(_PanelMigrationModel):
     """First-difference regression (no constant), differences of consecutive years.
 
     Differences are taken here, within region and only between years t-1 and t that are both
-    in the sample, then estimated by pooled OLS without a constant (the FD estimator).
+    in the sample (:func:`features.lags.difference`), then estimated by pooled OLS without a
+    constant (the FD estimator).
     linearmodels' ``FirstDifferenceOLS`` differences whatever years remain after dropping
     missing rows, so a year missing for every region (e.g. a census year left out of the
     outcome) would turn 2022 - 2020 into a one-year difference.
@@ -363,10 +365,6 @@ class FirstDifferenceMigration(_PanelMigrationModel):
     _min_years = 3
 
     def _model(self, y: pd.Series, x: pd.DataFrame) -> Any:
-        frame = pd.concat([y, x], axis=1).sort_index()
-        years = frame.index.get_level_values("year").to_series(index=frame.index)
-        regions = frame.index.get_level_values("region")
-        diff = frame.groupby(level="region").diff()
-        consecutive = (years.groupby(regions).diff() == 1).to_numpy()
-        diff = diff.loc[consecutive]
+        frame = pd.concat([y, x], axis=1).sort_index().reset_index()
+        diff = difference(frame, [y.name, *x.columns], drop_first=True).set_index(["region", "year"])
         return PooledOLS(diff[y.name], diff[list(x.columns)], check_rank=True)
