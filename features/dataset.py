@@ -10,7 +10,7 @@ Views
     Turkestan from 2017). 2018: 17 units (Abai, Jetisu and Ulytau merged into their parents).
     2017: 16 units (also Shymkent + Turkestan = South Kazakhstan).
 
-Aggregation follows :mod:`features.variables`: additive counts and net flows are summed,
+Aggregation follows :mod:`kzmig.features.variables`: additive counts and net flows are summed,
 rates and per-capita levels are weighted means (flagged ``derived:weighted_mean``), gross
 interregional flows and city prices have no aggregate (the merged unit is missing). A unit
 is formed for a variable and year only when every region it consists of in that year has a
@@ -198,7 +198,7 @@ def user_observations(path: Path | str) -> pd.DataFrame:
 def complete_observations(df: pd.DataFrame, *, source: str = "user table") -> pd.DataFrame:
     """A validated long table with ``unit``, ``source`` and ``flag`` filled in the stored layout.
 
-    ``unit`` defaults to the variable's declared unit (:mod:`features.variables`), ``source`` to
+    ``unit`` defaults to the variable's declared unit (:mod:`kzmig.features.variables`), ``source`` to
     ``source`` and ``flag`` to empty; given values are kept.
     """
     from kzmig.features.variables import VARIABLES as _V
@@ -228,8 +228,8 @@ def load_long(view: str = "current", borders: int | None = None, *, path: Path |
         Required for ``view="harmonised"``; must be None for ``"current"``.
     path : path, optional
         Defaults to the shipped ``data/processed/observations.csv``. Any other file (CSV or
-        XLSX, long or wide by year, see :mod:`features.io`) is read and validated by
-        :func:`features.io.read_user_table`; its rows then go through the same views and
+        XLSX, long or wide by year, see :mod:`kzmig.features.io`) is read and validated by
+        :func:`kzmig.features.io.read_user_table`; its rows then go through the same views and
         derivations, with ``source`` = the file. Derived net migration is recomputed from it.
     observations : DataFrame, optional
         An already read long table (:func:`user_observations`, :func:`shipped_observations`),
@@ -258,7 +258,7 @@ def load_panel(view: str = "current", borders: int | None = None, *, path: Path 
                wide: bool = True) -> pd.DataFrame:
     """The dataset as a wide region-year panel (``wide=True``) or the long table.
 
-    Wide columns are float64 variables named as in :mod:`features.variables` plus the derived
+    Wide columns are float64 variables named as in :mod:`kzmig.features.variables` plus the derived
     ``population_avg``, ``external_net`` and ``*_rate_per_1000`` / ``*_rate_per_10000``.
     Flags are in the long table only (``wide=False``).
     """

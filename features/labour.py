@@ -39,9 +39,9 @@ def build_labour(
         Wide panel with ``unemployment_rate_pct`` (LFS, %), ``labour_force_persons`` (or
         ``labour_force_thousand``) and ``population`` (1 Jan). The national row (``kazakhstan``) gives the national
         unemployment rate; where it is missing the labour-force-weighted mean of the regions
-        is used (see :func:`features.indicators.national_reference`).
+        is used (see :func:`kzmig.features.indicators.national_reference`).
     lags, changes : sequence of int
-        Passed to :func:`features.lags.add_lags` for every new column.
+        Passed to :func:`kzmig.features.lags.add_lags` for every new column.
 
     Returns
     -------

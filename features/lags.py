@@ -42,8 +42,8 @@ def difference(panel: pd.DataFrame, columns: Sequence[str], k: int = 1, *,
     """Changes ``col(t) - col(t-k)`` within region, over calendar years only: a gap gives NaN.
 
     The one differencing of the project: feature changes (:func:`add_lags`), first-difference
-    regressions and their designs (:mod:`models.design`, :mod:`models.panel`,
-    :mod:`models.bootstrap`) all call it.
+    regressions and their designs (:mod:`kzmig.models.design`, :mod:`kzmig.models.panel`,
+    :mod:`kzmig.models.bootstrap`) all call it.
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 * stage 1, :func:`population_change_groups`: the four groups by the character of population change;
 * stage 3, :func:`migration_trend_types` and :func:`rolling_trend_panel`: the six migration-trend
   types from smoothed start and end rates, per period or per rolling window;
-* stage 4 (problem flags and the tercile table) lives in :mod:`features.problems`; its names
+* stage 4 (problem flags and the tercile table) lives in :mod:`kzmig.features.problems`; its names
   are still importable from here.
 
 Every threshold is a keyword argument whose default is one of the module constants
@@ -11,7 +11,7 @@ Every threshold is a keyword argument whose default is one of the module constan
 and :data:`DEFAULT_ROLL_K` (the one place the default method's thresholds are set; config and
 studies should use them too), and every output carries the inputs of the classification next
 to the class. The source's own conventions (single years, per 10,000) are in
-:mod:`features.paper`.
+:mod:`kzmig.features.paper`.
 """
 from __future__ import annotations
 
@@ -44,9 +44,9 @@ DEFAULT_ROLL_K = 2
 #: the six migration-trend types, in the order of METHOD.md section 3 (codes 1..6)
 TREND_TYPES = ("stable inflow", "weakening inflow", "emerging inflow",
                "emerging outflow", "weakening outflow", "intensifying outflow")
-#: flow -> prefix of its rate columns in :func:`features.indicators.migration_rates`
+#: flow -> prefix of its rate columns in :func:`kzmig.features.indicators.migration_rates`
 FLOW_PREFIX = {"total": "net_migration", "internal": "internal_net", "external": "external_net"}
-#: flow -> net migration rate column (per 1,000) of :func:`features.indicators.migration_rates`
+#: flow -> net migration rate column (per 1,000) of :func:`kzmig.features.indicators.migration_rates`
 FLOW_RATES = {flow: f"{prefix}_rate_per_1000" for flow, prefix in FLOW_PREFIX.items()}
 GROUP_LABELS = {
     1: "growth from natural increase and net in-migration",
@@ -316,7 +316,7 @@ def population_change_groups(
     Returns
     -------
     DataFrame
-        The columns of :func:`features.indicators.components_of_change` plus
+        The columns of :func:`kzmig.features.indicators.components_of_change` plus
         ``net_migration_excl_skipped``, ``migration_rate_start``, ``migration_rate_end``
         (smoothed, per 1,000) with the years averaged,
         ``natural_decrease`` (cumulative natural increase < 0), ``group`` (1..4, Int64) and
@@ -385,12 +385,12 @@ def _sum_excluding(panel: pd.DataFrame, regions: pd.Series, start: int, end: int
     return np.asarray(res, dtype="float64")
 
 
-#: stage 4 names now in :mod:`features.problems`, still importable from here
+#: stage 4 names now in :mod:`kzmig.features.problems`, still importable from here
 _MOVED_TO_PROBLEMS = ("PROBLEM_RULES", "problem_flags", "problem_counts", "tercile_crosstab")
 
 
 def __getattr__(name: str):
-    """Resolve the stage 4 names moved to :mod:`features.problems` (imported lazily: no cycle)."""
+    """Resolve the stage 4 names moved to :mod:`kzmig.features.problems` (imported lazily: no cycle)."""
     if name in _MOVED_TO_PROBLEMS:
         from kzmig.features import problems
 

@@ -68,7 +68,7 @@ def build_wages(
         Consumer price index, year -> index of year t with t-1 = 100 (national, annual
         average). Without it real growth is not computed.
     lags, changes : sequence of int
-        Passed to :func:`features.lags.add_lags` for every new column.
+        Passed to :func:`kzmig.features.lags.add_lags` for every new column.
 
     Returns
     -------

@@ -3,7 +3,7 @@
 statsmodels returns ``mean, mean_ci_lower, mean_ci_upper`` for one ``alpha`` at a time
 (``summary_frame(alpha=...)``); Nixtla returns one column per model and level
 (``AutoARIMA``, ``AutoARIMA-lo-95`` ...). Both become rows of the table of
-``forecast.schema`` with ``level`` as a fraction.
+``kzmig.models.schema`` with ``level`` as a fraction.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Accuracy of backtest forecasts: MAE, RMSE, MASE, bias, interval coverage and Winkler score.
 
-Input is the backtest table: the forecast table of :mod:`forecast.schema` plus ``actual``
+Input is the backtest table: the forecast table of :mod:`kzmig.models.schema` plus ``actual``
 (the published value) and ``scale`` (the series' in-sample naive error up to the origin,
-:func:`models.scale.naive_scale`: NaN for a flat series, whose rows MASE leaves out). One row
+:func:`kzmig.models.scale.naive_scale`: NaN for a flat series, whose rows MASE leaves out). One row
 per level; point metrics use each (model, region, origin_year, year) once.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ def series_scales(frame: pd.DataFrame) -> pd.Series:
     year); with them the scale was up to 11 times larger on the shipped data and MASE was
     understated for exactly the regions with breaks. Break years are replaced by linear
     interpolation over the other years (as the models see them) before differencing.
-    The scale itself is :func:`models.scale.naive_scale` (NaN for a flat series).
+    The scale itself is :func:`kzmig.models.scale.naive_scale` (NaN for a flat series).
     """
     out = {}
     for region, g in frame.sort_values(["region", "year"], kind="mergesort").groupby("region", sort=True):

@@ -60,8 +60,9 @@ class NaturalIncreaseDrift(BaseEstimator):
         \\mathrm{Var}(\\hat r_{T+h}) = \\hat\\sigma^2 h \\left(1 + \\frac{h}{n}\\right),
 
     the drift method of Hyndman & Athanasopoulos (*Forecasting: principles and practice*,
-    section 5.5), intervals normal; the arithmetic is that of :class:`models.baselines.Drift`
-    (:func:`models.baselines.fit_drift` on the last ``window`` changes, :func:`models.baselines.drift_path`).
+    section 5.5), intervals normal; the arithmetic is that of :class:`kzmig.models.baselines.Drift`
+    (:func:`kzmig.models.baselines.fit_drift` on the last ``window`` changes,
+    :func:`kzmig.models.baselines.drift_path`).
     """
 
     def __init__(self, window: int = 10, min_years: int = 5):
@@ -208,12 +209,12 @@ def project_population(
     is the sum of the migration errors and natural-increase errors of years
     :math:`T+1..T+k`; migration and natural increase are taken as independent, and within
     each the errors of different years have common correlation ``rho``
-    (:func:`forecast.distribution.sd_of_sum`). The default ``rho = 1`` adds standard
+    (:func:`kzmig.forecast.distribution.sd_of_sum`). The default ``rho = 1`` adds standard
     deviations: multi-year forecast errors of one origin are strongly positively
     correlated (for a random walk, :math:`\\mathrm{corr}(e_h, e_{h+1}) = \\sqrt{h/(h+1)}`),
     so adding variances would understate the spread. Yearly scales come from the stored
     intervals (mean of the two half-widths over :math:`z`, see
-    :mod:`forecast.distribution`); natural-increase rate scales are turned into persons
+    :mod:`kzmig.forecast.distribution`); natural-increase rate scales are turned into persons
     with the projected population. Error in the population that multiplies the rate is a
     second-order term (about 1 % of the population error) and is ignored. If the migration
     forecast has no interval the output has none either (``level`` NaN).

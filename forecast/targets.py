@@ -3,7 +3,7 @@
 Planning documents set targets such as "150,000 foreign students by 2029" (a level in a
 year) or "resettle 100,000 kandas in the northern regions over 2025-2029" (a cumulative
 flow). :func:`target_probability` reads a distribution from each forecast row's intervals
-(the median-preserving split normal of :mod:`forecast.distribution`) and returns the
+(the median-preserving split normal of :mod:`kzmig.forecast.distribution`) and returns the
 probability that the target is met.
 """
 from __future__ import annotations
@@ -74,7 +74,7 @@ def target_probability(forecasts: pd.DataFrame, targets: pd.DataFrame, *, rho: f
         from ``origin_year + 1`` to ``year``) and ``model`` (restrict to one model).
     rho : float in [0, 1], default 1.0
         Correlation assumed between forecast errors of different years, used by
-        cumulative targets (see :func:`forecast.distribution.sd_of_sum`).
+        cumulative targets (see :func:`kzmig.forecast.distribution.sd_of_sum`).
 
     Returns
     -------

@@ -49,7 +49,7 @@ def drift_path(last: float, drift: float, sigma: float, n_diff: int, h: int) -> 
     :math:`\\hat\\sigma_h = \\hat\\sigma\\sqrt{h\\,(1 + h/n)}`: ``h`` innovations plus the error
     of :math:`\\hat c`, whose variance is :math:`\\sigma^2/n` (Hyndman & Athanasopoulos,
     *Forecasting: principles and practice*, section 5.5). The one implementation of the
-    drift method: :class:`Drift` and :class:`forecast.population.NaturalIncreaseDrift`.
+    drift method: :class:`Drift` and :class:`kzmig.forecast.population.NaturalIncreaseDrift`.
     """
     steps = np.arange(1, h + 1)
     return last + steps * drift, sigma * np.sqrt(steps * (1 + steps / n_diff))

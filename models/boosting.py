@@ -4,7 +4,7 @@ A region's own history is about 19 annual points, so learning comes from pooling
 scikit-learn ``HistGradientBoostingRegressor`` per horizon ``h`` is trained on every
 (region, year) row of all regions, with lagged targets, lagged exogenous features and the
 region as a categorical attribute. Targets are divided by each region's naive scale (mean
-absolute first difference up to the origin, :func:`models.scale.naive_scale`) so that large
+absolute first difference up to the origin, :func:`kzmig.models.scale.naive_scale`) so that large
 and small regions pool on one footing; a flat series, which has no scale, is not rescaled.
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ def design_matrix(data: pd.DataFrame, origin: int, h: int, *, lags: int, exog=()
         (scaled ``y_{t+h}``, or ``y_{t+h} - y_t`` with ``transform="diff"``), only where the
         target year is ``<= origin``; ``pred`` holds each region's last row, plus ``scale``,
         ``anchor`` (the value added back) and ``denom`` (rate back-transform). ``scale`` is
-        :func:`models.scale.naive_scale` of the region's values, or 1.0 (not rescaled) where
+        :func:`kzmig.models.scale.naive_scale` of the region's values, or 1.0 (not rescaled) where
         that is NaN: a flat or one-point series, or a missing denominator.
     """
     cut = data.loc[data["year"] <= origin].sort_values(["region", "year"], kind="mergesort")
@@ -123,7 +123,7 @@ class GradientBoosting(BaseForecaster):
     For each horizon :math:`h`, :math:`\\tilde y_{r,t+h} = f_h(\\tilde y_{rt}, \\dots,
     \\tilde y_{r,t-L+1}, x_{r,t-\\ell}, r) + e`, with :math:`\\tilde y = y / s_r` and :math:`s_r`
     the mean absolute first difference of region ``r`` up to the origin. ``result_`` is None;
-    intervals come from :mod:`forecast.conformal`.
+    intervals come from :mod:`kzmig.forecast.conformal`.
 
     Leaf size: a horizon with :math:`n` training rows uses
     ``min(min_samples_leaf, max(n // 4, 1))``, so that a tree can still split when early

@@ -5,7 +5,7 @@ the null imposed (Cameron, Gelbach and Miller 2008; MacKinnon, Nielsen and Webb 
 the standard remedy. The PyPI package ``wildboottest`` (0.3.2) needs numba, takes plain
 statsmodels OLS designs (fixed effects as explicit dummies), gives p-values but no
 intervals and prints by default, so this module implements the same algorithm, vectorised
-over draws, for the models of :mod:`models.panel`. The tests check it against a
+over draws, for the models of :mod:`kzmig.models.panel`. The tests check it against a
 draw-by-draw refit with statsmodels and against ``wildboottest``'s full Rademacher
 enumeration (stored in ``tests/reference/wildboottest/``): identical bootstrap
 distributions up to the small-sample factor, which cancels.
@@ -89,7 +89,7 @@ class _Design:
 
 
 def design_from_model(model: object) -> _Design:
-    """Rebuild the transformed design of a fitted panel estimator of :mod:`models.panel`."""
+    """Rebuild the transformed design of a fitted panel estimator of :mod:`kzmig.models.panel`."""
     name = getattr(model, "_estimator", type(model).__name__)
     check_option("estimator", name, SUPPORTED, owner="wild_cluster_bootstrap")
     sample, names = model.sample_, list(model.feature_names_)

@@ -1,6 +1,6 @@
 """Ordered and multinomial logit of the migration-trend type on lagged features.
 
-The outcome is the six-type classification of :mod:`features.typology` over rolling
+The outcome is the six-type classification of :mod:`kzmig.features.typology` over rolling
 windows (a region-by-window panel). Types are ordered explicitly, from inflow to
 intensifying outflow (:data:`TREND_ORDER`, configurable with ``order=``); the ordered
 logit uses that order, the multinomial logit uses its first observed type as the base.
@@ -47,7 +47,7 @@ class _TypeModel(Persistable, BaseEstimator):
     """Shared sample handling and output of the logits.
 
     ``sm_params_`` holds statsmodels' raw parameter vector, from which ``predict_proba``
-    computes. A saved model (:mod:`models.persistence`) stores it with ``result_``,
+    computes. A saved model (:mod:`kzmig.models.persistence`) stores it with ``result_``,
     ``sample_``, ``categories_``, ``regions_``, ``years_`` and ``feature_names_``; the
     statsmodels result ``sm_result_`` is not stored: loading refits it on ``sample_`` and
     warns if its estimates differ from the saved ones.

@@ -5,8 +5,8 @@ Five estimators share one surface (``fit(panel)``, ``predict(panel)``, ``result_
 :class:`FixedEffectsMigration` (region, year or two-way effects),
 :class:`RandomEffectsMigration`, :class:`BetweenMigration` and
 :class:`FirstDifferenceMigration`. Estimation is done by linearmodels; this module
-checks the design first (see :mod:`models.design`) and wraps the result in
-:class:`models.results.PanelResult`.
+checks the design first (see :mod:`kzmig.models.design`) and wraps the result in
+:class:`kzmig.models.results.PanelResult`.
 
 Covariance options live in one registry, :data:`COV_TYPES`.
 """
@@ -49,7 +49,7 @@ EFFECTS = ("region", "year", "both")
 class _PanelMigrationModel(Persistable, BaseEstimator):
     """Shared fitting logic; subclasses set the linearmodels estimator.
 
-    A saved model (:mod:`models.persistence`) stores ``result_``, ``sample_``, ``regions_``,
+    A saved model (:mod:`kzmig.models.persistence`) stores ``result_``, ``sample_``, ``regions_``,
     ``years_`` and ``feature_names_``; predictions and ``result_`` come from them. The
     linearmodels result ``lm_result_`` is not stored: loading refits it on ``sample_`` and
     warns if its estimates differ from the saved ones.
@@ -348,7 +348,7 @@ class FirstDifferenceMigration(_PanelMigrationModel):
     """First-difference regression (no constant), differences of consecutive years.
 
     Differences are taken here, within region and only between years t-1 and t that are both
-    in the sample (:func:`features.lags.difference`), then estimated by pooled OLS without a
+    in the sample (:func:`kzmig.features.lags.difference`), then estimated by pooled OLS without a
     constant (the FD estimator).
     linearmodels' ``FirstDifferenceOLS`` differences whatever years remain after dropping
     missing rows, so a year missing for every region (e.g. a census year left out of the

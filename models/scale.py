@@ -1,8 +1,8 @@
 """The naive scale of a series: the MASE denominator, and the divisor that pools series.
 
-One definition serves the evaluation (:func:`forecast.evaluate.series_scales`, MASE and
+One definition serves the evaluation (:func:`kzmig.forecast.evaluate.series_scales`, MASE and
 the conformal intervals scaled by it) and the models that put series of different sizes
-on one footing (:class:`models.boosting.GradientBoosting`).
+on one footing (:class:`kzmig.models.boosting.GradientBoosting`).
 """
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ def naive_scale(y: np.ndarray) -> float:
     infinite (Hyndman & Koehler 2006), so the scale is NaN, never a stand-in such as 1.
     What NaN means for each user is decided there, once:
 
-    * MASE (:func:`forecast.evaluate.score`) leaves such rows out of the mean, and counts
+    * MASE (:func:`kzmig.forecast.evaluate.score`) leaves such rows out of the mean, and counts
       them in a log message;
-    * conformal intervals (:mod:`forecast.conformal`) leave their residuals out of the
+    * conformal intervals (:mod:`kzmig.forecast.conformal`) leave their residuals out of the
       calibration and give their forecasts no interval;
-    * :class:`models.boosting.GradientBoosting` does not rescale such a series (divisor 1,
+    * :class:`kzmig.models.boosting.GradientBoosting` does not rescale such a series (divisor 1,
       a debug message): it has no variation to put on the common footing.
 
     Examples

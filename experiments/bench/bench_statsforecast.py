@@ -4,13 +4,13 @@ Runs, on the shipped net-migration series (harmonised view, 2017 borders: 16 con
 units 2000-2024, plus the national series), one rolling-origin backtest (origins 2012-2021,
 horizons 1-3, levels 80 % and 95 %) for
 
-* kzmig's forecasters (:mod:`models.registry`, default parameters, flagged break years
-  bridged as configured by default), through :func:`forecast.backtest.backtest`;
+* kzmig's forecasters (:mod:`kzmig.models.registry`, default parameters, flagged break years
+  bridged as configured by default), through :func:`kzmig.forecast.backtest.backtest`;
 * statsforecast's AutoARIMA, AutoETS, DynamicOptimizedTheta and Naive, fitted at each origin on
   the same training rows: once on the published values (``sf_*``) and once on the same
   bridged values kzmig fits (``sf_*_bridged``), to separate the models from the break treatment.
 
-Both sides are scored by :func:`forecast.evaluate.score` against the published values, with
+Both sides are scored by :func:`kzmig.forecast.evaluate.score` against the published values, with
 MASE scaled by each series' in-sample naive error up to the origin. It prints, per target:
 MASE, coverage of the 80/95 % intervals and fit time per series of every model; kzmig's
 selected model (lowest MASE over all horizons) and its ratio to the best statsforecast model.
@@ -162,7 +162,7 @@ def reconciliation_effect(kz: pd.DataFrame, min_vectors: int = 6) -> pd.DataFram
     series (same model names). At each origin, WLS and MinT weights come only from backtest
     errors of years up to that origin (errors known at the time); origins with fewer than
     ``min_vectors`` such error vectors, or fewer than the number of series (MinT's minimum in
-    :func:`forecast.reconcile.error_covariance`), are left out of every column, so all methods
+    :func:`kzmig.forecast.reconcile.error_covariance`), are left out of every column, so all methods
     are scored on the same forecasts.
     """
     rows = []

@@ -133,7 +133,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
     ``long`` (the long table of the same view) gives the break flags of net migration, left
     out of the smoothed ends when ``cfg.skip_breaks``, and the national external series.
     ``targets`` (indicator, region, year, target) adds ``targets``: actual / target, where
-    the indicator is any panel column or rate of :func:`features.indicators.migration_rates`.
+    the indicator is any panel column or rate of :func:`kzmig.features.indicators.migration_rates`.
     """
     from kzmig.features import typology as ty
     from kzmig.features.attractiveness import AttractivenessIndex

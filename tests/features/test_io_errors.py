@@ -1,8 +1,8 @@
 """Bad user files: each gives a DataError naming the file, row (sheet), column, region and year.
 
-One test per reported defect of ``features.io.read_user_table`` (wide files with odd variable
+One test per reported defect of ``kzmig.features.io.read_user_table`` (wide files with odd variable
 names, NUL bytes, extra XLSX sheets, unknown variables, cut files, delimiters), plus the
-rules chosen for them (see the docstrings of ``features.io`` and ``features.io_read``).
+rules chosen for them (see the docstrings of ``kzmig.features.io`` and ``kzmig.features.io_read``).
 """
 from pathlib import Path
 
