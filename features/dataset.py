@@ -34,7 +34,7 @@ from kzmig.features.balance import derive_net_migration, next_year_value
 from kzmig.core.options import check_option
 from kzmig.features.panel import validate_panel
 from kzmig.features.regions import BORDERS, DATA_DIR, FIRST_FORMABLE, MERGES, NATIONAL
-from kzmig.features.variables import DERIVED, RATE_BASES, RATE_OF, VARIABLES
+from kzmig.features.variables import RATE_BASES, RATE_OF, VARIABLES, unit_of
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +162,8 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
         keys = pd.MultiIndex.from_arrays([wide["region"], wide["year"], [var] * len(wide)])
         return pd.Series(flags.reindex(keys).fillna("").to_numpy(), index=wide.index)
 
-    def add(var: str, values: pd.Series, unit: str, inputs: list[str]) -> None:
+    def add(var: str, values: pd.Series, inputs: list[str]) -> None:
+        unit = unit_of(var)
         ok = values.notna()
         parts = [flag_of(v)[ok] for v in inputs]
         joined = [_join_flags([*fs, "derived:computed"]) for fs in zip(*parts)]
@@ -172,17 +173,15 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
 
     if "population" in wide:
         wide["population_avg"] = (wide["population"] + next_year_value(wide, "population")) / 2
-        add("population_avg", wide["population_avg"], DERIVED["population_avg"].unit, ["population"])
+        add("population_avg", wide["population_avg"], ["population"])
     if {"net_migration", "interregional_net"} <= set(wide.columns):
         wide["external_net"] = wide["net_migration"] - wide["interregional_net"]
-        add("external_net", wide["external_net"], DERIVED["external_net"].unit,
-            ["net_migration", "interregional_net"])
+        add("external_net", wide["external_net"], ["net_migration", "interregional_net"])
     for var in RATE_OF:
         if var not in wide or "population_avg" not in wide:
             continue
         for suffix, base in RATE_BASES.items():
-            add(f"{var}_rate_{suffix}", wide[var] / wide["population_avg"] * base,
-                f"{suffix.replace('_', ' ')} average population", [var, "population"])
+            add(f"{var}_rate_{suffix}", wide[var] / wide["population_avg"] * base, [var, "population"])
     out = pd.concat([long, *extra], ignore_index=True)
     out["flag"] = out["flag"].fillna("").astype("string")
     return out[LONG_COLUMNS].sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)

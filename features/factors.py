@@ -21,7 +21,8 @@ from kzmig.features.density import build_density
 from kzmig.features.housing import build_housing
 from kzmig.features.labour import build_labour
 from kzmig.features.regions import NATIONAL
-from kzmig.features.typology import break_years, migration_trend_types, rolling_trend_panel, tercile_crosstab
+from kzmig.features.problems import tercile_crosstab
+from kzmig.features.typology import break_years, migration_trend_types, rolling_trend_panel
 from kzmig.features.wages import build_wages
 
 logger = logging.getLogger(__name__)

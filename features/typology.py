@@ -3,8 +3,7 @@
 * stage 1, :func:`population_change_groups`: the four groups by the character of population change;
 * stage 3, :func:`migration_trend_types` and :func:`rolling_trend_panel`: the six migration-trend
   types from smoothed start and end rates, per period or per rolling window;
-* stage 4 (problem flags and the tercile table) lives in :mod:`kzmig.features.problems`; its names
-  are still importable from here.
+* stage 4 (problem flags and the tercile table) lives in :mod:`kzmig.features.problems`.
 
 Every threshold is a keyword argument whose default is one of the module constants
 :data:`DEFAULT_K`, :data:`DEFAULT_REL_TOL`, :data:`DEFAULT_ABS_TOL`, :data:`DEFAULT_ROLL_WINDOW`
@@ -384,15 +383,3 @@ def _sum_excluding(panel: pd.DataFrame, regions: pd.Series, start: int, end: int
         res.append(s.loc[keep].sum(min_count=len(keep)) if keep else np.nan)
     return np.asarray(res, dtype="float64")
 
-
-#: stage 4 names now in :mod:`kzmig.features.problems`, still importable from here
-_MOVED_TO_PROBLEMS = ("PROBLEM_RULES", "problem_flags", "problem_counts", "tercile_crosstab")
-
-
-def __getattr__(name: str):
-    """Resolve the stage 4 names moved to :mod:`kzmig.features.problems` (imported lazily: no cycle)."""
-    if name in _MOVED_TO_PROBLEMS:
-        from kzmig.features import problems
-
-        return getattr(problems, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

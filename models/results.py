@@ -20,9 +20,6 @@ from kzmig.models.schema import check_level
 
 logger = logging.getLogger(__name__)
 
-TIDY_COLUMNS = ("model", "term", "estimate", "std_error", "statistic", "p_value",
-                "conf_low", "conf_high")
-
 
 @dataclass(frozen=True)
 class PanelResult:

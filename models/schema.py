@@ -218,19 +218,6 @@ def check_nested_levels(df: pd.DataFrame, *, source: str = "forecast") -> pd.Dat
     return df
 
 
-def empty_forecast() -> pd.DataFrame:
-    """A forecast table with no rows and the right dtypes."""
-    return pd.DataFrame(
-        {
-            "model": pd.Series(dtype="string"),
-            "region": pd.Series(dtype="string"),
-            "origin_year": pd.Series(dtype="int64"),
-            "year": pd.Series(dtype="int64"),
-            **{c: pd.Series(dtype="float64") for c in ("point", "lower", "upper", "level")},
-        }
-    )
-
-
 def coerce_forecast(df: pd.DataFrame) -> pd.DataFrame:
     """Cast the forecast columns to their contract dtypes and order them first."""
     out = df.copy()

@@ -97,7 +97,8 @@ def convention(cfg: Any) -> str:
 
 
 def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
-    from kzmig.features.typology import GROUP_LABELS, PROBLEM_RULES, TREND_TYPES
+    from kzmig.features.problems import PROBLEM_RULES
+    from kzmig.features.typology import GROUP_LABELS, TREND_TYPES
 
     rows = [("method", convention(cfg)),
             ("period", f"{cfg.start}-{cfg.end}: flows of these years; population from 1 Jan {cfg.start} "
@@ -136,6 +137,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
     the indicator is any panel column or rate of :func:`kzmig.features.indicators.migration_rates`.
     """
     from kzmig.features import typology as ty
+    from kzmig.features.problems import problem_counts, problem_flags, tercile_crosstab
     from kzmig.features.attractiveness import AttractivenessIndex
     from kzmig.features.density import build_density
     from kzmig.features.external import external_series
@@ -172,7 +174,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
     for f in (build_labour(win), build_wages(win, proxy="income"), build_housing(win), build_density(win),
               att[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]):
         feats = feats.merge(f, on=["region", "year"], how="left")
-    flags = ty.problem_flags(feats)
+    flags = problem_flags(feats)
     factors = [f for f in FACTORS if f in feats.columns]
     tables = {
         "population_change": pop,
@@ -180,8 +182,8 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame,
         "trend_panel": ty.rolling_trend_panel(panel.loc[panel["year"] <= end], window=cfg.roll_window, k=cfg.roll_k,
                                               rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol, skip=skip),
         "problems": flags.loc[flags["region"].isin(units)].reset_index(drop=True),
-        "problem_counts": ty.problem_counts(flags.loc[flags["region"].isin(units)]),
-        "factor_terciles": ty.tercile_crosstab(feats.loc[feats["region"].isin(units)], trends, factors, start=start, end=end),
+        "problem_counts": problem_counts(flags.loc[flags["region"].isin(units)]),
+        "factor_terciles": tercile_crosstab(feats.loc[feats["region"].isin(units)], trends, factors, start=start, end=end),
         "indicators": ind,
         "features": feats,
         "attractiveness": att,

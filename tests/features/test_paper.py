@@ -183,9 +183,6 @@ def test_default_thresholds_live_in_one_place():
     for f in ("classify_trend", "migration_trend_types", "rolling_trend_panel"):
         assert (sig[f]["rel_tol"].default, sig[f]["abs_tol"].default) == (ty.DEFAULT_REL_TOL, ty.DEFAULT_ABS_TOL)
     assert inspect.signature(paper_trend_types).parameters["rel_tol"].default == ty.DEFAULT_REL_TOL
-    # stage 4 moved to features.problems but is still importable from typology
-    from kzmig.features.problems import problem_flags
-    assert ty.problem_flags is problem_flags
 
 
 # --- the shipped data, 2006-2022 in 2018 borders -------------------------------------------------

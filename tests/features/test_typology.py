@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
+from kzmig.features.problems import problem_counts, problem_flags, tercile_crosstab
 from kzmig.features.typology import (TREND_TYPES, break_years, classify_trend, migration_trend_types,
-                               population_change_groups, problem_counts, problem_flags,
-                               rolling_trend_panel, smoothed_ends, tercile_crosstab)
+                                     population_change_groups, rolling_trend_panel, smoothed_ends)
 
 YEARS = list(range(2000, 2008))
 FLOWS = {  # region -> (natural increase per year, net migration per year), population 1000 at 1 Jan 2000

@@ -44,11 +44,6 @@ def panel() -> pd.DataFrame:
     return make_panel()
 
 
-@pytest.fixture
-def small_panel() -> pd.DataFrame:
-    return make_panel(n_regions=4, n_years=5, seed=3)
-
-
 def make_type_panel(n_regions: int = 20, n_years: int = 12, *, seed: int = 0,
                     beta: tuple[float, float] = (1.2, -0.7)) -> pd.DataFrame:
     """A seeded region-by-window panel of trend types from a latent ordered-logit index.
