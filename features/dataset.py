@@ -24,7 +24,6 @@ average population.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,6 @@ from kzmig.features.panel import validate_panel
 from kzmig.features.regions import BORDERS, DATA_DIR, FIRST_FORMABLE, MERGES, NATIONAL
 from kzmig.features.variables import RATE_BASES, RATE_OF, VARIABLES, unit_of
 
-logger = logging.getLogger(__name__)
 
 OBSERVATIONS = DATA_DIR / "processed" / "observations.csv"
 VIEWS = ("current", "harmonised")

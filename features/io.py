@@ -84,8 +84,11 @@ def _melt_wide(path: Path, sheet: Sheet) -> pd.DataFrame:
         )
     long = df.melt(id_vars=ids + helpers, value_vars=year_cols, var_name="year", value_name="value")
     long["year"] = long["year"].map(lambda c: YEAR_COL.match(c).group(1))
-    long = long[long["value"].astype("string").str.strip().fillna("") != ""]
-    return long.sort_values([ROW_COL, "year"], kind="stable")
+    filled = long["value"].astype("string").str.strip().fillna("") != ""
+    if not filled.all():
+        logger.debug("%s%s: %d blank year cell(s) of the wide layout read as not observed.", path,
+                     f" sheet {sheet.name!r}" if sheet.name else "", int((~filled).sum()))
+    return long[filled].sort_values([ROW_COL, "year"], kind="stable")
 
 
 def _combine(path: Path, sheets: list[Sheet]) -> pd.DataFrame:

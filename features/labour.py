@@ -1,7 +1,6 @@
 """Labour-market features (METHOD.md section 4)."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,7 +11,6 @@ from kzmig.features.indicators import national_reference
 from kzmig.features.lags import add_lags, growth_factor
 from kzmig.features.panel import KEYS, validate_panel
 
-logger = logging.getLogger(__name__)
 
 REQUIRED = ("unemployment_rate_pct", "population")
 #: accepted labour-force columns -> factor to persons (the shipped data use persons)

@@ -14,7 +14,6 @@ to the class. The source's own conventions (single years, per 10,000) are in
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,7 +25,6 @@ from kzmig.core.options import check_option
 from kzmig.features.panel import validate_panel
 from kzmig.features.regions import NATIONAL
 
-logger = logging.getLogger(__name__)
 
 # The default method's thresholds, set here only (signatures, config and studies refer to these):
 #: years averaged at each end of a period for the smoothed start and end rates

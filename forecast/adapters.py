@@ -7,15 +7,12 @@ statsmodels returns ``mean, mean_ci_lower, mean_ci_upper`` for one ``alpha`` at 
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from kzmig.models.schema import alpha_to_level, coerce_forecast
-
-logger = logging.getLogger(__name__)
 
 
 def from_statsmodels(

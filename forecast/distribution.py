@@ -20,7 +20,6 @@ intervals; for conformal or bootstrap intervals the mean is a compromise).
 """
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,6 @@ from scipy.stats import norm
 
 from kzmig.models.schema import check_levels
 
-logger = logging.getLogger(__name__)
 
 KEY = ["model", "region", "origin_year", "year"]
 

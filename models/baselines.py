@@ -6,13 +6,10 @@ Principles and Practice*, section 5.5).
 """
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 
 from kzmig.models.forecast_base import LocalForecaster, normal_bounds
-
-logger = logging.getLogger(__name__)
 
 
 def fit_drift(y: np.ndarray, *, window: int | None = None) -> dict:

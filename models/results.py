@@ -8,7 +8,6 @@ linearmodels' ``PanelEffectsResults`` and pyfixest's ``tidy()``.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +16,6 @@ import pandas as pd
 from scipy import stats
 
 from kzmig.models.schema import check_level
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

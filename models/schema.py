@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import logging
 import reprlib
 from collections.abc import Iterable, Sequence
 
@@ -21,7 +20,6 @@ import pandas as pd
 from kzmig.core.errors import PanelContractError
 from kzmig.features.panel import validate_panel
 
-logger = logging.getLogger(__name__)
 
 FORECAST_COLUMNS = ("model", "region", "origin_year", "year", "point", "lower", "upper", "level")
 FORECAST_KEY = ("model", "region", "origin_year", "year", "level")
