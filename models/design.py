@@ -115,6 +115,21 @@ def estimation_sample(panel: pd.DataFrame, target: str, features: Sequence[str],
     return sample[cols].sort_values(["region", "year"]).reset_index(drop=True), names
 
 
+class SampleEstimator:
+    """What the regressions on an estimation sample share: their name in messages, and the
+    fitted ``feature_names_``, ``regions_``, ``years_`` and ``sample_`` read from the sample."""
+
+    @property
+    def _owner(self) -> str:
+        return type(self).__name__
+
+    def _keep_sample(self, sample: pd.DataFrame, names: Sequence[str]) -> None:
+        self.feature_names_ = tuple(names)
+        self.regions_ = tuple(sorted(sample["region"].unique()))
+        self.years_ = tuple(int(y) for y in sorted(sample["year"].unique()))
+        self.sample_ = sample
+
+
 def check_size(sample: pd.DataFrame, *, owner: str, min_regions: int, min_years: int) -> None:
     """Raise when the sample has fewer regions or years than the estimator needs."""
     regions = sorted(sample["region"].unique())

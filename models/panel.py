@@ -26,7 +26,7 @@ from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
 from kzmig.features.lags import difference
 from kzmig.features.panel import MISSING_POLICIES, validate_panel
-from kzmig.models.design import check_design, check_size, estimation_sample, lag_within_region
+from kzmig.models.design import SampleEstimator, check_design, check_size, estimation_sample, lag_within_region
 from kzmig.models.results import PanelResult
 from kzmig.models.state import Persistable, refit_backend
 
@@ -46,7 +46,7 @@ KERNELS = ("bartlett", "parzen", "qs")
 EFFECTS = ("region", "year", "both")
 
 
-class _PanelMigrationModel(Persistable, BaseEstimator):
+class _PanelMigrationModel(SampleEstimator, Persistable, BaseEstimator):
     """Shared fitting logic; subclasses set the linearmodels estimator.
 
     A saved model (:mod:`kzmig.models.persistence`) stores ``result_``, ``sample_``, ``regions_``,
@@ -81,10 +81,6 @@ class _PanelMigrationModel(Persistable, BaseEstimator):
 
     def _fit_kwargs(self) -> dict[str, Any]:
         return {}
-
-    @property
-    def _owner(self) -> str:
-        return type(self).__name__
 
     # -- public API ---------------------------------------------------------------
     def fit(self, panel: pd.DataFrame) -> _PanelMigrationModel:
@@ -124,11 +120,8 @@ class _PanelMigrationModel(Persistable, BaseEstimator):
         if not (np.isfinite(res.params).all() and np.isfinite(res.std_errors).all()):
             bad = list(res.params.index[~(np.isfinite(res.params) & np.isfinite(res.std_errors))])
             raise PanelContractError(f"{self._owner}: non-finite estimates for {bad}.")
-        self.feature_names_ = tuple(names)
-        self.regions_ = tuple(sorted(sample["region"].unique()))
-        self.years_ = tuple(int(y) for y in sorted(sample["year"].unique()))
+        self._keep_sample(sample, names)
         self.lm_result_ = res
-        self.sample_ = sample
         moments = sample[[self.target, *names]].agg(["mean", "std"])
         self.result_ = PanelResult.from_linearmodels(
             res, effects=self._effects_label, cov_type=self.cov_type, regions=len(self.regions_),
