@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kzmig.features.lags import values_years_back
+
 
 @dataclass(frozen=True)
 class Break:
@@ -59,9 +61,8 @@ def break_flags(regions: pd.Series, years: pd.Series, view: str) -> pd.Series:
 
 def next_year_value(wide: pd.DataFrame, column: str) -> pd.Series:
     """``column`` at year t+1 of the same region (NaN when t+1 is absent), aligned on ``wide``."""
-    nxt = wide[["region", "year", column]].assign(year=wide["year"] - 1)
-    merged = wide[["region", "year"]].merge(nxt, on=["region", "year"], how="left")
-    return pd.Series(merged[column].to_numpy(), index=wide.index, name=f"{column}_next")
+    nxt = values_years_back(wide, [column], -1)[column]
+    return pd.Series(nxt.to_numpy(), index=wide.index, name=f"{column}_next")
 
 
 def balancing_migration(wide: pd.DataFrame) -> pd.Series:

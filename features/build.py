@@ -240,7 +240,7 @@ def _select(raw: Path, sel: Select) -> pd.DataFrame:
     if df.empty:
         raise DataFileError(
             f"{sel.file}: no rows of variable {sel.raw_variable!r} from {list(sel.repos)}; the raw file "
-            "changed or features.build.SELECT names the variable wrongly."
+            "changed or kzmig.features.build.SELECT names the variable wrongly."
         )
     df = df.assign(
         rank=df["source_repo"].map({r: i for i, r in enumerate(sel.repos)}),
@@ -255,7 +255,7 @@ def _select(raw: Path, sel: Select) -> pd.DataFrame:
         raise DataFileError(
             f"{sel.file}: variable {sel.raw_variable!r} has {int(twice.sum())} rows for one source and "
             f"region-year, e.g. (region={r['region_key']!r}, year={r['year']}) from {r['source_repo']}; "
-            "add an explicit exclusion to features.build.SELECT."
+            "add an explicit exclusion to kzmig.features.build.SELECT."
         )
     df = df.sort_values(["region_key", "year", "rank"], kind="stable")
     chosen = df.drop_duplicates(["region_key", "year"], keep="first")

@@ -10,7 +10,7 @@ Views
     Turkestan from 2017). 2018: 17 units (Abai, Jetisu and Ulytau merged into their parents).
     2017: 16 units (also Shymkent + Turkestan = South Kazakhstan).
 
-Aggregation follows :mod:`features.variables`: additive counts and net flows are summed,
+Aggregation follows :mod:`kzmig.features.variables`: additive counts and net flows are summed,
 rates and per-capita levels are weighted means (flagged ``derived:weighted_mean``), gross
 interregional flows and city prices have no aggregate (the merged unit is missing). A unit
 is formed for a variable and year only when every region it consists of in that year has a
@@ -24,7 +24,6 @@ average population.
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +33,8 @@ from kzmig.features.balance import derive_net_migration, next_year_value
 from kzmig.core.options import check_option
 from kzmig.features.panel import validate_panel
 from kzmig.features.regions import BORDERS, DATA_DIR, FIRST_FORMABLE, MERGES, NATIONAL
-from kzmig.features.variables import DERIVED, RATE_BASES, RATE_OF, VARIABLES
+from kzmig.features.variables import RATE_BASES, RATE_OF, VARIABLES, unit_of
 
-logger = logging.getLogger(__name__)
 
 OBSERVATIONS = DATA_DIR / "processed" / "observations.csv"
 VIEWS = ("current", "harmonised")
@@ -162,7 +160,8 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
         keys = pd.MultiIndex.from_arrays([wide["region"], wide["year"], [var] * len(wide)])
         return pd.Series(flags.reindex(keys).fillna("").to_numpy(), index=wide.index)
 
-    def add(var: str, values: pd.Series, unit: str, inputs: list[str]) -> None:
+    def add(var: str, values: pd.Series, inputs: list[str]) -> None:
+        unit = unit_of(var)
         ok = values.notna()
         parts = [flag_of(v)[ok] for v in inputs]
         joined = [_join_flags([*fs, "derived:computed"]) for fs in zip(*parts)]
@@ -172,17 +171,15 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
 
     if "population" in wide:
         wide["population_avg"] = (wide["population"] + next_year_value(wide, "population")) / 2
-        add("population_avg", wide["population_avg"], DERIVED["population_avg"].unit, ["population"])
+        add("population_avg", wide["population_avg"], ["population"])
     if {"net_migration", "interregional_net"} <= set(wide.columns):
         wide["external_net"] = wide["net_migration"] - wide["interregional_net"]
-        add("external_net", wide["external_net"], DERIVED["external_net"].unit,
-            ["net_migration", "interregional_net"])
+        add("external_net", wide["external_net"], ["net_migration", "interregional_net"])
     for var in RATE_OF:
         if var not in wide or "population_avg" not in wide:
             continue
         for suffix, base in RATE_BASES.items():
-            add(f"{var}_rate_{suffix}", wide[var] / wide["population_avg"] * base,
-                f"{suffix.replace('_', ' ')} average population", [var, "population"])
+            add(f"{var}_rate_{suffix}", wide[var] / wide["population_avg"] * base, [var, "population"])
     out = pd.concat([long, *extra], ignore_index=True)
     out["flag"] = out["flag"].fillna("").astype("string")
     return out[LONG_COLUMNS].sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)
@@ -198,7 +195,7 @@ def user_observations(path: Path | str) -> pd.DataFrame:
 def complete_observations(df: pd.DataFrame, *, source: str = "user table") -> pd.DataFrame:
     """A validated long table with ``unit``, ``source`` and ``flag`` filled in the stored layout.
 
-    ``unit`` defaults to the variable's declared unit (:mod:`features.variables`), ``source`` to
+    ``unit`` defaults to the variable's declared unit (:mod:`kzmig.features.variables`), ``source`` to
     ``source`` and ``flag`` to empty; given values are kept.
     """
     from kzmig.features.variables import VARIABLES as _V
@@ -228,8 +225,8 @@ def load_long(view: str = "current", borders: int | None = None, *, path: Path |
         Required for ``view="harmonised"``; must be None for ``"current"``.
     path : path, optional
         Defaults to the shipped ``data/processed/observations.csv``. Any other file (CSV or
-        XLSX, long or wide by year, see :mod:`features.io`) is read and validated by
-        :func:`features.io.read_user_table`; its rows then go through the same views and
+        XLSX, long or wide by year, see :mod:`kzmig.features.io`) is read and validated by
+        :func:`kzmig.features.io.read_user_table`; its rows then go through the same views and
         derivations, with ``source`` = the file. Derived net migration is recomputed from it.
     observations : DataFrame, optional
         An already read long table (:func:`user_observations`, :func:`shipped_observations`),
@@ -258,7 +255,7 @@ def load_panel(view: str = "current", borders: int | None = None, *, path: Path 
                wide: bool = True) -> pd.DataFrame:
     """The dataset as a wide region-year panel (``wide=True``) or the long table.
 
-    Wide columns are float64 variables named as in :mod:`features.variables` plus the derived
+    Wide columns are float64 variables named as in :mod:`kzmig.features.variables` plus the derived
     ``population_avg``, ``external_net`` and ``*_rate_per_1000`` / ``*_rate_per_10000``.
     Flags are in the long table only (``wide=False``).
     """

@@ -56,7 +56,7 @@ def build_density(
         ``valid_to_year`` (inclusive; missing = open) for units whose territory changed
         (Almaty city 2014, Astana 2017, the 2018 and 2022 splits). Overrides ``area_km2``.
     lags, changes : sequence of int
-        Passed to :func:`features.lags.add_lags` for the new column.
+        Passed to :func:`kzmig.features.lags.add_lags` for the new column.
 
     Returns
     -------

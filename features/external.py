@@ -1,6 +1,6 @@
 """Stage 2: national external (international) migration series and the shares quoted from them.
 
-The series are read from the long table (``features.dataset.load_long``) by variable name;
+The series are read from the long table (``kzmig.features.dataset.load_long``) by variable name;
 a series of the catalogue that the data do not hold is reported **absent**, never filled.
 
 * :func:`external_series`: every catalogue series and share found, with a status table;

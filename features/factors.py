@@ -2,7 +2,7 @@
 
 Features come from the builders of :mod:`features` (density, labour, housing, wages,
 attractiveness) where they exist; two columns no builder provides are computed here from
-:func:`features.dataset.load_panel` columns: ``grp_rel_national_pct`` (GRP per capita as
+:func:`kzmig.features.dataset.load_panel` columns: ``grp_rel_national_pct`` (GRP per capita as
 % of the national value of the same year) and ``doctors_per_10000`` (doctors per 10,000
 average population); ``log_pop_density_km2`` is the log of the density builder's column. The outcome is masked to the study years; features keep their
 earlier years so that lags reach back before the first outcome year.
@@ -21,7 +21,8 @@ from kzmig.features.density import build_density
 from kzmig.features.housing import build_housing
 from kzmig.features.labour import build_labour
 from kzmig.features.regions import NATIONAL
-from kzmig.features.typology import break_years, migration_trend_types, rolling_trend_panel, tercile_crosstab
+from kzmig.features.problems import tercile_crosstab
+from kzmig.features.typology import break_years, migration_trend_types, rolling_trend_panel
 from kzmig.features.wages import build_wages
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def factor_panel(long: pd.DataFrame, *, builders: Sequence[str], targets: Sequen
     Parameters
     ----------
     long : DataFrame
-        Long table of one view (:func:`features.dataset.load_long`).
+        Long table of one view (:func:`kzmig.features.dataset.load_long`).
     builders : sequence of str
         Names of :data:`BUILDERS` to run.
     targets, columns : sequence of str
@@ -192,7 +193,7 @@ def tercile_table(full: pd.DataFrame, *, years: Sequence[int], factors: Sequence
                   rel_tol: float, abs_tol: float, skip: pd.DataFrame | None = None) -> pd.DataFrame:
     """The source paper's view beside the regressions: each feature's tercile x trend type.
 
-    Types are those of the whole study period (:func:`features.typology.migration_trend_types`,
+    Types are those of the whole study period (:func:`kzmig.features.typology.migration_trend_types`,
     total flow, ``k`` years smoothed at each end, ``skip`` years left out as in the
     assessment); feature values are region means over the same years.
     """

@@ -43,7 +43,7 @@ def build_housing(
         ``rent_m2_to_monthly_income_pct``         ``rent_kzt_m2``, ``money_income_per_capita_kzt``
         ========================================  ==============================================
     lags, changes : sequence of int
-        Passed to :func:`features.lags.add_lags` for every new column.
+        Passed to :func:`kzmig.features.lags.add_lags` for every new column.
 
     Returns
     -------

@@ -11,7 +11,7 @@ wide by year
     an error (its values would otherwise be dropped unseen).
 
 How the cells are read (delimiter sniffing, cut files, control characters) is described in
-:mod:`features.io_read`. Region names may be codes or any spelling in
+:mod:`kzmig.features.io_read`. Region names may be codes or any spelling in
 ``data/region_aliases.csv`` (Russian, Kazakh, Latin transliterations, old names); they are
 mapped to codes once, here. Row numbers in messages are the file's own (header = row 1); a
 cell of a wide file is named by its row and its year.
@@ -24,7 +24,7 @@ Several XLSX sheets
     the sheet (``sheet 'b' row 7``); a key repeated across sheets is a duplicate. Empty sheets
     are skipped; a sheet in another or in an unknown layout is an error naming the sheets.
 Variable names
-    A name must be known to :mod:`features.variables` (shipped, derived, rates); an unknown
+    A name must be known to :mod:`kzmig.features.variables` (shipped, derived, rates); an unknown
     name is an error suggesting the closest known ones. A genuinely new series (for any
     regions, e.g. national rows only) is accepted when the file declares it, by giving a
     ``unit`` and a ``source`` on each of its rows, or when the caller passes ``allow_new``
@@ -84,8 +84,11 @@ def _melt_wide(path: Path, sheet: Sheet) -> pd.DataFrame:
         )
     long = df.melt(id_vars=ids + helpers, value_vars=year_cols, var_name="year", value_name="value")
     long["year"] = long["year"].map(lambda c: YEAR_COL.match(c).group(1))
-    long = long[long["value"].astype("string").str.strip().fillna("") != ""]
-    return long.sort_values([ROW_COL, "year"], kind="stable")
+    filled = long["value"].astype("string").str.strip().fillna("") != ""
+    if not filled.all():
+        logger.debug("%s%s: %d blank year cell(s) of the wide layout read as not observed.", path,
+                     f" sheet {sheet.name!r}" if sheet.name else "", int((~filled).sum()))
+    return long[filled].sort_values([ROW_COL, "year"], kind="stable")
 
 
 def _combine(path: Path, sheets: list[Sheet]) -> pd.DataFrame:
@@ -165,10 +168,10 @@ def read_user_table(path: str | Path, *, allow_new: bool | Iterable[str] = False
     ------
     DataFileError
         Missing, empty, cut, non-UTF-8, damaged or unreadable file, a control character in a
-        cell, or an unknown layout (see :mod:`features.io_read`).
+        cell, or an unknown layout (see :mod:`kzmig.features.io_read`).
     PanelContractError
         Content errors (regions, years, variables, and those of
-        :func:`features.panel.validate_panel`), naming the file, row (and sheet), region,
+        :func:`kzmig.features.panel.validate_panel`), naming the file, row (and sheet), region,
         year and variable.
     """
     path = Path(path)

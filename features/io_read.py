@@ -1,6 +1,6 @@
 """The cells of a user data file, each data row with its file row (and XLSX sheet).
 
-This is the first half of :func:`features.io.read_user_table`: it turns a file into one
+This is the first half of :func:`kzmig.features.io.read_user_table`: it turns a file into one
 frame of raw cells per sheet and rejects what cannot be read honestly. Reading rules:
 
 Text files (``.csv``, ``.txt``, ``.tsv``, ``.tab``)

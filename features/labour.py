@@ -1,7 +1,6 @@
 """Labour-market features (METHOD.md section 4)."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -9,10 +8,9 @@ import pandas as pd
 
 from kzmig.core.errors import PanelContractError
 from kzmig.features.indicators import national_reference
-from kzmig.features.lags import add_lags
+from kzmig.features.lags import add_lags, growth_factor
 from kzmig.features.panel import KEYS, validate_panel
 
-logger = logging.getLogger(__name__)
 
 REQUIRED = ("unemployment_rate_pct", "population")
 #: accepted labour-force columns -> factor to persons (the shipped data use persons)
@@ -39,9 +37,9 @@ def build_labour(
         Wide panel with ``unemployment_rate_pct`` (LFS, %), ``labour_force_persons`` (or
         ``labour_force_thousand``) and ``population`` (1 Jan). The national row (``kazakhstan``) gives the national
         unemployment rate; where it is missing the labour-force-weighted mean of the regions
-        is used (see :func:`features.indicators.national_reference`).
+        is used (see :func:`kzmig.features.indicators.national_reference`).
     lags, changes : sequence of int
-        Passed to :func:`features.lags.add_lags` for every new column.
+        Passed to :func:`kzmig.features.lags.add_lags` for every new column.
 
     Returns
     -------
@@ -64,12 +62,11 @@ def build_labour(
     u = panel["unemployment_rate_pct"].to_numpy(dtype="float64")
     u_nat = panel["year"].map(nat).to_numpy(dtype="float64")
     lf = LABOUR_FORCE[lf_col] * panel[lf_col].to_numpy(dtype="float64")
-    prev = add_lags(panel[[*KEYS, lf_col]], [lf_col], lags=(1,))[f"{lf_col}_lag1"].to_numpy()
     out = panel[list(KEYS)].copy()
     out["unemployment_rate_pct"] = u
     out["unemployment_gap_pp"] = u - u_nat
     out["labour_force_persons"] = lf
-    out["labour_force_growth_pct"] = 100 * (lf / (LABOUR_FORCE[lf_col] * prev) - 1)
+    out["labour_force_growth_pct"] = 100 * (growth_factor(panel, lf_col) - 1)
     out["labour_force_share_pct"] = 100 * lf / panel["population"].to_numpy(dtype="float64")
     gap = out["unemployment_gap_pp"].to_numpy()
     out["labour_surplus"] = np.where(np.isnan(gap), np.nan, (gap > 0).astype("float64"))

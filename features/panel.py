@@ -170,7 +170,7 @@ def validate_panel(
 
     Notes
     -----
-    Long tables first go through :func:`features.validate.check_long` (pandera schema,
+    Long tables first go through :func:`kzmig.features.validate.check_long` (pandera schema,
     non-numeric cells with a hint for ``1 234,5``-style numbers, duplicate keys, mixed units,
     negative counts, implausible values, 1000x scale slips); ``value`` comes back as float64.
     """

@@ -1,7 +1,7 @@
 """The source assessment's own conventions (METHOD.md section 8): the "paper" method.
 
-kzmig's default method (:mod:`features.typology`) smooths the start and end rates over
-:data:`~features.typology.DEFAULT_K` years, skips break years, reads the stage 1 groups from
+kzmig's default method (:mod:`kzmig.features.typology`) smooths the start and end rates over
+:data:`~kzmig.features.typology.DEFAULT_K` years, skips break years, reads the stage 1 groups from
 cumulative net migration and closes the growth index at 1 January of ``end + 1``. The source
 assessment does none of that. This module reproduces its conventions, as far as its tables
 show them:
@@ -14,7 +14,7 @@ show them:
 * **stage 1 groups** from the sign of the population change and of the two single-year rates
   (:func:`paper_population_groups`);
 * **stage 3 types** from the same single-year rates and the six-type table
-  (:func:`features.typology.classify_trend`, with the absolute tolerance scaled to per 10,000,
+  (:func:`kzmig.features.typology.classify_trend`, with the absolute tolerance scaled to per 10,000,
   :data:`PAPER_ABS_TOL`) (:func:`paper_trend_types`);
 * **units formed after the start year** (Shymkent and Turkestan, split in 2018; the shipped data
   give them from 2017) are shown from the first year the data give them, with the reason, and
@@ -33,7 +33,7 @@ Where the source's rules leave a case open, the choices below are departures, st
 
 Both tables keep the column names of the default tables where the concept is the same, so the
 two can be diffed, and add ``index_start``, ``index_end``, ``flow_years``, ``rate_unit`` and
-``convention``. :func:`method_sensitivity` (defined in :mod:`features.sensitivity`, importable
+``convention``. :func:`method_sensitivity` (defined in :mod:`kzmig.features.sensitivity`, importable
 from here) lists the regions whose class differs between the two methods.
 """
 from __future__ import annotations
@@ -65,7 +65,7 @@ PAPER_ABS_TOL = DEFAULT_ABS_TOL * PAPER_RATE_BASE / 1000
 EMERGING_INFLOW = ("unclassified", "group1")
 EMERGING_INFLOW_LABEL = ("growth from natural increase, net in-migration emerging (rate < 0 at the start, "
                          ">= 0 at the end; group 1 read from the end rate)")
-#: the default groups table's columns (:func:`features.typology.population_change_groups`), then the extras
+#: the default groups table's columns (:func:`kzmig.features.typology.population_change_groups`), then the extras
 GROUP_COLUMNS = ["region", "start", "end", "population_start", "population_end", "population_change",
                  "growth_index", "natural_increase", "net_migration", "balancing_residual",
                  "share_natural_increase_pct", "share_net_migration_pct", "share_reason", "reason",
@@ -181,7 +181,7 @@ def paper_population_groups(
     Returns
     -------
     DataFrame
-        The columns of :func:`features.typology.population_change_groups` (``migration_rate_start``
+        The columns of :func:`kzmig.features.typology.population_change_groups` (``migration_rate_start``
         and ``migration_rate_end`` are per 10,000 here, single years in ``rate_start_years`` and
         ``rate_end_years``; ``skipped_years`` is ``""``; ``net_migration_excl_skipped`` equals
         ``net_migration``), then ``index_start`` and ``index_end`` (years of the 1 January
@@ -262,7 +262,7 @@ def paper_trend_types(
         ``interregional_net`` and ``external_net``.
     start, end : int
         Period (``end > start``): the rates of the single years ``start`` and ``end``.
-    rel_tol : float, default :data:`features.typology.DEFAULT_REL_TOL` (0.2)
+    rel_tol : float, default :data:`kzmig.features.typology.DEFAULT_REL_TOL` (0.2)
         Share of the start rate by which an inflow must fall to be "clearly lower"; a share, so
         it does not depend on the unit.
     abs_tol : float, default :data:`PAPER_ABS_TOL` (5.0)
@@ -275,7 +275,7 @@ def paper_trend_types(
     Returns
     -------
     DataFrame
-        The columns of :func:`features.typology.migration_trend_types` (``start_rate`` and
+        The columns of :func:`kzmig.features.typology.migration_trend_types` (``start_rate`` and
         ``end_rate`` per 10,000, single years in ``start_years`` and ``end_years``,
         ``skipped_years`` ``""``), then ``rate_unit`` and ``convention``. Units formed after
         ``start`` show the rate of their first year, with ``type`` NA and the reason.

@@ -6,7 +6,7 @@
 * :func:`tercile_crosstab`: each factor's tercile against the migration-trend type, the plain
   table the source paper shows beside the regressions.
 
-Moved here from :mod:`features.typology`, which still re-exports these names.
+Moved here from :mod:`kzmig.features.typology`, which still re-exports these names.
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def problem_flags(features: pd.DataFrame, rules: Mapping[str, tuple] | None = No
     rules : mapping, optional
         ``problem -> (columns, op, benchmark)``; the first of ``columns`` present is used; a
         region has the problem when ``value op benchmark``. ``"national"`` means the national
-        value of that year (:func:`features.indicators.national_reference`, population-weighted
+        value of that year (:func:`kzmig.features.indicators.national_reference`, population-weighted
         mean of regions where the national row lacks it). Defaults (:data:`PROBLEM_RULES`):
         labour surplus = unemployment above the national rate; low income = wage or income
         below 100 % of the national value; housing = new housing per 1,000 below the national

@@ -10,7 +10,6 @@ import difflib
 import functools
 import re
 import unicodedata
-from pathlib import Path
 
 import pandas as pd
 

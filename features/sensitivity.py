@@ -1,9 +1,9 @@
 """Sensitivity of the stage 1 groups and stage 3 types to the method (METHOD.md section 8).
 
 :func:`method_sensitivity` sets the default method's tables
-(:func:`features.typology.population_change_groups`, :func:`features.typology.migration_trend_types`)
-beside the paper method's (:func:`features.paper.paper_population_groups`,
-:func:`features.paper.paper_trend_types`) and lists every region whose class differs, with
+(:func:`kzmig.features.typology.population_change_groups`, :func:`kzmig.features.typology.migration_trend_types`)
+beside the paper method's (:func:`kzmig.features.paper.paper_population_groups`,
+:func:`kzmig.features.paper.paper_trend_types`) and lists every region whose class differs, with
 both methods' inputs and a ``why`` written from the numbers: the input whose sign differs
 between the methods (population change, cumulative net migration, start or end rate), or,
 where every sign agrees, the ratio of end to start rate that crosses a threshold.
@@ -172,10 +172,10 @@ def method_sensitivity(
     Parameters
     ----------
     default_groups, paper_groups : DataFrame
-        :func:`features.typology.population_change_groups` and
-        :func:`features.paper.paper_population_groups` for the same period and regions.
+        :func:`kzmig.features.typology.population_change_groups` and
+        :func:`kzmig.features.paper.paper_population_groups` for the same period and regions.
     default_types, paper_types : DataFrame
-        :func:`features.typology.migration_trend_types` and :func:`features.paper.paper_trend_types`.
+        :func:`kzmig.features.typology.migration_trend_types` and :func:`kzmig.features.paper.paper_trend_types`.
 
     Returns
     -------

@@ -3,19 +3,17 @@
 * stage 1, :func:`population_change_groups`: the four groups by the character of population change;
 * stage 3, :func:`migration_trend_types` and :func:`rolling_trend_panel`: the six migration-trend
   types from smoothed start and end rates, per period or per rolling window;
-* stage 4 (problem flags and the tercile table) lives in :mod:`features.problems`; its names
-  are still importable from here.
+* stage 4 (problem flags and the tercile table) lives in :mod:`kzmig.features.problems`.
 
 Every threshold is a keyword argument whose default is one of the module constants
 :data:`DEFAULT_K`, :data:`DEFAULT_REL_TOL`, :data:`DEFAULT_ABS_TOL`, :data:`DEFAULT_ROLL_WINDOW`
 and :data:`DEFAULT_ROLL_K` (the one place the default method's thresholds are set; config and
 studies should use them too), and every output carries the inputs of the classification next
 to the class. The source's own conventions (single years, per 10,000) are in
-:mod:`features.paper`.
+:mod:`kzmig.features.paper`.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,7 +25,6 @@ from kzmig.core.options import check_option
 from kzmig.features.panel import validate_panel
 from kzmig.features.regions import NATIONAL
 
-logger = logging.getLogger(__name__)
 
 # The default method's thresholds, set here only (signatures, config and studies refer to these):
 #: years averaged at each end of a period for the smoothed start and end rates
@@ -44,9 +41,9 @@ DEFAULT_ROLL_K = 2
 #: the six migration-trend types, in the order of METHOD.md section 3 (codes 1..6)
 TREND_TYPES = ("stable inflow", "weakening inflow", "emerging inflow",
                "emerging outflow", "weakening outflow", "intensifying outflow")
-#: flow -> prefix of its rate columns in :func:`features.indicators.migration_rates`
+#: flow -> prefix of its rate columns in :func:`kzmig.features.indicators.migration_rates`
 FLOW_PREFIX = {"total": "net_migration", "internal": "internal_net", "external": "external_net"}
-#: flow -> net migration rate column (per 1,000) of :func:`features.indicators.migration_rates`
+#: flow -> net migration rate column (per 1,000) of :func:`kzmig.features.indicators.migration_rates`
 FLOW_RATES = {flow: f"{prefix}_rate_per_1000" for flow, prefix in FLOW_PREFIX.items()}
 GROUP_LABELS = {
     1: "growth from natural increase and net in-migration",
@@ -316,7 +313,7 @@ def population_change_groups(
     Returns
     -------
     DataFrame
-        The columns of :func:`features.indicators.components_of_change` plus
+        The columns of :func:`kzmig.features.indicators.components_of_change` plus
         ``net_migration_excl_skipped``, ``migration_rate_start``, ``migration_rate_end``
         (smoothed, per 1,000) with the years averaged,
         ``natural_decrease`` (cumulative natural increase < 0), ``group`` (1..4, Int64) and
@@ -384,15 +381,3 @@ def _sum_excluding(panel: pd.DataFrame, regions: pd.Series, start: int, end: int
         res.append(s.loc[keep].sum(min_count=len(keep)) if keep else np.nan)
     return np.asarray(res, dtype="float64")
 
-
-#: stage 4 names now in :mod:`features.problems`, still importable from here
-_MOVED_TO_PROBLEMS = ("PROBLEM_RULES", "problem_flags", "problem_counts", "tercile_crosstab")
-
-
-def __getattr__(name: str):
-    """Resolve the stage 4 names moved to :mod:`features.problems` (imported lazily: no cycle)."""
-    if name in _MOVED_TO_PROBLEMS:
-        from kzmig.features import problems
-
-        return getattr(problems, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

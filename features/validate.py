@@ -4,7 +4,7 @@ Each check returns the offending rows; :func:`check_long` raises on the first cl
 any, listing every offending row of that class (shortened when long) with file row, region,
 year and variable. The column schema itself (names, dtypes, year range) is a pandera schema.
 
-A table read from a file (:func:`features.io.read_user_table`) carries where each row came
+A table read from a file (:func:`kzmig.features.io.read_user_table`) carries where each row came
 from in two helper columns, ``_row`` (the file's row number, header = row 1) and ``_sheet``
 (XLSX only), next to ``year``: a wide-by-year cell is located by its row *and* its year.
 Messages use them when present, else the frame's index.
@@ -231,7 +231,7 @@ def check_variables(df: pd.DataFrame, source: str = "table", allow_new: bool | I
 
     Notes
     -----
-    Known names are :func:`features.variables.known_variables` (shipped, derived, rates).
+    Known names are :func:`kzmig.features.variables.known_variables` (shipped, derived, rates).
     An unknown name is a *new series* when it is listed in ``allow_new``, or, unless it is a
     near-miss of a known name (one edit away, or a difflib ratio >= 0.85, ignoring case),
     when ``allow_new=True`` or the file declares it by giving a ``unit`` and a ``source`` on
@@ -276,7 +276,7 @@ def check_variables(df: pd.DataFrame, source: str = "table", allow_new: bool | I
 
 
 def _derived_inputs(name: str) -> tuple[str, ...]:
-    """Inputs from which ``features.dataset`` computes ``name`` (empty when it is not derived)."""
+    """Inputs from which ``kzmig.features.dataset`` computes ``name`` (empty when it is not derived)."""
     if name == "population_avg":
         return ("population",)
     if name == "external_net":
@@ -298,7 +298,7 @@ def _derivable(name: str, present: set[str]) -> bool:
 def check_derived(df: pd.DataFrame, source: str = "table") -> None:
     """Reject a derived variable given together with the inputs the loader computes it from.
 
-    :func:`features.dataset.load_long` adds ``population_avg``, ``external_net`` and rates
+    :func:`kzmig.features.dataset.load_long` adds ``population_avg``, ``external_net`` and rates
     from their inputs; a file holding both would give two values for one key.
 
     Raises

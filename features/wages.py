@@ -8,7 +8,7 @@ import pandas as pd
 
 from kzmig.core.errors import PanelContractError
 from kzmig.features.indicators import national_reference
-from kzmig.features.lags import add_lags
+from kzmig.features.lags import add_lags, growth_factor
 from kzmig.core.options import check_option
 from kzmig.features.panel import KEYS, validate_panel
 from kzmig.features.regions import NATIONAL
@@ -68,7 +68,7 @@ def build_wages(
         Consumer price index, year -> index of year t with t-1 = 100 (national, annual
         average). Without it real growth is not computed.
     lags, changes : sequence of int
-        Passed to :func:`features.lags.add_lags` for every new column.
+        Passed to :func:`kzmig.features.lags.add_lags` for every new column.
 
     Returns
     -------
@@ -82,16 +82,16 @@ def build_wages(
     col = PROXIES[p]
     nat = national_reference(panel, col, weight="population")
     x = panel[col].to_numpy(dtype="float64")
-    prev = add_lags(panel[[*KEYS, col]], [col], lags=(1,))[f"{col}_lag1"].to_numpy()
+    growth = growth_factor(panel, col)
     out = panel[list(KEYS)].copy()
     out[f"{p}_level"] = x
     out[f"{p}_rel_national_pct"] = 100 * x / panel["year"].map(nat).to_numpy(dtype="float64")
-    out[f"{p}_nominal_growth_pct"] = 100 * (x / prev - 1)
+    out[f"{p}_nominal_growth_pct"] = 100 * (growth - 1)
     if cpi is None:
         logger.info("build_wages: no cpi given, %s_real_growth_pct not computed", p)
     else:
         c = panel["year"].map(cpi).to_numpy(dtype="float64")
-        out[f"{p}_real_growth_pct"] = 100 * ((x / prev) / (c / 100) - 1)
+        out[f"{p}_real_growth_pct"] = 100 * (growth / (c / 100) - 1)
     new = [c for c in out.columns if c not in KEYS]
     if lags or changes:
         out = add_lags(out, new, lags=lags, changes=changes, source="build_wages")

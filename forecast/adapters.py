@@ -3,19 +3,16 @@
 statsmodels returns ``mean, mean_ci_lower, mean_ci_upper`` for one ``alpha`` at a time
 (``summary_frame(alpha=...)``); Nixtla returns one column per model and level
 (``AutoARIMA``, ``AutoARIMA-lo-95`` ...). Both become rows of the table of
-``forecast.schema`` with ``level`` as a fraction.
+``kzmig.models.schema`` with ``level`` as a fraction.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from kzmig.models.schema import alpha_to_level, coerce_forecast, level_to_alpha  # noqa: F401 (re-exported)
-
-logger = logging.getLogger(__name__)
+from kzmig.models.schema import alpha_to_level, coerce_forecast
 
 
 def from_statsmodels(

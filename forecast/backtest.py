@@ -96,7 +96,7 @@ def backtest(
     ----------
     df : DataFrame
         Series frame ``region, year, y[, exog, is_break]`` (see
-        :func:`forecast.schema.validate_series`); ``y`` holds published values.
+        :func:`kzmig.models.schema.validate_series`); ``y`` holds published values.
     models : mapping of str to forecaster
         Named, unfitted forecasters; each is cloned at each origin.
     origins : iterable of int

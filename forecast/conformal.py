@@ -118,7 +118,7 @@ def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.Da
 
     For origin ``o`` the calibration set is every backtest residual of the same model whose
     target year is ``<= o`` (known at ``o``); rows of the earliest origins, with too few
-    residuals, get no interval (NA), which :func:`forecast.evaluate.score` leaves out of
+    residuals, get no interval (NA), which :func:`kzmig.forecast.evaluate.score` leaves out of
     coverage.
     """
     out = []

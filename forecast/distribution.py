@@ -20,23 +20,21 @@ intervals; for conformal or bootstrap intervals the mean is a compromise).
 """
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-logger = logging.getLogger(__name__)
+from kzmig.models.schema import check_levels
+
 
 KEY = ["model", "region", "origin_year", "year"]
 
 
 def z_value(level: np.ndarray | float) -> np.ndarray:
-    """Standard-normal quantile of a central interval of coverage ``level`` (a fraction)."""
+    """Standard-normal quantile of a central interval of coverage ``level`` (a fraction; NaN gives NaN)."""
     lev = np.asarray(level, dtype=float)
-    bad = (lev <= 0) | (lev >= 1)
-    if np.any(bad[~np.isnan(lev)]):
-        raise ValueError(f"interval level must be a fraction in (0, 1), got {lev[bad & ~np.isnan(lev)][:3].tolist()}.")
+    check_levels(lev[~np.isnan(lev)].ravel())  # NaN: a row without an interval, z is NaN
     return norm.ppf((1.0 + lev) / 2.0)
 
 

@@ -1,9 +1,9 @@
 """Accuracy of backtest forecasts: MAE, RMSE, MASE, bias, interval coverage and Winkler score.
 
-Input is the backtest table: the forecast table of :mod:`forecast.schema` plus ``actual``
-(the published value) and ``scale`` (the series' in-sample naive error up to the origin:
-:math:`s = \\frac{1}{n-1}\\sum_{t \\le T} |y_t - y_{t-1}|`). One row per level; point metrics
-use each (model, region, origin_year, year) once.
+Input is the backtest table: the forecast table of :mod:`kzmig.models.schema` plus ``actual``
+(the published value) and ``scale`` (the series' in-sample naive error up to the origin,
+:func:`kzmig.models.scale.naive_scale`: NaN for a flat series, whose rows MASE leaves out). One row
+per level; point metrics use each (model, region, origin_year, year) once.
 """
 from __future__ import annotations
 
@@ -13,18 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kzmig.models.forecast_base import bridge_breaks
+from kzmig.models.scale import naive_scale
+from kzmig.models.schema import BREAK_COLUMN, check_levels
+
 logger = logging.getLogger(__name__)
 
 POINT_KEY = ["model", "region", "origin_year", "year"]
-
-
-def naive_scale(y: np.ndarray) -> float:
-    """In-sample one-step naive MAE, the MASE denominator; NaN when it is zero or undefined."""
-    y = np.asarray(y, dtype=float)
-    if len(y) < 2:
-        return np.nan
-    s = float(np.mean(np.abs(np.diff(y))))
-    return s if s > 0 else np.nan
 
 
 def series_scales(frame: pd.DataFrame) -> pd.Series:
@@ -35,10 +30,8 @@ def series_scales(frame: pd.DataFrame) -> pd.Series:
     year); with them the scale was up to 11 times larger on the shipped data and MASE was
     understated for exactly the regions with breaks. Break years are replaced by linear
     interpolation over the other years (as the models see them) before differencing.
+    The scale itself is :func:`kzmig.models.scale.naive_scale` (NaN for a flat series).
     """
-    from kzmig.models.schema import BREAK_COLUMN
-    from kzmig.models.forecast_base import bridge_breaks
-
     out = {}
     for region, g in frame.sort_values(["region", "year"], kind="mergesort").groupby("region", sort=True):
         y = g["y"].to_numpy(dtype=float)
@@ -93,6 +86,7 @@ def score(preds: pd.DataFrame, *, by: Sequence[str] = ("model", "horizon"), leve
         ``by`` columns, ``n, mae, rmse, mase, bias`` (bias = mean of point - actual), then for
         each level ``coverage_<pct>`` (share of actuals inside the interval) and ``winkler_<pct>``.
     """
+    levels = check_levels(levels)
     df = preds.copy()
     if "horizon" not in df.columns:
         df["horizon"] = df["year"] - df["origin_year"]
@@ -103,6 +97,10 @@ def score(preds: pd.DataFrame, *, by: Sequence[str] = ("model", "horizon"), leve
     key = [c for c in POINT_KEY + by if c in df.columns]
     key = list(dict.fromkeys(key))
     pts = df.drop_duplicates(key)
+    no_scale = ~(pts["scale"] > 0)
+    if no_scale.any():
+        logger.info("score: %d forecast(s) of series without a naive scale (flat or one-point up to the "
+                    "origin) are left out of MASE.", int(no_scale.sum()))
     out = pts.groupby(by, sort=True)[["point", "actual", "scale"]].apply(_point_metrics).reset_index()
     for lv in levels:
         tag = f"{round(lv * 100):d}"

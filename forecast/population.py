@@ -19,7 +19,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from kzmig.features.panel import validate_panel
 from kzmig.forecast.distribution import row_scales, sd_of_sum, z_value
-from kzmig.models.schema import coerce_forecast, validate_forecast
+from kzmig.models.baselines import drift_path, fit_drift
+from kzmig.models.schema import check_horizon, check_levels, coerce_forecast, validate_forecast
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ class NaturalIncreaseDrift(BaseEstimator):
         \\mathrm{Var}(\\hat r_{T+h}) = \\hat\\sigma^2 h \\left(1 + \\frac{h}{n}\\right),
 
     the drift method of Hyndman & Athanasopoulos (*Forecasting: principles and practice*,
-    section 5.5), intervals normal.
+    section 5.5), intervals normal; the arithmetic is that of :class:`kzmig.models.baselines.Drift`
+    (:func:`kzmig.models.baselines.fit_drift` on the last ``window`` changes,
+    :func:`kzmig.models.baselines.drift_path`).
     """
 
     def __init__(self, window: int = 10, min_years: int = 5):
@@ -105,22 +108,18 @@ class NaturalIncreaseDrift(BaseEstimator):
             raise ValueError(f"natural increase: region={region!r} has a non-positive population "
                              f"in year {int(years[pop <= 0][0])}.")
         rate = 1000.0 * g["natural_increase"].to_numpy(dtype=float) / pop
-        diffs = np.diff(rate)[-self.window:]
-        drift = float(diffs.mean())
-        sigma = float(np.sqrt(((diffs - drift) ** 2).sum() / (len(diffs) - 1)))
-        return {"region": region, "origin_year": int(years[-1]), "last_rate": float(rate[-1]),
-                "drift": drift, "sigma": sigma, "n_changes": len(diffs)}
+        d = fit_drift(rate, window=self.window)
+        return {"region": region, "origin_year": int(years[-1]), "last_rate": d["last"],
+                "drift": d["drift"], "sigma": d["sigma"], "n_changes": d["n_diff"]}
 
     def predict(self, h: int, levels=(0.8, 0.95)) -> pd.DataFrame:
         """Long forecast table of the natural-increase rate per 1,000 for horizons 1..h."""
         check_is_fitted(self, "params_")
-        if not (isinstance(h, (int, np.integer)) and h >= 1):
-            raise ValueError(f"horizon h={h!r} must be an integer >= 1.")
+        h, levels = check_horizon(h), check_levels(levels)
         frames = []
         steps = np.arange(1, h + 1)
         for p in self.params_.itertuples(index=False):
-            point = p.last_rate + steps * p.drift
-            sd = p.sigma * np.sqrt(steps * (1.0 + steps / p.n_changes))
+            point, sd = drift_path(p.last_rate, p.drift, p.sigma, p.n_changes, h)
             for level in levels:
                 z = float(z_value(level))
                 frames.append(pd.DataFrame({
@@ -210,16 +209,17 @@ def project_population(
     is the sum of the migration errors and natural-increase errors of years
     :math:`T+1..T+k`; migration and natural increase are taken as independent, and within
     each the errors of different years have common correlation ``rho``
-    (:func:`forecast.distribution.sd_of_sum`). The default ``rho = 1`` adds standard
+    (:func:`kzmig.forecast.distribution.sd_of_sum`). The default ``rho = 1`` adds standard
     deviations: multi-year forecast errors of one origin are strongly positively
     correlated (for a random walk, :math:`\\mathrm{corr}(e_h, e_{h+1}) = \\sqrt{h/(h+1)}`),
     so adding variances would understate the spread. Yearly scales come from the stored
     intervals (mean of the two half-widths over :math:`z`, see
-    :mod:`forecast.distribution`); natural-increase rate scales are turned into persons
+    :mod:`kzmig.forecast.distribution`); natural-increase rate scales are turned into persons
     with the projected population. Error in the population that multiplies the rate is a
     second-order term (about 1 % of the population error) and is ignored. If the migration
     forecast has no interval the output has none either (``level`` NaN).
     """
+    levels = check_levels(levels)
     model_ni = natural_increase if natural_increase is not None else NaturalIncreaseDrift()
     validate_panel(panel, required=("population",), missing="keep", source="population panel",
                    regions=sorted(panel["region"].astype(str).unique()), allow_gaps=True)

@@ -251,7 +251,7 @@ def reconcile(
     Raises
     ------
     PanelContractError
-        The forecast table breaks the contract of :func:`forecast.schema.validate_forecast`.
+        The forecast table breaks the contract of :func:`kzmig.models.schema.validate_forecast`.
     ValueError
         A missing national row under
         ``national_total``, missing or degenerate residuals, or an unknown method/constraint.

@@ -4,28 +4,7 @@ Planning documents set targets such as "150,000 foreign students by 2029" (a lev
 year) or "resettle 100,000 kandas in the northern regions over 2025-2029" (a cumulative
 flow). A targets table has one row per target:
 
-========== =====================================================================================
-column     meaning
-========== =====================================================================================
-indicator  the variable the target is about; in a forecast table, the value of its ``target``
-           column (``net_migration``, ``foreign_students`` ...)
-region     a region code (or any known spelling, mapped by :func:`read_targets`); the national
-           total is ``kazakhstan``
-year       the year by which the target is to be reached
-value      the target figure, in the indicator's unit, signed
-direction  ``at_least`` (met when the value is >= the target) or ``at_most`` (<=), on the
-           signed value: "a net outflow of at most 5 per 1,000" is ``-5, at_least``
-measure    ``level`` (the value in ``year``) or ``cumulative`` (the sum of the yearly values
-           counted from the forecast origin + 1 to ``year``)
-source     the planning document (or "illustration: not an official target")
-========== =====================================================================================
-
-:func:`read_targets` reads and checks such a file; ``experiments/targets.csv`` is the shipped
-example (package ``kzmig.experiments``). :func:`target_probability` reads a distribution
-from each forecast row's intervals (the median-preserving split normal of
-:mod:`forecast.distribution`) and returns the probability that the target is met;
-:func:`kzmig.features.indicators.target_achievement` compares the same table with observed values.
-"""
+========== =============================================================================="""
 from __future__ import annotations
 
 import logging
@@ -228,7 +207,7 @@ def target_probability(forecasts: pd.DataFrame, targets: pd.DataFrame, *, rho: f
         and ``source`` (passed through).
     rho : float in [0, 1], default 1.0
         Correlation assumed between forecast errors of different years, used by
-        cumulative targets (see :func:`forecast.distribution.sd_of_sum`).
+        cumulative targets (see :func:`kzmig.forecast.distribution.sd_of_sum`).
 
     Returns
     -------

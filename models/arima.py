@@ -56,7 +56,7 @@ class AutoARIMA(LocalForecaster):
     ----------
     fit_report_ : DataFrame
         ``region, spec, fallback_reason``: the chosen model per region, or the fallback
-        (:class:`~models.baselines.Naive`) and why no ARIMA could be fitted.
+        (:class:`~kzmig.models.baselines.Naive`) and why no ARIMA could be fitted.
     results_ : dict
         statsmodels results per region.
     states_ : dict

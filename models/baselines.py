@@ -6,13 +6,50 @@ Principles and Practice*, section 5.5).
 """
 from __future__ import annotations
 
-import logging
 
 import numpy as np
 
 from kzmig.models.forecast_base import LocalForecaster, normal_bounds
 
-logger = logging.getLogger(__name__)
+
+def fit_drift(y: np.ndarray, *, window: int | None = None) -> dict:
+    """Drift and innovation standard deviation of a series of consecutive years.
+
+    Parameters
+    ----------
+    y : array of float
+        One series in time order, at least three values, no gap.
+    window : int, optional
+        Use only the last ``window`` one-step changes (all by default).
+
+    Returns
+    -------
+    dict
+        ``last`` (:math:`y_T`), ``drift`` (:math:`\\hat c`, the mean change), ``sigma``
+        (:math:`\\hat\\sigma`, their standard deviation with ``n - 1`` degrees of freedom) and
+        ``n_diff`` (:math:`n`, the number of changes used); see :func:`drift_path`.
+    """
+    d = np.diff(np.asarray(y, dtype=float))
+    if window is not None:
+        d = d[-window:]
+    c = float(d.mean())
+    sigma = float(np.sqrt(np.sum((d - c) ** 2) / (len(d) - 1)))
+    return {"last": float(y[-1]), "drift": c, "sigma": sigma, "n_diff": len(d)}
+
+
+def drift_path(last: float, drift: float, sigma: float, n_diff: int, h: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points and standard errors of the drift forecast for horizons ``1..h``.
+
+    Notes
+    -----
+    :math:`\\hat y_{T+h} = y_T + h\\hat c` and
+    :math:`\\hat\\sigma_h = \\hat\\sigma\\sqrt{h\\,(1 + h/n)}`: ``h`` innovations plus the error
+    of :math:`\\hat c`, whose variance is :math:`\\sigma^2/n` (Hyndman & Athanasopoulos,
+    *Forecasting: principles and practice*, section 5.5). The one implementation of the
+    drift method: :class:`Drift` and :class:`kzmig.forecast.population.NaturalIncreaseDrift`.
+    """
+    steps = np.arange(1, h + 1)
+    return last + steps * drift, sigma * np.sqrt(steps * (1 + steps / n_diff))
 
 
 class Naive(LocalForecaster):
@@ -64,7 +101,8 @@ class Drift(LocalForecaster):
     :math:`\\hat c = (y_T - y_1)/(T-1)`, :math:`\\hat y_{T+h} = y_T + h\\hat c`,
     :math:`\\hat\\sigma^2 = \\frac{1}{T-2}\\sum_{t=2}^T (y_t - y_{t-1} - \\hat c)^2` and
     :math:`\\hat\\sigma_h = \\hat\\sigma\\sqrt{h\\,(1 + h/(T-1))}`: ``h`` innovations plus the
-    error of :math:`\\hat c`, whose variance is :math:`\\sigma^2/(T-1)`.
+    error of :math:`\\hat c`, whose variance is :math:`\\sigma^2/(T-1)`
+    (:func:`fit_drift`, :func:`drift_path`).
     """
 
     min_length = 3
@@ -74,15 +112,10 @@ class Drift(LocalForecaster):
         self.breaks = breaks
 
     def _fit_one(self, years, y, is_break):
-        d = np.diff(y)
-        c = float(d.mean())
-        sigma = float(np.sqrt(np.sum((d - c) ** 2) / (len(d) - 1)))
-        return {"last": float(y[-1]), "drift": c, "sigma": sigma, "n_diff": len(d)}
+        return fit_drift(y)
 
     def _forecast_one(self, s, h, levels):
-        steps = np.arange(1, h + 1)
-        point = s["last"] + steps * s["drift"]
-        sigma = s["sigma"] * np.sqrt(steps * (1 + steps / s["n_diff"]))
+        point, sigma = drift_path(s["last"], s["drift"], s["sigma"], s["n_diff"], h)
         return point, normal_bounds(point, sigma, levels)
 
 

@@ -3,8 +3,9 @@
 A region's own history is about 19 annual points, so learning comes from pooling: one
 scikit-learn ``HistGradientBoostingRegressor`` per horizon ``h`` is trained on every
 (region, year) row of all regions, with lagged targets, lagged exogenous features and the
-region as a categorical attribute. Targets are divided by each region's scale (mean absolute
-first difference up to the origin) so that large and small regions pool on one footing.
+region as a categorical attribute. Targets are divided by each region's naive scale (mean
+absolute first difference up to the origin, :func:`kzmig.models.scale.naive_scale`) so that large
+and small regions pool on one footing; a flat series, which has no scale, is not rescaled.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from kzmig.core.options import check_option
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame
+from kzmig.models.scale import naive_scale
 
 logger = logging.getLogger(__name__)
 MAX_CATEGORIES = 255  # HistGradientBoosting's cardinality limit for a categorical feature
@@ -24,10 +26,9 @@ MAX_CATEGORIES = 255  # HistGradientBoosting's cardinality limit for a categoric
 TRANSFORMS = ("level", "diff")
 
 
-def series_scale(y: np.ndarray) -> float:
-    """Mean absolute first difference (the MASE scale), 1.0 for a flat or one-point series."""
-    s = float(np.mean(np.abs(np.diff(y)))) if len(y) > 1 else 0.0
-    return s if s > 0 and np.isfinite(s) else 1.0
+def leaf_size(min_samples_leaf: int, n_rows: int) -> int:
+    """Leaf size for ``n_rows`` training rows: ``min_samples_leaf`` capped at ``max(n_rows // 4, 1)``."""
+    return min(int(min_samples_leaf), max(n_rows // 4, 1))
 
 
 def design_matrix(data: pd.DataFrame, origin: int, h: int, *, lags: int, exog=(), exog_lag: int = 1,
@@ -47,17 +48,22 @@ def design_matrix(data: pd.DataFrame, origin: int, h: int, *, lags: int, exog=()
         ``train`` holds ``region, year`` (the row year ``t``), the features and ``target``
         (scaled ``y_{t+h}``, or ``y_{t+h} - y_t`` with ``transform="diff"``), only where the
         target year is ``<= origin``; ``pred`` holds each region's last row, plus ``scale``,
-        ``anchor`` (the value added back) and ``denom`` (rate back-transform).
+        ``anchor`` (the value added back) and ``denom`` (rate back-transform). ``scale`` is
+        :func:`kzmig.models.scale.naive_scale` of the region's values, or 1.0 (not rescaled) where
+        that is NaN: a flat or one-point series, or a missing denominator.
     """
     cut = data.loc[data["year"] <= origin].sort_values(["region", "year"], kind="mergesort")
-    parts_t, parts_p = [], []
+    parts_t, parts_p, unscaled = [], [], []
     for code, (region, part) in enumerate(cut.groupby("region", sort=True)):
         y = part["y_fit"].to_numpy(dtype=float)
         denom = np.ones(len(y))
         if denominator is not None:
             denom = part[denominator].to_numpy(dtype=float) / 1000.0
             y = y / denom
-        scale = series_scale(y)
+        scale = naive_scale(y)
+        if np.isnan(scale):
+            scale = 1.0
+            unscaled.append(str(region))
         z = pd.Series(y / scale, index=part.index)
         feats = {f"y_lag{k}": z.shift(k) for k in range(lags)}
         for col in exog:
@@ -73,6 +79,9 @@ def design_matrix(data: pd.DataFrame, origin: int, h: int, *, lags: int, exog=()
             scale=scale, anchor=float(z.iloc[-1]) if transform == "diff" else 0.0, denom=float(denom[-1])
         )
         parts_p.append(last)
+    if unscaled:  # debug: the frame is built once per horizon
+        logger.debug("GradientBoosting: %d series without a naive scale up to %d (flat, one point or a missing "
+                     "denominator) are not rescaled: %s.", len(unscaled), origin, unscaled[:6])
     return pd.concat(parts_t, ignore_index=True), pd.concat(parts_p, ignore_index=True)
 
 
@@ -96,7 +105,10 @@ class GradientBoosting(BaseForecaster):
         Use the region as a categorical feature.
     max_horizon : int, default 8
         Horizons ``1..max_horizon`` get a model; ``predict(h)`` needs ``h <= max_horizon``.
-    max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
+    min_samples_leaf : int, default 10
+        Fewest training rows in a leaf, capped per horizon at a quarter of that horizon's
+        training rows (at least 1; see Notes).
+    max_iter, learning_rate, max_leaf_nodes, l2_regularization
         Passed to ``HistGradientBoostingRegressor`` (``early_stopping=False``).
     random_state : int, default 0
     n_threads : int, default 1
@@ -111,7 +123,18 @@ class GradientBoosting(BaseForecaster):
     For each horizon :math:`h`, :math:`\\tilde y_{r,t+h} = f_h(\\tilde y_{rt}, \\dots,
     \\tilde y_{r,t-L+1}, x_{r,t-\\ell}, r) + e`, with :math:`\\tilde y = y / s_r` and :math:`s_r`
     the mean absolute first difference of region ``r`` up to the origin. ``result_`` is None;
-    intervals come from :mod:`forecast.conformal`.
+    intervals come from :mod:`kzmig.forecast.conformal`.
+
+    Leaf size: a horizon with :math:`n` training rows uses
+    ``min(min_samples_leaf, max(n // 4, 1))``, so that a tree can still split when early
+    backtest origins leave few rows (with ``min_samples_leaf > n / 2`` no split is possible
+    and every forecast would be the mean). The value used for each horizon is kept in
+    ``min_samples_leaf_`` (saved with the model) and a cap is logged.
+
+    Attributes
+    ----------
+    min_samples_leaf_ : dict of int to int
+        Horizon -> leaf size used for that horizon's model.
     """
 
     has_intervals = False
@@ -135,7 +158,7 @@ class GradientBoosting(BaseForecaster):
 
     def _check_params(self) -> None:
         check_option("transform", self.transform, TRANSFORMS, owner="GradientBoosting")
-        for p, lo in (("lags", 1), ("exog_lag", 1), ("max_horizon", 1)):
+        for p, lo in (("lags", 1), ("exog_lag", 1), ("max_horizon", 1), ("min_samples_leaf", 1)):
             v = getattr(self, p)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise ValueError(f"GradientBoosting: {p}={v!r} must be an integer >= {lo}.")
@@ -160,7 +183,7 @@ class GradientBoosting(BaseForecaster):
             )
         origin = max(self.years_)
         self._check_exog(data, origin)
-        self.models_, self.pred_rows_ = {}, {}
+        self.models_, self.pred_rows_, self.min_samples_leaf_ = {}, {}, {}
         for h in range(1, self.max_horizon + 1):
             train, pred = design_matrix(data, origin, h, lags=self.lags, exog=tuple(self.exog),
                                         exog_lag=self.exog_lag, transform=self.transform, denominator=self.denominator)
@@ -170,15 +193,20 @@ class GradientBoosting(BaseForecaster):
                     f"(years {self.years_[0]}-{origin}); lower max_horizon or lags."
                 )
             cols = self._feature_columns(train)
+            self.min_samples_leaf_[h] = leaf = leaf_size(self.min_samples_leaf, len(train))
             est = HistGradientBoostingRegressor(
                 max_iter=self.max_iter, learning_rate=self.learning_rate, max_leaf_nodes=self.max_leaf_nodes,
-                min_samples_leaf=min(self.min_samples_leaf, max(len(train) // 4, 1)),
+                min_samples_leaf=leaf,
                 l2_regularization=self.l2_regularization, early_stopping=False, random_state=self.random_state,
                 categorical_features=[c == "region_code" for c in cols] if self.region_feature else None,
             )
             with threadpool_limits(limits=self.n_threads, user_api="openmp"):
                 self.models_[h] = est.fit(train[cols].to_numpy(dtype=float), train["target"].to_numpy(dtype=float))
             self.pred_rows_[h] = pred
+        capped = {h: v for h, v in self.min_samples_leaf_.items() if v < self.min_samples_leaf}
+        if capped:
+            logger.info("GradientBoosting: min_samples_leaf=%d capped to a quarter of the training rows for "
+                        "horizon(s) %s (origin %d): %s.", self.min_samples_leaf, sorted(capped), origin, capped)
         self.design_columns_ = cols
         self.feature_names_ = tuple(self.exog_columns)
         logger.info("GradientBoosting: %d horizon models on %d regions up to %d.", self.max_horizon, len(self.regions_), origin)

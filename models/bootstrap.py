@@ -5,7 +5,7 @@ the null imposed (Cameron, Gelbach and Miller 2008; MacKinnon, Nielsen and Webb 
 the standard remedy. The PyPI package ``wildboottest`` (0.3.2) needs numba, takes plain
 statsmodels OLS designs (fixed effects as explicit dummies), gives p-values but no
 intervals and prints by default, so this module implements the same algorithm, vectorised
-over draws, for the models of :mod:`models.panel`. The tests check it against a
+over draws, for the models of :mod:`kzmig.models.panel`. The tests check it against a
 draw-by-draw refit with statsmodels and against ``wildboottest``'s full Rademacher
 enumeration (stored in ``tests/reference/wildboottest/``): identical bootstrap
 distributions up to the small-sample factor, which cancels.
@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 
 from kzmig.core.options import check_option
+from kzmig.features.lags import difference
+from kzmig.models.schema import check_level
 
 logger = logging.getLogger(__name__)
 
@@ -87,16 +89,14 @@ class _Design:
 
 
 def design_from_model(model: object) -> _Design:
-    """Rebuild the transformed design of a fitted panel estimator of :mod:`models.panel`."""
+    """Rebuild the transformed design of a fitted panel estimator of :mod:`kzmig.models.panel`."""
     name = getattr(model, "_estimator", type(model).__name__)
     check_option("estimator", name, SUPPORTED, owner="wild_cluster_bootstrap")
     sample, names = model.sample_, list(model.feature_names_)
     target = model.target
     if name == "first_difference":
-        d = sample.groupby("region")[[target, *names]].diff()
-        ok = (sample.groupby("region")["year"].diff() == 1).to_numpy()
-        return _Design(d[target].to_numpy()[ok], d[names].to_numpy()[ok], names,
-                       sample["region"].to_numpy()[ok], None)
+        d = difference(sample, [target, *names], drop_first=True)
+        return _Design(d[target].to_numpy(), d[names].to_numpy(), names, d["region"].to_numpy(), None)
     x = sample[names].to_numpy(dtype=float)
     dummies = None
     if name == "pooled_ols":
@@ -234,8 +234,7 @@ def wild_cluster_bootstrap(model: object, terms: Sequence[str] | None = None, *,
     check_option("weights", weights, WEIGHTS, owner="wild_cluster_bootstrap")
     if int(B) != B or B < 99:
         raise ValueError(f"wild_cluster_bootstrap: B={B!r} must be an integer >= 99.")
-    if not 0 < level < 1:
-        raise ValueError(f"wild_cluster_bootstrap: level={level!r} must lie in (0, 1).")
+    level = check_level(level)
     design = design_from_model(model)
     terms = [t for t in design.terms if t != "const"] if terms is None else list(terms)
     unknown = [t for t in terms if t not in design.terms]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.lags import values_years_back
+from kzmig.features.lags import difference, values_years_back
 from kzmig.features.panel import validate_panel
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,21 @@ def estimation_sample(panel: pd.DataFrame, target: str, features: Sequence[str],
     return sample[cols].sort_values(["region", "year"]).reset_index(drop=True), names
 
 
+class SampleEstimator:
+    """What the regressions on an estimation sample share: their name in messages, and the
+    fitted ``feature_names_``, ``regions_``, ``years_`` and ``sample_`` read from the sample."""
+
+    @property
+    def _owner(self) -> str:
+        return type(self).__name__
+
+    def _keep_sample(self, sample: pd.DataFrame, names: Sequence[str]) -> None:
+        self.feature_names_ = tuple(names)
+        self.regions_ = tuple(sorted(sample["region"].unique()))
+        self.years_ = tuple(int(y) for y in sorted(sample["year"].unique()))
+        self.sample_ = sample
+
+
 def check_size(sample: pd.DataFrame, *, owner: str, min_regions: int, min_years: int) -> None:
     """Raise when the sample has fewer regions or years than the estimator needs."""
     regions = sorted(sample["region"].unique())
@@ -148,9 +163,7 @@ def transformed_design(sample: pd.DataFrame, names: Sequence[str], transform: st
         means = sample.groupby("region")[list(names)].mean().to_numpy(dtype=float)
         return np.column_stack([np.ones(len(means)), means])
     if transform == "difference":
-        d = sample.groupby("region")[list(names)].diff()
-        gap = sample.groupby("region")["year"].diff() != 1
-        return d.loc[~gap].to_numpy(dtype=float)
+        return difference(sample, list(names), drop_first=True)[list(names)].to_numpy(dtype=float)
     keys = {"region": ["region"], "year": ["year"], "both": ["region", "year"]}[transform]
     dummies = pd.get_dummies(sample[keys].astype(str), dtype=float).to_numpy()
     return _residualise(x, dummies)

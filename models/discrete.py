@@ -1,6 +1,6 @@
 """Ordered and multinomial logit of the migration-trend type on lagged features.
 
-The outcome is the six-type classification of :mod:`features.typology` over rolling
+The outcome is the six-type classification of :mod:`kzmig.features.typology` over rolling
 windows (a region-by-window panel). Types are ordered explicitly, from inflow to
 intensifying outflow (:data:`TREND_ORDER`, configurable with ``order=``); the ordered
 logit uses that order, the multinomial logit uses its first observed type as the base.
@@ -29,7 +29,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSepar
 from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
 from kzmig.features.panel import MISSING_POLICIES
-from kzmig.models.design import check_design, estimation_sample
+from kzmig.models.design import SampleEstimator, check_design, estimation_sample
 from kzmig.models.results import DiscreteResult
 from kzmig.models.state import Persistable, refit_backend
 
@@ -43,11 +43,11 @@ DISCRETE_COV = {"nonrobust": {"cov_type": "nonrobust"}, "clustered": {"cov_type"
 _CODE = "__type_code"
 
 
-class _TypeModel(Persistable, BaseEstimator):
+class _TypeModel(SampleEstimator, Persistable, BaseEstimator):
     """Shared sample handling and output of the logits.
 
     ``sm_params_`` holds statsmodels' raw parameter vector, from which ``predict_proba``
-    computes. A saved model (:mod:`models.persistence`) stores it with ``result_``,
+    computes. A saved model (:mod:`kzmig.models.persistence`) stores it with ``result_``,
     ``sample_``, ``categories_``, ``regions_``, ``years_`` and ``feature_names_``; the
     statsmodels result ``sm_result_`` is not stored: loading refits it on ``sample_`` and
     warns if its estimates differ from the saved ones.
@@ -66,10 +66,6 @@ class _TypeModel(Persistable, BaseEstimator):
         self.cov_type = cov_type
         self.missing = missing
         self.maxiter = maxiter
-
-    @property
-    def _owner(self) -> str:
-        return type(self).__name__
 
     def _sample(self, panel: pd.DataFrame) -> tuple[pd.DataFrame, list[str], tuple[str, ...]]:
         check_option("cov_type", self.cov_type, DISCRETE_COV, owner=self._owner)
@@ -137,11 +133,8 @@ class _TypeModel(Persistable, BaseEstimator):
         predicted = pd.Categorical.from_codes(probs.argmax(axis=1), categories=list(cats))
         confusion = pd.crosstab(pd.Series(observed, name="observed"),
                                 pd.Series(predicted, name="predicted"), dropna=False)
-        self.feature_names_ = tuple(names)
+        self._keep_sample(sample, names)
         self.categories_ = cats
-        self.regions_ = tuple(sorted(sample["region"].unique()))
-        self.years_ = tuple(int(y) for y in sorted(sample["year"].unique()))
-        self.sample_ = sample
         spec = {"estimator": self._estimator, "target": self.target,
                 "features": list(self.features), "lag": int(self.lag), "order": list(self.order),
                 "cov_type": self.cov_type}

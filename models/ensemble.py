@@ -24,7 +24,7 @@ def combine_forecasts(frames: Sequence[pd.DataFrame], *, name: str, how: str = "
     Points are averaged (or their median taken). Bounds of a level are combined the same way
     only when every member has that level (quantile averaging, "Vincentization", which keeps
     ``lower <= point <= upper``); otherwise the combination has no interval (NA) and
-    :mod:`forecast.conformal` supplies one.
+    :mod:`kzmig.forecast.conformal` supplies one.
 
     Raises
     ------
@@ -121,7 +121,7 @@ def select_best(metrics: pd.DataFrame, *, by: str = "mase", candidates: Sequence
     ----------
     metrics : DataFrame
         ``model, horizon, <by>`` rows for one target (as from
-        :func:`forecast.evaluate.score`).
+        :func:`kzmig.forecast.evaluate.score`).
     """
     if by not in metrics.columns:
         raise ValueError(f"select_best: metric {by!r} is not a column; found {list(metrics.columns)}.")

@@ -76,7 +76,9 @@ class ETS(LocalForecaster):
                 warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
                 res = _ets(series, label).fit(disp=False)
             score = float(getattr(res, self.criterion))
-            if np.isfinite(score) and (best is None or score < best[0]):
+            if not np.isfinite(score):
+                logger.debug("ETS: form %s left out, its %s is not finite on %d points.", label, self.criterion, len(y))
+            elif best is None or score < best[0]:
                 best = (score, label, res)
         if best is None:
             raise ValueError(f"no ETS form has a finite {self.criterion} on {len(y)} points")

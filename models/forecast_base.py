@@ -2,7 +2,7 @@
 
 :class:`BaseForecaster` validates the input, treats flagged break years, records
 ``regions_``, ``years_``, ``feature_names_`` and ``origin_years_``, and turns point forecasts and
-bounds into the long forecast table of :mod:`forecast.schema`. :class:`LocalForecaster` fits
+bounds into the long forecast table of :mod:`kzmig.models.schema`. :class:`LocalForecaster` fits
 one series per region and falls back to a simpler model (recorded in ``fit_report_``) when a
 fit fails.
 
@@ -78,7 +78,7 @@ class BaseForecaster(Persistable, BaseEstimator):
 
     Subclasses set ``min_length`` (fewest observations per series), ``accepts_dummy`` and
     ``has_intervals``, and implement ``_fit(data)`` and ``_predict(h, levels)``. The fitted
-    attributes are saved by :mod:`models.persistence` (see :class:`models.state.Persistable`).
+    attributes are saved by :mod:`kzmig.models.persistence` (see :class:`kzmig.models.state.Persistable`).
     """
 
     min_length = 2

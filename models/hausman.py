@@ -146,7 +146,7 @@ def hausman(panel: pd.DataFrame, target: str, features: Sequence[str], *, lag: i
         Wide region-year panel with ``target`` and ``features`` (float64).
     target : str
     features : sequence of str
-        Entered lagged by ``lag`` years within region, as in :mod:`models.panel`.
+        Entered lagged by ``lag`` years within region, as in :mod:`kzmig.models.panel`.
     lag : int, default 1
     method : {"auto", "classical", "robust"}, default "auto"
     time_effects : bool, default False
@@ -165,7 +165,7 @@ def hausman(panel: pd.DataFrame, target: str, features: Sequence[str], *, lag: i
     Raises
     ------
     PanelContractError
-        Bad sample or design (see :mod:`models.design`), or ``method="classical"`` with
+        Bad sample or design (see :mod:`kzmig.models.design`), or ``method="classical"`` with
         a covariance difference that is not positive definite.
 
     Notes

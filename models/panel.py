@@ -5,8 +5,8 @@ Five estimators share one surface (``fit(panel)``, ``predict(panel)``, ``result_
 :class:`FixedEffectsMigration` (region, year or two-way effects),
 :class:`RandomEffectsMigration`, :class:`BetweenMigration` and
 :class:`FirstDifferenceMigration`. Estimation is done by linearmodels; this module
-checks the design first (see :mod:`models.design`) and wraps the result in
-:class:`models.results.PanelResult`.
+checks the design first (see :mod:`kzmig.models.design`) and wraps the result in
+:class:`kzmig.models.results.PanelResult`.
 
 Covariance options live in one registry, :data:`COV_TYPES`.
 """
@@ -24,8 +24,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
+from kzmig.features.lags import difference
 from kzmig.features.panel import MISSING_POLICIES, validate_panel
-from kzmig.models.design import check_design, check_size, estimation_sample, lag_within_region
+from kzmig.models.design import SampleEstimator, check_design, check_size, estimation_sample, lag_within_region
 from kzmig.models.results import PanelResult
 from kzmig.models.state import Persistable, refit_backend
 
@@ -45,10 +46,10 @@ KERNELS = ("bartlett", "parzen", "qs")
 EFFECTS = ("region", "year", "both")
 
 
-class _PanelMigrationModel(Persistable, BaseEstimator):
+class _PanelMigrationModel(SampleEstimator, Persistable, BaseEstimator):
     """Shared fitting logic; subclasses set the linearmodels estimator.
 
-    A saved model (:mod:`models.persistence`) stores ``result_``, ``sample_``, ``regions_``,
+    A saved model (:mod:`kzmig.models.persistence`) stores ``result_``, ``sample_``, ``regions_``,
     ``years_`` and ``feature_names_``; predictions and ``result_`` come from them. The
     linearmodels result ``lm_result_`` is not stored: loading refits it on ``sample_`` and
     warns if its estimates differ from the saved ones.
@@ -80,10 +81,6 @@ class _PanelMigrationModel(Persistable, BaseEstimator):
 
     def _fit_kwargs(self) -> dict[str, Any]:
         return {}
-
-    @property
-    def _owner(self) -> str:
-        return type(self).__name__
 
     # -- public API ---------------------------------------------------------------
     def fit(self, panel: pd.DataFrame) -> _PanelMigrationModel:
@@ -123,11 +120,8 @@ class _PanelMigrationModel(Persistable, BaseEstimator):
         if not (np.isfinite(res.params).all() and np.isfinite(res.std_errors).all()):
             bad = list(res.params.index[~(np.isfinite(res.params) & np.isfinite(res.std_errors))])
             raise PanelContractError(f"{self._owner}: non-finite estimates for {bad}.")
-        self.feature_names_ = tuple(names)
-        self.regions_ = tuple(sorted(sample["region"].unique()))
-        self.years_ = tuple(int(y) for y in sorted(sample["year"].unique()))
+        self._keep_sample(sample, names)
         self.lm_result_ = res
-        self.sample_ = sample
         moments = sample[[self.target, *names]].agg(["mean", "std"])
         self.result_ = PanelResult.from_linearmodels(
             res, effects=self._effects_label, cov_type=self.cov_type, regions=len(self.regions_),
@@ -347,7 +341,8 @@ class FirstDifferenceMigration(_PanelMigrationModel):
     """First-difference regression (no constant), differences of consecutive years.
 
     Differences are taken here, within region and only between years t-1 and t that are both
-    in the sample, then estimated by pooled OLS without a constant (the FD estimator).
+    in the sample (:func:`kzmig.features.lags.difference`), then estimated by pooled OLS without a
+    constant (the FD estimator).
     linearmodels' ``FirstDifferenceOLS`` differences whatever years remain after dropping
     missing rows, so a year missing for every region (e.g. a census year left out of the
     outcome) would turn 2022 - 2020 into a one-year difference.
@@ -363,10 +358,6 @@ class FirstDifferenceMigration(_PanelMigrationModel):
     _min_years = 3
 
     def _model(self, y: pd.Series, x: pd.DataFrame) -> Any:
-        frame = pd.concat([y, x], axis=1).sort_index()
-        years = frame.index.get_level_values("year").to_series(index=frame.index)
-        regions = frame.index.get_level_values("region")
-        diff = frame.groupby(level="region").diff()
-        consecutive = (years.groupby(regions).diff() == 1).to_numpy()
-        diff = diff.loc[consecutive]
+        frame = pd.concat([y, x], axis=1).sort_index().reset_index()
+        diff = difference(frame, [y.name, *x.columns], drop_first=True).set_index(["region", "year"])
         return PooledOLS(diff[y.name], diff[list(x.columns)], check_rank=True)

@@ -3,16 +3,16 @@
 ``save_model(model, folder, metadata)`` writes one model per folder (STYLE.md section 6):
 
 ``model.json``
-    The class name (from the allow-list :data:`models.state.MODEL_CLASSES`), the constructor
+    The class name (from the allow-list :data:`kzmig.models.state.MODEL_CLASSES`), the constructor
     parameters (``get_params(deep=False)``) and the fitted state as a JSON tree
-    (:mod:`models.state`): scalars, specifications, strings, tagged pandas objects.
+    (:mod:`kzmig.models.state`): scalars, specifications, strings, tagged pandas objects.
 ``arrays.npz``
     The numeric arrays of that tree, read back with ``allow_pickle=False`` (absent when the
     model has none).
 ``estimators.skops``
     scikit-learn estimators inside our models (the ``HistGradientBoostingRegressor`` per
-    horizon of :class:`models.boosting.GradientBoosting`), read back with ``skops.io.load``
-    and the explicit trusted list :data:`models.artifacts.SKOPS_TRUSTED`; files with any
+    horizon of :class:`kzmig.models.boosting.GradientBoosting`), read back with ``skops.io.load``
+    and the explicit trusted list :data:`kzmig.models.artifacts.SKOPS_TRUSTED`; files with any
     other type that skops does not trust by default are refused (absent when there are none).
 ``metadata.json``
     Versions, git state, feature names, the caller's fields and the sha256 of each file above.
@@ -66,7 +66,7 @@ def save_model(model: Any, folder: Path, metadata: Mapping[str, Any] | None = No
     Parameters
     ----------
     model : estimator
-        One of the classes of :data:`models.state.MODEL_CLASSES`, fitted or not;
+        One of the classes of :data:`kzmig.models.state.MODEL_CLASSES`, fitted or not;
         ``feature_names_`` is recorded when present.
     folder : Path
         Folder of this model (created if needed; one model per folder). Model files of an

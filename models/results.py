@@ -8,7 +8,6 @@ linearmodels' ``PanelEffectsResults`` and pyfixest's ``tidy()``.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,16 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-logger = logging.getLogger(__name__)
-
-TIDY_COLUMNS = ("model", "term", "estimate", "std_error", "statistic", "p_value",
-                "conf_low", "conf_high")
-
-
-def _check_level(level: float) -> float:
-    if not 0.0 < float(level) < 1.0:
-        raise ValueError(f"level={level!r} must be a fraction strictly between 0 and 1, e.g. 0.95.")
-    return float(level)
+from kzmig.models.schema import check_level
 
 
 @dataclass(frozen=True)
@@ -83,7 +73,7 @@ class PanelResult:
         return self.params / self.std_errors
 
     def _critical(self, level: float) -> float:
-        q = 0.5 + _check_level(level) / 2
+        q = 0.5 + check_level(level) / 2
         if self.dist == "t" and self.df_resid > 0:
             return float(stats.t.ppf(q, self.df_resid))
         return float(stats.norm.ppf(q))
@@ -211,7 +201,7 @@ class DiscreteResult:
 
     def conf_int(self, level: float = 0.95) -> dict[str, pd.DataFrame]:
         """Normal-approximation intervals: ``{"lower": frame, "upper": frame}``."""
-        c = float(stats.norm.ppf(0.5 + _check_level(level) / 2))
+        c = float(stats.norm.ppf(0.5 + check_level(level) / 2))
         return {"lower": self.params - c * self.std_errors,
                 "upper": self.params + c * self.std_errors}
 

@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import logging
 import reprlib
 from collections.abc import Iterable, Sequence
 
@@ -21,7 +20,6 @@ import pandas as pd
 from kzmig.core.errors import PanelContractError
 from kzmig.features.panel import validate_panel
 
-logger = logging.getLogger(__name__)
 
 FORECAST_COLUMNS = ("model", "region", "origin_year", "year", "point", "lower", "upper", "level")
 FORECAST_KEY = ("model", "region", "origin_year", "year", "level")
@@ -38,15 +36,36 @@ def check_horizon(h: object) -> int:
     return int(h)
 
 
+def is_level(values: object) -> np.ndarray:
+    """Element-wise: is each value an interval level, a fraction strictly between 0 and 1?
+
+    The one definition of a level: :func:`check_levels`, :func:`check_level`,
+    :func:`validate_forecast` and every other check in the library use it (a NaN is not a level).
+    """
+    v = np.asarray(values, dtype=float)
+    return (v > 0.0) & (v < 1.0)
+
+
 def check_levels(levels: Iterable[float]) -> tuple[float, ...]:
-    """Return sorted, unique interval levels, each a fraction strictly between 0 and 1."""
+    """Return sorted, unique interval levels, each a fraction strictly between 0 and 1.
+
+    Raises
+    ------
+    ValueError
+        Naming the values that are not levels (e.g. 80 written for 0.8).
+    """
     out = tuple(sorted({float(v) for v in levels}))
-    bad = [v for v in out if not 0.0 < v < 1.0]
+    bad = [v for v, ok in zip(out, is_level(out)) if not ok]
     if bad:
         raise ValueError(
-            f"interval levels {bad} are not fractions in (0, 1); write 0.8 and 0.95, not 80 and 95."
+            f"interval level(s) {bad} are not fractions in (0, 1); write 0.8 and 0.95, not 80 and 95."
         )
     return out
+
+
+def check_level(level: float) -> float:
+    """Return one interval level as a float, raising as :func:`check_levels` unless it is in (0, 1)."""
+    return check_levels([level])[0]
 
 
 def validate_series(
@@ -160,7 +179,7 @@ def validate_forecast(df: pd.DataFrame, *, source: str = "forecast") -> pd.DataF
     checks = [
         (df["year"] <= df["origin_year"], "year is not after origin_year"),
         (df["point"].isna(), "point forecast is missing"),
-        (df["level"].notna() & ~df["level"].between(0, 1, inclusive="neither"), "level is not a fraction in (0, 1)"),
+        (df["level"].notna() & ~is_level(df["level"]), "level is not a fraction in (0, 1)"),
         (df[["lower", "upper", "level"]].isna().nunique(axis=1) > 1, "lower/upper/level are only partly missing"),
         ((df["lower"] > df["point"]) | (df["point"] > df["upper"]), "lower <= point <= upper is violated"),
     ]
@@ -197,19 +216,6 @@ def check_nested_levels(df: pd.DataFrame, *, source: str = "forecast") -> pd.Dat
     return df
 
 
-def empty_forecast() -> pd.DataFrame:
-    """A forecast table with no rows and the right dtypes."""
-    return pd.DataFrame(
-        {
-            "model": pd.Series(dtype="string"),
-            "region": pd.Series(dtype="string"),
-            "origin_year": pd.Series(dtype="int64"),
-            "year": pd.Series(dtype="int64"),
-            **{c: pd.Series(dtype="float64") for c in ("point", "lower", "upper", "level")},
-        }
-    )
-
-
 def coerce_forecast(df: pd.DataFrame) -> pd.DataFrame:
     """Cast the forecast columns to their contract dtypes and order them first."""
     out = df.copy()
@@ -232,6 +238,4 @@ def alpha_to_level(alpha: float) -> float:
 
 def level_to_alpha(level: float) -> float:
     """Our level fraction -> statsmodels' ``alpha``, e.g. 0.8 -> 0.2."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level={level!r} must be a fraction in (0, 1), e.g. 0.8 or 0.95.")
-    return round(1.0 - float(level), 12)
+    return round(1.0 - check_level(level), 12)

@@ -8,14 +8,12 @@ effects and the covariance. Built from each result's ``tidy()``, so the table an
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-logger = logging.getLogger(__name__)
 
 #: p-value thresholds and their marks, strictest last.
 STARS = ((0.1, "*"), (0.05, "**"), (0.01, "***"))

@@ -1,7 +1,6 @@
 """The Theta method per region (statsmodels ``ThetaModel``), no seasonality for annual data."""
 from __future__ import annotations
 
-import logging
 import warnings
 
 import numpy as np
@@ -10,8 +9,6 @@ from statsmodels.tsa.forecasting.theta import ThetaModel, ThetaModelResults
 
 from kzmig.models.schema import level_to_alpha
 from kzmig.models.forecast_base import LocalForecaster
-
-logger = logging.getLogger(__name__)
 
 
 def _theta(series: pd.Series) -> ThetaModel:

@@ -11,6 +11,57 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data" / "raw"
 
 
+#: A small regression study on the shipped data (continuous models, both covariances, a
+#: bootstrap and the discrete models), shared by the command-line and model tests.
+SMALL_REGRESS = """
+[data]
+view = "harmonised"
+borders = 2018
+years = [2009, 2022]
+
+[features]
+builders = ["labour", "wages"]
+columns = ["unemployment_rate_pct", "income_rel_national_pct", "doctors_per_10000"]
+lag = 1
+missing = "drop"
+
+[[models]]
+name = "pooled"
+kind = "pooled_ols"
+
+[[models]]
+name = "fe_twoway"
+kind = "fixed_effects"
+params = { effects = "both" }
+
+[[models]]
+name = "between"
+kind = "between"
+
+[covariance]
+types = ["clustered", "driscoll-kraay"]
+bandwidth = 2
+
+[bootstrap]
+models = ["fe_twoway"]
+B = 99
+weights = "webb"
+seed = 1
+
+[discrete]
+window = 5
+lag = 5
+columns = ["unemployment_rate_pct", "income_rel_national_pct"]
+models = ["ordered_logit", "multinomial_logit"]
+"""
+
+
+@pytest.fixture(scope="session")
+def small_regress() -> str:
+    """TOML text of :data:`SMALL_REGRESS`; tests write it (or an edited copy) to a file."""
+    return SMALL_REGRESS
+
+
 @pytest.fixture
 def toy_panel() -> pd.DataFrame:
     """3 regions x 6 years from 2000 (SYNTHETIC): y = 2 x + region effect, values checkable by hand."""

@@ -1,6 +1,6 @@
 """Benchmark: how backtest time and memory grow with the number of series (SYNTHETIC data).
 
-Times the rolling-origin backtest of :func:`forecast.backtest.backtest` for each kzmig
+Times the rolling-origin backtest of :func:`kzmig.forecast.backtest.backtest` for each kzmig
 forecaster on 20, 200 and 2,000 seeded synthetic series, and measures its peak traced memory
 (``tracemalloc``, in a second, separate run, because tracing slows Python code down). Figures
 are printed as seconds per series and MiB, and as ratios to the 20-series reference measured
@@ -11,10 +11,12 @@ its own mean, ``y_t = m + 0.6 (y_{t-1} - m) + e_t``, ``m ~ N(0, 2000)``, ``e_t ~
 drawn with ``numpy.random.default_rng(seed)``. Default backtest: origins 2019 and 2021,
 horizons 1-3, levels 80 % and 95 %, one process (``n_jobs=1``).
 
-Run from the repository root::
+Run with kzmig installed (``pip install -e .``), from any folder::
 
-    .venv/bin/python experiments/bench_scale.py [--sizes 20 200 2000] [--models naive theta ...]
+    python experiments/bench/bench_scale.py [--sizes 20 200 2000] [--models naive theta ...]
         [--arima-max 200] [--out runs/bench_scale]
+
+``--out`` (default ``runs/bench_scale``) is relative to the current folder.
 
 ``auto_arima`` costs ~0.2-0.8 s per fit here, so it runs only up to ``--arima-max`` series. A
 model that fails at a size (e.g. ``boosting`` with the region as a categorical feature, which
@@ -26,7 +28,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -34,11 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from kzmig.forecast.backtest import backtest  # noqa: E402
-from kzmig.models.registry import make_model  # noqa: E402
+from kzmig.forecast.backtest import backtest
+from kzmig.models.registry import make_model
 
 MODELS = {  # name -> (kind, params)
     "naive": ("naive", {}),
@@ -91,7 +89,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     ap.add_argument("--origins", type=int, nargs="+", default=[2019, 2021])
     ap.add_argument("--arima-max", type=int, default=200)
-    ap.add_argument("--out", default=str(ROOT / "runs" / "bench_scale"))
+    ap.add_argument("--out", default=str(Path("runs") / "bench_scale"),
+                    help="folder for bench_scale.csv, relative to the current folder (default runs/bench_scale)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     origins, ref = tuple(args.origins), min(args.sizes)

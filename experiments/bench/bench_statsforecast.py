@@ -4,33 +4,34 @@ Runs, on the shipped net-migration series (harmonised view, 2017 borders: 16 con
 units 2000-2024, plus the national series), one rolling-origin backtest (origins 2012-2021,
 horizons 1-3, levels 80 % and 95 %) for
 
-* kzmig's forecasters (:mod:`models.registry`, default parameters, flagged break years
-  bridged as configured by default), through :func:`forecast.backtest.backtest`;
+* kzmig's forecasters (:mod:`kzmig.models.registry`, default parameters, flagged break years
+  bridged as configured by default), through :func:`kzmig.forecast.backtest.backtest`;
 * statsforecast's AutoARIMA, AutoETS, DynamicOptimizedTheta and Naive, fitted at each origin on
   the same training rows: once on the published values (``sf_*``) and once on the same
   bridged values kzmig fits (``sf_*_bridged``), to separate the models from the break treatment.
 
-Both sides are scored by :func:`forecast.evaluate.score` against the published values, with
+Both sides are scored by :func:`kzmig.forecast.evaluate.score` against the published values, with
 MASE scaled by each series' in-sample naive error up to the origin. It prints, per target:
 MASE, coverage of the 80/95 % intervals and fit time per series of every model; kzmig's
 selected model (lowest MASE over all horizons) and its ratio to the best statsforecast model.
 Selection uses the same backtest on both sides, so the ratio compares two selected models.
 
 statsforecast 2.1.1 needs ``pandas<3``, kzmig pins pandas 3.1.1: the statsforecast side runs in
-a subprocess of a separate virtualenv (``--sf-python``, default ``/work/bench-venv/bin/python``;
-create it with ``python3 -m venv /work/bench-venv && /work/bench-venv/bin/pip install -r
-experiments/requirements-statsforecast.txt``), exchanging CSVs through a temporary folder (see
-``experiments/statsforecast_side.py``). Its time is measured inside that process, around the
-``forecast`` calls only. Run from the repository root::
+a subprocess of a separate virtualenv (``--sf-python``, default ``.venv-statsforecast/bin/python``
+relative to the current folder; create it with ``python3 -m venv .venv-statsforecast &&
+.venv-statsforecast/bin/pip install -r experiments/bench/requirements-statsforecast.txt``),
+exchanging CSVs through a temporary folder (see ``statsforecast_side.py`` beside this script).
+Its time is measured inside that process, around the ``forecast`` calls only. The data are the
+shipped dataset (package data, :func:`kzmig.features.dataset.load_long`). Run with kzmig
+installed, from the repository root (for the default paths)::
 
-    .venv/bin/python experiments/bench_statsforecast.py [--out runs/bench_statsforecast]
+    python experiments/bench/bench_statsforecast.py [--sf-python PATH] [--out runs/bench_statsforecast]
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,18 +39,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from kzmig.features.dataset import load_long
+from kzmig.features.regions import NATIONAL
+from kzmig.forecast.backtest import backtest
+from kzmig.forecast.evaluate import score, series_scales
+from kzmig.forecast.reconcile import reconcile
+from kzmig.models.forecast_base import bridge_breaks
+from kzmig.models.registry import make_model
 
-from kzmig.features.dataset import load_long  # noqa: E402
-from kzmig.features.regions import NATIONAL  # noqa: E402
-from kzmig.forecast.backtest import backtest  # noqa: E402
-from kzmig.forecast.evaluate import score, series_scales  # noqa: E402
-from kzmig.forecast.reconcile import reconcile  # noqa: E402
-from kzmig.models.registry import make_model  # noqa: E402
-from kzmig.models.forecast_base import bridge_breaks  # noqa: E402
-
-logger = logging.getLogger("bench_statsforecast")
+#: the statsforecast side, a companion script that sits beside this one
+SF_SIDE = Path(__file__).resolve().with_name("statsforecast_side.py")
+SF_PYTHON = Path(".venv-statsforecast") / "bin" / "python"
 
 ORIGINS = tuple(range(2012, 2022))
 HORIZON = 3
@@ -116,7 +116,7 @@ def run_statsforecast(series: pd.DataFrame, sf_python: str, bridged: bool) -> tu
     with tempfile.TemporaryDirectory(prefix="kzmig_sf_") as tmp:
         tmp = Path(tmp)
         sf_training_rows(series, bridged).to_csv(tmp / "in.csv", index=False)
-        cmd = [sf_python, str(ROOT / "experiments" / "statsforecast_side.py"), str(tmp / "in.csv"),
+        cmd = [sf_python, str(SF_SIDE), str(tmp / "in.csv"),
                str(tmp / "out.csv"), str(tmp / "times.csv"), "--h", str(HORIZON),
                "--levels", *[str(round(lv * 100)) for lv in LEVELS]]
         subprocess.run(cmd, check=True, capture_output=True, text=True)
@@ -162,7 +162,7 @@ def reconciliation_effect(kz: pd.DataFrame, min_vectors: int = 6) -> pd.DataFram
     series (same model names). At each origin, WLS and MinT weights come only from backtest
     errors of years up to that origin (errors known at the time); origins with fewer than
     ``min_vectors`` such error vectors, or fewer than the number of series (MinT's minimum in
-    :func:`forecast.reconcile.error_covariance`), are left out of every column, so all methods
+    :func:`kzmig.forecast.reconcile.error_covariance`), are left out of every column, so all methods
     are scored on the same forecasts.
     """
     rows = []
@@ -187,9 +187,16 @@ def reconciliation_effect(kz: pd.DataFrame, min_vectors: int = 6) -> pd.DataFram
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(ROOT / "runs" / "bench_statsforecast"))
-    ap.add_argument("--sf-python", default="/work/bench-venv/bin/python")
+    ap.add_argument("--out", default=str(Path("runs") / "bench_statsforecast"),
+                    help="folder for the tables, relative to the current folder (default runs/bench_statsforecast)")
+    ap.add_argument("--sf-python", default=str(SF_PYTHON),
+                    help=f"Python of a virtualenv with statsforecast (default {SF_PYTHON}, relative to the "
+                         "current folder; see the module docstring)")
     args = ap.parse_args()
+    if not Path(args.sf_python).exists():
+        ap.error(f"--sf-python {args.sf_python}: no such interpreter; create it with 'python3 -m venv "
+                 f"{SF_PYTHON.parent.parent} && {SF_PYTHON.parent}/pip install -r "
+                 "experiments/bench/requirements-statsforecast.txt' or pass the Python of another virtualenv.")
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     long = load_long(view="harmonised", borders=2017)
     tables, t_start, kz_counts = [], time.perf_counter(), {}

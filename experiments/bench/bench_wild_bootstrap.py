@@ -9,7 +9,7 @@ regressor that is persistent within region). The null b = 0 is true; a correctly
   factors) in the two-way FE model;
 * the wild cluster restricted bootstrap with Rademacher and with Webb weights.
 
-Run:  python experiments/bench_wild_bootstrap.py [--reps 300] [--B 199] [--seed 1] [--hetero 1.0]
+Run (kzmig installed):  python experiments/bench/bench_wild_bootstrap.py [--reps 300] [--B 199] [--seed 1] [--hetero 1.0]
 """
 from __future__ import annotations
 

@@ -2,13 +2,14 @@
 
 statsforecast 2.1.1 requires ``pandas<3`` and kzmig pins pandas 3.1.1, so the two cannot
 share an environment. ``bench_statsforecast.py`` writes the series to a CSV, runs this script
-with the interpreter of a separate virtualenv (default ``/work/bench-venv``, created with
-``python -m venv /work/bench-venv && /work/bench-venv/bin/pip install statsforecast==2.1.1``)
+with the interpreter of a separate virtualenv (its ``--sf-python``; by default
+``.venv-statsforecast``, created with ``python3 -m venv .venv-statsforecast &&
+.venv-statsforecast/bin/pip install -r experiments/bench/requirements-statsforecast.txt``)
 and reads back a CSV of rolling-origin forecasts and a CSV of timings.
 
 Usage::
 
-    /work/bench-venv/bin/python experiments/statsforecast_side.py IN.csv OUT.csv TIMES.csv \
+    .venv-statsforecast/bin/python experiments/bench/statsforecast_side.py IN.csv OUT.csv TIMES.csv \
         --h 3 --levels 80 95
 
 ``IN.csv`` has columns ``origin, unique_id, ds, y`` (``ds`` integer years): the training rows

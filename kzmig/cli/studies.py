@@ -10,6 +10,7 @@ from kzmig.cli._common import out_console, progress_display, run_folder
 CONFIG_ARG = typer.Argument(..., help="Study TOML, e.g. experiments/net_migration.toml.")
 DATA_OPT = typer.Option(None, "--data", help="Data file (CSV, TSV or XLSX, long or wide by year); default: the shipped dataset.")
 OVERWRITE_OPT = typer.Option(False, "--overwrite", help="Replace a non-empty --out when the new run is complete.")
+OUT_OPT = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>.")
 
 
 def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite: bool) -> Path:
@@ -32,7 +33,7 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
 
 def regress(
     config: Path = CONFIG_ARG,
-    out: Path | None = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>."),
+    out: Path | None = OUT_OPT,
     data: Path | None = DATA_OPT,
     overwrite: bool = OVERWRITE_OPT,
 ) -> None:
@@ -47,7 +48,7 @@ def regress(
 
 def forecast(
     config: Path = CONFIG_ARG,
-    out: Path | None = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>."),
+    out: Path | None = OUT_OPT,
     data: Path | None = DATA_OPT,
     overwrite: bool = OVERWRITE_OPT,
 ) -> None:

@@ -22,7 +22,6 @@ checked after loading it.
 """
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -38,7 +37,6 @@ from kzmig.features.typology import (
     DEFAULT_ROLL_WINDOW,
 )
 
-logger = logging.getLogger(__name__)
 
 #: ``method``: "default" (this toolkit's rules) or "paper" (the source's conventions).
 METHODS = ("default", "paper")

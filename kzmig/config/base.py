@@ -11,7 +11,6 @@ Cross-field rules raise :func:`fail`, which reports each problem at its own key 
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from kzmig.features.panel import YEAR_RANGE
 
-logger = logging.getLogger(__name__)
 
 #: Error type of the messages written by this package (used as they are by the formatter).
 ERROR_TYPE = "kzmig_config"

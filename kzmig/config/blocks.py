@@ -7,7 +7,6 @@ reconciliation methods of :mod:`kzmig.forecast.reconcile`), so a new option is a
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -32,7 +31,6 @@ from kzmig.features.regions import BORDERS
 from kzmig.forecast.reconcile import METHODS as RECONCILE_METHODS
 from kzmig.models.forecast_base import BREAK_TREATMENTS
 
-logger = logging.getLogger(__name__)
 
 #: ``[forecast] conformal``: which models get conformal intervals from backtest errors.
 CONFORMAL = ("missing", "all", "none")

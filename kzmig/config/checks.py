@@ -36,7 +36,8 @@ def check_origins(origins: Sequence[int], years: Iterable[int], *, series: str |
     """Backtest origins inside the observed years of a series: (kept, dropped).
 
     An origin needs a year to fit on before it and a year to score after it, so it must lie
-    strictly between the first and the last observed year (as in ``forecast/runner.py``).
+    strictly between the first and the last observed year (as
+    :func:`kzmig.forecast.backtest.check_origins` requires).
     Dropped origins are logged as a warning naming them and the data years.
 
     Parameters

@@ -8,7 +8,6 @@ treatment, a string), ``cfg.backtest``, ``cfg.forecast``, ``cfg.reconciliation``
 """
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_serializer, field_validator, model_validator
@@ -29,7 +28,6 @@ from kzmig.config.params import NamedSpec, SingleSpec, spec_classes
 from kzmig.models.registry import FORECAST_KINDS, REGISTRY
 from kzmig.models.ensemble import COMBINE
 
-logger = logging.getLogger(__name__)
 
 #: Constructor parameters the study sets itself -> where the user sets them.
 RESERVED = {

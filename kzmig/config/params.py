@@ -10,7 +10,6 @@ registry of options (:data:`PARAM_CHOICES`) must be one of them.
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -29,7 +28,6 @@ from kzmig.models.ets import CRITERIA as ETS_CRITERIA
 from kzmig.models.ets import ETS
 from kzmig.models.panel import EFFECTS, FixedEffectsMigration
 
-logger = logging.getLogger(__name__)
 
 #: Parameters whose values come from an option registry of the model's own module
 #: (for a tuple-valued parameter, each item must be one of them).

@@ -11,7 +11,6 @@ the old hand-written parser's ``sections``; sequences are tuples.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Union
@@ -32,7 +31,6 @@ from kzmig.models.hausman import SIGMAS
 from kzmig.models.panel import COV_TYPES, KERNELS
 from kzmig.models.registry import DISCRETE_KINDS, PANEL_KINDS, REGISTRY
 
-logger = logging.getLogger(__name__)
 
 #: ``[data] breaks``: outcome years flagged ``break:*`` are dropped (default) or kept.
 BREAK_POLICIES = ("drop", "keep")

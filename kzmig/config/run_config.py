@@ -29,7 +29,6 @@ Whether the shifted features, regions and target rows exist is checked with the 
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -41,7 +40,6 @@ from kzmig.config.blocks import StudyConfigBase
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.regress_study import RegressStudyConfig
 
-logger = logging.getLogger(__name__)
 
 #: ``kind`` of a scenario shift: a fraction of the baseline value, or an amount in its unit.
 SHIFT_KINDS = ("relative", "absolute")

@@ -2,25 +2,39 @@
 
 A crash or a bad input half-way never leaves a half-written output, and a file that was
 there before stays intact until the new one is complete. The file gets the usual
-permissions (0o666 less the umask), not mkstemp's 0o600. This is the one place in the
-project that does it.
+permissions (0o666 less the umask): the temporary file is created with mode 0o666 and the
+kernel applies the umask, so the process umask is never read or changed. This is the one
+place in the project that does it.
 """
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+_CREATE = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+_ATTEMPTS = 100
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+
+def _create_beside(path: Path) -> Path:
+    """Create an empty, new file ``.<name>.<random><suffix>`` in ``path``'s folder and return it.
+
+    ``O_EXCL`` makes the creation fail rather than reuse a file that exists; a collision
+    (64 random bits) is retried with another name.
+    """
+    for _ in range(_ATTEMPTS):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}{path.suffix}")
+        try:
+            os.close(os.open(tmp, _CREATE, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"{path.parent}: no free temporary name for {path.name} after {_ATTEMPTS} attempts.")
 
 
 @contextlib.contextmanager
@@ -28,16 +42,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
 
     The temporary name keeps ``path``'s suffix, so writers that infer the format from it
-    (``to_excel``, ``savefig``) behave as for ``path``.
+    (``to_excel``, ``savefig``) behave as for ``path``. The file is created empty with mode
+    0o666 less the umask; on failure it is removed and ``path`` is left as it was.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _create_beside(path)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

@@ -46,8 +46,8 @@ def die_with_parent(parent: int | None = None, interval: float = 1.0) -> None:
                 if os.getppid() != parent:  # the parent died before prctl took effect
                     os._exit(1)
                 return
-        except (OSError, AttributeError):
-            pass
+        except (OSError, AttributeError) as err:
+            logger.debug("prctl(PR_SET_PDEATHSIG) unavailable (%s); watching the parent pid instead.", err)
     threading.Thread(target=_watch_parent, args=(parent, interval), daemon=True).start()
 
 

@@ -23,11 +23,6 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
 def versions() -> dict[str, str]:
     """Installed versions of Python and of :data:`PACKAGES` ("absent" when not installed)."""
     out = {"python": platform.python_version()}

@@ -174,7 +174,6 @@ class RunFolder:
                 "error": {"type": type(error).__name__, "message": str(error)}}))
             os.replace(self.path, failed)
         self._done = True
-        self.failed_path = failed
         return failed
 
 

@@ -1,7 +1,6 @@
 """Tables for people: region names beside the keys, and workbooks with one sheet per table."""
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -9,8 +8,6 @@ import pandas as pd
 
 from kzmig.core.atomic import atomic_path
 from kzmig.features.regions import load_regions
-
-logger = logging.getLogger(__name__)
 
 
 def with_names(df: pd.DataFrame) -> pd.DataFrame:

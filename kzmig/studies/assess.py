@@ -97,7 +97,8 @@ def convention(cfg: Any) -> str:
 
 
 def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
-    from kzmig.features.typology import GROUP_LABELS, PROBLEM_RULES, TREND_TYPES
+    from kzmig.features.problems import PROBLEM_RULES
+    from kzmig.features.typology import GROUP_LABELS, TREND_TYPES
 
     rows = [("method", convention(cfg)),
             ("period", f"{cfg.start}-{cfg.end}: flows of these years; population from 1 Jan {cfg.start} "
@@ -128,13 +129,13 @@ def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
 
 def _stage4_tables(flags, feats, trends, factors, units, start, end, notes) -> dict[str, pd.DataFrame]:
     """Problem counts and the factor-tercile table, when the data hold any indicator and factor."""
-    from kzmig.features import typology as ty
+    from kzmig.features.problems import problem_counts, tercile_crosstab
 
     out = {}
     if len(flags):
-        out["problem_counts"] = ty.problem_counts(flags.loc[flags["region"].isin(units)])
+        out["problem_counts"] = problem_counts(flags.loc[flags["region"].isin(units)])
     if factors:
-        out["factor_terciles"] = ty.tercile_crosstab(feats.loc[feats["region"].isin(units)], trends, factors,
+        out["factor_terciles"] = tercile_crosstab(feats.loc[feats["region"].isin(units)], trends, factors,
                                                      start=start, end=end)
     else:
         notes.append("stage 4: no factor column for the tercile table (factor_terciles.csv not written)")
@@ -151,9 +152,10 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
     ``long`` (the long table of the same view) gives the break flags of net migration, left
     out of the smoothed ends when ``cfg.skip_breaks``, and the national external series.
     ``targets`` (indicator, region, year, target) adds ``targets``: actual / target, where
-    the indicator is any panel column or rate of :func:`features.indicators.migration_rates`.
+    the indicator is any panel column or rate of :func:`kzmig.features.indicators.migration_rates`.
     """
     from kzmig.features import typology as ty
+    from kzmig.features.problems import problem_flags
     from kzmig.features.attractiveness import AttractivenessIndex
     from kzmig.features.density import build_density
     from kzmig.features.external import external_series
@@ -208,7 +210,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
         feats = feats.merge(part, on=["region", "year"], how="left")
     factors = [f for f in FACTORS if f in feats.columns]
     try:
-        flags = ty.problem_flags(feats)
+        flags = problem_flags(feats)
     except PanelContractError as err:  # no indicator of any problem rule: stage 4 has no flags
         notes.append(f"stage 4: no problem flags: {err}")
         logger.warning("%s", notes[-1])

@@ -155,7 +155,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
 
 
 def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
-    """Population per region through the balancing equation (:func:`forecast.population.project_population`)
+    """Population per region through the balancing equation (:func:`kzmig.forecast.population.project_population`)
     from the (reconciled) forecast of ``cfg.population.model`` for ``migration_target``.
 
     Raises

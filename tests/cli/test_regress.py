@@ -15,58 +15,16 @@ from kzmig.core.errors import ConfigError
 from kzmig.core.resources import experiments_dir
 from kzmig.models.persistence import load_model, read_metadata
 
-SMALL = """
-[data]
-view = "harmonised"
-borders = 2018
-years = [2009, 2022]
-
-[features]
-builders = ["labour", "wages"]
-columns = ["unemployment_rate_pct", "income_rel_national_pct", "doctors_per_10000"]
-lag = 1
-missing = "drop"
-
-[[models]]
-name = "pooled"
-kind = "pooled_ols"
-
-[[models]]
-name = "fe_twoway"
-kind = "fixed_effects"
-params = { effects = "both" }
-
-[[models]]
-name = "between"
-kind = "between"
-
-[covariance]
-types = ["clustered", "driscoll-kraay"]
-bandwidth = 2
-
-[bootstrap]
-models = ["fe_twoway"]
-B = 99
-weights = "webb"
-seed = 1
-
-[discrete]
-window = 5
-lag = 5
-columns = ["unemployment_rate_pct", "income_rel_national_pct"]
-models = ["ordered_logit", "multinomial_logit"]
-"""
-
 OUTPUTS = ("coefficients.csv", "models.txt", "models.xlsx", "hausman.csv",
            "wild_bootstrap.csv", "marginal_effects.csv", "confusion.csv", "coefficients.png",
            "skipped.csv", "terciles.csv")
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
+def run(tmp_path_factory, small_regress) -> Path:
     tmp = tmp_path_factory.mktemp("regress")
     cfg = tmp / "small.toml"
-    cfg.write_text(SMALL)
+    cfg.write_text(small_regress)
     out = tmp / "out"
     result = run_kzmig("regress", cfg, "--out", out)
     assert result.code == 0, result.text
@@ -142,18 +100,18 @@ def test_run_contents(run):
     np.testing.assert_allclose(model.result_.params.to_numpy(), fe["estimate"].to_numpy())
 
 
-def test_config_errors_name_key_and_file(tmp_path):
+def test_config_errors_name_key_and_file(tmp_path, small_regress):
     bad = tmp_path / "bad.toml"
-    bad.write_text(SMALL.replace("lag = 1\n", "lag = 1\nlags = 2\n", 1))
+    bad.write_text(small_regress.replace("lag = 1\n", "lag = 1\nlags = 2\n", 1))
     with pytest.raises(ConfigError, match=r"bad\.toml: 1 problem .*\n  - features\.lags: unknown key"):
         load_config(bad)
-    bad.write_text(SMALL.replace('kind = "pooled_ols"', 'kind = "pooled"'))
+    bad.write_text(small_regress.replace('kind = "pooled_ols"', 'kind = "pooled"'))
     with pytest.raises(ConfigError, match=r'models\[0\] \(name = "pooled"\)\.kind: found "pooled"'):
         load_config(bad)
-    bad.write_text(SMALL.replace('models = ["fe_twoway"]', 'models = ["fe"]'))
+    bad.write_text(small_regress.replace('models = ["fe_twoway"]', 'models = ["fe"]'))
     with pytest.raises(ConfigError, match=r'bootstrap\.models\[0\]: found "fe"'):
         load_config(bad)
-    bad.write_text(SMALL.replace("B = 99", 'B = "many"'))
+    bad.write_text(small_regress.replace("B = 99", 'B = "many"'))
     with pytest.raises(ConfigError, match=r'bootstrap\.B: found "many" \(a string\); expected an integer'):
         load_config(bad)
     with pytest.raises(ConfigError, match="config file not found"):

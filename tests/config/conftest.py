@@ -1,5 +1,6 @@
-"""Fixtures of the config tests: shipped configs, minimal valid ones, a file writer and an
-error matcher (file name, then the key path as an item of the message)."""
+"""Fixtures of the config tests: shipped configs, minimal valid ones, a file writer, an
+error matcher (file name, then the key path as an item of the message) and the check that
+a written config is refused."""
 from __future__ import annotations
 
 import re
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kzmig.config import load_config
+from kzmig.core.errors import ConfigError
 from kzmig.core.resources import experiments_dir
 
 MINIMAL_FORECAST = """
@@ -68,3 +71,15 @@ def at():
         tail = "".join(rf"[^\n]*{re.escape(m)}" for m in more)
         return "(?s)^" + re.escape(str(path)) + r": .*\n  - " + re.escape(key) + r"[: (]" + tail
     return _at
+
+
+@pytest.fixture
+def refused(write, at):
+    """``refused(text, key, *more, name="study.toml", **load_kwargs)``: ``text`` is written to
+    ``name`` and :func:`load_config` raises a ``ConfigError`` matching ``at(path, key, *more)``."""
+    def _refused(text: str, key: str, *more: str, name: str = "study.toml", **load_kwargs) -> Path:
+        path = write(text, name)
+        with pytest.raises(ConfigError, match=at(path, key, *more)):
+            load_config(path, **load_kwargs)
+        return path
+    return _refused

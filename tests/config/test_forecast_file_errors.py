@@ -1,33 +1,12 @@
 """Study configs: the shipped one parses; unknown keys name the key and the file."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 
 from kzmig.core.errors import ConfigError
 from kzmig.config import load_config
 from kzmig.core.resources import experiments_dir
-
-ROOT = Path(__file__).resolve().parents[2]
-
-BASE = """
-[study]
-name = "t"
-[backtest]
-origins = {from = 2010, to = 2012}
-horizon = 2
-[models.naive]
-kind = "naive"
-"""
-
-
-def _write(tmp_path, text) -> Path:
-    p = tmp_path / "study.toml"
-    p.write_text(text, encoding="utf-8")
-    return p
-
 
 def test_shipped_config_parses():
     cfg = load_config(experiments_dir() / "net_migration.toml")
@@ -37,8 +16,8 @@ def test_shipped_config_parses():
     assert len(cfg.sha256) == 64
 
 
-def test_origin_range_and_frozen(tmp_path):
-    cfg = load_config(_write(tmp_path, BASE))
+def test_origin_range_and_frozen(write, minimal_forecast):
+    cfg = load_config(write(minimal_forecast))
     assert cfg.backtest.origins == (2010, 2011, 2012)
     with pytest.raises(ValidationError, match="frozen"):
         cfg.study.name = "x"  # type: ignore[misc]
@@ -48,19 +27,19 @@ def test_origin_range_and_frozen(tmp_path):
     ("extra", "match"),
     [
         ("[forecast]\nto_yaer = 2030\n", r"study.toml: 1 problem .*\n  - forecast\.to_yaer: unknown key; \[forecast\] takes to_year, .*\(did you mean to_year\?\)"),
-        ("[models.m]\nkind = \"naive\"\nparms = {}\n", r"models\.m\.parms: unknown key; \[models\.m\] takes kind, params \(did you mean params\?\)"),
+        ("[models.m]\nkind = \"naive\"\nparms = {}\n", r"models\.m\.parms: unknown key; \[models\.m\] takes first_year, kind, params \(did you mean params\?\)"),
         ("[plots]\nx = 1\n", r"  - plots: unknown key; the top level takes study, data"),
         ("[breaks]\ntreatment = \"drop\"\n", r'breaks\.treatment: found "drop" \(a string\); expected one of "bridge", "dummy", "keep"'),
         ("[models.e]\nkind = \"ensemble\"\nmembers = [\"naive\", \"ghost\"]\n", r'models\.e\.members\[1\]: found "ghost"; a member must be another model of the study'),
     ],
 )
-def test_bad_configs_are_named(tmp_path, extra, match):
+def test_bad_configs_are_named(write, minimal_forecast, extra, match):
     with pytest.raises(ConfigError, match=match):
-        load_config(_write(tmp_path, BASE + extra))
+        load_config(write(minimal_forecast + extra))
 
 
-def test_missing_file_and_bad_toml(tmp_path):
+def test_missing_file_and_bad_toml(tmp_path, write):
     with pytest.raises(ConfigError, match=r"config file not found"):
         load_config(tmp_path / "nope.toml")
     with pytest.raises(ConfigError, match=r"not valid TOML"):
-        load_config(_write(tmp_path, "[study\nname="))
+        load_config(write("[study\nname="))

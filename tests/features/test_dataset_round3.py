@@ -7,7 +7,6 @@ Reference values come from plain loops over the raw CSVs (csv module), never fro
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 
 import pandas as pd
 import pytest

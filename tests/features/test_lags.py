@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.lags import add_lags
+from kzmig.features.lags import add_lags, difference, growth_factor
 
 
 @pytest.fixture
@@ -56,3 +56,29 @@ def test_bad_lag_and_missing_column(panel):
         add_lags(panel, ["x"], lags=(0,))
     with pytest.raises(PanelContractError, match=r"'nope'"):
         add_lags(panel, ["nope"], lags=(1,))
+
+
+def test_one_differencing_over_consecutive_years(panel):
+    """difference() is the only differencing: feature changes, FD designs and the FD bootstrap use it."""
+    from kzmig.models.bootstrap import design_from_model
+    from kzmig.models.design import transformed_design
+    from kzmig.models.panel import FirstDifferenceMigration
+
+    expected = panel["x"].to_numpy() - _loop_lag(panel, "x", 1)  # NaN after aktobe's gap
+    d = difference(panel, ["x"])
+    np.testing.assert_array_equal(d["x"].to_numpy(), expected)
+    assert d.index.equals(panel.index) and d["region"].equals(panel["region"])
+    kept = difference(panel, ["x"], drop_first=True)
+    assert len(kept) == len(panel) - 3 - 1  # three first years and aktobe 2009
+    np.testing.assert_array_equal(kept["x"].to_numpy(), expected[~np.isnan(expected)])
+    np.testing.assert_array_equal(add_lags(panel, ["x"], lags=(), changes=(1,))["x_diff1"].to_numpy(), expected)
+    np.testing.assert_array_equal(transformed_design(panel, ["x"], "difference")[:, 0], kept["x"].to_numpy())
+    p = panel.assign(y=2.0 * panel["x"] + np.cos(np.arange(len(panel))))
+    fd = FirstDifferenceMigration("y", ["x"], lag=0, cov_type="unadjusted").fit(p)
+    assert fd.result_.nobs == len(kept)
+    np.testing.assert_array_equal(design_from_model(fd).x[:, 0], kept["x"].to_numpy())
+
+
+def test_growth_factor_over_consecutive_years(panel):
+    p = panel.assign(x=np.exp(panel["x"]))
+    np.testing.assert_array_equal(growth_factor(p, "x"), p["x"].to_numpy() / _loop_lag(p, "x", 1))

@@ -31,24 +31,9 @@ FLOWS = {  # region -> (natural increase 2000-2005, net migration 2000-2005)
 }
 
 
-def _panel(flows=FLOWS):
-    rows = []
-    for r, (n, m) in flows.items():
-        p = P0
-        for i, y in enumerate(range(2000, 2007)):
-            rows.append({"region": r, "year": y, "population": p,
-                         "natural_increase": float(n[i]) if i < 6 else np.nan,
-                         "net_migration": float(m[i]) if i < 6 else np.nan})
-            if i < 6:
-                p += n[i] + m[i]
-    df = pd.DataFrame(rows).astype({"region": "string", "year": "int64"})
-    df["population_avg"] = df.groupby("region")["population"].transform(lambda s: (s + s.shift(-1)) / 2)
-    return df
-
-
 @pytest.fixture
-def panel():
-    return _panel()
+def panel(flow_panel):
+    return flow_panel(FLOWS, P0)
 
 
 def test_paper_groups_by_hand(panel):
@@ -129,9 +114,9 @@ def test_sensitivity_lists_the_differences_with_why(panel):
     assert (row["default_class"], row["paper_class"]) == ("weakening inflow", "stable inflow")
 
 
-def test_emerging_inflow_is_a_stated_departure():
+def test_emerging_inflow_is_a_stated_departure(flow_panel):
     flows = dict(FLOWS, astana=([50] * 6, [-20, 0, 0, 0, 0, 10]))
-    panel = _panel(flows)
+    panel = flow_panel(flows, P0)
     out = paper_population_groups(panel, 2000, 2005).set_index("region")
     assert pd.isna(out.loc["astana", "group"]) and pd.isna(out.loc["astana", "group_label"])
     assert "none of the source's four groups" in out.loc["astana", "reason"]
@@ -146,10 +131,10 @@ def test_emerging_inflow_is_a_stated_departure():
         paper_population_groups(panel, 2000, 2005, emerging_inflow="group 1")
 
 
-def test_why_names_cumulative_net_migration_when_it_decides():
+def test_why_names_cumulative_net_migration_when_it_decides(flow_panel):
     # aktobe with -5 in 2005: the default reads group 1 from cumulative net migration 90+300+300+80+80-5 = +845,
     # the paper reads group 2 from the single 2005 rate < 0
-    panel = _panel(dict(FLOWS, aktobe=([50] * 6, [90, 300, 300, 80, 80, -5])))
+    panel = flow_panel(dict(FLOWS, aktobe=([50] * 6, [90, 300, 300, 80, 80, -5])), P0)
     sens = method_sensitivity(ty.population_change_groups(panel, 2000, 2005), paper_population_groups(panel, 2000, 2005),
                               ty.migration_trend_types(panel, 2000, 2005), paper_trend_types(panel, 2000, 2005))
     row = sens.set_index(["stage", "region"]).loc[("group", "aktobe")]
@@ -183,9 +168,6 @@ def test_default_thresholds_live_in_one_place():
     for f in ("classify_trend", "migration_trend_types", "rolling_trend_panel"):
         assert (sig[f]["rel_tol"].default, sig[f]["abs_tol"].default) == (ty.DEFAULT_REL_TOL, ty.DEFAULT_ABS_TOL)
     assert inspect.signature(paper_trend_types).parameters["rel_tol"].default == ty.DEFAULT_REL_TOL
-    # stage 4 moved to features.problems but is still importable from typology
-    from kzmig.features.problems import problem_flags
-    assert ty.problem_flags is problem_flags
 
 
 # --- the shipped data, 2006-2022 in 2018 borders -------------------------------------------------

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
+from kzmig.features.problems import problem_counts, problem_flags, tercile_crosstab
 from kzmig.features.typology import (TREND_TYPES, break_years, classify_trend, migration_trend_types,
-                               population_change_groups, problem_counts, problem_flags,
-                               rolling_trend_panel, smoothed_ends, tercile_crosstab)
+                                     population_change_groups, rolling_trend_panel, smoothed_ends)
 
 YEARS = list(range(2000, 2008))
 FLOWS = {  # region -> (natural increase per year, net migration per year), population 1000 at 1 Jan 2000
@@ -18,19 +18,8 @@ FLOWS = {  # region -> (natural increase per year, net migration per year), popu
 
 
 @pytest.fixture
-def panel():
-    rows = []
-    for r, (n, m) in FLOWS.items():
-        p = 1000.0
-        for i, y in enumerate(YEARS + [2008]):
-            rows.append({"region": r, "year": y, "population": p,
-                         "natural_increase": float(n[i]) if i < 8 else np.nan,
-                         "net_migration": float(m[i]) if i < 8 else np.nan})
-            if i < 8:
-                p += n[i] + m[i]
-    df = pd.DataFrame(rows).astype({"region": "string", "year": "int64"})
-    df["population_avg"] = df.groupby("region")["population"].transform(lambda s: (s + s.shift(-1)) / 2)
-    return df
+def panel(flow_panel):
+    return flow_panel(FLOWS, 1000.0)
 
 
 def test_classify_trend_table():

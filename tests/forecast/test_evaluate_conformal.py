@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from kzmig.forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
-from kzmig.forecast.evaluate import naive_scale, score, winkler
+from kzmig.forecast.evaluate import score, winkler
+from kzmig.models.scale import naive_scale
 
 
 def _bt() -> pd.DataFrame:

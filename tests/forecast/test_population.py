@@ -177,3 +177,15 @@ def test_bad_hyperparameters_and_horizon():
         NaturalIncreaseDrift().fit(_panel()).predict(0)
     with pytest.raises(ValueError, match=r"rho=1.5 must lie in \[0, 1\]"):
         project_population(_panel(), _migration(), rho_migration=1.5)
+
+
+def test_natural_increase_drift_is_the_drift_baseline_on_the_rate():
+    from kzmig.models.baselines import Drift
+
+    panel = _panel(regions=("A",))
+    ni = NaturalIncreaseDrift(window=50).fit(panel).predict(4, levels=(0.8,))
+    rate = 1000.0 * panel["natural_increase"] / panel["population"]
+    series = panel[["region", "year"]].assign(y=rate)
+    dr = Drift().fit(series).predict(4, levels=(0.8,))
+    np.testing.assert_array_equal(ni["point"].to_numpy(), dr["point"].to_numpy())  # one implementation
+    np.testing.assert_allclose(ni[["lower", "upper"]], dr[["lower", "upper"]], rtol=1e-13)

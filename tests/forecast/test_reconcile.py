@@ -91,30 +91,32 @@ def test_ols_matches_summing_matrix_closed_form():
             np.testing.assert_allclose(_cross_section(rec, m, y, 0.8, names), want, rtol=1e-12, atol=1e-9)
 
 
-def test_wls_matches_closed_form_with_backtest_variances():
-    base = _base(2)
+def _against_closed_form(method, seed, year, level, weights):
+    """Per model: its backtest errors ``e``, the reconciled points, the closed form with
+    ``W = weights(e)`` and the report (base forecasts of ``seed``, errors of ``seed + 1``)."""
     names = [NAT, *REGIONS]
-    res = _residuals(3, names)
-    rec, _ = reconcile(base, method="wls", residuals=res)
+    base, res = _base(seed), _residuals(seed + 1, names)
+    rec, report = reconcile(base, method=method, residuals=res)
     for m in ("m1", "m2"):
-        W = np.diag(_error_matrix(res, m, names).var(axis=0, ddof=1))
-        want = _closed_form(_cross_section(base, m, 2024, 0.95, names), S_NAT, W)
-        np.testing.assert_allclose(_cross_section(rec, m, 2024, 0.95, names), want, rtol=1e-10, atol=1e-8)
+        e = _error_matrix(res, m, names)
+        want = _closed_form(_cross_section(base, m, year, level, names), S_NAT, weights(e))
+        yield m, e, _cross_section(rec, m, year, level, names), want, report
+
+
+def test_wls_matches_closed_form_with_backtest_variances():
+    for _, _, got, want, _ in _against_closed_form("wls", 2, 2024, 0.95, lambda e: np.diag(e.var(axis=0, ddof=1))):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-8)
+
+
+def _loop_shrunk_covariance(e):
+    lam, cov = _loop_lambda(e), np.cov(e, rowvar=False)
+    return lam * np.diag(np.diag(cov)) + (1 - lam) * cov
 
 
 def test_mint_shrink_matches_closed_form_with_loop_shrinkage():
-    base = _base(4)
-    names = [NAT, *REGIONS]
-    res = _residuals(5, names)
-    rec, report = reconcile(base, method="mint_shrink", residuals=res)
-    for m in ("m1", "m2"):
-        e = _error_matrix(res, m, names)
-        lam = _loop_lambda(e)
-        cov = np.cov(e, rowvar=False)
-        W = lam * np.diag(np.diag(cov)) + (1 - lam) * cov
-        want = _closed_form(_cross_section(base, m, 2025, 0.8, names), S_NAT, W)
-        np.testing.assert_allclose(_cross_section(rec, m, 2025, 0.8, names), want, rtol=1e-10, atol=1e-8)
-        np.testing.assert_allclose(report.loc[report.model == m, "shrinkage"], lam, rtol=1e-12)
+    for m, e, got, want, report in _against_closed_form("mint_shrink", 4, 2025, 0.8, _loop_shrunk_covariance):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-8)
+        np.testing.assert_allclose(report.loc[report.model == m, "shrinkage"], _loop_lambda(e), rtol=1e-12)
 
 
 def test_shrinkage_hand_worked_example():

@@ -7,8 +7,9 @@ import pytest
 from statsmodels.tsa.arima.model import ARIMA
 
 from kzmig.core.errors import PanelContractError
-from kzmig.forecast.adapters import alpha_to_level, from_nixtla, from_statsmodels, level_to_alpha
-from kzmig.models.schema import check_horizon, check_levels, check_nested_levels, validate_forecast, validate_series
+from kzmig.forecast.adapters import from_nixtla, from_statsmodels
+from kzmig.models.schema import (alpha_to_level, check_horizon, check_level, check_levels, check_nested_levels,
+                                 level_to_alpha, validate_forecast, validate_series)
 
 
 def _table(**over) -> pd.DataFrame:
@@ -71,6 +72,46 @@ def test_horizon_below_one(h):
 def test_levels_in_percent_rejected():
     with pytest.raises(ValueError, match=r"not fractions"):
         check_levels([80, 95])
+
+
+def _level_checks():
+    """Every library entry point that takes an interval level, called with ``level``."""
+    from kzmig.forecast.distribution import z_value
+    from kzmig.forecast.evaluate import score
+    from kzmig.forecast.population import project_population
+    from kzmig.models.baselines import Naive
+    from kzmig.models.bootstrap import wild_cluster_bootstrap
+    from kzmig.models.results import PanelResult
+
+    series = pd.DataFrame({"region": "A", "year": range(2000, 2006), "y": [1.0, 3, 2, 4, 3, 5]})
+    res = PanelResult(params=pd.Series({"x": 1.0}), std_errors=pd.Series({"x": 0.5}), pvalues=pd.Series({"x": 0.1}),
+                      cov_type="robust", nobs=10, n_regions=2, years=(2000, 2004), r2_within=0.5, r2_between=0.5,
+                      r2_overall=0.5, effects="none")
+    return {
+        "check_level": check_level,
+        "check_levels": lambda lv: check_levels([0.8, lv]),
+        "level_to_alpha": level_to_alpha,
+        "z_value": z_value,
+        "predict": lambda lv: Naive().fit(series).predict(1, levels=[lv]),
+        "score": lambda lv: score(_table().assign(actual=1.0, scale=1.0), levels=[lv]),
+        "conf_int": res.conf_int,
+        "bootstrap": lambda lv: wild_cluster_bootstrap(object(), level=lv),
+        "population": lambda lv: project_population(pd.DataFrame(), _table(), levels=[lv]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_level_checks()))
+@pytest.mark.parametrize("bad", [80, 0.0, 1.0, -0.5, float("nan")])
+def test_one_level_check_everywhere(name, bad):
+    if name == "z_value" and np.isnan(bad):
+        assert np.isnan(_level_checks()[name](bad))  # a row without an interval
+        return
+    with pytest.raises(ValueError, match=r"interval level\(s\) \[.*\] are not fractions in \(0, 1\); write 0\.8"):
+        _level_checks()[name](bad)
+
+
+def test_one_level_check_accepts_fractions():
+    assert check_level(np.float64(0.95)) == 0.95 and check_levels([0.95, 0.8, 0.8]) == (0.8, 0.95)
 
 
 def test_from_statsmodels_matches_conf_int():

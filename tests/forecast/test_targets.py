@@ -92,7 +92,7 @@ def test_row_scales_rejects_bounds_on_the_wrong_side():
     fc.loc[2, "lower"] = 1e6
     with pytest.raises(ValueError, match=r"interval does not contain the point for \(model='m', region='astana', year=2026\)"):
         row_scales(fc)
-    with pytest.raises(ValueError, match=r"level must be a fraction in \(0, 1\), got \[80.0"):
+    with pytest.raises(ValueError, match=r"interval level\(s\) \[80\.0\] are not fractions in \(0, 1\)"):
         row_scales(_fc(levels=(0.8,)).assign(level=80.0))
 
 

@@ -44,17 +44,12 @@ def panel() -> pd.DataFrame:
     return make_panel()
 
 
-@pytest.fixture
-def small_panel() -> pd.DataFrame:
-    return make_panel(n_regions=4, n_years=5, seed=3)
-
-
 def make_type_panel(n_regions: int = 20, n_years: int = 12, *, seed: int = 0,
                     beta: tuple[float, float] = (1.2, -0.7)) -> pd.DataFrame:
     """A seeded region-by-window panel of trend types from a latent ordered-logit index.
 
     ``latent = beta_1 x1 + beta_2 x2 + logistic noise`` cut at -2.5, -1, 0, 1, 2.5 into the
-    six types of :data:`models.discrete.TREND_ORDER` (contemporaneous features; tests
+    six types of :data:`kzmig.models.discrete.TREND_ORDER` (contemporaneous features; tests
     pass ``lag=0``).
     """
     from kzmig.models.discrete import TREND_ORDER

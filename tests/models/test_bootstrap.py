@@ -33,12 +33,16 @@ def _loop_tstats(panel, effects, k_name, b0, v):
     return t, np.array(tstar)
 
 
+def _fe_design(panel, effects, B, seed):
+    """The transformed design of a fixed-effects fit of y on x1, x2, and B Webb draws."""
+    design = design_from_model(FixedEffectsMigration("y", ["x1", "x2"], effects=effects, lag=0).fit(panel))
+    return design, draw_weights("webb", design.n_clusters, B, seed=seed)
+
+
 @pytest.mark.parametrize("effects", ["region", "both"])
 def test_wcr_draws_match_statsmodels_refits(panel_factory, effects):
     panel = panel_factory(n_regions=8, n_years=6, seed=5)
-    model = FixedEffectsMigration("y", ["x1", "x2"], effects=effects, lag=0).fit(panel)
-    design = design_from_model(model)
-    v = draw_weights("webb", design.n_clusters, 40, seed=11)
+    design, v = _fe_design(panel, effects, 40, 11)
     t, tstar = wcr_tstats(design, 0, 1.2, v)
     t_ref, tstar_ref = _loop_tstats(panel, effects, "x1", 1.2, v)
     # statsmodels scales the cluster variance by G/(G-1) (N-1)/(N-K) with K counting the
@@ -113,10 +117,7 @@ def test_bad_bootstrap_options(panel):
 @pytest.mark.parametrize("effects", ["region", "both"])
 def test_fast_path_equals_direct_computation(panel_factory, effects):
     from kzmig.models.bootstrap import _WCRPath
-    panel = panel_factory(n_regions=9, n_years=7, seed=8)
-    model = FixedEffectsMigration("y", ["x1", "x2"], effects=effects, lag=0).fit(panel)
-    design = design_from_model(model)
-    v = draw_weights("webb", design.n_clusters, 50, seed=1)
+    design, v = _fe_design(panel_factory(n_regions=9, n_years=7, seed=8), effects, 50, 1)
     for k in (0, 1):
         path = _WCRPath(design, k, v)
         for b0 in (-1.0, 0.0, 0.37, 2.5):

@@ -156,3 +156,15 @@ def test_ensemble_of_every_kind_round_trips(tmp_path):
         pd.testing.assert_frame_equal(a.predict(3), b.predict(3), check_exact=True)
     assert sorted(p.name for p in (tmp_path / "ens").iterdir()) == [
         "arrays.npz", "estimators.skops", "metadata.json", "model.json"]
+
+
+def test_since_wrapper_fits_from_first_year_and_round_trips(tmp_path):
+    from kzmig.models.since import Since
+
+    df = _df()
+    first = int(df["year"].min()) + 3
+    est = Since(make_model("drift", name="drift"), first_year=first, name="drift_late").fit(df)
+    # independent: the drift of the series cut at first_year, fitted alone
+    alone = make_model("drift", name="drift_late").fit(df.loc[df["year"] >= first])
+    pd.testing.assert_frame_equal(est.predict(3, LEVELS), alone.predict(3, LEVELS))
+    _round_trip(est, tmp_path / "since")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import re
 from pathlib import Path
 
 import joblib
@@ -130,6 +131,15 @@ def test_edited_arrays_are_refused_by_checksum(folder):
         load_model(folder)
 
 
+def _refused_by_checksum_then(folder: Path, name: str, match: str) -> None:
+    """An edited ``name`` is refused by its checksum; with the checksum updated, by ``match``."""
+    with pytest.raises(DataFileError, match=rf"{re.escape(name)}: sha256 .* differs"):
+        load_model(folder)
+    _rehash(folder, name)
+    with pytest.raises(DataFileError, match=match):
+        load_model(folder)
+
+
 def _edit_model_json(folder: Path, edit) -> None:
     doc = json.loads((folder / "model.json").read_text())
     edit(doc)
@@ -138,12 +148,8 @@ def _edit_model_json(folder: Path, edit) -> None:
 
 def test_edited_class_name_is_refused(folder):
     _edit_model_json(folder, lambda d: d["model"].update({"class": "os.system"}))
-    with pytest.raises(DataFileError, match=r"model\.json: sha256 .* differs"):
-        load_model(folder)
-    _rehash(folder, "model.json")
-    with pytest.raises(DataFileError, match=r"model\.json: cannot rebuild the model: class 'os\.system' "
-                                            r"is not in the allow-list"):
-        load_model(folder)
+    _refused_by_checksum_then(folder, "model.json",
+                              r"model\.json: cannot rebuild the model: class 'os\.system' is not in the allow-list")
 
 
 def test_edited_nested_class_names_are_refused(tmp_path):
@@ -205,12 +211,8 @@ def test_skops_file_with_an_untrusted_type_is_refused(folder, marker):
     est["e99"] = SkopsPayload(marker)
     sio.dump(est, folder / "estimators.skops")
     assert f"{__name__}.SkopsPayload" in sio.get_untrusted_types(file=folder / "estimators.skops")
-    with pytest.raises(DataFileError, match=r"estimators\.skops: sha256 .* differs"):
-        load_model(folder)
-    _rehash(folder, "estimators.skops")
-    with pytest.raises(DataFileError, match=rf"estimators\.skops: holds types outside the trusted list: "
-                                            rf"\['{__name__}\.SkopsPayload'\]"):
-        load_model(folder)
+    _refused_by_checksum_then(folder, "estimators.skops", rf"estimators\.skops: holds types outside the trusted "
+                                                          rf"list: \['{__name__}\.SkopsPayload'\]")
     assert not marker.exists()
 
 

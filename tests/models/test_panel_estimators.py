@@ -153,7 +153,7 @@ def test_result_helpers(panel):
     pred = est.predict(panel)
     np.testing.assert_allclose(pred["point"], panel[["x1", "x2"]].to_numpy() @ res.params.to_numpy())
     assert clone(est).get_params()["effects"] == "both"
-    with pytest.raises(ValueError, match="level=1.5"):
+    with pytest.raises(ValueError, match=r"level\(s\) \[1\.5\] are not fractions in \(0, 1\)"):
         res.conf_int(1.5)
 
 
