@@ -17,7 +17,13 @@ from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
 from kzmig.features.regions import NATIONAL
 from kzmig.features.sensitivity import method_sensitivity
-from kzmig.reporting.charts import plot_geojson_map, plot_growth_index, plot_tile_map
+from kzmig.reporting.charts import (
+    plot_external_flows,
+    plot_geojson_map,
+    plot_growth_index,
+    plot_partner_flows,
+    plot_tile_map,
+)
 from kzmig.reporting.tables import write_workbook
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
@@ -142,6 +148,18 @@ def _stage4_tables(flags, feats, trends, factors, units, start, end, notes) -> d
     return out
 
 
+def stage2_tables(long: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Stage 2 (external migration) tables the data can fill: yearly flows since 1991, CIS /
+    non-CIS, partner countries, composition by education and specialty, brain drain."""
+    from kzmig.features.composition import brain_drain_table, composition_table
+    from kzmig.features.external import cis_split_table, external_flows_table, partner_table
+
+    out = {"external_flows": external_flows_table(long), "external_cis_split": cis_split_table(long),
+           "external_partners": partner_table(long), "migrant_composition": composition_table(long),
+           "brain_drain": brain_drain_table(long)}
+    return {k: v for k, v in out.items() if len(v)}
+
+
 def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets: pd.DataFrame | None = None,
                       notes: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """All tables of the assessment, keyed by file name (no I/O).
@@ -230,6 +248,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
         "breaks": breaks,
     }
     tables["external"], tables["external_status"] = external_series(long)
+    tables.update(stage2_tables(long))
     if targets is not None:
         rates = migration_rates(panel)
         actual = panel.merge(rates[["region", "year", *[c for c in rates.columns if c not in panel.columns]]],
@@ -290,6 +309,13 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
     figures = {"growth_index": plot_growth_index(tables["population_change"],
                                                  title=f"Population growth index {cfg.start}-{cfg.end} (start = 100)"),
                "trend_map": plot_tile_map(total, title=f"Net migration trend type {cfg.start}-{cfg.end} (schematic)")}
+    if "external_flows" in tables:
+        figures["external_flows"] = plot_external_flows(tables["external_flows"],
+                                                        title="External migration of Kazakhstan: arrivals, departures, net")
+    if "external_partners" in tables:
+        figures["external_partners"] = plot_partner_flows(tables["external_partners"],
+                                                          non_cis=tables.get("external_cis_split"),
+                                                          title="External flows by CIS partner country")
     if getattr(cfg, "geojson", None):
         figures["trend_map_geojson"] = plot_geojson_map(total, Path(cfg.geojson),
                                                         title=f"Net migration trend type {cfg.start}-{cfg.end}")
