@@ -97,19 +97,16 @@ def apply_conformal(forecast: pd.DataFrame, quantiles: pd.DataFrame, scales: pd.
         s = scales.reindex(pd.MultiIndex.from_frame(base[["region", "origin_year"]])).to_numpy(dtype=float)
     else:
         s = scales.reindex(base["region"]).to_numpy(dtype=float)
-    parts = []
+    parts, any_ok = [], np.zeros(len(base), dtype=bool)
     for lv in levels:
         half = _q_for(quantiles, lv, horizons) * s
         ok = np.isfinite(half)
-        parts.append(base.assign(lower=np.where(ok, base["point"] - half, np.nan),
-                                 upper=np.where(ok, base["point"] + half, np.nan),
-                                 level=np.where(ok, lv, np.nan)))
-    out = pd.concat(parts, ignore_index=True)
-    # rows without any interval keep a single NA-level row per key
-    na = out["level"].isna()
-    out = pd.concat([out.loc[~na], out.loc[na].drop_duplicates(key)], ignore_index=True)
-    has = out.loc[~out["level"].isna()].set_index(key).index
-    out = out.loc[~(out["level"].isna() & out.set_index(key).index.isin(has))]
+        any_ok |= ok
+        parts.append(base.loc[ok].assign(lower=base["point"][ok] - half[ok], upper=base["point"][ok] + half[ok],
+                                          level=lv))
+    # a key without any interval keeps one row with NA bounds and level
+    parts.append(base.loc[~any_ok].assign(lower=np.nan, upper=np.nan, level=np.nan))
+    out = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
     return coerce_forecast(out.reset_index(drop=True))
 
 

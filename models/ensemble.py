@@ -115,13 +115,16 @@ class Ensemble(BaseForecaster):
 
 
 def select_best(metrics: pd.DataFrame, *, by: str = "mase", candidates: Sequence[str] | None = None) -> str:
-    """The model with the lowest mean ``by`` over horizons (ties broken by name).
+    """The model with the lowest mean ``by`` over horizons.
+
+    Ties (models with the same points, e.g. a naive forecast fitted on two spans of a series)
+    are broken by the mean interval (Winkler) score over the levels scored, then by name.
 
     Parameters
     ----------
     metrics : DataFrame
         ``model, horizon, <by>`` rows for one target (as from
-        :func:`kzmig.forecast.evaluate.score`).
+        :func:`kzmig.forecast.evaluate.score`), optionally ``winkler_<level>`` columns.
     """
     if by not in metrics.columns:
         raise ValueError(f"select_best: metric {by!r} is not a column; found {list(metrics.columns)}.")
@@ -129,6 +132,9 @@ def select_best(metrics: pd.DataFrame, *, by: str = "mase", candidates: Sequence
     scores = m.groupby("model")[by].mean().dropna()
     if scores.empty:
         raise ValueError(f"select_best: no model has a finite {by!r}.")
-    best = sorted(scores.items(), key=lambda kv: (kv[1], kv[0]))[0][0]
+    wink = [c for c in m.columns if c.startswith("winkler_")]
+    tie = m.groupby("model")[wink].mean().mean(axis=1) if wink else pd.Series(dtype=float)
+    key = lambda kv: (round(kv[1], 12), tie.get(kv[0], np.inf) if pd.notna(tie.get(kv[0], np.nan)) else np.inf, kv[0])  # noqa: E731
+    best = sorted(scores.items(), key=key)[0][0]
     logger.info("select_best: %s (mean %s=%.4f) out of %d models.", best, by, scores[best], len(scores))
     return str(best)

@@ -41,7 +41,7 @@ def _savefig_options(fmt: str, dpi: int) -> dict:
     return {"format": fmt, "dpi": dpi, "bbox_inches": "tight", "metadata": {"Software": None} if fmt == "png" else None}
 
 
-def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
+def save_figure(fig: Figure, path: str | Path, *, dpi: int = 110) -> Path:
     """Write ``fig`` to ``path`` atomically; the format follows the suffix (PNG by default).
 
     PNG metadata carries no timestamp, so the same figure gives the same bytes.
@@ -53,7 +53,7 @@ def save_figure(fig: Figure, path: str | Path, *, dpi: int = 150) -> Path:
     return path
 
 
-def figure_bytes(fig: Figure, *, fmt: str = "png", dpi: int = 150) -> bytes:
+def figure_bytes(fig: Figure, *, fmt: str = "png", dpi: int = 110) -> bytes:
     """The bytes :func:`save_figure` would write, rendered in memory (same figure, same bytes)."""
     buf = io.BytesIO()
     fig.savefig(buf, **_savefig_options(fmt, dpi))

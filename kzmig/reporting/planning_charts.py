@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import StrMethodFormatter
+from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from kzmig.core.errors import DataError
 from kzmig.features.regions import NATIONAL, load_regions
@@ -71,6 +71,7 @@ def _draw(ax, hist: pd.DataFrame, bands: pd.DataFrame, points: pd.DataFrame, mod
                         b["upper"].to_numpy(dtype=float), color=BAND_COLOUR, alpha=BAND_ALPHA.get(round(lv, 3), 0.2),
                         lw=0, label=f"{level_tag(lv)}%")
     ax.plot(points["year"], points["point"], color=BAND_COLOUR, lw=2.0, label=f"{model} (selected)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, never 2026.5
     if scenarios is not None:
         for i, (name, s) in enumerate(scenarios.groupby("scenario", sort=True)):
             s = s.sort_values("year")

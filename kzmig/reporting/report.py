@@ -87,6 +87,7 @@ class FigureBlock:
     alt: str
     caption: str = ""
     dpi: int = 110
+    png: bytes | None = None  # the figure already rendered (e.g. when it was saved as a file too)
 
 
 Block = str | Sequence[str] | pd.DataFrame | Figure | TableBlock | FigureBlock
@@ -135,7 +136,8 @@ def _alt(fig: Figure) -> str:
 
 
 def _figure(block: FigureBlock) -> str:
-    data = base64.b64encode(figure_bytes(block.figure, dpi=block.dpi)).decode("ascii")
+    png = block.png if block.png is not None else figure_bytes(block.figure, dpi=block.dpi)
+    data = base64.b64encode(png).decode("ascii")
     cap = f"<figcaption>{_esc(block.caption)}</figcaption>" if block.caption else ""
     return f'<figure><img src="data:image/png;base64,{data}" alt="{_esc(block.alt)}">{cap}</figure>'
 

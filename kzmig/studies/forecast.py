@@ -36,7 +36,7 @@ from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.registry import make_model
 from kzmig.models.since import Since
 from kzmig.models.schema import BREAK_COLUMN, check_nested_levels, coerce_forecast, validate_forecast
-from kzmig.reporting.fan import plot_forecasts
+from kzmig.reporting.planning_charts import plot_overview
 from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 
@@ -284,9 +284,9 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
               and not r["notes"]]
     figures = {}
     for target, res in results.items():
-        fig = plot_forecasts(wide, res["forecasts"], target, breaks=break_years(long, variable=target))
-        if fig is not None:
-            figures[f"forecast_{target}"] = fig
+        if res["forecasts"]["selected"].astype(bool).any():
+            figures[f"forecast_{target}"] = plot_overview(wide, res["forecasts"], target,
+                                                          breaks=break_years(long, variable=target))
     models_out = {k: v for t, r in results.items() for k, v in _saved_models(t, r, cfg, data_meta).items()}
     observed = [t for t in results if t in wide.columns]
     tables["history"] = wide[["region", "year", *observed]].dropna(how="all", subset=observed).reset_index(drop=True)

@@ -17,10 +17,12 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.core.atomic import atomic_path
 from kzmig.features.regions import NATIONAL
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import write_planning_workbook
+from kzmig.reporting.charts import figure_bytes
 from kzmig.reporting.report import FigureBlock, TableBlock, write_report
 from kzmig.studies.base import StudyResult
 
@@ -70,17 +72,23 @@ def _breaks(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["target", "region", "year"])
 
 
-def _charts(forecasts, history, accuracy, targets, breaks) -> dict:
+def _charts(forecasts, history, accuracy, targets, breaks, parts) -> dict:
+    studied = {k.removeprefix("forecast_"): f for p in parts.values() for k, f in p.figures.items()
+               if k.startswith("forecast_")}
     figures = {}
     for t in targets.itertuples(index=False):
         brk = breaks.loc[breaks["target"] == t.target] if len(breaks) else None
         regions = sorted(set(forecasts.loc[forecasts["target"] == t.target, "region"]))
         if t.target == "population":
             figures["population"] = plot_population(history, forecasts)
-        elif len(regions) > 1:
-            figures[f"overview_{t.target}"] = plot_overview(history, forecasts, t.target, breaks=brk)
+        elif len(regions) > 1:  # the forecasting study drew it already
+            figures[f"overview_{t.target}"] = studied.get(t.target) or plot_overview(history, forecasts, t.target,
+                                                                                     breaks=brk)
         for region in regions:
-            figures[f"fan_{t.target}_{region}"] = plot_fan(history, forecasts, t.target, region, breaks=brk)
+            fig = plot_fan(history, forecasts, t.target, region, breaks=brk)
+            if t.caveat:  # composition-based estimates say so on the chart itself
+                fig.text(0.01, 0.005, f"Caveat: {t.caveat}", fontsize=7, color="#a50f15", wrap=True)
+            figures[f"fan_{t.target}_{region}"] = fig
         acc = accuracy.loc[accuracy["target"] == t.target] if len(accuracy) else accuracy
         if len(acc):
             aggregate = "all_regions" if (acc["region"] == "all_regions").any() else "all_series"
@@ -104,7 +112,10 @@ def _chosen_models(accuracy: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def _report_sections(parts, targets, accuracy, figures, notes_text) -> list:
+def _report_sections(parts, targets, accuracy, figures, notes_text, png) -> list:
+    def figure(fig, alt: str) -> FigureBlock:  # embeds the PNG the charts part rendered, when it did
+        return FigureBlock(fig, alt=alt, png=png.get(alt))
+
     sections = []
     if "assessment" in parts:
         a = parts["assessment"].tables
@@ -128,8 +139,8 @@ def _report_sections(parts, targets, accuracy, figures, notes_text) -> list:
     sections.append(("Accuracy and chosen models", [
         TableBlock(_chosen_models(accuracy, targets), caption="Selected model per target: backtest MASE "
                    "(mean over horizons) against the naive forecast"),
-        *[FigureBlock(f, alt=k) for k, f in figures.items() if k.startswith("accuracy_")]]))
-    sections.append(("Forecast charts", [FigureBlock(f, alt=k) for k, f in figures.items()
+        *[figure(f, alt=k) for k, f in figures.items() if k.startswith("accuracy_")]]))
+    sections.append(("Forecast charts", [figure(f, alt=k) for k, f in figures.items()
                                          if k.startswith("overview_") or k == "population"
                                          or (k.startswith("fan_") and k.endswith(f"_{NATIONAL}"))]))
     extra = [TableBlock(parts[k].tables[t], caption=f"{k}: {t}") for k in ("scenarios", "targets")
@@ -159,17 +170,26 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
         write_planning_workbook(path, tables=tables, accuracy=accuracy, meta={**meta, **info}, notes=notes,
                                 targets=targets)
 
-    figures = _charts(forecasts, history, accuracy, targets, breaks)
+    figures = _charts(forecasts, history, accuracy, targets, breaks, parts)
+    png: dict[str, bytes] = {}  # rendered once: written to charts/ and embedded in report.html
+
+    def chart(name):
+        def write(path) -> None:
+            png[name] = figure_bytes(figures[name])
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(png[name])
+        return write
 
     def report(path) -> None:
-        write_report(path, _report_sections(parts, targets, accuracy, figures, gaps),
+        write_report(path, _report_sections(parts, targets, accuracy, figures, gaps, png),
                      title=meta["title"], meta={**meta, **info})
 
     return {
         "planning": StudyResult(study="planning", name=cfg.name, tables={},
                                 writers={"forecast_tables.xlsx": workbook,
                                          "forecast_tables.csv": lambda path: write_planning_csv(tables, path)}),
-        "charts": StudyResult(study="charts", name=cfg.name, tables={}, figures=figures),
+        "charts": StudyResult(study="charts", name=cfg.name, tables={},
+                              writers={f"{name}.png": chart(name) for name in figures}),
         "": StudyResult(study="report", name=cfg.name, tables={}, writers={"report.html": report}),
     }
 
