@@ -153,6 +153,22 @@ class RunConfig(StudyConfigBase):
             problems.append(error(("scenarios", "forecast"), f"found {toml_repr(self.scenarios.forecast)}; it must "
                                   f"name a [forecasts.<name>] study: {toml_repr(sorted(self.forecasts))}.",
                                   self.scenarios.forecast))
+        if self.scenario and self.regress is not None:
+            names = [m.name for m in self.regress.models]
+            if self.scenarios.model not in names:
+                problems.append(error(("scenarios", "model"), f"found {toml_repr(self.scenarios.model)}; it must name a "
+                                      f"[[regress.models]] entry: {toml_repr(names)}.", self.scenarios.model))
+            if self.scenarios.outcome not in self.regress.outcomes.targets:
+                problems.append(error(("scenarios", "outcome"), f"found {toml_repr(self.scenarios.outcome)}; it must be "
+                                      f"an outcome of the regression: {toml_repr(list(self.regress.outcomes.targets))}.",
+                                      self.scenarios.outcome))
+            features = list(self.regress.features.columns)
+            for name, block in self.scenario.items():
+                for i, shift in enumerate(block.shifts):
+                    if shift.feature not in features:
+                        problems.append(error(("scenario", name, "shifts", i, "feature"),
+                                              f"found {toml_repr(shift.feature)}; the panel model's features are "
+                                              f"{toml_repr(features)} (regress.features.columns).", shift.feature))
         if self.specialists is not None and self.specialists.forecast not in self.forecasts:
             problems.append(error(("specialists", "forecast"), f"found {toml_repr(self.specialists.forecast)}; it "
                                   f"must name a [forecasts.<name>] study: {toml_repr(sorted(self.forecasts))}.",

@@ -60,6 +60,23 @@ AGGREGATES = ("all_regions", "all_regions_no_breaks", "all_series", "all_series_
 ACCURACY_ORDER = ("target", "model", "selected", "region", "horizon", "n", "mae", "rmse", "mase")
 
 
+#: long target-name prefixes shortened in sheet names (the cover lists the full names)
+SHORT = (("external_departures_specialty_", "dep spec "), ("external_arrivals_specialty_", "arr spec "),
+         ("external_departures_education_", "dep edu "), ("external_arrivals_education_", "arr edu "),
+         ("external_departures_to_", "dep to "), ("external_arrivals_from_", "arr from "),
+         ("external_departures", "departures"), ("external_arrivals", "arrivals"),
+         ("net_migration_rate_per_1000", "net migration rate"), ("net_migration", "net migration"))
+
+
+def short_label(target: str) -> str:
+    """A readable sheet label for a name too long for Excel's 31 characters:
+    ``external_departures_specialty_technical`` -> ``dep spec technical``."""
+    for prefix, short in SHORT:
+        if target.startswith(prefix):
+            return (short + target[len(prefix):]).replace("_", " ").strip()
+    return target
+
+
 def sheet_names(labels: Sequence[str], *, reserved: Sequence[str] = RESERVED, suffixes: Sequence[str] = ()
                 ) -> list[str]:
     """Excel sheet names for ``labels``: forbidden characters replaced, cut to 31 characters, unique.
@@ -341,7 +358,9 @@ def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy:
         plan.append({"target": info.target, "table": t, "info": info, "tag": main, "main": True})
         plan += [{"target": info.target, "table": t, "info": info, "tag": tag, "main": False}
                  for tag in tags if tag != main]
-    names = sheet_names([p["target"] for p in plan], suffixes=["" if p["main"] else f" {p['tag']}%" for p in plan])
+    suffix = lambda p: "" if p["main"] else f" {p['tag']}%"  # noqa: E731
+    names = sheet_names([p["target"] if len(p["target"] + suffix(p)) <= 31 else short_label(p["target"])
+                         for p in plan], suffixes=["" if p["main"] else f" {p['tag']}%" for p in plan])
     for p, name in zip(plan, names):
         p["sheet"] = name
     listing = [(p["sheet"], f"{p['target']}: " + (f"point forecast and {p['tag']} % interval" if p["tag"]

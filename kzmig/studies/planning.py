@@ -46,6 +46,11 @@ GAPS = (
 )
 
 
+#: the variables whose vintage (latest year) the cover sheet and the report state, with the targets'
+KEY_VARIABLES = ("population", "births", "deaths", "natural_increase", "net_migration", "interregional_net",
+                 "unemployment_rate_pct", "money_income_per_capita_kzt", "external_arrivals", "external_departures")
+
+
 class RunInfo(dict):
     """Run id and creation time, filled when the run folder is written (cover sheet, report)."""
 
@@ -164,7 +169,10 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
     skipped = [w for p in parts.values() for w in p.warnings if "not forecast" in w]
     gaps = list(GAPS) + skipped
     notes = planning_notes(targets, accuracy, breaks=BREAKS, gaps=gaps)
-    meta = {"title": f"kzmig planning run {cfg.name}", "vintage": data_meta.get("vintage", {}), "method": METHOD}
+    vintage = data_meta.get("vintage", {})
+    wanted = set(KEY_VARIABLES) | set(targets["target"])
+    meta = {"title": f"kzmig planning run {cfg.name}", "method": METHOD,
+            "vintage": {k: v for k, v in vintage.items() if k in wanted}}
 
     def workbook(path) -> None:
         write_planning_workbook(path, tables=tables, accuracy=accuracy, meta={**meta, **info}, notes=notes,

@@ -142,8 +142,8 @@ def book(forecasts, accuracy, tmp_path):
 
 
 TARGET_SHEETS = ["net_migration", "net_migration 95%", "net_migration_rate_per_1000",
-                 "net_migration_rate_per_1000 95%", "external_departures_specialty_m",
-                 "external_departures_special 95%", "population", "population 95%"]
+                 "net_migration_rate_per_1000 95%", "dep spec medical",
+                 "dep spec medical 95%", "population", "population 95%"]
 
 
 def test_sheet_names(book):
@@ -205,7 +205,7 @@ def test_header_names_national_last_and_caveat(book):
     assert ws.cell(ws.max_row, 1).font.b  # the national row is bold
     for name in TARGET_SHEETS:
         caveat = book[name]["A2"].value
-        if name.startswith("external_departures"):
+        if name.startswith(("external_departures", "dep spec")):
             assert CAVEAT in caveat
         else:
             assert caveat is None
@@ -233,7 +233,7 @@ def test_cover_notes_and_document_date(book):
     assert cover["Data vintage / Данные"] == "population to 2025; net migration, arrivals to 2024"
     assert cover["Method / Метод"] == META["method"]
     assert "net_migration: arima" in cover["Selected models / Модели"]
-    assert cover["external_departures_specialty_m"].startswith(SPECIALIST)  # the sheet list gives the full name
+    assert cover["dep spec medical"].startswith(SPECIALIST)  # the sheet list gives the full name
     ws = book["cover"]
     for label in CONTACT_FIELDS:
         r = next(c.row for c in ws["A"] if c.value == label)
@@ -271,7 +271,7 @@ def test_explicit_caveats_replace_the_table_ones(forecasts, accuracy, tmp_path):
     book = openpyxl.load_workbook(_write(forecasts, accuracy, tmp_path / "c.xlsx",
                                          caveats={"population": "provisional: 2021 census not yet included"}))
     assert "provisional" in book["population"]["A2"].value and "provisional" in book["population 95%"]["A2"].value
-    assert book["external_departures_specialty_m"]["A2"].value is None
+    assert book["dep spec medical"]["A2"].value is None
 
 
 def test_missing_target_table_is_named(forecasts, accuracy, tmp_path):

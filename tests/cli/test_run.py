@@ -1,0 +1,269 @@
+"""``kzmig run``: a small planning run on the shipped data, end to end, through the command line.
+
+The config is the baseline's shape with fewer models and origins, so that it runs in seconds:
+assessment, regression, two forecasting studies, specialists, a scenario and targets.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from cli_helpers import run_kzmig
+
+RUN = """
+[run]
+name = "mini"
+targets = "targets.csv"
+
+[assess]
+start = 2015
+end = 2022
+
+[regress]
+config = "regress.toml"
+
+[forecasts.net_migration]
+[forecasts.net_migration.targets]
+names = ["net_migration"]
+additive = ["net_migration"]
+[forecasts.net_migration.backtest]
+origins = { from = 2016, to = 2021 }
+horizon = 2
+[forecasts.net_migration.forecast]
+to_year = 2028
+conformal = "all"
+[forecasts.net_migration.reconciliation]
+methods = ["ols"]
+use = "ols"
+[forecasts.net_migration.population]
+enabled = true
+[forecasts.net_migration.models.naive]
+kind = "naive"
+[forecasts.net_migration.models.mean3]
+kind = "window_mean"
+params = { k = 3 }
+[forecasts.net_migration.models.pooled_ar]
+kind = "pooled_ar"
+
+[forecasts.external]
+[forecasts.external.data]
+view = "current"
+[forecasts.external.targets]
+names = ["external_departures"]
+additive = []
+[forecasts.external.breaks]
+treatment = "keep"
+[forecasts.external.backtest]
+origins = { from = 2012, to = 2022 }
+horizon = 2
+[forecasts.external.forecast]
+to_year = 2028
+conformal = "missing"
+[forecasts.external.models.naive_2000]
+kind = "naive"
+first_year = 2000
+[forecasts.external.models.mean3]
+kind = "window_mean"
+params = { k = 3 }
+
+[specialists]
+forecast = "external"
+target = "external_departures"
+dimensions = ["specialty"]
+n_draws = 2000
+
+[scenarios]
+forecast = "net_migration"
+model = "fe_twoway"
+n_draws = 2000
+
+[scenario.jobs]
+description = "unemployment 1 point lower everywhere from 2024"
+shifts = [{ feature = "unemployment_rate_pct", regions = "all", from_year = 2024, kind = "absolute", value = -1.0 }]
+"""
+TARGETS = ("indicator,region,year,value,direction,measure,source\n"
+           "net_migration,north_kazakhstan,2028,0,at_least,level,illustration\n"
+           "net_migration,astana,2027,30000,at_least,level,illustration\n"
+           "foreign_students,kazakhstan,2029,150000,at_least,level,illustration (no such series)\n")
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory, small_regress) -> Path:
+    d = tmp_path_factory.mktemp("runcfg")
+    (d / "regress.toml").write_text(small_regress, encoding="utf-8")
+    (d / "targets.csv").write_text(TARGETS, encoding="utf-8")
+    path = d / "mini.toml"
+    path.write_text(RUN, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(config, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "mini"
+    res = run_kzmig("run", config, "--out", out)
+    assert res.code == 0, res.text
+    return out
+
+
+def test_run_folder_has_every_part_and_a_complete_manifest(run):
+    for sub in ("assessment/population_change.csv", "regression/coefficients.csv",
+                "forecast/net_migration/forecasts.csv", "forecast/external/forecasts.csv",
+                "specialists/specialist_forecasts.csv", "scenarios/scenario_forecasts.csv",
+                "targets/target_probabilities.csv", "planning/forecast_tables.xlsx",
+                "planning/forecast_tables.csv", "report.html", "run.log"):
+        assert (run / sub).is_file(), sub
+    man = json.loads((run / "manifest.json").read_text())
+    assert man["status"] == "complete" and man["kind"] == "run" and man["name"] == "mini"
+    assert [s["step"] for s in man["run_steps"]] == ["assessment", "regression", "forecast/net_migration",
+                                                     "forecast/external", "specialists", "scenarios", "targets",
+                                                     "planning"]
+    assert man["data"]["sha256"] and man["data"]["vintage"]["population"] >= 2025
+    assert man["config"]["sha256"] and man["references"]["regress"]["sha256"]
+    assert man["seeds"]["regression"]["bootstrap"] == 1
+    assert {"python", "numpy", "kzmig"} <= set(man["versions"])
+
+
+def _selected(run: Path) -> pd.DataFrame:
+    frames = [pd.read_csv(run / "forecast" / s / "forecasts.csv") for s in ("net_migration", "external")]
+    frames.append(pd.read_csv(run / "specialists" / "specialist_forecasts.csv"))
+    fc = pd.concat(frames, ignore_index=True)
+    return fc.loc[fc["selected"].astype(bool)]
+
+
+def test_workbook_numbers_equal_the_long_tables(run):
+    fc = _selected(run)
+    wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")
+    assert wb.sheetnames[:2] == ["cover", "notes"] and "accuracy" in wb.sheetnames
+    sheets = [s for s in wb.sheetnames if s not in ("cover", "notes", "accuracy")]
+    assert {"net_migration", "net_migration 95%", "population", "external_departures"} <= set(sheets)
+    checked = 0
+    for name in ("net_migration", "population", "net_migration 95%"):
+        ws = wb[name]
+        rows = [[c.value for c in r] for r in ws.iter_rows()]
+        head_i = next(i for i, r in enumerate(rows) if r[:3] == ["region", "Регион", "Region"])
+        header, body = rows[head_i], rows[head_i + 1:]
+        titles = rows[head_i - 1]
+        target = name.split(" ")[0]
+        level = 0.95 if name.endswith("95%") else 0.8
+        sub = fc.loc[(fc["target"] == target) & np.isclose(fc["level"], level)]
+        body = [r for r in body if r[0]]
+        assert body[-1][0] == "kazakhstan" and body[-1][1] == "Республика Казахстан"
+        assert dict((r[0], r[1]) for r in body)["astana"] == "г. Астана"
+        for j, col in enumerate(header[3:], start=3):
+            block = next(t for t in reversed(titles[:j + 1]) if t)  # the block title above the column
+            variant = "point" if "point" in block.lower() else "lower" if "low" in block.lower() else "upper"
+            for r in body:
+                want = sub.loc[(sub["region"] == r[0]) & (sub["year"] == int(col)), variant]
+                assert len(want) == 1, (name, r[0], col)
+                assert r[j] == pytest.approx(float(want.iloc[0]), rel=1e-15, abs=1e-9)
+                checked += 1
+    assert checked > 300
+
+
+def test_planning_csv_has_a_bom_and_the_same_numbers(run):
+    raw = (run / "planning" / "forecast_tables.csv").read_bytes()
+    assert raw[:3] == b"\xef\xbb\xbf"
+    wide = pd.read_csv(run / "planning" / "forecast_tables.csv", encoding="utf-8-sig")
+    row = wide.loc[(wide["target"] == "net_migration") & (wide["variant"] == "point") & (wide["region"] == "astana")]
+    fc = _selected(run)
+    want = fc.loc[(fc["target"] == "net_migration") & (fc["region"] == "astana") & (fc["year"] == 2026), "point"]
+    assert row["2026"].iloc[0] == pytest.approx(want.iloc[0], rel=1e-12)
+    assert "г. Астана" in set(wide["region_name_ru"])
+
+
+class _Parts(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tables, self.images, self.links = 0, [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tables += tag == "table"
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        for v in a.values():
+            if v and ("http://" in v or "https://" in v):
+                self.links.append(v)
+
+
+def test_report_is_self_contained_with_tables_and_images(run):
+    p = _Parts()
+    p.feed((run / "report.html").read_text(encoding="utf-8"))
+    assert p.tables >= 6 and len(p.images) >= 5 and not p.links
+    for src in p.images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    html = (run / "report.html").read_text(encoding="utf-8")
+    for heading in ("Headline of the assessment", "Regression table", "Accuracy and chosen models",
+                    "Scenarios and targets", "What the data could not answer"):
+        assert heading in html
+
+
+def test_specialists_say_they_are_composition_based(run):
+    sp = pd.read_csv(run / "specialists" / "specialist_forecasts.csv")
+    assert set(sp["method"]) == {"composition"} and sp["caveat"].str.contains("composition").all()
+    wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx", read_only=True)
+    tech = "dep spec technical"  # the sheet of external_departures_specialty_technical (too long for Excel)
+    text = " ".join(str(c) for r in wb[tech].iter_rows(max_row=4, values_only=True) for c in r if c)
+    assert "composition" in text
+
+
+def test_targets_answered_or_said_why_not(run):
+    t = pd.read_csv(run / "targets" / "target_probabilities.csv")
+    nk = t.loc[t["region"] == "north_kazakhstan"].iloc[0]
+    assert 0 < nk["probability"] < 1 and nk["status"] == "forecast"
+    assert t.loc[t["indicator"] == "foreign_students", "status"].iloc[0].startswith("not answerable")
+
+
+def test_same_config_and_data_give_identical_tables(config, run, tmp_path):
+    from kzmig.config import load_config
+    from kzmig.studies import run as run_study
+
+    again = run_study(load_config(config)).save(tmp_path / "again")
+    tables = sorted(p.relative_to(run) for p in run.rglob("*.csv"))
+    assert len(tables) > 40
+    for rel in tables:
+        assert (run / rel).read_bytes() == (again / rel).read_bytes(), rel
+
+
+def test_killed_run_leaves_no_table_that_claims_to_be_complete(config, tmp_path):
+    out = tmp_path / "killed"
+    env = {**os.environ, "COLUMNS": "200"}
+    proc = subprocess.Popen([sys.executable, "-m", "kzmig.cli", "run", str(config), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        for line in proc.stdout:  # progress lines come one per finished step in a pipe
+            if "run: regression" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert not out.exists()  # the run never got renamed into place
+    (partial,) = tmp_path.glob("killed.partial-*")
+    manifest = partial / "manifest.json"
+    assert not manifest.exists() or json.loads(manifest.read_text())["status"] != "complete"
+    from kzmig.core.errors import ConfigError
+    from kzmig.core.runs import read_manifest
+
+    with pytest.raises(ConfigError, match="no manifest.json|not complete"):
+        read_manifest(partial)
+
+
+def test_run_config_errors_name_the_key(config, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(RUN.replace('feature = "unemployment_rate_pct"', 'feature = "unemployment"'), encoding="utf-8")
+    for name in ("regress.toml", "targets.csv"):
+        (tmp_path / name).write_bytes((config.parent / name).read_bytes())
+    res = run_kzmig("run", bad, "--out", tmp_path / "o")
+    assert res.code == 2 and 'scenario.jobs.shifts[0].feature: found "unemployment"; the panel model' in res.text
+    assert "unemployment_rate_pct" in res.text and not (tmp_path / "o").exists()
