@@ -29,7 +29,6 @@ app.command("assess")(_assess.assess)
 app.command("regress")(_studies.regress)
 app.command("forecast")(_studies.forecast)
 app.command("run")(_studies.run)
-app.command("all")(_studies.run_all)
 
 
 @app.callback()

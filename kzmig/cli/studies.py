@@ -95,28 +95,3 @@ def _example_or_path(config: Path | None, example: str | None) -> Path:
     if example not in shipped:
         raise ConfigError(f"--example {example!r} is not a shipped config; choose one of {', '.join(shipped)}.")
     return shipped[example]
-
-
-def run_all(
-    out: Path = typer.Option(Path("out"), "--out", help="Parent folder: out/assess, out/regress, out/forecast."),
-    data: Path | None = DATA_OPT,
-    overwrite: bool = OVERWRITE_OPT,
-) -> None:
-    """Check the data, then run the assessment, the panel regressions and the forecasting study.
-
-    Equivalent to ``kzmig data check``, ``kzmig assess --out OUT/assess``, ``kzmig regress
-    experiments/migration_factors.toml --out OUT/regress`` and ``kzmig forecast
-    experiments/net_migration.toml --out OUT/forecast``; a failing stage stops the job.
-    """
-    from kzmig.cli.assess import assess
-    from kzmig.cli.data import check
-    from kzmig.core.resources import example_configs
-
-    shipped = example_configs()
-    check(data)
-    assess(config=None, start=None, end=None, borders=None, method=None, k=None, rel_tol=None, abs_tol=None,
-           region=None, geojson=None, targets=None, skip_breaks=None, data=data, out=out / "assess",
-           overwrite=overwrite)
-    _run("regress", shipped["migration_factors"], out / "regress", data, overwrite)
-    _run("forecast", shipped["net_migration"], out / "forecast", data, overwrite)
-    out_console().print(f"all stages done; run folders under {out}", markup=False)
