@@ -217,6 +217,43 @@ def effect_in_persons(effect: pd.DataFrame, population: pd.DataFrame, *, per: fl
     return out
 
 
+def between_regions(effect: pd.DataFrame, *, levels: Sequence[float] = (0.8, 0.95)) -> pd.DataFrame:
+    """Turn an effect in persons into a redistribution between regions: each year's effects sum to zero.
+
+    Each region keeps its own effect minus its population share of the year's total:
+    :math:`\Delta_r - w_r \sum_s \Delta_s`, with :math:`w_r` the region's share of the
+    average population, draw by draw. A panel model with year effects identifies how a region
+    that moves relative to the others gains or loses migrants, not a change that all regions
+    share (the year effects absorb it): read that way, a planner's shift moves migrants between
+    regions and leaves the national (external) balance unchanged. A shift applied equally
+    everywhere then has no effect at all, which is what such a model can say about it.
+
+    Parameters
+    ----------
+    effect : DataFrame
+        :func:`effect_in_persons` output (``population_avg``, ``effect_point``, ``draws``).
+    levels : sequence of float
+        Levels of the recomputed ``effect_lower_<lvl>`` / ``effect_upper_<lvl>``.
+    """
+    if not (effect["unit"] == "persons").all():
+        raise ValueError("between_regions: the effect must be in persons (effect_in_persons first).")
+    parts = []
+    for _, g in effect.groupby("year", sort=True):
+        g = g.copy()
+        w = g["population_avg"].to_numpy(dtype=float)
+        w = w / w.sum()
+        d = np.vstack(g["draws"].to_numpy())
+        point = g["effect_point"].to_numpy(dtype=float)
+        d = d - np.outer(w, d.sum(axis=0))
+        point = point - w * point.sum()
+        cols = effect_columns(point, d, levels)
+        for c in cols.columns:
+            g[c] = cols[c].to_numpy()
+        g["draws"] = list(d)
+        parts.append(g)
+    return pd.concat(parts).sort_index()
+
+
 def _effect_rows(baseline: pd.DataFrame, effect: pd.DataFrame,
                  national: str) -> dict[tuple[str, int], tuple[float, np.ndarray]]:
     """(region, year) -> (point, draws), with the national row as the draw-wise sum of the regions."""

@@ -93,7 +93,11 @@ class ScenarioSettings(ConfigModel):
 
     The effect is estimated on ``outcome`` (a rate per 1,000) by the regression model
     ``model`` and added, in persons, to the selected forecast of ``target`` in the forecast
-    study ``forecast``; ``n_draws`` coefficient draws with ``seed``.
+    study ``forecast``; ``n_draws`` coefficient draws with ``seed``. ``national``:
+    ``"between_regions"`` (default) reads the effects as migrants moving between regions (they
+    sum to zero each year, the national balance is unchanged: a model with year effects
+    identifies only a region's shift relative to the others); ``"sum"`` adds their sum to the
+    national forecast.
     """
 
     forecast: SafeName = "net_migration"
@@ -102,6 +106,7 @@ class ScenarioSettings(ConfigModel):
     model: SafeName = "fe_twoway"
     n_draws: Annotated[int, Field(ge=1000, le=200_000)] = 20_000
     seed: Annotated[int, Field(ge=0)] = 20261201
+    national: Literal["between_regions", "sum"] = "between_regions"
 
 
 class SpecialistsBlock(ConfigModel):

@@ -21,6 +21,7 @@ from kzmig.features.factors import factor_panel
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.scenario import (
     average_population,
+    between_regions,
     effect_in_persons,
     reconcile_scenario,
     scenario_effect,
@@ -102,6 +103,8 @@ def scenario_part(cfg: Any, source: DataSource, regression: StudyResult, forecas
         shifted = apply_shifts(base_path, [sh.model_dump() for sh in block.shifts], regions_all=regions)
         eff = scenario_effect(model, base_path, shifted, years=years, n_draws=s.n_draws, seed=s.seed, levels=levels)
         eff = effect_in_persons(eff, avg)
+        if s.national == "between_regions":
+            eff = between_regions(eff, levels=levels)
         sc = scenario_forecast(baseline[list(FORECAST_COLUMNS)], eff, name=name, levels=levels, seed=s.seed)
         try:
             sc, rep = reconcile_scenario(sc, method=method, residuals=residuals)
@@ -123,7 +126,7 @@ def scenario_part(cfg: Any, source: DataSource, regression: StudyResult, forecas
                 "scenario_comparison": table, "scenario_population": pd.concat(populations, ignore_index=True),
                 "scenario_reconciliation": pd.concat(reports, ignore_index=True),
                 "scenario_summary": summary.reset_index(drop=True)},
-        metadata={"seeds": {"scenarios": s.seed}, "model": s.model, "outcome": s.outcome, "target": s.target,
+        metadata={"seeds": {"scenarios": s.seed}, "model": s.model, "national": s.national, "outcome": s.outcome, "target": s.target,
                   "feature_path": "features held at their last observed value per region after the origin",
                   "scenarios": {n: b.description for n, b in cfg.scenario.items()}},
     )

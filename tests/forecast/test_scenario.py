@@ -424,3 +424,17 @@ def test_scenario_table_puts_scenarios_beside_the_baseline(model, path):
     np.testing.assert_allclose(m["up_change"], m["effect_point"], rtol=1e-9, atol=1e-12)
     assert (tab["flat_change"] == 0).all()
     pd.testing.assert_frame_equal(tab, scenario_table(base, {"up": a, "flat": z}))
+
+
+def test_between_regions_sums_to_zero_each_year_and_draw():
+    """Hand-built effect (SYNTHETIC): two regions, one year; weights 3:1."""
+    from kzmig.forecast.scenario import between_regions
+
+    eff = pd.DataFrame({"region": ["a", "b"], "year": [2027, 2027], "unit": "persons",
+                        "population_avg": [300.0, 100.0], "effect_point": [40.0, 0.0],
+                        "draws": [np.array([30.0, 50.0]), np.array([0.0, 0.0])]})
+    out = between_regions(eff, levels=(0.8,))
+    # a keeps 40 - 0.75 * 40 = 10, b gets -0.25 * 40 = -10
+    np.testing.assert_allclose(out["effect_point"], [10.0, -10.0])
+    np.testing.assert_allclose(np.vstack(out["draws"]).sum(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(out["draws"].iloc[0], [7.5, 12.5])
