@@ -1,4 +1,4 @@
-"""A forecaster fitted on the years from ``first_year`` on: an earlier regime left out of fitting.
+"""Wrappers of a forecaster: fitted from ``first_year`` on (an earlier regime left out), or on logs.
 
 Kazakhstan's external migration of the 1990s (net emigration of 100,000-400,000 a year) is a
 regime of its own, not a level a series reverts to. ``Since(model, first_year=2000)`` fits
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
@@ -73,3 +74,65 @@ class Since(BaseForecaster):
 
     def _predict(self, h: int, levels) -> pd.DataFrame:
         return self.fitted_model_.predict(h, levels).assign(model=self._name())
+
+
+class Log(BaseForecaster):
+    """Fit ``model`` on the logarithm of a positive series; forecasts and bounds come back by ``exp``.
+
+    For counts such as arrivals and departures: intervals stay positive and widen in
+    proportion to the level, and a trend is a growth rate. The point is the exponential of the
+    log forecast (the median of the implied distribution when the log forecast is its median);
+    quantile bounds map exactly, since ``exp`` is increasing.
+
+    Parameters
+    ----------
+    model : forecaster
+        The wrapped, unfitted forecaster (cloned on ``fit``).
+    name : str, optional
+    breaks : {"bridge", "dummy", "keep"}, default "bridge"
+
+    Raises
+    ------
+    ValueError
+        On ``fit``, when a value is zero or negative (naming the region and year).
+    """
+
+    result_ = None
+
+    def __init__(self, model=None, *, name: str | None = None, breaks: str = "bridge"):
+        self.model, self.name, self.breaks = model, name, breaks
+
+    @property
+    def min_length(self) -> int:  # type: ignore[override]
+        """What the wrapped model needs."""
+        return int(getattr(self.model, "min_length", 2))
+
+    @property
+    def has_intervals(self) -> bool:  # type: ignore[override]
+        """Whether the wrapped model gives intervals."""
+        return bool(getattr(self.model, "has_intervals", False))
+
+    @property
+    def fit_report_(self) -> pd.DataFrame:
+        """The wrapped model's per-region report (AttributeError when it has none)."""
+        return self.fitted_model_.fit_report_
+
+    def _fit(self, data: pd.DataFrame) -> None:
+        if self.model is None:
+            raise ValueError("Log: model is None; give the forecaster to wrap.")
+        raw = data.drop(columns=["y_fit"])
+        bad = raw.loc[~(raw["y"] > 0)]
+        if len(bad):
+            r = bad.iloc[0]
+            raise ValueError(f"Log: the series must be positive; (region={r['region']!r}, year={int(r['year'])}) "
+                             f"is {r['y']}.")
+        est = clone(self.model)
+        if "breaks" in est.get_params():
+            est.set_params(breaks=self.breaks)
+        self.fitted_model_ = est.fit(raw.assign(y=np.log(raw["y"].to_numpy(dtype=float))))
+
+    def _predict(self, h: int, levels) -> pd.DataFrame:
+        fc = self.fitted_model_.predict(h, levels).assign(model=self._name())
+        for col in ("point", "lower", "upper"):
+            fc[col] = np.exp(fc[col].to_numpy(dtype=float))
+        return fc

@@ -52,6 +52,7 @@ MODEL_CLASSES = (
     "kzmig.models.boosting.GradientBoosting",
     "kzmig.models.ensemble.Ensemble",
     "kzmig.models.since.Since",
+    "kzmig.models.since.Log",
 )
 #: The results dataclasses :func:`unpack` may rebuild.
 RESULT_CLASSES = ("kzmig.models.results.PanelResult", "kzmig.models.results.DiscreteResult")

@@ -34,7 +34,7 @@ from kzmig.forecast.steps import (
 from kzmig.models.ensemble import Ensemble, select_best
 from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.registry import make_model
-from kzmig.models.since import Since
+from kzmig.models.since import Log, Since
 from kzmig.models.schema import BREAK_COLUMN, check_nested_levels, coerce_forecast, validate_forecast
 from kzmig.reporting.planning_charts import plot_overview
 from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
@@ -59,6 +59,8 @@ def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
                 est.set_params(breaks=cfg.breaks)
             if "max_horizon" in est.get_params():
                 est.set_params(max_horizon=max(horizon, est.max_horizon))
+            if getattr(spec, "log", False):
+                est = Log(est, name=spec.name, breaks=cfg.breaks)
             if getattr(spec, "first_year", None) is not None:
                 est = Since(est, first_year=spec.first_year, name=spec.name, breaks=cfg.breaks)
         models[spec.name] = est

@@ -168,3 +168,20 @@ def test_since_wrapper_fits_from_first_year_and_round_trips(tmp_path):
     alone = make_model("drift", name="drift_late").fit(df.loc[df["year"] >= first])
     pd.testing.assert_frame_equal(est.predict(3, LEVELS), alone.predict(3, LEVELS))
     _round_trip(est, tmp_path / "since")
+
+
+def test_log_wrapper_maps_bounds_by_exp_and_round_trips(tmp_path):
+    from kzmig.models.since import Log
+
+    df = _df().assign(y=lambda d: d["y"].abs() + 100.0)  # a positive series
+    est = Log(make_model("drift", name="drift"), name="drift_log").fit(df)
+    # independent: drift fitted on the logs, mapped back by exp
+    on_logs = make_model("drift", name="drift_log").fit(df.assign(y=np.log(df["y"])))
+    want = on_logs.predict(3, LEVELS)
+    for col in ("point", "lower", "upper"):
+        want[col] = np.exp(want[col])
+    pd.testing.assert_frame_equal(est.predict(3, LEVELS), want)
+    assert (est.predict(3, LEVELS)["lower"] > 0).all()
+    _round_trip(est, tmp_path / "log")
+    with pytest.raises(ValueError, match=r"must be positive; \(region='A', year="):
+        Log(make_model("naive", name="n")).fit(df.assign(y=df["y"] - df["y"].max()))

@@ -101,7 +101,7 @@ def test_unpacker_refuses_unknown_tags_and_dangling_references():
 
 def test_allow_list_resolves_only_listed_names():
     assert resolve_class("kzmig.models.ets.ETS").__name__ == "ETS"
-    assert len(set(MODEL_CLASSES)) == len(MODEL_CLASSES) == 17
+    assert len(set(MODEL_CLASSES)) == len(MODEL_CLASSES) == 18
     with pytest.raises(StateError, match=r"class 'kzmig\.models\.ets\.CANDIDATES' is not in the allow-list"):
         resolve_class("kzmig.models.ets.CANDIDATES")
 
@@ -110,10 +110,10 @@ def test_every_registered_model_class_is_allow_listed():
     from kzmig.models.registry import REGISTRY
     from kzmig.models.state import class_name
 
-    from kzmig.models.since import Since
+    from kzmig.models.since import Log, Since
 
     # every registry kind, plus the wrapper a forecast study puts around a model with first_year
-    assert {class_name(c) for c in [*REGISTRY.values(), Since]} == set(MODEL_CLASSES)
+    assert {class_name(c) for c in [*REGISTRY.values(), Since, Log]} == set(MODEL_CLASSES)
 
 
 def test_models_outside_the_allow_list_are_not_saved(tmp_path):
