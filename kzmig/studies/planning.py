@@ -170,7 +170,7 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
     gaps = list(GAPS) + skipped
     notes = planning_notes(targets, accuracy, breaks=BREAKS, gaps=gaps)
     vintage = data_meta.get("vintage", {})
-    wanted = set(KEY_VARIABLES) | set(targets["target"])
+    wanted = set(KEY_VARIABLES) | {t for t in targets["target"] if "_specialty_" not in t and "_education_" not in t}
     meta = {"title": f"kzmig planning run {cfg.name}", "method": METHOD,
             "vintage": {k: v for k, v in vintage.items() if k in wanted}}
 
