@@ -86,6 +86,21 @@ def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return wide.reset_index(drop=True), long
 
 
+def last_observed_year(cfg: Any, wide: pd.DataFrame, label: str) -> int:
+    """The last year with a value of any target: what ``forecast.to_year`` is checked against.
+
+    Raises
+    ------
+    StudyError
+        No target has a value in the data (``label`` names them).
+    """
+    cols = [c for c in cfg.targets.names if c in wide.columns]
+    observed = wide[["year", *cols]].dropna(how="all", subset=cols)
+    if observed.empty:
+        raise StudyError(f"{cfg.path}: none of the targets {list(cfg.targets.names)} has a value in {label}.")
+    return int(observed["year"].max())
+
+
 class TargetSkipped(Exception):
     """A target that cannot be forecast (too short); reported in the metadata, not an error."""
 
@@ -94,7 +109,8 @@ class TargetSkipped(Exception):
         self.reason, self.series = reason, series
 
 
-def _exog(cfg: Any, models: dict[str, BaseForecaster]) -> list[str]:
+def exog_columns(cfg: Any, models: dict[str, BaseForecaster]) -> list[str]:
+    """Exogenous columns the series of a target carries: the config's and those the models need."""
     return list(dict.fromkeys([*cfg.targets.exog, *(c for m in models.values() for c in getattr(m, "exog_columns", ()))]))
 
 
@@ -102,7 +118,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
                progress: Progress) -> dict:
     """Backtest, select, fit, forecast and reconcile one target; returns its tables."""
     levels = cfg.forecast.levels
-    series = target_series(wide, long, target, _exog(cfg, models))
+    series = target_series(wide, long, target, exog_columns(cfg, models))
     need = max(getattr(m, "min_length", 2) for m in models.values())
     series, skipped = drop_short(series, need, target)
     if series.empty:
@@ -181,11 +197,8 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
     cfg = config
     source = open_data(data)
     wide, long = study_panel(cfg, source.observations)
-    observed = wide[["year", *[c for c in cfg.targets.names if c in wide.columns]]].dropna(how="all", subset=[
-        c for c in cfg.targets.names if c in wide.columns])
-    if observed.empty:
-        raise StudyError(f"{cfg.path}: none of the targets {list(cfg.targets.names)} has a value in {source.label}.")
-    check_to_year(cfg.forecast.to_year, int(observed["year"].max()), cfg.forecast.max_years_ahead, source=cfg.path)
+    check_to_year(cfg.forecast.to_year, last_observed_year(cfg, wide, source.label), cfg.forecast.max_years_ahead,
+                  source=cfg.path)
     data_meta = source.meta()
     horizon = max(cfg.backtest.horizon, cfg.forecast.to_year - int(wide["year"].max()))
     models = build_models(cfg, horizon)

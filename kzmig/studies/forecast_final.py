@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from kzmig.core.errors import ConfigError, StudyError
+from kzmig.core.errors import ConfigError, DataError, PanelContractError, StudyError
 from kzmig.features.regions import NATIONAL
 from kzmig.features.typology import break_years
 from kzmig.forecast.steps import final_forecasts, reconcile_target
@@ -112,6 +112,8 @@ def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.D
 
     Raises
     ------
+    DataError
+        The data lack what the projection needs (population, natural increase, consecutive years).
     StudyError
         A projected population at or below zero (the migration forecast's trend carried too far).
     """
@@ -130,7 +132,14 @@ def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.D
                           f"choose one of {sorted(set(fc['model']))} or 'selected'.")
     mig = coerce_forecast(fc.loc[fc["model"] == model, ["model", "region", "origin_year", "year", "point",
                                                         "lower", "upper", "level"]])
-    out = project_population(wide, mig, levels=cfg.forecast.levels)
+    try:
+        out = project_population(wide, mig, levels=cfg.forecast.levels)
+    except PanelContractError:
+        raise
+    except ValueError as err:  # a year of population or natural increase the projection needs is missing
+        raise DataError(f"{cfg.path}: population is projected from the {model} forecasts of "
+                        f"{cfg.population.migration_target}, but {err} Add the data, or set "
+                        "population.enabled = false.") from err
     low = out.loc[out["point"] <= 0]
     if len(low):
         r = low.sort_values("year").iloc[0]
