@@ -1,8 +1,9 @@
 """The steps of a forecasting study, as functions of frames (the study in :mod:`kzmig.studies.forecast` wires them).
 
 * :func:`target_series` and :func:`drop_short`: one target's series with its break flags;
-* :func:`interval_source`, :func:`with_conformal_backtest`, :func:`final_forecasts`: intervals
-  that are model-based or conformal from earlier backtest residuals;
+* :func:`interval_source`, :func:`with_conformal_backtest`, :func:`fit_models`,
+  :func:`final_forecasts`: intervals that are model-based or conformal from earlier backtest
+  residuals, for models fitted here or given fitted (loaded from a run folder, updated);
 * :func:`conformal_fallback`: model-based intervals where the backtest has too few residuals
   for conformal ones (a single series);
 * :func:`backtest_metrics`: accuracy per model x horizon over regions (or over the national
@@ -162,13 +163,46 @@ def backtest_metrics(preds: pd.DataFrame, target: str, levels) -> pd.DataFrame:
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def final_forecasts(series, models, preds, source, h, levels) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """Fit every model on the whole series and forecast ``h`` years, conformal where configured."""
+def fit_models(series: pd.DataFrame, models: dict[str, BaseForecaster]) -> dict[str, BaseForecaster]:
+    """A fitted clone of every model on the whole ``series``, by name (the models are left unfitted)."""
+    with threadpool_limits(limits=1):
+        return {name: clone(est).fit(series) for name, est in models.items()}
+
+
+def final_forecasts(series, models, preds, source, h, levels, *, prefitted: bool = False
+                    ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Forecast ``h`` years with every model, conformal where configured.
+
+    Parameters
+    ----------
+    series : DataFrame
+        The target's series (``region, year, y[, exog], is_break``); the naive scale of each
+        region (:func:`kzmig.forecast.evaluate.series_scales`) sizes its conformal interval.
+    models : dict of str to forecaster
+        Unfitted models, fitted here on ``series`` (:func:`fit_models`); with
+        ``prefitted=True``, fitted models used as they are: fitted by the study, loaded from
+        a run folder, or updated on newer data (``kzmig predict``).
+    preds : DataFrame
+        Backtest predictions (one row per model, region, origin, year and level) whose
+        residuals calibrate the conformal intervals (:func:`conformal_quantiles`).
+    source : dict of str to str
+        Interval source per model (:func:`interval_source`, :func:`conformal_fallback`).
+    h : int
+        Years ahead of each region's last year.
+    levels : sequence of float
+
+    Returns
+    -------
+    (DataFrame, dict, DataFrame)
+        The forecast table (models in the order of ``models``), the fitted models and their
+        ``fit_report_`` rows (with ``model``).
+    """
     scales = series_scales(series)
+    if not prefitted:
+        models = fit_models(series, models)
     frames, fitted, reports = [], {}, []
     with threadpool_limits(limits=1):
         for name, est in models.items():
-            est = clone(est).fit(series)
             fc = est.predict(h, levels).assign(model=name)
             if source[name] == "conformal":
                 resid = preds.loc[preds["model"] == name].drop_duplicates(["region", "origin_year", "year"])

@@ -16,7 +16,7 @@ from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.stattools import kpss
 
 from kzmig.core.options import check_option
-from kzmig.models.forecast_base import LocalForecaster, normal_bounds
+from kzmig.models.forecast_base import LocalForecaster, bridge_breaks, normal_bounds
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,13 @@ def _spec_text(order, trend) -> str:
 
 def _arima(y, exog, order, trend) -> ARIMA:
     return ARIMA(y, exog=exog, order=order, trend=trend, concentrate_scale=True)
+
+
+def _with_params(y, exog, state, params):
+    """Results of ``state``'s ARIMA on ``y`` (and ``exog``) with the given ``params``, not estimated."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
+        return _arima(y, exog, state["order"], state["trend"]).smooth(params, cov_type="none")
 
 
 class AutoARIMA(LocalForecaster):
@@ -166,11 +173,23 @@ class AutoARIMA(LocalForecaster):
         return {**state, "res": {"params": np.asarray(state["res"].params)}}
 
     def _load_one(self, state):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
-            res = _arima(state["y"], state["x"], state["order"], state["trend"]).smooth(
-                state["res"]["params"], cov_type="none")
-        return {**state, "res": res}
+        return {**state, "res": _with_params(state["y"], state["x"], state, state["res"]["params"])}
+
+    update_rule = ("order, trend and estimated coefficients kept, applied to the new series "
+                   "(statsmodels ARIMA(...).smooth(params): the state-space filter and smoother)")
+
+    def _update_one(self, state, years, y, is_break):
+        """The fitted ARIMA with its coefficients, filtered over the newer series ``y``.
+
+        The break dummy keeps its coefficient and takes the new flags; without a fitted dummy,
+        a newly flagged year is bridged (there is no coefficient for it). The innovation
+        variance is concentrated out (``concentrate_scale=True``), so it is the one the kept
+        coefficients imply on the new series.
+        """
+        x = is_break.astype(float).reshape(-1, 1) if state["exog"] else None
+        if x is None and self.break_treatment_ == "dummy" and np.asarray(is_break).any():
+            y = bridge_breaks(years, y, is_break)
+        return {**state, "res": _with_params(y, x, state, np.asarray(state["res"].params)), "y": y, "x": x}
 
     def _describe(self, state) -> str:
         return _spec_text(state["order"], state["trend"]) + (" + break dummy" if state["exog"] else "")

@@ -2,7 +2,10 @@
 
 Each fits one series per region and gives normal intervals whose width grows with the
 horizon (formulas in each class' Notes, after Hyndman & Athanasopoulos, *Forecasting:
-Principles and Practice*, section 5.5).
+Principles and Practice*, section 5.5). They are summaries of the data by definition: their
+:meth:`~kzmig.models.forecast_base.BaseForecaster.update` recomputes them from the newer series
+with the same specification (the naive forecast becomes the new last value; see
+:class:`SummaryOfData`).
 """
 from __future__ import annotations
 
@@ -52,7 +55,20 @@ def drift_path(last: float, drift: float, sigma: float, n_diff: int, h: int) -> 
     return last + steps * drift, sigma * np.sqrt(steps * (1 + steps / n_diff))
 
 
-class Naive(LocalForecaster):
+class SummaryOfData:
+    """Mixin of the local forecasters that are summaries of the data (no estimated parameter).
+
+    Their update recomputes the summary from the newer series with the same specification:
+    there is no parameter to keep.
+    """
+
+    update_rule = "recomputed from the new series (a summary of the data: no parameter to keep)"
+
+    def _update_one(self, state, years, y, is_break):
+        return self._fit_one(years, y, is_break)
+
+
+class Naive(SummaryOfData, LocalForecaster):
     """Random-walk forecast: the last observed value.
 
     Parameters
@@ -87,7 +103,7 @@ class Naive(LocalForecaster):
         return point, normal_bounds(point, s["sigma"] * np.sqrt(steps), levels)
 
 
-class Drift(LocalForecaster):
+class Drift(SummaryOfData, LocalForecaster):
     """Random walk with drift: the line through the first and last observations.
 
     Parameters
@@ -119,7 +135,7 @@ class Drift(LocalForecaster):
         return point, normal_bounds(point, sigma, levels)
 
 
-class WindowMean(LocalForecaster):
+class WindowMean(SummaryOfData, LocalForecaster):
     """Mean of the last ``k`` years, carried flat.
 
     Parameters

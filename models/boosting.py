@@ -211,6 +211,24 @@ class GradientBoosting(BaseForecaster):
         self.feature_names_ = tuple(self.exog_columns)
         logger.info("GradientBoosting: %d horizon models on %d regions up to %d.", self.max_horizon, len(self.regions_), origin)
 
+    update_rule = ("trees of every horizon kept; the prediction rows (lagged, scaled values and exogenous "
+                   "features) rebuilt from the new series up to its last year")
+
+    def _update(self, data: pd.DataFrame) -> None:
+        """Keep the fitted trees; rebuild each horizon's prediction row from the newer data.
+
+        The lags, the region's naive scale and the exogenous features of the prediction row
+        come from the new series up to its last year (:func:`design_matrix`); the trees and the
+        region codes (regions in sorted order, the same set as at fitting) are unchanged.
+        """
+        self._check_params()
+        origin = max(self.years_)
+        self._check_exog(data, origin)
+        for h in self.models_:
+            _, self.pred_rows_[h] = design_matrix(data, origin, h, lags=self.lags, exog=tuple(self.exog),
+                                                  exog_lag=self.exog_lag, transform=self.transform,
+                                                  denominator=self.denominator)
+
     def _feature_columns(self, train: pd.DataFrame) -> list[str]:
         drop = {"region", "year", "target"} | (set() if self.region_feature else {"region_code"})
         return [c for c in train.columns if c not in drop]

@@ -80,6 +80,8 @@ class Ensemble(BaseForecaster):
     -----
     :math:`\\hat y^{ens}_{T+h} = \\frac1M\\sum_m \\hat y^{(m)}_{T+h}` (or the median); bounds
     are combined the same way when every member has them (see :func:`combine_forecasts`).
+    The combination has no estimated parameter: :meth:`update` updates each member on the
+    newer series (each keeps its own parameters) and the combination is recomputed from them.
     """
 
     result_ = None
@@ -108,6 +110,19 @@ class Ensemble(BaseForecaster):
             if "breaks" in est.get_params():
                 est.set_params(breaks=self.breaks)
             self.fitted_members_.append((mname, est.fit(raw)))
+
+    @property
+    def update_rule(self) -> str:  # type: ignore[override]
+        """The combination recomputed from the members, each updated by its own rule."""
+        return (f"{self.combine} of the members recomputed; members updated: "
+                + "; ".join(f"{n}: {est.update_rule}" for n, est in self.fitted_members_))
+
+    def _update(self, data: pd.DataFrame) -> None:
+        """Update every fitted member on the newer series (each keeps its parameters); the
+        combination itself has no parameter and is recomputed when predicting."""
+        raw = data.drop(columns=["y_fit"])
+        for _, est in self.fitted_members_:
+            est.update(raw)
 
     def _predict(self, h: int, levels) -> pd.DataFrame:
         frames = [est.predict(h, levels) for _, est in self.fitted_members_]

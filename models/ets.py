@@ -30,6 +30,14 @@ def _ets(series: pd.Series, label: str) -> ETSModel:
     return ETSModel(series, error="add", trend=trend, damped_trend=damped)
 
 
+def _with_params(y: np.ndarray, label: str, params: np.ndarray):
+    """Results of the ETS form ``label`` on ``y`` with the given ``params``, not estimated."""
+    series = pd.Series(y, index=pd.RangeIndex(len(y)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
+        return _ets(series, label).smooth(params)
+
+
 class ETS(LocalForecaster):
     """Additive-error exponential smoothing with automatic trend selection.
 
@@ -88,11 +96,15 @@ class ETS(LocalForecaster):
         return {**state, "res": {"params": np.asarray(state["res"].params)}}
 
     def _load_one(self, state):
-        series = pd.Series(state["y"], index=pd.RangeIndex(len(state["y"])))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", (ConvergenceWarning, UserWarning, RuntimeWarning))
-            res = _ets(series, state["label"]).smooth(state["res"]["params"])
-        return {**state, "res": res}
+        return {**state, "res": _with_params(state["y"], state["label"], state["res"]["params"])}
+
+    update_rule = ("form and estimated parameters (smoothing, damping, initial states) kept, applied to the "
+                   "new series (statsmodels ETSModel(...).smooth(params))")
+
+    def _update_one(self, state, years, y, is_break):
+        """The fitted form with its parameters run over the newer series ``y`` (same first year)."""
+        y = np.asarray(y, dtype=float)
+        return {**state, "res": _with_params(y, state["label"], np.asarray(state["res"].params)), "n": len(y), "y": y}
 
     def _describe(self, state) -> str:
         return f"ETS({','.join([state['label'][0], state['label'][1:-1] or 'N', state['label'][-1]])})"

@@ -24,6 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
 from kzmig.models.schema import BREAK_COLUMN, check_horizon, check_levels, coerce_forecast, validate_series
 from kzmig.models.state import Persistable
@@ -77,7 +78,8 @@ class BaseForecaster(Persistable, BaseEstimator):
     """Common validation, break treatment and output for all forecasters.
 
     Subclasses set ``min_length`` (fewest observations per series), ``accepts_dummy`` and
-    ``has_intervals``, and implement ``_fit(data)`` and ``_predict(h, levels)``. The fitted
+    ``has_intervals``, and implement ``_fit(data)`` and ``_predict(h, levels)``, and
+    ``_update(data)`` with an :attr:`update_rule` for :meth:`update`. The fitted
     attributes are saved by :mod:`kzmig.models.persistence` (see :class:`kzmig.models.state.Persistable`).
     """
 
@@ -118,6 +120,56 @@ class BaseForecaster(Persistable, BaseEstimator):
             self._fit(data)
         return self
 
+    #: How :meth:`update` conditions this model on newer data (reported by ``kzmig predict``).
+    update_rule = "no update: the model has to be refitted"
+
+    def update(self, df: pd.DataFrame) -> BaseForecaster:
+        """Condition the fitted model on ``df`` (a newer vintage) without estimating it again.
+
+        The model keeps what it estimated (orders, coefficients, smoothing parameters, trees)
+        and takes the newer observations as its history, so that ``predict`` forecasts from
+        the new last year of each region. :attr:`update_rule` says what each class keeps and
+        what it recomputes. The model is changed in place.
+
+        Parameters
+        ----------
+        df : DataFrame
+            ``region, year, y[, exog, is_break]`` as for :meth:`fit`, with the regions the
+            model was fitted on and, normally, the same first year (a later first year is
+            logged: parameters that refer to the start of a series, such as an initial level,
+            are then applied to another start).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        PanelContractError
+            ``df`` holds other regions than the fitted model (naming them), or breaks the
+            series contract (:func:`validate_series`).
+        NotImplementedError
+            The class has no update (refit it).
+        """
+        check_is_fitted(self, "regions_")
+        fitted, first = set(self.regions_), self.years_[0]
+        data = validate_series(df, exog=self.exog_columns, min_length=self.min_length, model=type(self).__name__)
+        given = {str(r) for r in data["region"].unique()}
+        if given != fitted:
+            raise PanelContractError(
+                f"{type(self).__name__} ({self._name()}): update needs the regions it was fitted on; "
+                f"missing {sorted(fitted - given)}, new {sorted(given - fitted)}. Refit the model for other regions.")
+        data = self._prepare(df)
+        if self.years_[0] != first:
+            logger.warning("%s: updated on data starting in %d, fitted on data starting in %d.", self._name(),
+                           self.years_[0], first)
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._update(data)
+        return self
+
+    def _update(self, data: pd.DataFrame) -> None:
+        raise NotImplementedError(f"{type(self).__name__} cannot be updated on new data; refit it.")
+
     def predict(self, h: int, levels: Iterable[float] = DEFAULT_LEVELS) -> pd.DataFrame:
         """Forecast ``h`` years past each region's last year.
 
@@ -143,8 +195,9 @@ def _is_fallback(state) -> bool:
 class LocalForecaster(BaseForecaster):
     """One model per series, with a recorded fallback when a fit fails.
 
-    Subclasses implement ``_fit_one(years, y, is_break) -> state`` and
-    ``_forecast_one(state, h, levels) -> (point, {level: (lower, upper)})``; ``_fallback()``
+    Subclasses implement ``_fit_one(years, y, is_break) -> state``,
+    ``_forecast_one(state, h, levels) -> (point, {level: (lower, upper)})`` and, for
+    :meth:`~BaseForecaster.update`, ``_update_one(state, years, y, is_break) -> state``; ``_fallback()``
     returns the simpler forecaster used when ``_fit_one`` raises. A state holding a library
     object (statsmodels results) overrides ``_dump_one(state)`` to turn it into a
     specification, parameters and data, and ``_load_one(state)`` to rebuild it on load.
@@ -173,6 +226,19 @@ class LocalForecaster(BaseForecaster):
                 logger.warning("%s: region=%r fell back to %s (%s).", self._name(), region, type(fb).__name__, err)
             self.states_[str(region)] = state
         self.fit_report_ = pd.DataFrame(report, columns=["region", "spec", "fallback_reason"])
+
+    def _update(self, data: pd.DataFrame) -> None:
+        for region, part in data.groupby("region", sort=False):
+            yrs, y, brk = part["year"].to_numpy(), part["y_fit"].to_numpy(), part[BREAK_COLUMN].to_numpy()
+            state = self.states_[str(region)]
+            if _is_fallback(state):  # the region keeps its fallback model, updated by that model's rule
+                self.states_[str(region)] = ("fallback", state[2]._update_one(state[1], yrs, y, brk), state[2])
+            else:
+                self.states_[str(region)] = self._update_one(state, yrs, y, brk)
+
+    def _update_one(self, state, years, y, is_break):
+        """The state of one region conditioned on a newer series (default: no update)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be updated on new data; refit it.")
 
     def _describe(self, state) -> str:
         return type(self).__name__

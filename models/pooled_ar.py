@@ -98,6 +98,18 @@ class PooledAR(BaseForecaster):
         self.params_ = p.set_index("region")
         logger.info("PooledAR: pooled phi=%.3f, tau2=%.4f over %d regions.", self.phi_pooled_, self.tau2_, len(p))
 
+    update_rule = ("regional means mu, shrunk persistence phi and innovation sd kept; the forecast starts "
+                   "from each region's new last value")
+
+    def _update(self, data: pd.DataFrame) -> None:
+        """Keep ``mu``, ``phi`` and ``sigma`` (the mean-reversion and persistence estimates); take
+        each region's last value and length from the newer series."""
+        last = data.groupby("region", sort=False)["y_fit"].agg(["last", "size"])
+        p = self.params_.copy()
+        p["last"] = last["last"].reindex(p.index).astype(float)
+        p["n"] = last["size"].reindex(p.index).astype(p["n"].dtype)
+        self.params_ = p
+
     def _predict(self, h: int, levels) -> pd.DataFrame:
         steps = np.arange(1, h + 1)
         parts = []

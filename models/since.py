@@ -4,7 +4,8 @@ Kazakhstan's external migration of the 1990s (net emigration of 100,000-400,000 
 regime of its own, not a level a series reverts to. ``Since(model, first_year=2000)`` fits
 ``model`` on the observations from 2000 on, so a backtest can compare the same model with and
 without the earlier regime on the same target years (the MASE scale, from the full published
-series, is the same for both).
+series, is the same for both). ``Since`` has no parameter of its own: its update takes the same
+cut of the newer series and passes it to the wrapped model's update.
 """
 from __future__ import annotations
 
@@ -59,18 +60,31 @@ class Since(BaseForecaster):
         """The wrapped model's per-region report (AttributeError when it has none)."""
         return self.fitted_model_.fit_report_
 
-    def _fit(self, data: pd.DataFrame) -> None:
-        if self.model is None:
-            raise ValueError("Since: model is None; give the forecaster to wrap.")
+    def _kept(self, data: pd.DataFrame) -> pd.DataFrame:
         raw = data.drop(columns=["y_fit"])
         kept = raw.loc[raw["year"] >= int(self.first_year)]
         short = sorted(set(raw["region"]) - set(kept["region"]))
         if short:
             raise ValueError(f"Since: series {short} have no year from {self.first_year} on.")
+        return kept
+
+    def _fit(self, data: pd.DataFrame) -> None:
+        if self.model is None:
+            raise ValueError("Since: model is None; give the forecaster to wrap.")
+        kept = self._kept(data)
         est = clone(self.model)
         if "breaks" in est.get_params():
             est.set_params(breaks=self.breaks)
         self.fitted_model_ = est.fit(kept)
+
+    @property
+    def update_rule(self) -> str:  # type: ignore[override]
+        """The cut at ``first_year`` recomputed on the new series; the wrapped model's own rule."""
+        return f"years from {self.first_year} on taken from the new series; wrapped model: {self.fitted_model_.update_rule}"
+
+    def _update(self, data: pd.DataFrame) -> None:
+        """The same cut of the newer series, passed to the wrapped model's ``update`` (it keeps its parameters)."""
+        self.fitted_model_.update(self._kept(data))
 
     def _predict(self, h: int, levels) -> pd.DataFrame:
         return self.fitted_model_.predict(h, levels).assign(model=self._name())
@@ -117,19 +131,31 @@ class Log(BaseForecaster):
         """The wrapped model's per-region report (AttributeError when it has none)."""
         return self.fitted_model_.fit_report_
 
-    def _fit(self, data: pd.DataFrame) -> None:
-        if self.model is None:
-            raise ValueError("Log: model is None; give the forecaster to wrap.")
+    @staticmethod
+    def _logged(data: pd.DataFrame) -> pd.DataFrame:
         raw = data.drop(columns=["y_fit"])
         bad = raw.loc[~(raw["y"] > 0)]
         if len(bad):
             r = bad.iloc[0]
             raise ValueError(f"Log: the series must be positive; (region={r['region']!r}, year={int(r['year'])}) "
                              f"is {r['y']}.")
+        return raw.assign(y=np.log(raw["y"].to_numpy(dtype=float)))
+
+    def _fit(self, data: pd.DataFrame) -> None:
+        if self.model is None:
+            raise ValueError("Log: model is None; give the forecaster to wrap.")
         est = clone(self.model)
         if "breaks" in est.get_params():
             est.set_params(breaks=self.breaks)
-        self.fitted_model_ = est.fit(raw.assign(y=np.log(raw["y"].to_numpy(dtype=float))))
+        self.fitted_model_ = est.fit(self._logged(data))
+
+    @property
+    def update_rule(self) -> str:  # type: ignore[override]
+        """The logarithm of the new series, passed to the wrapped model's own update."""
+        return f"logarithm of the new series; wrapped model: {self.fitted_model_.update_rule}"
+
+    def _update(self, data: pd.DataFrame) -> None:
+        self.fitted_model_.update(self._logged(data))
 
     def _predict(self, h: int, levels) -> pd.DataFrame:
         fc = self.fitted_model_.predict(h, levels).assign(model=self._name())

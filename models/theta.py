@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from statsmodels.tsa.forecasting.theta import ThetaModel, ThetaModelResults
+from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 from kzmig.models.schema import level_to_alpha
 from kzmig.models.forecast_base import LocalForecaster
@@ -71,6 +72,31 @@ class Theta(LocalForecaster):
     def _load_one(self, state):
         model = _theta(pd.Series(state["y"], index=pd.RangeIndex(len(state["y"]))))
         return {**state, "res": ThetaModelResults(model=model, **state["res"])}
+
+    update_rule = ("trend slope b0, smoothing parameter alpha and innovation variance kept; the SES level "
+                   "filtered over the new series with that alpha (statsmodels ExponentialSmoothing, known "
+                   "initial level y[0], as ThetaModel.fit)")
+
+    def _update_one(self, state, years, y, is_break):
+        """The fitted ``b0``, ``alpha`` and ``sigma2`` on the newer series ``y``.
+
+        Only the one-step SES forecast depends on the data given the parameters: it is the
+        SES level of ``y`` with the kept ``alpha``, started at ``y[0]`` as
+        ``ThetaModel.fit`` starts it.
+        """
+        res = state["res"]
+        if res._use_mle:
+            raise NotImplementedError("Theta: a model estimated by MLE cannot be updated; refit it.")
+        y = np.asarray(y, dtype=float)
+        alpha = float(res.params["alpha"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (UserWarning, RuntimeWarning))
+            ses = ExponentialSmoothing(y, initial_level=y[0], initialization_method="known").fit(
+                smoothing_level=alpha, optimized=False)
+            model = _theta(pd.Series(y, index=pd.RangeIndex(len(y))))
+            new = ThetaModelResults(res.params["b0"], alpha, res.sigma2, ses.forecast(1), res._seasonal,
+                                    res._use_mle, model)
+        return {**state, "res": new, "y": y}
 
     def _forecast_one(self, s, h, levels):
         bounds = {}

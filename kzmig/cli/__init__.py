@@ -13,6 +13,7 @@ from typer.exceptions import TyperException
 from kzmig.cli import assess as _assess
 from kzmig.cli import config as _config
 from kzmig.cli import data as _data
+from kzmig.cli import predict as _predict
 from kzmig.cli import studies as _studies
 from kzmig.cli._common import err_console, report_internal, setup_logging
 from kzmig.core.errors import KzmigError
@@ -29,6 +30,7 @@ app.command("assess")(_assess.assess)
 app.command("regress")(_studies.regress)
 app.command("forecast")(_studies.forecast)
 app.command("run")(_studies.run)
+app.command("predict")(_predict.predict)
 
 
 @app.callback()

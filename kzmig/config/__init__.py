@@ -7,6 +7,8 @@ load_config(path, kind=None)
     naming the file and each key path.
 validate_config(raw, kind, *, source, base_dir)
     The same for an already parsed document.
+from_resolved(resolved, kind, *, source, path, sha256, models_order)
+    The config a run manifest recorded (``config.resolved``), e.g. for ``kzmig predict``.
 assess_config(path, options)
     An assessment config from an optional file and command-line options.
 detect_kind(raw)
@@ -28,12 +30,20 @@ from __future__ import annotations
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.config.checks import check_columns, check_origins, check_to_year
 from kzmig.config.forecast_study import ForecastStudyConfig
-from kzmig.config.load import KINDS, assess_config, detect_kind, json_schema, load_config, validate_config
+from kzmig.config.load import (
+    KINDS,
+    assess_config,
+    detect_kind,
+    from_resolved,
+    json_schema,
+    load_config,
+    validate_config,
+)
 from kzmig.config.regress_study import RegressStudyConfig
 from kzmig.config.run_config import RunConfig, ScenarioBlock, Shift
 
 __all__ = [
     "KINDS", "AssessStudyConfig", "assess_config", "ForecastStudyConfig", "RegressStudyConfig", "RunConfig", "ScenarioBlock",
-    "Shift", "check_columns", "check_origins", "check_to_year", "detect_kind", "json_schema", "load_config",
+    "Shift", "check_columns", "check_origins", "check_to_year", "detect_kind", "from_resolved", "json_schema", "load_config",
     "validate_config",
 ]

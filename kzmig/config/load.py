@@ -233,6 +233,47 @@ def load_config(path: Path | str, kind: str | None = None) -> Any:
     return cfg
 
 
+def from_resolved(resolved: Mapping[str, Any], kind: str, *, source: str, path: Path | str | None = None,
+                  sha256: str = "", models_order: list[str] | None = None) -> Any:
+    """The config whose ``model_dump(mode="json")`` a run manifest holds (``config.resolved``).
+
+    Parameters
+    ----------
+    resolved : mapping
+        The dump: fields by name (``breaks_table``, not the file's ``breaks``).
+    kind : {"forecast", "regress", "assess", "run"}
+    source : str
+        What to name in messages (the manifest and its key).
+    path, sha256 : optional
+        The config file the run read and its hash (the manifest's ``config.path`` and
+        ``config.sha256``), stamped on the result.
+    models_order : list of str, optional
+        The order of the ``models`` table in the file; a manifest written with sorted keys
+        has lost it, and a forecast study's rows follow it.
+
+    Raises
+    ------
+    ConfigError
+        The dump is not a valid config of ``kind``, or does not dump back to itself (a
+        manifest written by another version of kzmig).
+    """
+    _check_kind(kind)
+    model = FILE_MODELS[kind]
+    aliases = {name: f.alias for name, f in model.model_fields.items() if f.alias}
+    raw = {aliases.get(k, k): v for k, v in dict(resolved).items()}
+    if models_order is not None and isinstance(raw.get("models"), dict):
+        if sorted(models_order) != sorted(raw["models"]):
+            raise ConfigError(f"{source}: model order {models_order} does not name the models "
+                              f"{sorted(raw['models'])} of the config.")
+        raw["models"] = {name: raw["models"][name] for name in models_order}
+    cfg = validate_config(raw, kind, source=source)
+    if cfg.model_dump(mode="json") != dict(resolved):
+        raise ConfigError(f"{source}: the resolved config does not read back to itself; it was written by "
+                          "another version of kzmig.")
+    _stamp(cfg, Path(path) if path is not None else None, sha256 or "")
+    return cfg
+
+
 #: assessment keys whose command-line option is not ``--<key with dashes>``
 ASSESS_OPTIONS = {"regions": "--region", "smooth_k": "--k", "skip_breaks": "--skip-breaks/--keep-breaks"}
 

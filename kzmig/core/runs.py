@@ -10,6 +10,8 @@ A lock file ``<out>.lock`` (:mod:`filelock`, released by the operating system if
 dies) makes two runs into the same folder impossible. An existing non-empty ``<out>`` is
 refused unless ``overwrite=True``; the default location is ``./runs/<study>/<run id>``
 relative to the current folder, with a collision-free run id (UTC time, git commit, random).
+The manifest lists the sha256 of every file of the run (``files``); :func:`check_files` tells
+a reader whether a file was changed afterwards.
 """
 from __future__ import annotations
 
@@ -28,12 +30,64 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from kzmig.core.atomic import atomic_write_text
-from kzmig.core.errors import ConfigError
-from kzmig.core.provenance import git_state, versions
+from kzmig.core.errors import ConfigError, DataFileError
+from kzmig.core.provenance import git_state, sha256_file, versions
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+#: files of a run folder without a checksum in its manifest: the manifest, and the log (written until the run closes)
+UNCHECKED = (MANIFEST, "run.log")
+
+
+def file_checksums(folder: str | Path) -> dict[str, str]:
+    """``{relative path: sha256}`` of every file in ``folder`` but :data:`UNCHECKED`, sorted by path."""
+    folder = Path(folder)
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file() and rel not in UNCHECKED:
+            out[rel] = sha256_file(path)
+    return out
+
+
+def check_files(folder: str | Path, manifest: Mapping[str, Any], paths: list[str]) -> list[str]:
+    """Compare files of a run folder with the checksums its manifest holds (``files``).
+
+    Parameters
+    ----------
+    folder : path
+        The run folder.
+    manifest : mapping
+        Its manifest (:func:`read_manifest`).
+    paths : list of str
+        Paths relative to ``folder`` (``/`` separated).
+
+    Returns
+    -------
+    list of str
+        The paths the manifest holds no checksum for (a run written before checksums were
+        recorded); the caller decides whether to trust them.
+
+    Raises
+    ------
+    DataFileError
+        A file is missing or its sha256 differs from the manifest's (both named).
+    """
+    files = manifest.get("files") or {}
+    unchecked = []
+    for rel in paths:
+        path = Path(folder) / rel
+        if rel not in files:
+            unchecked.append(rel)
+            continue
+        if not path.is_file():
+            raise DataFileError(f"{path}: missing; the run's {MANIFEST} lists it. The run folder is incomplete.")
+        got = sha256_file(path)
+        if got != files[rel]:
+            raise DataFileError(f"{path}: sha256 {got} differs from {files[rel]} in the run's {MANIFEST}; "
+                                "the file was changed after the run.")
+    return unchecked
 
 
 def _now() -> dt.datetime:
@@ -150,8 +204,14 @@ class RunFolder:
                           folder / MANIFEST)
 
     def complete(self, extra: Mapping[str, Any] | None = None) -> Path:
-        """Write the manifest with ``"status": "complete"`` last, then rename the folder into place."""
-        self._write_manifest(self.path, self._manifest("complete", extra or {}))
+        """Write the manifest with ``"status": "complete"`` last, then rename the folder into place.
+
+        The manifest lists the sha256 of every file written (``files``, :func:`file_checksums`),
+        so that a reader can tell a file changed after the run (:func:`check_files`).
+        """
+        manifest = self._manifest("complete", extra or {})
+        manifest["files"] = file_checksums(self.path)
+        self._write_manifest(self.path, manifest)
         old = None
         if self.target.exists():
             if any(self.target.iterdir()):

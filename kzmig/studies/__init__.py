@@ -10,10 +10,12 @@ from __future__ import annotations
 from kzmig.studies.assess import assess
 from kzmig.studies.base import SavedModel, StudyResult
 from kzmig.studies.forecast import forecast
+from kzmig.studies.predict import PredictResult, predict
 from kzmig.studies.regress import regress
 from kzmig.studies.run import RunResult, run
 
 #: kind -> study function
 STUDIES = {"assess": assess, "regress": regress, "forecast": forecast, "run": run}
 
-__all__ = ["STUDIES", "RunResult", "SavedModel", "StudyResult", "assess", "forecast", "regress", "run"]
+__all__ = ["STUDIES", "PredictResult", "RunResult", "SavedModel", "StudyResult", "assess", "forecast", "predict",
+           "regress", "run"]

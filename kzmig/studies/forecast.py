@@ -7,6 +7,10 @@ interval source, reconciled, selected; a national row per target and year),
 ``reconciliation_backtest``, ``fit_report`` and ``population_forecasts`` (with
 ``[population]``), a fan chart per target and the fitted models. Each step is a library
 function of :mod:`kzmig.forecast`; this module wires them and writes nothing.
+
+This module backtests, selects and fits (:func:`run_target`); everything after fitting
+(forecasts, conformal intervals, reconciliation, population, the tables) is in
+:mod:`kzmig.studies.forecast_final`, which ``kzmig predict`` calls with the saved models.
 """
 from __future__ import annotations
 
@@ -18,16 +22,14 @@ import pandas as pd
 from kzmig.core.errors import ConfigError, PanelContractError, StudyError
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.regions import NATIONAL
-from kzmig.features.typology import break_years
 from kzmig.forecast.backtest import backtest
 from kzmig.forecast.steps import (
     AGGREGATES,
     backtest_metrics,
     conformal_fallback,
     drop_short,
-    final_forecasts,
+    fit_models,
     interval_source,
-    reconcile_target,
     target_series,
     with_conformal_backtest,
 )
@@ -35,10 +37,15 @@ from kzmig.models.ensemble import Ensemble, select_best
 from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.registry import make_model
 from kzmig.models.since import Log, Since
-from kzmig.models.schema import BREAK_COLUMN, check_nested_levels, coerce_forecast, validate_forecast
-from kzmig.reporting.planning_charts import plot_overview
+from kzmig.models.schema import BREAK_COLUMN
 from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
+from kzmig.studies.forecast_final import (  # noqa: F401 (project_population_step, TABLES: re-exported)
+    TABLES,
+    final_tables,
+    finish_target,
+    project_population_step,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +88,21 @@ def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return wide.reset_index(drop=True), long
 
 
+def last_observed_year(cfg: Any, wide: pd.DataFrame, label: str) -> int:
+    """The last year with a value of any target: what ``forecast.to_year`` is checked against.
+
+    Raises
+    ------
+    StudyError
+        No target has a value in the data (``label`` names them).
+    """
+    cols = [c for c in cfg.targets.names if c in wide.columns]
+    observed = wide[["year", *cols]].dropna(how="all", subset=cols)
+    if observed.empty:
+        raise StudyError(f"{cfg.path}: none of the targets {list(cfg.targets.names)} has a value in {label}.")
+    return int(observed["year"].max())
+
+
 class TargetSkipped(Exception):
     """A target that cannot be forecast (too short); reported in the metadata, not an error."""
 
@@ -89,7 +111,8 @@ class TargetSkipped(Exception):
         self.reason, self.series = reason, series
 
 
-def _exog(cfg: Any, models: dict[str, BaseForecaster]) -> list[str]:
+def exog_columns(cfg: Any, models: dict[str, BaseForecaster]) -> list[str]:
+    """Exogenous columns the series of a target carries: the config's and those the models need."""
     return list(dict.fromkeys([*cfg.targets.exog, *(c for m in models.values() for c in getattr(m, "exog_columns", ()))]))
 
 
@@ -97,7 +120,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
                progress: Progress) -> dict:
     """Backtest, select, fit, forecast and reconcile one target; returns its tables."""
     levels = cfg.forecast.levels
-    series = target_series(wide, long, target, _exog(cfg, models))
+    series = target_series(wide, long, target, exog_columns(cfg, models))
     need = max(getattr(m, "min_length", 2) for m in models.values())
     series, skipped = drop_short(series, need, target)
     if series.empty:
@@ -127,73 +150,10 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
     preds = with_conformal_backtest(preds, source, levels)
     metrics = backtest_metrics(preds, target, levels)
     selected = select_best(metrics.loc[metrics["region"].isin(AGGREGATES)], by=cfg.forecast.select_by)
-    fc, fitted, fit_report = final_forecasts(series, models, preds, source, h_final, levels)
-    check_nested_levels(validate_forecast(fc, source=f"forecasts of {target}"), source=f"forecasts of {target}")
-    rec_report = rec_acc = pd.DataFrame()
-    final = fc.assign(reconciled="none")
-    notes = []
-    if target in cfg.targets.additive and cfg.data.national:
-        if not series["region"].ne(NATIONAL).any():  # a national-only table: no hierarchy
-            notes.append(f"{target}: not reconciled: only the national series, nothing to reconcile")
-            logger.info("%s", notes[-1])
-            final = fc.assign(reconciled="none: national series only")
-        elif skipped:  # a member of the hierarchy is missing: its total cannot be matched by the others
-            missing = [row["region"] for row in skipped]
-            notes.append(f"{target}: not reconciled, because {missing} are too short to forecast, so the forecast "
-                         "regions do not make up the national total")
-            logger.warning("%s", notes[-1])
-            final = fc.assign(reconciled="none: series missing from the hierarchy")
-        else:
-            final, rec_report, rec_acc = reconcile_target(fc, preds, target, cfg.reconciliation.methods,
-                                                          cfg.reconciliation.use)
-    final = final.assign(target=target, selected=final["model"] == selected)
-    if len(fit_report):  # which model each region really got, and why (fallbacks)
-        final = final.merge(fit_report[["model", "region", "spec", "fallback_reason"]], on=["model", "region"], how="left")
-    return {"forecasts": final, "base": fc.assign(target=target), "preds": preds.assign(target=target),
-            "metrics": metrics, "reconciliation": rec_report, "reconciliation_backtest": rec_acc,
-            "fit_report": fit_report.assign(target=target) if len(fit_report) else fit_report,
-            "fitted": fitted, "selected": selected, "skipped": skipped, "series": series, "sources": source,
-            "notes": notes, "interval_notes": interval_notes}
-
-
-def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
-    """Population per region through the balancing equation (:func:`kzmig.forecast.population.project_population`)
-    from the (reconciled) forecast of ``cfg.population.model`` for ``migration_target``.
-
-    Raises
-    ------
-    StudyError
-        A projected population at or below zero (the migration forecast's trend carried too far).
-    """
-    if not cfg.population.enabled:
-        return None
-    from kzmig.forecast.population import project_population
-
-    if cfg.population.migration_target not in results:
-        logger.warning("population is not projected: target %s was not forecast.", cfg.population.migration_target)
-        return None
-    res = results[cfg.population.migration_target]
-    model = res["selected"] if cfg.population.model == "selected" else cfg.population.model
-    fc = res["forecasts"]
-    if model not in set(fc["model"]):
-        raise ConfigError(f"{cfg.path}: population.model = {model!r} is not a model of the study; "
-                          f"choose one of {sorted(set(fc['model']))} or 'selected'.")
-    mig = coerce_forecast(fc.loc[fc["model"] == model, ["model", "region", "origin_year", "year", "point",
-                                                        "lower", "upper", "level"]])
-    out = project_population(wide, mig, levels=cfg.forecast.levels)
-    low = out.loc[out["point"] <= 0]
-    if len(low):
-        r = low.sort_values("year").iloc[0]
-        raise StudyError(f"{cfg.path}: the projected population of {r['region']} falls to {r['point']:,.0f} by "
-                         f"{int(r['year'])} ({len(low)} region-years at or below zero): the {model} migration "
-                         f"forecast is carried too far; choose an earlier forecast.to_year (now {cfg.forecast.to_year}).")
-    logger.info("population projected for %d regions from %s forecasts of %s.", out["region"].nunique(),
-                model, cfg.population.migration_target)
-    return out.assign(target="population", migration_model=model)
-
-
-def _target_first(df: pd.DataFrame) -> pd.DataFrame:
-    return df[[c for c in ("target",) if c in df.columns] + [c for c in df.columns if c != "target"]]
+    fitted = fit_models(series, models)
+    out = finish_target(target, series, fitted, preds, source, selected=selected, skipped=skipped, h=h_final, cfg=cfg)
+    return {**out, "preds": preds.assign(target=target), "metrics": metrics, "selected": selected, "skipped": skipped,
+            "series": series, "sources": source, "interval_notes": interval_notes}
 
 
 def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str, SavedModel]:
@@ -210,16 +170,6 @@ def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str
             "metrics": metrics.loc[(metrics["model"] == name) & metrics["region"].isin(AGGREGATES),
                                    ["horizon", "mae", "rmse", "mase"]].to_dict("records")})
     return out
-
-
-#: output table -> key of a target's results, and the columns of an empty table
-TABLES = {"forecasts": "forecasts", "forecasts_base": "base", "backtest_predictions": "preds",
-          "backtest_metrics": "metrics", "reconciliation": "reconciliation",
-          "reconciliation_backtest": "reconciliation_backtest", "fit_report": "fit_report"}
-EMPTY = {"reconciliation": ["target", "model", "origin_year", "year", "method", "incoherence_base",
-                            "incoherence_reconciled", "method_used", "fallback_reason"],
-         "reconciliation_backtest": ["target", "model", "method", "stage", "mae", "rmse", "mase", "n_origins"],
-         "fit_report": ["target", "model", "region", "spec", "fallback_reason"]}
 
 
 def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
@@ -249,11 +199,8 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
     cfg = config
     source = open_data(data)
     wide, long = study_panel(cfg, source.observations)
-    observed = wide[["year", *[c for c in cfg.targets.names if c in wide.columns]]].dropna(how="all", subset=[
-        c for c in cfg.targets.names if c in wide.columns])
-    if observed.empty:
-        raise StudyError(f"{cfg.path}: none of the targets {list(cfg.targets.names)} has a value in {source.label}.")
-    check_to_year(cfg.forecast.to_year, int(observed["year"].max()), cfg.forecast.max_years_ahead, source=cfg.path)
+    check_to_year(cfg.forecast.to_year, last_observed_year(cfg, wide, source.label), cfg.forecast.max_years_ahead,
+                  source=cfg.path)
     data_meta = source.meta()
     horizon = max(cfg.backtest.horizon, cfg.forecast.to_year - int(wide["year"].max()))
     models = build_models(cfg, horizon)
@@ -269,31 +216,13 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
     if not results:
         raise StudyError(f"{cfg.path}: no target could be forecast: "
                          + "; ".join(f"{t}: {s['reason']}" for t, s in skipped_targets.items()))
-    population = project_population_step(cfg, wide, results)
-    extra = {}
-    tables: dict[str, pd.DataFrame] = {}
-    if population is not None:
-        tables["population_forecasts"] = _target_first(population)
-        cols = list(results[cfg.population.migration_target]["forecasts"].columns)
-        extra["forecasts"] = population.assign(interval="propagated", reconciled="none", selected=True).reindex(columns=cols)
-    for name, key in TABLES.items():
-        frames = [r[key] for r in results.values() if len(r[key])] + ([extra[key]] if key in extra else [])
-        tables[name] = _target_first(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame(columns=EMPTY.get(key, []))
+    tables, figures = final_tables(cfg, wide, long, results)
     notes = [n for r in results.values() for n in r["interval_notes"] + r["notes"]]
     notes += [f"{t}: no backtest origin has a complete, coherent hierarchy (a series is too short to be "
               "backtested), so reconciliation_backtest.csv has no rows for it"
               for t, r in results.items() if t in cfg.targets.additive and not len(r["reconciliation_backtest"])
               and not r["notes"]]
-    figures = {}
-    for target, res in results.items():
-        if res["forecasts"]["selected"].astype(bool).any():
-            figures[f"forecast_{target}"] = plot_overview(wide, res["forecasts"], target,
-                                                          breaks=break_years(long, variable=target))
     models_out = {k: v for t, r in results.items() for k, v in _saved_models(t, r, cfg, data_meta).items()}
-    observed = [t for t in results if t in wide.columns]
-    tables["history"] = wide[["region", "year", *observed]].dropna(how="all", subset=observed).reset_index(drop=True)
-    tables["breaks"] = pd.concat([break_years(long, variable=t).assign(target=t) for t in observed],
-                                 ignore_index=True)[["target", "region", "year", "flag"]]
     warnings = tuple([f"{t}: not forecast: {s['reason']}" for t, s in skipped_targets.items()] + notes)
     texts = {"config.toml": open(cfg.path, encoding="utf-8").read()} if getattr(cfg, "path", None) else {}
     return StudyResult(
@@ -305,5 +234,6 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
                               for t, r in results.items()},
                   "skipped_targets": skipped_targets, "breaks": cfg.breaks,
                   "origins": list(cfg.backtest.origins), "horizon": cfg.backtest.horizon, "notes": notes,
+                  "model_order": [s.name for s in cfg.models],
                   "seeds": {s.name: s.params["random_state"] for s in cfg.models if "random_state" in s.params}},
     )

@@ -52,10 +52,13 @@ description = "a draft"
 start = 2010
 
 [regress]
-features = { columns = ["unemployment_rate_pct"] }
+features = { columns = ["unemployment_rate_pct", "income_rel_national_pct"] }
 [[regress.models]]
 name = "fe"
 kind = "fixed_effects"
+
+[scenarios]
+model = "fe"
 
 [forecasts.net_migration]
 models = { naive = { kind = "naive" }, ens = { kind = "ensemble", members = ["naive", "drift"] }, drift = { kind = "drift" } }
@@ -86,7 +89,11 @@ def test_run_config_composes_studies(write):
     ('name = "plan_2030"', 'name = "../plan"', "run.name", "no '..'"),
     ('description = "a draft"', 'targets = "none.csv"', "run.targets", "no such file"),
     ("start = 2010", "start = 2030", "assess.end", "after start = 2030"),
-    ('columns = ["unemployment_rate_pct"]', "columns = []", "regress.features.columns", "a non-empty list"),
+    ('columns = ["unemployment_rate_pct", "income_rel_national_pct"]', "columns = []", "regress.features.columns",
+     "a non-empty list"),
+    ('model = "fe"', 'model = "fe2"', "scenarios.model", 'a [[regress.models]] entry: ["fe"]'),
+    ('{ feature = "income_rel_national_pct"', '{ feature = "income"', "scenario.jobs.shifts[1].feature",
+     "the panel model's features are"),
     ('kind = "fixed_effects"', 'kind = "fe"', 'regress.models[0] (name = "fe").kind', '"fixed_effects"'),
     ('"naive", "drift"]', '"naive", "theta"]', "forecasts.net_migration.models.ens.members[1]", "another model"),
     ("horizon = 2", "horizon = 0", "forecasts.net_migration.backtest.horizon", "from 1 to 30"),

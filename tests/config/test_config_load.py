@@ -104,3 +104,21 @@ def test_json_schema_lists_the_choices():
     assert set(json_schema("run")["properties"]) == {"run", "assess", "regress", "forecasts", "scenarios", "scenario", "specialists"}
     with pytest.raises(ConfigError, match="not a config kind"):
         json_schema("plan")
+
+
+def test_from_resolved_gives_back_the_config_a_manifest_recorded(forecast_toml):
+    import json
+
+    from kzmig.config import from_resolved
+
+    cfg = load_config(forecast_toml)
+    dumped = json.loads(json.dumps(cfg.model_dump(mode="json"), sort_keys=True))  # as manifest.json holds it
+    order = [s.name for s in cfg.models]
+    back = from_resolved(dumped, "forecast", source="m.json", path=cfg.path, sha256=cfg.sha256, models_order=order)
+    assert back == cfg and [s.name for s in back.models] == order and back.sha256 == cfg.sha256
+    unordered = [s.name for s in from_resolved(dumped, "forecast", source="m.json").models]
+    assert unordered == sorted(set(order) - {"ensemble"}) + ["ensemble"]  # sorted keys, members before ensembles
+    with pytest.raises(ConfigError, match=r"^m\.json: model order \['naive'\] does not name the models"):
+        from_resolved(dumped, "forecast", source="m.json", models_order=["naive"])
+    with pytest.raises(ConfigError, match=r"^m\.json: 1 problem in this forecast config:\n  - forecast\.to_year"):
+        from_resolved({**dumped, "forecast": {**dumped["forecast"], "to_year": "soon"}}, "forecast", source="m.json")

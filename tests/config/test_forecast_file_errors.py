@@ -27,7 +27,7 @@ def test_origin_range_and_frozen(write, minimal_forecast):
     ("extra", "match"),
     [
         ("[forecast]\nto_yaer = 2030\n", r"study.toml: 1 problem .*\n  - forecast\.to_yaer: unknown key; \[forecast\] takes to_year, .*\(did you mean to_year\?\)"),
-        ("[models.m]\nkind = \"naive\"\nparms = {}\n", r"models\.m\.parms: unknown key; \[models\.m\] takes first_year, kind, params \(did you mean params\?\)"),
+        ("[models.m]\nkind = \"naive\"\nparms = {}\n", r"models\.m\.parms: unknown key; \[models\.m\] takes first_year, log, kind, params \(did you mean params\?\)"),
         ("[plots]\nx = 1\n", r"  - plots: unknown key; the top level takes study, data"),
         ("[breaks]\ntreatment = \"drop\"\n", r'breaks\.treatment: found "drop" \(a string\); expected one of "bridge", "dummy", "keep"'),
         ("[models.e]\nkind = \"ensemble\"\nmembers = [\"naive\", \"ghost\"]\n", r'models\.e\.members\[1\]: found "ghost"; a member must be another model of the study'),

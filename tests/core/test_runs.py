@@ -72,3 +72,28 @@ def test_default_ids_do_not_collide_in_the_same_second(tmp_path, monkeypatch):
     runs = [RunFolder(study="demo") for _ in range(20)]
     assert len({r.target for r in runs}) == 20
     assert all(r.target.parent == tmp_path / "runs" / "demo" for r in runs)
+
+
+def test_manifest_lists_file_checksums_and_check_files_finds_changes(tmp_path):
+    import hashlib
+
+    from kzmig.core.errors import DataFileError
+    from kzmig.core.runs import check_files
+
+    with RunFolder(tmp_path / "out", study="demo") as run:
+        (run.path / "t.csv").write_text("a\n1\n")
+        (run.path / "sub").mkdir()
+        (run.path / "sub" / "u.csv").write_text("b\n2\n")
+        (run.path / "run.log").write_text("written until the run closes\n")
+        run.complete({})
+    out = tmp_path / "out"
+    man = read_manifest(out)
+    assert man["files"] == {"sub/u.csv": hashlib.sha256(b"b\n2\n").hexdigest(),
+                            "t.csv": hashlib.sha256(b"a\n1\n").hexdigest()}  # no manifest, no log
+    assert check_files(out, man, ["t.csv", "sub/u.csv", "other.csv"]) == ["other.csv"]  # unlisted: returned
+    (out / "t.csv").write_text("a\n2\n")
+    with pytest.raises(DataFileError, match=r"t\.csv: sha256 \w+ differs from \w+ in the run's manifest\.json"):
+        check_files(out, man, ["t.csv"])
+    (out / "sub" / "u.csv").unlink()
+    with pytest.raises(DataFileError, match=r"u\.csv: missing; the run's manifest\.json lists it"):
+        check_files(out, man, ["sub/u.csv"])
