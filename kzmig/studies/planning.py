@@ -148,6 +148,16 @@ def _report_sections(parts, targets, accuracy, figures, notes_text, png) -> list
     sections.append(("Forecast charts", [figure(f, alt=k) for k, f in figures.items()
                                          if k.startswith("overview_") or k == "population"
                                          or (k.startswith("fan_") and k.endswith(f"_{NATIONAL}"))]))
+    if "specialists" in parts:
+        sp = parts["specialists"].tables["specialist_forecasts"]
+        last = sp.loc[(sp["year"] == sp["year"].max()) & (sp["level"] == sp["level"].min()),
+                      ["target", "year", "point", "lower", "upper", "method", "share_years"]]
+        blocks = [parts["specialists"].metadata.get("caveat", ""),
+                  TableBlock(last, caption=f"Departures of specialists in {int(sp['year'].max())} "
+                                           f"({int(100 * sp['level'].min())} % interval)", names=False)]
+        if "assessment" in parts:
+            blocks += [figure(f, alt=k) for k, f in parts["assessment"].figures.items() if k.startswith("external_")]
+        sections.append(("External flows and specialists", blocks))
     extra = [TableBlock(parts[k].tables[t], caption=f"{k}: {t}") for k in ("scenarios", "targets")
              if k in parts for t in parts[k].tables if t in ("scenario_summary", "target_probabilities")]
     sections.append(("Scenarios and targets", extra or ["No scenario or target in this run."]))
