@@ -7,6 +7,15 @@ interval source, reconciled, selected; a national row per target and year),
 ``reconciliation_backtest``, ``fit_report`` and ``population_forecasts`` (with
 ``[population]``), a fan chart per target and the fitted models. Each step is a library
 function of :mod:`kzmig.forecast`; this module wires them and writes nothing.
+
+The selected model's score in ``backtest_metrics`` is optimistic: the selection saw the years
+it is scored on. ``accuracy_honest`` scores, from the same backtest (nothing is refitted), a
+selection made at each origin only from the errors known there
+(:func:`kzmig.forecast.honest.nested_selection`), beside the naive forecast, the mean of the
+last years, the historic mean and every model, on the same cells (every year and without break
+years), with the ratio of MASE to each of the three baselines and a 90 % interval from a
+bootstrap over regions (over origins for a national-only target); ``selection_nested`` lists
+the model chosen at each origin.
 """
 from __future__ import annotations
 
@@ -20,6 +29,7 @@ from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.regions import NATIONAL
 from kzmig.features.typology import break_years
 from kzmig.forecast.backtest import backtest
+from kzmig.forecast.honest import honest_tables
 from kzmig.forecast.steps import (
     AGGREGATES,
     backtest_metrics,
@@ -63,6 +73,21 @@ def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
                 est = Since(est, first_year=spec.first_year, name=spec.name, breaks=cfg.breaks)
         models[spec.name] = est
     return {spec.name: models[spec.name] for spec in cfg.models}
+
+
+#: baseline role of :func:`kzmig.forecast.honest.nested_selection` -> model kind
+BASELINE_KINDS = {"naive": "naive", "mean": "window_mean", "historic": "historic_mean"}
+
+
+def baseline_names(cfg: Any) -> dict[str, str | None]:
+    """The study's model for each baseline role: the first of its kind in the file fitted on the
+    whole series (else the first of its kind at all); None when the study has none."""
+    out: dict[str, str | None] = {}
+    for role, kind in BASELINE_KINDS.items():
+        specs = [s for s in cfg.models if s.kind == kind]
+        whole = [s for s in specs if getattr(s, "first_year", None) is None]
+        out[role] = (whole or specs)[0].name if specs else None
+    return out
 
 
 def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -125,6 +150,8 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
     preds = with_conformal_backtest(preds, source, levels)
     metrics = backtest_metrics(preds, target, levels)
     selected = select_best(metrics.loc[metrics["region"].isin(AGGREGATES)], by=cfg.forecast.select_by)
+    honest, nested, honest_note = honest_tables(preds, target, by=cfg.forecast.select_by,
+                                                baselines=baseline_names(cfg), selected=selected)
     fc, fitted, fit_report = final_forecasts(series, models, preds, source, h_final, levels)
     check_nested_levels(validate_forecast(fc, source=f"forecasts of {target}"), source=f"forecasts of {target}")
     rec_report = rec_acc = pd.DataFrame()
@@ -151,7 +178,8 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
             "metrics": metrics, "reconciliation": rec_report, "reconciliation_backtest": rec_acc,
             "fit_report": fit_report.assign(target=target) if len(fit_report) else fit_report,
             "fitted": fitted, "selected": selected, "skipped": skipped, "series": series, "sources": source,
-            "notes": notes, "interval_notes": interval_notes}
+            "notes": notes, "interval_notes": interval_notes, "honest_notes": [honest_note] if honest_note else [],
+            "accuracy_honest": honest, "selection_nested": nested}
 
 
 def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
@@ -213,11 +241,16 @@ def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str
 #: output table -> key of a target's results, and the columns of an empty table
 TABLES = {"forecasts": "forecasts", "forecasts_base": "base", "backtest_predictions": "preds",
           "backtest_metrics": "metrics", "reconciliation": "reconciliation",
-          "reconciliation_backtest": "reconciliation_backtest", "fit_report": "fit_report"}
+          "reconciliation_backtest": "reconciliation_backtest", "fit_report": "fit_report",
+          "accuracy_honest": "accuracy_honest", "selection_nested": "selection_nested"}
 EMPTY = {"reconciliation": ["target", "model", "origin_year", "year", "method", "incoherence_base",
                             "incoherence_reconciled", "method_used", "fallback_reason"],
          "reconciliation_backtest": ["target", "model", "method", "stage", "mae", "rmse", "mase", "n_origins"],
-         "fit_report": ["target", "model", "region", "spec", "fallback_reason"]}
+         "fit_report": ["target", "model", "region", "spec", "fallback_reason"],
+         "accuracy_honest": ["target", "aggregate", "model", "role", "study_selected", "cells", "series", "origins",
+                             "origins_left_out", "mae", "rmse", "mase", "bias"],
+         "selection_nested": ["target", "origin_year", "model", "by", "score", "cells_known", "origins_known",
+                              "status"]}
 
 
 def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
@@ -277,7 +310,7 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
     for name, key in TABLES.items():
         frames = [r[key] for r in results.values() if len(r[key])] + ([extra[key]] if key in extra else [])
         tables[name] = _target_first(pd.concat(frames, ignore_index=True)) if frames else pd.DataFrame(columns=EMPTY.get(key, []))
-    notes = [n for r in results.values() for n in r["interval_notes"] + r["notes"]]
+    notes = [n for r in results.values() for n in r["interval_notes"] + r["notes"] + r["honest_notes"]]
     notes += [f"{t}: no backtest origin has a complete, coherent hierarchy (a series is too short to be "
               "backtested), so reconciliation_backtest.csv has no rows for it"
               for t, r in results.items() if t in cfg.targets.additive and not len(r["reconciliation_backtest"])
