@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from kzmig.core.options import check_option
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.evaluate import score
 from kzmig.forecast.steps import AGGREGATES
@@ -37,8 +38,14 @@ NESTED = "nested_selection"
 BASELINES = {"naive": "naive", "mean": "mean3", "historic": "hist_mean"}
 #: what each role means, for messages and the ``role`` column
 ROLES = {"naive": "naive", "mean": "mean of the last years", "historic": "historic mean"}
+#: metrics a selection may minimise (those of ``[forecast] select_by``)
+SELECT_BY = ("mase", "mae", "rmse")
 CELL = ["region", "origin_year", "year"]
 NEEDED = ("model", "region", "origin_year", "year", "point", "actual", "scale")
+
+
+class NoKnownErrors(ValueError):
+    """No backtest origin has an error known at it to choose from (e.g. a single origin)."""
 
 
 class NestedSelection(NamedTuple):
@@ -246,14 +253,16 @@ def nested_selection(preds: pd.DataFrame, *, by: str = "mase", aggregate: str | 
         ``choices`` from :func:`nested_choices`; ``scores`` with one row per model, the
         selected procedure (``model = "nested_selection"``) first: ``aggregate, model, role,
         cells, series, origins, origins_left_out, mae, rmse, mase, bias``, ``coverage_<pct>``
-        and ``winkler_<pct>`` per level, then for each role ``ratio_<role>`` (MASE over the
-        baseline's MASE on the same cells) with ``ratio_<role>_lo`` and ``ratio_<role>_hi``,
-        and ``interval_level, resampled, clusters, n_boot, seed``.
+        and ``winkler_<pct>`` per level (over the cells with an interval at that level, counted
+        in ``interval_cells_<pct>``), then for each role ``ratio_<role>`` (MASE over the
+        baseline's MASE on the same cells, whatever ``by``) with ``ratio_<role>_lo`` and
+        ``ratio_<role>_hi``, and ``interval_level, resampled, clusters, n_boot, seed``.
 
     Raises
     ------
     ValueError
-        Missing columns (named), an unknown ``aggregate``, or no origin with a known error.
+        Missing columns (named), an unknown ``aggregate`` or ``by``, ``level`` outside (0, 1),
+        ``n_boot < 1``; :class:`NoKnownErrors` when no origin has a known error.
 
     Notes
     -----
@@ -265,12 +274,16 @@ def nested_selection(preds: pd.DataFrame, *, by: str = "mase", aggregate: str | 
     missing = [c for c in NEEDED if c not in preds.columns]
     if missing:
         raise ValueError(f"nested_selection: backtest table lacks column(s) {missing}; found {list(preds.columns)}.")
+    check_option("by", by, SELECT_BY, owner="nested_selection")
+    if not 0 < level < 1 or isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"nested_selection: level={level!r} must lie in (0, 1) and n_boot={n_boot!r} must be an "
+                         "integer >= 1.")
     rows, label = _series_rows(preds, aggregate)
     levels = sorted(float(lv) for lv in rows["level"].dropna().unique()) if "level" in rows else []
     choices = nested_choices(rows, by=by, candidates=candidates, levels=levels)
     chosen = choices.loc[choices["model"].notna()]
     if chosen.empty:
-        raise ValueError(f"nested_selection: no backtest origin of {choices['origin_year'].tolist()} has a known "
+        raise NoKnownErrors(f"nested_selection: no backtest origin of {choices['origin_year'].tolist()} has a known "
                          "error to choose from; at least two origins are needed.")
     scored = rows.loc[rows["origin_year"].isin(chosen["origin_year"])]
     if label.endswith("_no_breaks") and BREAK_COLUMN in scored:
@@ -330,7 +343,7 @@ def honest_tables(preds: pd.DataFrame, target: str, *, by: str, baselines: Mappi
                                           n_boot=n_boot, seed=seed)
         _, clean = nested_selection(preds, by=by, aggregate=f"{label}_no_breaks", baselines=baselines,
                                     level=level, n_boot=n_boot, seed=seed)
-    except ValueError as err:
+    except NoKnownErrors as err:
         note = f"{target}: no honest accuracy (accuracy_honest.csv): {err}"
         logger.warning("%s", note)
         return pd.DataFrame(), pd.DataFrame(), note

@@ -5,7 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.honest import NESTED, nested_choices, nested_selection, selected_procedure
+from kzmig.forecast.honest import (
+    NESTED,
+    NoKnownErrors,
+    honest_tables,
+    nested_choices,
+    nested_selection,
+    selected_procedure,
+)
 
 #: absolute one-year-ahead error of each model at origins 2010-2013 (region A; B doubles them)
 ERRORS = {
@@ -154,5 +161,15 @@ def test_errors_are_named(preds):
         nested_selection(preds.drop(columns="scale"))
     with pytest.raises(ValueError, match=r"aggregate='all_series' does not fit this backtest"):
         nested_selection(preds, aggregate="all_series")
-    with pytest.raises(ValueError, match=r"no backtest origin of \[2010\] has a known error"):
+    with pytest.raises(NoKnownErrors, match=r"no backtest origin of \[2010\] has a known error"):
         nested_selection(preds.loc[preds["origin_year"] == 2010])
+    with pytest.raises(ValueError, match=r"by='smape' is not supported by nested_selection; choose one of 'mae', 'mase', 'rmse'"):
+        nested_selection(preds, by="smape")
+    with pytest.raises(ValueError, match=r"level=1.5 must lie in \(0, 1\) and n_boot=0"):
+        nested_selection(preds, level=1.5, n_boot=0)
+
+
+def test_single_origin_gives_empty_tables_and_a_note(preds):
+    scores, choices, note = honest_tables(preds.loc[preds["origin_year"] == 2010], "y", by="mase",
+                                          baselines=BASELINES, selected="x")
+    assert scores.empty and choices.empty and note.startswith("y: no honest accuracy (accuracy_honest.csv)")
