@@ -13,7 +13,9 @@ study) and prints, per target:
   the fact, which favours the baselines), with its bootstrap interval (regions resampled; origins
   for a national-only target);
 * the cells scored, and the 80 % / 95 % interval coverage of the nested selection on every
-  year and on the years without a break.
+  year and on the years without a break (over the cells that have an interval at that level:
+  conformal intervals need enough earlier residuals, so early origins may have none; the
+  table says on how many cells when that is fewer).
 
 Nothing is recomputed: every number is read from the run's tables. Run with kzmig's
 dependencies installed, from any folder::
@@ -40,6 +42,14 @@ def _pct(x: float) -> str:
 
 def _num(x: float) -> str:
     return "n/a" if pd.isna(x) else f"{x:.3f}"
+
+
+def _coverage(row: pd.Series) -> str:
+    """``"80 % / 95 %"`` coverage of a score row, naming the cells and those without an interval."""
+    text = f"{_pct(row.get('coverage_80'))} / {_pct(row.get('coverage_95'))} ({int(row['cells'])} cells"
+    short = [f"{lv} % interval on {int(row[f'interval_cells_{lv}'])}" for lv in (80, 95)
+             if f"interval_cells_{lv}" in row and row[f"interval_cells_{lv}"] < row["cells"]]
+    return text + ("; " + ", ".join(short) if short else "") + ")"
 
 
 def accuracy_table(run_dir: str | Path) -> pd.DataFrame:
@@ -81,10 +91,8 @@ def accuracy_table(run_dir: str | Path) -> pd.DataFrame:
         row[f"nested / best baseline [{pct} % CI]"] = (f"{_num(ratio)} [{_num(lo)}, {_num(hi)}] vs {base[best]}, "
                                                        f"{nested['resampled']} resampled")
         row["cells"] = cells
-        row["coverage 80/95 all years"] = f"{_pct(nested.get('coverage_80'))} / {_pct(nested.get('coverage_95'))}"
-        c = clean.loc[NESTED] if NESTED in clean.index else None
-        row["coverage 80/95 no break years"] = (f"{_pct(c.get('coverage_80'))} / {_pct(c.get('coverage_95'))} "
-                                                f"({int(c['cells'])} cells)" if c is not None else "n/a")
+        row["coverage 80/95 all years"] = _coverage(nested)
+        row["coverage 80/95 no break years"] = _coverage(clean.loc[NESTED]) if NESTED in clean.index else "n/a"
         rows.append(row)
     return pd.DataFrame(rows)
 

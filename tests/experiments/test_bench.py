@@ -63,4 +63,5 @@ def test_accuracy_table_reads_the_run_tables(tmp_path):
     assert table["nested / best baseline [90 % CI]"].startswith(
         f"{nested[f'ratio_{role}']:.3f} [{nested[f'ratio_{role}_lo']:.3f}, {nested[f'ratio_{role}_hi']:.3f}] vs {best}")
     assert table["cells"] == "32 (4 series x 4 origins; 1 left out)"
-    assert table["coverage 80/95 all years"] == "n/a / n/a"
+    assert table["coverage 80/95 all years"] == "n/a / n/a (32 cells)"  # no intervals in this backtest
+    assert table["coverage 80/95 no break years"].startswith("n/a / n/a (24 cells")
