@@ -1,4 +1,4 @@
-"""Baselines every model must beat: naive (last value), drift, mean of the last k years.
+"""Baselines every model must beat: naive (last value), drift, mean of the last k years, historic mean.
 
 Each fits one series per region and gives normal intervals whose width grows with the
 horizon (formulas in each class' Notes, after Hyndman & Athanasopoulos, *Forecasting:
@@ -66,6 +66,32 @@ class SummaryOfData:
 
     def _update_one(self, state, years, y, is_break):
         return self._fit_one(years, y, is_break)
+
+
+def flat_empirical(point: float, mse: np.ndarray, h: int, levels) -> tuple[np.ndarray, dict]:
+    """A flat forecast with normal bounds from in-sample mean squared errors by horizon.
+
+    Parameters
+    ----------
+    point : float
+        The forecast, carried flat for ``h`` years.
+    mse : array of float
+        Non-decreasing mean squared in-sample errors for horizons ``1 .. H``.
+    h : int
+        Years to forecast.
+    levels : iterable of float
+
+    Notes
+    -----
+    :math:`\\hat\\sigma_h^2 = \\text{mse}_h` for :math:`h \\le H` and
+    :math:`\\text{mse}_H\\, h/H` beyond: the width never shrinks with the horizon. Shared by
+    :class:`WindowMean` and :class:`HistoricMean`.
+    """
+    H = len(mse)
+    steps = np.arange(1, h + 1)
+    var = np.where(steps <= H, mse[np.minimum(steps, H) - 1], mse[-1] * steps / H)
+    pts = np.full(h, point)
+    return pts, normal_bounds(pts, np.sqrt(var), levels)
 
 
 class Naive(SummaryOfData, LocalForecaster):
@@ -181,9 +207,61 @@ class WindowMean(SummaryOfData, LocalForecaster):
         return {"point": float(means[-1]), "mse": np.maximum.accumulate(np.asarray(mse))}
 
     def _forecast_one(self, s, h, levels):
-        mse = s["mse"]
-        H = len(mse)
-        steps = np.arange(1, h + 1)
-        var = np.where(steps <= H, mse[np.minimum(steps, H) - 1], mse[-1] * steps / H)
-        point = np.full(h, s["point"])
-        return point, normal_bounds(point, np.sqrt(var), levels)
+        return flat_empirical(s["point"], s["mse"], h, levels)
+
+
+def expanding_mean_mse(y: np.ndarray) -> np.ndarray:
+    """Mean squared error of the expanding mean ``h`` years ahead, for ``h = 1 .. n-1``.
+
+    Parameters
+    ----------
+    y : array of float
+        One series in time order, at least two values.
+
+    Returns
+    -------
+    array of float
+        Element ``h - 1`` is :math:`\\frac{1}{n-h}\\sum_{t=1}^{n-h} (y_{t+h} - \\bar y_{1:t})^2`,
+        :math:`\\bar y_{1:t}` the mean of the first ``t`` values: every forecast the rule
+        "mean of all years so far" could have made inside the sample, scored ``h`` years on.
+    """
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    means = np.cumsum(y) / np.arange(1, n + 1)  # means[i] = mean(y[:i+1]), made at year i
+    return np.asarray([float(np.mean((y[h:] - means[: n - h]) ** 2)) for h in range(1, n)])
+
+
+class HistoricMean(SummaryOfData, LocalForecaster):
+    """Mean of every observed year of a series, carried flat (the "historic average").
+
+    Parameters
+    ----------
+    name : str, optional
+        Model name (default ``"historicmean"``).
+    breaks : {"bridge", "dummy", "keep"}, default "bridge"
+        Treatment of flagged break years (``"dummy"`` bridges: the model takes no regressor).
+
+    Notes
+    -----
+    :math:`\\hat y_{T+h} = \\bar y = \\frac1T\\sum_{t=1}^{T} y_t`. The interval is empirical,
+    as :class:`WindowMean`'s: :math:`\\hat\\sigma_h^2` is the mean squared in-sample error of the
+    same rule ``h`` years ahead, :math:`e_{t,h} = y_{t+h} - \\bar y_{1:t}` for
+    :math:`t = 1 .. T-h` (:func:`expanding_mean_mse`), made non-decreasing in ``h`` by a running
+    maximum and extended beyond the longest horizon the sample allows (:math:`H = T - 1`) by
+    :math:`\\hat\\sigma_h = \\hat\\sigma_{H}\\sqrt{h/H}`. The width never shrinks with the horizon.
+    """
+
+    min_length = 2
+
+    def __init__(self, *, name: str | None = None, breaks: str = "bridge"):
+        self.name = name
+        self.breaks = breaks
+
+    def _fallback(self):
+        return None
+
+    def _fit_one(self, years, y, is_break):
+        return {"point": float(np.mean(y)), "mse": np.maximum.accumulate(expanding_mean_mse(y))}
+
+    def _forecast_one(self, s, h, levels):
+        return flat_empirical(s["point"], s["mse"], h, levels)

@@ -12,7 +12,7 @@ from typing import Any
 
 from kzmig.core.options import check_option
 from kzmig.models.arima import AutoARIMA
-from kzmig.models.baselines import Drift, Naive, WindowMean
+from kzmig.models.baselines import Drift, HistoricMean, Naive, WindowMean
 from kzmig.models.boosting import GradientBoosting
 from kzmig.models.discrete import MultinomialLogitMigration, OrderedLogitMigration
 from kzmig.models.ensemble import Ensemble
@@ -41,6 +41,7 @@ REGISTRY: dict[str, type] = {
     "naive": Naive,
     "drift": Drift,
     "window_mean": WindowMean,
+    "historic_mean": HistoricMean,
     "auto_arima": AutoARIMA,
     "ets": ETS,
     "theta": Theta,
@@ -50,7 +51,7 @@ REGISTRY: dict[str, type] = {
 }
 PANEL_KINDS = ("pooled_ols", "fixed_effects", "random_effects", "between", "first_difference")
 DISCRETE_KINDS = ("ordered_logit", "multinomial_logit")
-FORECAST_KINDS = ("naive", "drift", "window_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting", "ensemble")
+FORECAST_KINDS = ("naive", "drift", "window_mean", "historic_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting", "ensemble")
 #: parameters given as TOML arrays that the classes take as tuples
 _TUPLES = ("exog", "trends", "features", "order")
 

@@ -45,6 +45,7 @@ MODEL_CLASSES = (
     "kzmig.models.baselines.Naive",
     "kzmig.models.baselines.Drift",
     "kzmig.models.baselines.WindowMean",
+    "kzmig.models.baselines.HistoricMean",
     "kzmig.models.arima.AutoARIMA",
     "kzmig.models.ets.ETS",
     "kzmig.models.theta.Theta",

@@ -11,6 +11,15 @@ function of :mod:`kzmig.forecast`; this module wires them and writes nothing.
 This module backtests, selects and fits (:func:`run_target`); everything after fitting
 (forecasts, conformal intervals, reconciliation, population, the tables) is in
 :mod:`kzmig.studies.forecast_final`, which ``kzmig predict`` calls with the saved models.
+
+The selected model's score in ``backtest_metrics`` is optimistic: the selection saw the years
+it is scored on. ``accuracy_honest`` scores, from the same backtest (nothing is refitted), a
+selection made at each origin only from the errors known there
+(:func:`kzmig.forecast.honest.nested_selection`), beside the naive forecast, the mean of the
+last years, the historic mean and every model, on the same cells (every year and without break
+years), with the ratio of MASE to each of the three baselines and a 90 % interval from a
+bootstrap over regions (over origins for a national-only target); ``selection_nested`` lists
+the model chosen at each origin.
 """
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ from kzmig.core.errors import ConfigError, PanelContractError, StudyError
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.backtest import backtest
+from kzmig.forecast.honest import honest_tables
 from kzmig.forecast.steps import (
     AGGREGATES,
     backtest_metrics,
@@ -72,6 +82,21 @@ def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
                 est = Since(est, first_year=spec.first_year, name=spec.name, breaks=cfg.breaks)
         models[spec.name] = est
     return {spec.name: models[spec.name] for spec in cfg.models}
+
+
+#: baseline role of :func:`kzmig.forecast.honest.nested_selection` -> model kind
+BASELINE_KINDS = {"naive": "naive", "mean": "window_mean", "historic": "historic_mean"}
+
+
+def baseline_names(cfg: Any) -> dict[str, str | None]:
+    """The study's model for each baseline role: the first of its kind in the file fitted on the
+    whole series (else the first of its kind at all); None when the study has none."""
+    out: dict[str, str | None] = {}
+    for role, kind in BASELINE_KINDS.items():
+        specs = [s for s in cfg.models if s.kind == kind]
+        whole = [s for s in specs if getattr(s, "first_year", None) is None]
+        out[role] = (whole or specs)[0].name if specs else None
+    return out
 
 
 def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -150,10 +175,14 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
     preds = with_conformal_backtest(preds, source, levels)
     metrics = backtest_metrics(preds, target, levels)
     selected = select_best(metrics.loc[metrics["region"].isin(AGGREGATES)], by=cfg.forecast.select_by)
+    honest, nested, honest_note = honest_tables(preds, target, by=cfg.forecast.select_by,
+                                                baselines=baseline_names(cfg), selected=selected)
     fitted = fit_models(series, models)
     out = finish_target(target, series, fitted, preds, source, selected=selected, skipped=skipped, h=h_final, cfg=cfg)
     return {**out, "preds": preds.assign(target=target), "metrics": metrics, "selected": selected, "skipped": skipped,
-            "series": series, "sources": source, "interval_notes": interval_notes}
+            "series": series, "sources": source, "interval_notes": interval_notes,
+            "honest_notes": [honest_note] if honest_note else [], "accuracy_honest": honest,
+            "selection_nested": nested}
 
 
 def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str, SavedModel]:
@@ -217,7 +246,7 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
         raise StudyError(f"{cfg.path}: no target could be forecast: "
                          + "; ".join(f"{t}: {s['reason']}" for t, s in skipped_targets.items()))
     tables, figures = final_tables(cfg, wide, long, results)
-    notes = [n for r in results.values() for n in r["interval_notes"] + r["notes"]]
+    notes = [n for r in results.values() for n in r["interval_notes"] + r["notes"] + r.get("honest_notes", [])]
     notes += [f"{t}: no backtest origin has a complete, coherent hierarchy (a series is too short to be "
               "backtested), so reconciliation_backtest.csv has no rows for it"
               for t, r in results.items() if t in cfg.targets.additive and not len(r["reconciliation_backtest"])

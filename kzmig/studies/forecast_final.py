@@ -34,13 +34,18 @@ logger = logging.getLogger(__name__)
 #: output table -> key of a target's results, and the columns of an empty table
 TABLES = {"forecasts": "forecasts", "forecasts_base": "base", "backtest_predictions": "preds",
           "backtest_metrics": "metrics", "reconciliation": "reconciliation",
-          "reconciliation_backtest": "reconciliation_backtest", "fit_report": "fit_report"}
+          "reconciliation_backtest": "reconciliation_backtest", "fit_report": "fit_report",
+          "accuracy_honest": "accuracy_honest", "selection_nested": "selection_nested"}
 #: the tables of :data:`TABLES` that depend on the fitted models (not on the backtest alone)
 FORECAST_TABLES = ("forecasts", "forecasts_base", "reconciliation", "fit_report")
 EMPTY = {"reconciliation": ["target", "model", "origin_year", "year", "method", "incoherence_base",
                             "incoherence_reconciled", "method_used", "fallback_reason"],
          "reconciliation_backtest": ["target", "model", "method", "stage", "mae", "rmse", "mase", "n_origins"],
-         "fit_report": ["target", "model", "region", "spec", "fallback_reason"]}
+         "fit_report": ["target", "model", "region", "spec", "fallback_reason"],
+         "accuracy_honest": ["target", "aggregate", "model", "role", "study_selected", "cells", "series", "origins",
+                             "origins_left_out", "mae", "rmse", "mase", "bias"],
+         "selection_nested": ["target", "origin_year", "model", "by", "score", "cells_known", "origins_known",
+                              "status"]}
 
 
 def finish_target(target: str, series: pd.DataFrame, fitted: Mapping[str, BaseForecaster], preds: pd.DataFrame,

@@ -156,7 +156,7 @@ def test_same_config_and_data_give_identical_bytes(study, run, tmp_path):
     cfg, data = study
     again = forecast(load_config(cfg), data).save(tmp_path / "again")  # the library, not the command line
     for f in ("forecasts.csv", "backtest_metrics.csv", "backtest_predictions.csv", "reconciliation.csv",
-              "population_forecasts.csv", "forecast_net_migration.png"):
+              "population_forecasts.csv", "forecast_net_migration.png", "accuracy_honest.csv", "selection_nested.csv"):
         assert (run / f).read_bytes() == (again / f).read_bytes(), f
 
 
@@ -188,3 +188,30 @@ def test_reconciled_column_names_the_method_actually_used(run):
 def test_break_free_scores_are_reported(run):
     m = pd.read_csv(run / "backtest_metrics.csv")
     assert {"all_regions", "all_regions_no_breaks"} <= set(m["region"])
+
+
+def test_honest_accuracy_from_the_same_backtest(run):
+    """accuracy_honest.csv: a nested selection and every model on the same cells; the choices are
+    those made from the errors known at each origin; nothing refitted (the same predictions)."""
+    from kzmig.forecast.honest import nested_selection
+
+    acc = pd.read_csv(run / "accuracy_honest.csv")
+    nested = pd.read_csv(run / "selection_nested.csv")
+    preds = pd.read_csv(run / "backtest_predictions.csv", dtype={"model": "string", "region": "string"})
+    meta = json.loads((run / "manifest.json").read_text())
+    for target in ("net_migration", "net_migration_rate_per_1000"):
+        a = acc.loc[acc["target"] == target]
+        assert set(a["aggregate"]) == {"all_regions", "all_regions_no_breaks"}
+        for _, g in a.groupby("aggregate"):
+            assert g["cells"].nunique() == 1 and g["model"].iloc[0] == "nested_selection"
+            assert set(g["model"]) == {"nested_selection", "naive", "mean2", "pooled_ar", "gbm", "ens"}
+            assert g.loc[g["study_selected"], "model"].tolist() == [meta["targets"][target]["selected"]]
+            assert g.loc[g["model"] == "naive", "role"].item() == "naive"
+            assert g.loc[g["model"] == "mean2", "role"].item() == "mean" and g["ratio_historic"].isna().all()
+        # origins 2013-2015: the first has no known error and is left out, the break year 2008 is not scored
+        n = nested.loc[nested["target"] == target]
+        assert n["origin_year"].tolist() == [2013, 2014, 2015] and n["model"].isna().tolist() == [True, False, False]
+        choices, scores = nested_selection(preds.loc[preds["target"] == target],
+                                           baselines={"naive": "naive", "mean": "mean2", "historic": None})
+        assert choices["model"].tolist()[1:] == n["model"].tolist()[1:]
+        np.testing.assert_allclose(scores["mase"], a.loc[a["aggregate"] == "all_regions", "mase"], rtol=1e-12)

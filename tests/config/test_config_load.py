@@ -89,7 +89,7 @@ def test_json_schema_lists_the_choices():
     assert defs["BreaksBlock"]["properties"]["treatment"]["enum"] == ["bridge", "dummy", "keep"]
     spec = fc["properties"]["models"]["patternProperties"]
     kinds = set(next(iter(spec.values()))["discriminator"]["mapping"])
-    assert kinds == {"naive", "drift", "window_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting",
+    assert kinds == {"naive", "drift", "window_mean", "historic_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting",
                      "ensemble"}
     boosting = defs["GradientBoostingParams"]["properties"]
     assert boosting["transform"]["enum"] == ["level", "diff"] and "breaks" not in boosting

@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from io import StringIO
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+
+from kzmig.forecast.honest import honest_tables
+from kzmig.forecast.steps import backtest_metrics
 
 BENCH = Path(__file__).resolve().parents[2] / "experiments" / "bench"
 
 
-@pytest.mark.parametrize("script", ["bench_scale.py", "bench_statsforecast.py", "bench_wild_bootstrap.py"])
+@pytest.mark.parametrize("script", ["bench_scale.py", "bench_statsforecast.py", "bench_wild_bootstrap.py",
+                                    "accuracy_table.py"])
 def test_help_from_another_folder(script, tmp_path):
     res = subprocess.run([sys.executable, str(BENCH / script), "--help"], cwd=tmp_path,
                          capture_output=True, text=True, check=True)
@@ -29,3 +35,33 @@ def test_statsforecast_bench_names_a_missing_interpreter(tmp_path):
     res = subprocess.run([sys.executable, str(BENCH / "bench_statsforecast.py"), "--sf-python", "nowhere/python"],
                          cwd=tmp_path, capture_output=True, text=True)
     assert res.returncode == 2 and "--sf-python nowhere/python: no such interpreter" in res.stderr
+
+
+def test_accuracy_table_reads_the_run_tables(tmp_path):
+    """The README's table from a run folder's accuracy_honest.csv and backtest_metrics.csv (SYNTHETIC backtest)."""
+    rng = np.random.default_rng(0)
+    rows = [(m, f"R{r}", o, o + h, 100.0 + rng.normal(scale=sd), 100.0, 1.0, o + h == 2014)
+            for m, sd in (("naive", 2.0), ("mean3", 1.5), ("hist_mean", 3.0), ("theta", 1.0))
+            for r in range(4) for o in range(2010, 2015) for h in (1, 2)]
+    preds = pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "actual", "scale",
+                                        "is_break"]).astype({"model": "string", "region": "string"})
+    preds = preds.assign(lower=np.nan, upper=np.nan, level=np.nan)
+    run = tmp_path / "forecast" / "tiny"
+    run.mkdir(parents=True)
+    acc, _, _ = honest_tables(preds, "y", by="mase", baselines={"naive": "naive", "mean": "mean3",
+                                                                "historic": "hist_mean"}, selected="theta")
+    acc.to_csv(run / "accuracy_honest.csv", index=False)
+    backtest_metrics(preds, "y", ()).to_csv(run / "backtest_metrics.csv", index=False)
+    res = subprocess.run([sys.executable, str(BENCH / "accuracy_table.py"), str(tmp_path), "--format", "csv"],
+                         cwd=tmp_path, capture_output=True, text=True, check=True)
+    table = pd.read_csv(StringIO(res.stdout), dtype=str).iloc[0]
+    nested = acc.loc[(acc["aggregate"] == "all_regions") & (acc["model"] == "nested_selection")].iloc[0]
+    every = acc.loc[acc["aggregate"] == "all_regions"].set_index("model")
+    best = every.loc[["naive", "mean3", "hist_mean"], "mase"].idxmin()
+    role = every.loc[best, "role"]
+    assert table["selected (study)"] == "theta" and table["nested-selection MASE"] == f"{nested['mase']:.3f}"
+    assert table["nested / best baseline [90 % CI]"].startswith(
+        f"{nested[f'ratio_{role}']:.3f} [{nested[f'ratio_{role}_lo']:.3f}, {nested[f'ratio_{role}_hi']:.3f}] vs {best}")
+    assert table["cells"] == "32 (4 series x 4 origins; 1 left out)"
+    assert table["coverage 80/95 all years"] == "n/a / n/a (32 cells)"  # no intervals in this backtest
+    assert table["coverage 80/95 no break years"].startswith("n/a / n/a (24 cells")

@@ -86,6 +86,19 @@ def test_backtest_metrics_and_selection_on_the_national_series(result):
         assert result.metadata["targets"][target]["n_series"] == 1
 
 
+def test_honest_accuracy_resamples_origins_of_the_one_series(result):
+    acc = result.tables["accuracy_honest"]
+    for target in ("foreign_students", "labour_emigrants"):
+        a = acc.loc[(acc["target"] == target) & (acc["aggregate"] == "all_series")]
+        assert a["resampled"].eq("origins (one series)").all() and a["series"].eq(1).all()
+        # 8 origins, the first without a known error: 7 origins x 3 horizons on the same cells
+        assert a["cells"].eq(21).all() and a["origins_left_out"].eq(1).all() and a["clusters"].eq(7).all()
+        row = a.set_index("model").loc["nested_selection"]
+        assert row["ratio_naive_lo"] <= row["ratio_naive"] <= row["ratio_naive_hi"]
+    nested = result.tables["selection_nested"]
+    assert nested.groupby("target")["model"].count().tolist() == [7, 7]
+
+
 def test_forecast_to_2030_has_both_intervals_and_is_not_reconciled(result):
     fc = result.tables["forecasts"]
     for target in ("foreign_students", "labour_emigrants"):

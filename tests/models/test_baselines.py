@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from kzmig.core.errors import PanelContractError
 from kzmig.models.schema import validate_forecast
-from kzmig.models.baselines import Drift, Naive, WindowMean
+from kzmig.models.baselines import Drift, HistoricMean, Naive, WindowMean
 from kzmig.models.forecast_base import bridge_breaks
 
 
@@ -45,6 +45,34 @@ def test_window_mean_hand_example():
     fc = WindowMean(k=2).fit(_one([1.0, 3.0, 2.0, 6.0])).predict(3, levels=(0.8,))
     assert fc["point"].tolist() == [4.0, 4.0, 4.0]
     np.testing.assert_allclose(fc["upper"] - fc["point"], Z80 * np.sqrt([6.125, 16.0, 24.0]), rtol=1e-12)
+
+
+def test_historic_mean_hand_example():
+    # y = 1, 3, 2, 6: point = 3; expanding means made at each year 1, 2, 2 (3 at the end);
+    # 1-step errors 3-1, 2-2, 6-2 -> mse 20/3; 2-step 2-1, 6-2 -> 17/2; 3-step 6-1 -> 25;
+    # extended h=4: 25 * 4/3
+    fc = HistoricMean().fit(_one([1.0, 3.0, 2.0, 6.0])).predict(4, levels=(0.8,))
+    assert fc["point"].tolist() == [3.0] * 4
+    np.testing.assert_allclose(fc["upper"] - fc["point"], Z80 * np.sqrt([20 / 3, 17 / 2, 25.0, 100 / 3]), rtol=1e-12)
+    np.testing.assert_allclose(fc["point"] - fc["lower"], fc["upper"] - fc["point"], rtol=1e-12)
+
+
+def test_historic_mean_interval_never_narrows():
+    # y = 0, 2, 0, 2: expanding means 0, 1, 2/3; 1-step errors 2, -1, 4/3 -> mse 61/27;
+    # 2-step errors 0, 1 -> 1/2, lifted to 61/27 by the running maximum; 3-step 2 -> 4
+    fc = HistoricMean().fit(_one([0.0, 2.0, 0.0, 2.0])).predict(3, levels=(0.8,))
+    assert fc["point"].tolist() == [1.0] * 3
+    np.testing.assert_allclose(fc["upper"] - fc["point"], Z80 * np.sqrt([61 / 27, 61 / 27, 4.0]), rtol=1e-12)
+
+
+def test_historic_mean_bridges_break_years():
+    # 2002 is flagged: bridged to (3 + 6) / 2 = 4.5 before averaging; "keep" averages the 99
+    df = _one([1.0, 3.0, 99.0, 6.0]).assign(is_break=[False, False, True, False])
+    bridged = HistoricMean().fit(df).predict(2, levels=(0.8, 0.95))
+    by_hand = HistoricMean().fit(_one([1.0, 3.0, 4.5, 6.0])).predict(2, levels=(0.8, 0.95))
+    pd.testing.assert_frame_equal(bridged, by_hand, check_exact=False, rtol=1e-12)
+    assert bridged["point"].iloc[0] == 14.5 / 4
+    assert HistoricMean(breaks="keep").fit(df).predict(1)["point"].iloc[0] == 109.0 / 4
 
 
 def test_window_mean_bad_k():
@@ -84,9 +112,9 @@ series_values = st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=6, max_
 
 
 @settings(max_examples=40, deadline=None)
-@given(values=series_values, h=st.integers(1, 8), which=st.sampled_from(["naive", "drift", "mean"]))
+@given(values=series_values, h=st.integers(1, 8), which=st.sampled_from(["naive", "drift", "mean", "hist"]))
 def test_intervals_ordered_and_widening(values, h, which):
-    est = {"naive": Naive(), "drift": Drift(), "mean": WindowMean(k=3)}[which]
+    est = {"naive": Naive(), "drift": Drift(), "mean": WindowMean(k=3), "hist": HistoricMean()}[which]
     fc = validate_forecast(est.fit(_one(values)).predict(h, levels=(0.8, 0.95)))
     lo = fc.pivot(index="year", columns="level", values="lower")
     hi = fc.pivot(index="year", columns="level", values="upper")

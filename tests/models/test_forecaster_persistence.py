@@ -9,7 +9,7 @@ import pytest
 
 from kzmig.core.errors import PanelContractError
 from kzmig.models.arima import AutoARIMA
-from kzmig.models.registry import make_model
+from kzmig.models.registry import FORECAST_KINDS, make_model
 from kzmig.models.ensemble import Ensemble
 from kzmig.models.persistence import load_model, read_metadata, save_model
 from kzmig.models.schema import validate_forecast
@@ -39,8 +39,13 @@ def _varied() -> pd.DataFrame:
         {"region": "string", "year": "int64"})
 
 
-KINDS = [("naive", {}), ("drift", {}), ("window_mean", {"k": 3}), ("auto_arima", {}), ("ets", {}), ("theta", {}),
+KINDS = [("naive", {}), ("drift", {}), ("window_mean", {"k": 3}), ("historic_mean", {}), ("auto_arima", {}), ("ets", {}), ("theta", {}),
          ("pooled_ar", {}), ("boosting", {"max_horizon": 2, "max_iter": 20, "exog": ["x"]})]
+
+
+def test_every_forecast_kind_is_round_tripped():
+    """A kind added to the registry must be added here (the ensemble has its own tests below)."""
+    assert {k for k, _ in KINDS} == set(FORECAST_KINDS) - {"ensemble"}
 
 
 def _round_trip(est, folder, h=3, **meta):
@@ -73,7 +78,7 @@ def test_save_load_predict_round_trip(kind, params, tmp_path):
 VARIANTS = [
     ("auto_arima", {"breaks": "dummy"}), ("auto_arima", {"stepwise": False, "max_d": 0}),
     ("auto_arima", {"criterion": "bic", "breaks": "keep"}), ("ets", {}), ("ets", {"trends": ("AAdN",)}),
-    ("theta", {"theta": 3.0}), ("window_mean", {"k": 5}), ("pooled_ar", {"mean_window": 5}),
+    ("theta", {"theta": 3.0}), ("window_mean", {"k": 5}), ("historic_mean", {}), ("historic_mean", {"breaks": "keep"}), ("pooled_ar", {"mean_window": 5}),
     ("boosting", {"max_horizon": 3, "max_iter": 15, "exog": ["x"], "transform": "diff", "denominator": "pop"}),
     ("boosting", {"max_horizon": 3, "max_iter": 15, "region_feature": False}),
 ]
