@@ -20,25 +20,10 @@ from kzmig.models.forecast_base import BaseForecaster
 logger = logging.getLogger(__name__)
 
 
-class Since(BaseForecaster):
-    """Fit ``model`` only on years ``>= first_year``.
-
-    Parameters
-    ----------
-    model : forecaster
-        The wrapped, unfitted forecaster (cloned on ``fit``).
-    first_year : int, default 2000
-        First year used for fitting.
-    name : str, optional
-        Model name in the forecast table.
-    breaks : {"bridge", "dummy", "keep"}, default "bridge"
-        Passed to ``model`` when it takes it.
-    """
+class _Wrapper(BaseForecaster):
+    """What a wrapper takes from the forecaster it wraps (``model``, fitted as ``fitted_model_``)."""
 
     result_ = None
-
-    def __init__(self, model=None, *, first_year: int = 2000, name: str | None = None, breaks: str = "bridge"):
-        self.model, self.first_year, self.name, self.breaks = model, first_year, name, breaks
 
     @property
     def min_length(self) -> int:  # type: ignore[override]
@@ -59,6 +44,26 @@ class Since(BaseForecaster):
     def fit_report_(self) -> pd.DataFrame:
         """The wrapped model's per-region report (AttributeError when it has none)."""
         return self.fitted_model_.fit_report_
+
+
+class Since(_Wrapper):
+    """Fit ``model`` only on years ``>= first_year``.
+
+    Parameters
+    ----------
+    model : forecaster
+        The wrapped, unfitted forecaster (cloned on ``fit``).
+    first_year : int, default 2000
+        First year used for fitting.
+    name : str, optional
+        Model name in the forecast table.
+    breaks : {"bridge", "dummy", "keep"}, default "bridge"
+        Passed to ``model`` when it takes it.
+    """
+
+    def __init__(self, model=None, *, first_year: int = 2000, name: str | None = None, breaks: str = "bridge"):
+        self.model, self.first_year, self.name, self.breaks = model, first_year, name, breaks
+
 
     def _kept(self, data: pd.DataFrame) -> pd.DataFrame:
         raw = data.drop(columns=["y_fit"])
@@ -90,7 +95,7 @@ class Since(BaseForecaster):
         return self.fitted_model_.predict(h, levels).assign(model=self._name())
 
 
-class Log(BaseForecaster):
+class Log(_Wrapper):
     """Fit ``model`` on the logarithm of a positive series; forecasts and bounds come back by ``exp``.
 
     For counts such as arrivals and departures: intervals stay positive and widen in
@@ -111,25 +116,9 @@ class Log(BaseForecaster):
         On ``fit``, when a value is zero or negative (naming the region and year).
     """
 
-    result_ = None
-
     def __init__(self, model=None, *, name: str | None = None, breaks: str = "bridge"):
         self.model, self.name, self.breaks = model, name, breaks
 
-    @property
-    def min_length(self) -> int:  # type: ignore[override]
-        """What the wrapped model needs."""
-        return int(getattr(self.model, "min_length", 2))
-
-    @property
-    def has_intervals(self) -> bool:  # type: ignore[override]
-        """Whether the wrapped model gives intervals."""
-        return bool(getattr(self.model, "has_intervals", False))
-
-    @property
-    def fit_report_(self) -> pd.DataFrame:
-        """The wrapped model's per-region report (AttributeError when it has none)."""
-        return self.fitted_model_.fit_report_
 
     @staticmethod
     def _logged(data: pd.DataFrame) -> pd.DataFrame:
