@@ -77,6 +77,15 @@ def _breaks(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["target", "region", "year"])
 
 
+def _scenario_lines(parts: Mapping[str, StudyResult]) -> pd.DataFrame | None:
+    """``scenario, target, region, year, point`` of every scenario (one row per year), or None."""
+    if "scenarios" not in parts:
+        return None
+    sc = parts["scenarios"].tables["scenario_forecasts"]
+    sc = sc.loc[sc["level"] == sc["level"].min()] if sc["level"].notna().any() else sc
+    return sc[["scenario", "target", "region", "year", "point"]].drop_duplicates().reset_index(drop=True)
+
+
 def _charts(forecasts, history, accuracy, targets, breaks, parts) -> dict:
     studied = {k.removeprefix("forecast_"): f for p in parts.values() for k, f in p.figures.items()
                if k.startswith("forecast_")}
@@ -89,8 +98,9 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts) -> dict:
         elif len(regions) > 1:  # the forecasting study drew it already
             figures[f"overview_{t.target}"] = studied.get(t.target) or plot_overview(history, forecasts, t.target,
                                                                                      breaks=brk)
+        lines = _scenario_lines(parts)
         for region in regions:
-            fig = plot_fan(history, forecasts, t.target, region, breaks=brk)
+            fig = plot_fan(history, forecasts, t.target, region, breaks=brk, scenarios=lines)
             if t.caveat:  # composition-based estimates say so on the chart itself
                 fig.text(0.01, 0.005, f"Caveat: {t.caveat}", fontsize=7, color="#a50f15", wrap=True)
             figures[f"fan_{t.target}_{region}"] = fig
@@ -160,6 +170,12 @@ def _report_sections(parts, targets, accuracy, figures, notes_text, png) -> list
         sections.append(("External flows and specialists", blocks))
     extra = [TableBlock(parts[k].tables[t], caption=f"{k}: {t}") for k in ("scenarios", "targets")
              if k in parts for t in parts[k].tables if t in ("scenario_summary", "target_probabilities")]
+    if "scenarios" in parts:  # baseline and scenarios side by side, where a scenario moves migrants
+        moved = parts["scenarios"].tables["scenario_summary"]
+        change = [c for c in moved.columns if c.endswith("_change")]
+        top = moved.assign(_m=moved[change].abs().max(axis=1)).nlargest(3, "_m")["region"] if change else []
+        target = str(parts["scenarios"].metadata.get("target", ""))
+        extra += [figure(figures[k], alt=k) for k in (f"fan_{target}_{r}" for r in top) if k in figures]
     sections.append(("Scenarios and targets", extra or ["No scenario or target in this run."]))
     sections.append(("What the data could not answer", list(notes_text)))
     return sections
