@@ -40,7 +40,7 @@ def test_workers_die_when_the_parent_is_killed():
         from kzmig.core.parallel import run_tasks
 
         def block(i):
-            print(os.getpid(), flush=True)
+            os.write(1, f"{os.getpid()}\\n".encode())  # one write: two workers' lines never interleave
             threading.Event().wait()
 
         run_tasks(block, [(0, (0,)), (1, (1,))], n_jobs=2)
