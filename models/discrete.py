@@ -24,7 +24,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 from statsmodels.miscmodels.ordinal_model import OrderedModel
-from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
 from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
@@ -109,6 +109,8 @@ class _TypeModel(SampleEstimator, Persistable, BaseEstimator):
     def _run(self, fit: Any, names: list[str]) -> Any:
         with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
             warnings.simplefilter("error", PerfectSeparationWarning)
+            # non-convergence is checked below and raised with the model named
+            warnings.simplefilter("ignore", ConvergenceWarning)
             try:
                 res = fit()
             except (PerfectSeparationError, PerfectSeparationWarning) as err:

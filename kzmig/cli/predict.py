@@ -24,7 +24,7 @@ def predict(
 
     Writes, per forecasting study of the run (at the top for a forecast run, under
     forecast/<study>/ for a planning run): forecasts.csv, forecasts_base.csv, reconciliation.csv,
-    fit_report.csv, population_forecasts.csv (with [population]), history.csv, breaks.csv, the fan
+    fit_report.csv, population_forecasts.csv (with a population table), history.csv, breaks.csv, the fan
     charts, and manifest.json naming the source run, the data and the models used.
     """
     from kzmig.studies.predict import predict as predict_study

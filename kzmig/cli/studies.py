@@ -7,7 +7,8 @@ import typer
 
 from kzmig.cli._common import out_console, progress_display, run_folder
 
-CONFIG_ARG = typer.Argument(..., help="Study TOML, e.g. experiments/net_migration.toml.")
+REGRESS_ARG = typer.Argument(..., help="Regression study TOML, e.g. experiments/migration_factors.toml.")
+FORECAST_ARG = typer.Argument(..., help="Forecasting study TOML, e.g. experiments/net_migration.toml.")
 DATA_OPT = typer.Option(None, "--data", help="Data file (CSV, TSV or XLSX, long or wide by year); default: the shipped dataset.")
 OVERWRITE_OPT = typer.Option(False, "--overwrite", help="Replace a non-empty --out when the new run is complete.")
 OUT_OPT = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>.")
@@ -27,12 +28,12 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
         path = run.complete(result.manifest())
     for warning in result.warnings:
         out_console().print(f"note: {warning}", markup=False)
-    out_console().print(f"{kind} run {name} written to {path}", markup=False)
+    out_console().print(f"{kind} {name!r} written to {path}", markup=False)
     return path
 
 
 def regress(
-    config: Path = CONFIG_ARG,
+    config: Path = REGRESS_ARG,
     out: Path | None = OUT_OPT,
     data: Path | None = DATA_OPT,
     overwrite: bool = OVERWRITE_OPT,
@@ -47,7 +48,7 @@ def regress(
 
 
 def forecast(
-    config: Path = CONFIG_ARG,
+    config: Path = FORECAST_ARG,
     out: Path | None = OUT_OPT,
     data: Path | None = DATA_OPT,
     overwrite: bool = OVERWRITE_OPT,
@@ -56,7 +57,7 @@ def forecast(
 
     Writes forecasts.csv (long table, a national row per target and year, reconciled),
     forecasts_base.csv, backtest_predictions.csv, backtest_metrics.csv, reconciliation.csv,
-    reconciliation_backtest.csv, population_forecasts.csv (with [population]), fit_report.csv,
+    reconciliation_backtest.csv, population_forecasts.csv (with a population table), fit_report.csv,
     a fan chart per target, config.toml, manifest.json, run.log and models/<target>/<model>/.
     """
     _run("forecast", config, out, data, overwrite)

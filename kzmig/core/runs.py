@@ -151,7 +151,9 @@ class RunFolder:
             raise ConfigError(f"{self.option} {self.target}: another kzmig run is writing into this folder "
                               f"(lock {self.target}.lock); wait for it or choose another folder.") from None
         except OSError as err:
-            raise ConfigError(f"{self.option} {self.target}: cannot create the folder ({err.strerror or err}).") from None
+            blocked = next((q for q in self.target.parents if q.exists() and not q.is_dir()), None)
+            why = f"{blocked} is a file, not a folder" if blocked else (err.strerror or str(err))
+            raise ConfigError(f"{self.option} {self.target}: cannot create the folder ({why}).") from None
         try:
             _check_target(self.target, self.overwrite, self.option)  # again, now that we hold the lock
             self.path.mkdir(parents=True)

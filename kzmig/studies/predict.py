@@ -159,7 +159,6 @@ def predict_study(study: SavedStudy, source: DataSource, *, newer: bool, to_year
     results, used, updates, used_models = {}, {}, [], {}
     targets = study.targets()
     for i, target in enumerate(targets):
-        progress(f"{study.sub or cfg.name}: predict", i, len(targets))
         info = study.part["targets"][target]
         models, metas = load_models(study, target, (manifest.get("data") or {}).get("sha256"))
         need = max(getattr(m, "min_length", 2) for m in models.values())
@@ -170,10 +169,10 @@ def predict_study(study: SavedStudy, source: DataSource, *, newer: bool, to_year
         origin = int(series["year"].max())
         rules = {}
         if newer:
-            if origin < max(m.get("origin_year") or origin for m in metas.values()):
-                logger.warning("target %s: the data given end in %d, before the run's models (%s); the models are "
-                               "updated on the older data.", target, origin,
-                               sorted({m.get("origin_year") for m in metas.values()}))
+            saved = max(m.get("origin_year") or origin for m in metas.values())
+            if origin < saved:  # models that saw later years cannot be "updated" on an older vintage
+                raise StudyError(f"target {target}: the data given ({source.label}) end in {origin}, before the "
+                                 f"run's models ({saved}); --data must be a newer vintage than the run's.")
             for name, est in models.items():
                 est.update(series)
                 rules[name] = est.update_rule

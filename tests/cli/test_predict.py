@@ -304,3 +304,10 @@ def test_a_newer_vintage_without_what_the_population_needs_is_a_user_error(run, 
     res = run_kzmig("predict", run, "--out", tmp_path / "p", "--data", short)
     assert res.code == 2 and "region='akmola' has neither population in year 2019" in res.text
     assert "set population.enabled = false" in res.text and "internal error" not in res.text
+
+
+def test_an_older_vintage_is_not_an_update(run, newer, tmp_path):
+    older = tmp_path / "older.csv"
+    pd.read_csv(newer).query("year <= 2016").to_csv(older, index=False)
+    res = run_kzmig("predict", run, "--out", tmp_path / "p", "--data", older)
+    assert res.code == 2 and "end in 2016, before the run's models (2017)" in res.text
