@@ -87,7 +87,8 @@ def problem_flags(features: pd.DataFrame, rules: Mapping[str, tuple] | None = No
 def problem_counts(flags: pd.DataFrame) -> pd.DataFrame:
     """Number of regions with each problem per year: ``year``, ``problem``, ``n_regions``, ``n_with_data``."""
     g = flags.groupby(["year", "problem"], sort=True)["flag"]
-    return pd.DataFrame({"n_regions": g.sum(min_count=0), "n_with_data": g.count()}).reset_index()
+    # a year with no region's indicator has no count of problems (NaN), not zero
+    return pd.DataFrame({"n_regions": g.sum(min_count=1), "n_with_data": g.count()}).reset_index()
 
 
 def tercile_crosstab(

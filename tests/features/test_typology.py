@@ -151,3 +151,13 @@ def test_rolling_panel_leakage(panel):
     full = rolling_trend_panel(panel, window=4, k=2)
     cut = rolling_trend_panel(panel.loc[panel["year"] <= 2005], window=4, k=2)
     pd.testing.assert_frame_equal(full.loc[full["year"] <= 2005].reset_index(drop=True), cut.reset_index(drop=True))
+
+
+def test_problem_counts_are_na_where_no_region_has_the_indicator():
+    from kzmig.features.problems import problem_counts
+
+    flags = pd.DataFrame({"region": ["a", "b", "a", "b"], "year": [2020, 2020, 2021, 2021],
+                          "problem": "housing", "flag": [True, False, np.nan, np.nan]})
+    out = problem_counts(flags).set_index("year")
+    assert out.loc[2020, "n_regions"] == 1 and out.loc[2020, "n_with_data"] == 2
+    assert pd.isna(out.loc[2021, "n_regions"]) and out.loc[2021, "n_with_data"] == 0
