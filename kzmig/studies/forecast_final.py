@@ -102,6 +102,11 @@ def finish_target(target: str, series: pd.DataFrame, fitted: Mapping[str, BaseFo
         else:
             final, rec_report, rec_acc = reconcile_target(fc, preds, target, cfg.reconciliation.methods,
                                                           cfg.reconciliation.use)
+            used = set(final["reconciled"].astype(str))
+            if used != {cfg.reconciliation.use}:  # the configured method could not run: say so in the run
+                reason = rec_report.loc[rec_report["method"] == cfg.reconciliation.use, "fallback_reason"]
+                notes.append(f"{target}: reconciliation.use = {cfg.reconciliation.use!r} could not run and fell back "
+                             f"to {', '.join(sorted(used))}: {reason.iloc[0] if len(reason) else ''}")
     final = final.assign(target=target, selected=final["model"] == selected)
     if len(fit_report):  # which model each region really got, and why (fallbacks)
         final = final.merge(fit_report[["model", "region", "spec", "fallback_reason"]], on=["model", "region"], how="left")
