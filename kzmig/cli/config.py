@@ -17,6 +17,10 @@ def check(config: Path = typer.Argument(..., help="A study TOML (forecast, regre
     from kzmig.config import load_config
 
     cfg = load_config(config)
+    if getattr(cfg, "targets", None) is not None and hasattr(cfg, "run"):  # a run's targets table, read as a run would
+        from kzmig.forecast.targets import read_targets
+
+        read_targets(cfg.targets)
     out_console().print(f"ok: {config} is a valid {type(cfg).__name__} (name {getattr(cfg, 'name', '-')!r}, "
                         f"sha256 {getattr(cfg, 'sha256', '')[:12]})", markup=False)
 

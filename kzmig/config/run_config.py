@@ -29,6 +29,7 @@ Whether the shifted features, regions and target rows exist is checked with the 
 """
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -39,6 +40,7 @@ from kzmig.config.base import ConfigModel, FilePath, SafeName, Text, Unique, Yea
 from kzmig.config.blocks import StudyConfigBase
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.regress_study import RegressStudyConfig
+from kzmig.features.regions import region_codes
 
 
 #: ``kind`` of a scenario shift: a fraction of the baseline value, or an amount in its unit.
@@ -168,8 +170,16 @@ class RunConfig(StudyConfigBase):
                                       f"an outcome of the regression: {toml_repr(list(self.regress.outcomes.targets))}.",
                                       self.scenarios.outcome))
             features = list(self.regress.features.columns)
+            known = set(region_codes(include_national=False))
             for name, block in self.scenario.items():
                 for i, shift in enumerate(block.shifts):
+                    for j, region in enumerate(() if shift.regions == "all" else shift.regions):
+                        if region not in known:
+                            close = difflib.get_close_matches(region, sorted(known), n=1)
+                            problems.append(error(("scenario", name, "shifts", i, "regions", j),
+                                                  f"found {toml_repr(region)}; not a region code"
+                                                  + (f" (did you mean {toml_repr(close[0])}?)" if close else "")
+                                                  + "; codes are those of data/regions.csv.", region))
                     if shift.feature not in features:
                         problems.append(error(("scenario", name, "shifts", i, "feature"),
                                               f"found {toml_repr(shift.feature)}; the panel model's features are "

@@ -32,6 +32,7 @@ from kzmig.studies.planning import RunInfo, planning_parts
 from kzmig.studies.regress import regress
 from kzmig.studies.scenarios import scenario_part
 from kzmig.studies.specialists import specialist_part
+from kzmig.forecast.targets import read_targets
 from kzmig.studies.targets import target_part
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
     """
     progress = progress or no_progress
     cfg = config
+    targets = read_targets(cfg.targets) if cfg.targets is not None else None  # bad targets fail before any work
     source = open_data(data)
     plan = [("assessment", cfg.assess is not None), ("regression", cfg.regress is not None),
             *((f"forecast/{name}", True) for name in cfg.forecasts), ("specialists", cfg.specialists is not None),
@@ -140,7 +142,7 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
         parts["scenarios"] = steps("scenarios", lambda: scenario_part(
             cfg, source, parts["regression"], parts[f"forecast/{cfg.scenarios.forecast}"]))
     if cfg.targets is not None:
-        parts["targets"] = steps("targets", lambda: target_part(cfg, source, parts))
+        parts["targets"] = steps("targets", lambda: target_part(cfg, source, parts, targets))
     warnings = tuple(f"{sub}: {w}" for sub, part in parts.items() for w in part.warnings)
     seeds = {sub: part.metadata.get("seeds") for sub, part in parts.items() if part.metadata.get("seeds")}
     info = RunInfo()

@@ -61,9 +61,11 @@ def _forecast_rows(targets: pd.DataFrame, forecasts: pd.DataFrame) -> tuple[pd.D
     return pd.DataFrame(rows, columns=cols), reasons
 
 
-def target_part(cfg: Any, source: DataSource, parts: Mapping[str, StudyResult]) -> StudyResult:
-    """The targets table of a run with forecast probabilities and achievements."""
-    targets = read_targets(cfg.targets)
+def target_part(cfg: Any, source: DataSource, parts: Mapping[str, StudyResult],
+                targets: pd.DataFrame | None = None) -> StudyResult:
+    """The targets table of a run with forecast probabilities and achievements (``targets``: the
+    table already read from ``cfg.targets``)."""
+    targets = read_targets(cfg.targets) if targets is None else targets
     fc, _ = _forecast_rows(targets, _selected(parts))
     wide = to_wide(load_long("current", observations=source.observations))
     known = targets.loc[targets["indicator"].isin(wide.columns)]

@@ -267,3 +267,16 @@ def test_run_config_errors_name_the_key(config, tmp_path):
     res = run_kzmig("run", bad, "--out", tmp_path / "o")
     assert res.code == 2 and 'scenario.jobs.shifts[0].feature: found "unemployment"; the panel model' in res.text
     assert "unemployment_rate_pct" in res.text and not (tmp_path / "o").exists()
+
+
+def test_bad_targets_table_is_a_user_error_before_any_study(config, tmp_path):
+    for name in ("regress.toml", "mini.toml"):
+        (tmp_path / name).write_bytes((config.parent / name).read_bytes())
+    (tmp_path / "targets.csv").write_text(TARGETS.replace("at_least,level,illustration\n", "at_leest,level,x\n", 1),
+                                          encoding="utf-8")
+    res = run_kzmig("config", "check", tmp_path / "mini.toml")
+    assert res.code == 2 and "targets.csv" in res.text and "at_leest" in res.text
+    res = run_kzmig("run", tmp_path / "mini.toml", "--out", tmp_path / "o")
+    assert res.code == 2 and "at_leest" in res.text
+    (failed,) = tmp_path.glob("o.failed-*")
+    assert not (failed / "assessment").exists()  # nothing ran

@@ -94,6 +94,8 @@ def test_run_config_composes_studies(write):
     ('model = "fe"', 'model = "fe2"', "scenarios.model", 'a [[regress.models]] entry: ["fe"]'),
     ('{ feature = "income_rel_national_pct"', '{ feature = "income"', "scenario.jobs.shifts[1].feature",
      "the panel model's features are"),
+    ('"almaty_city", "astana"]', '"almaty_city", "astanna"]', "scenario.jobs.shifts[0].regions[1]",
+     'did you mean "astana"'),
     ('kind = "fixed_effects"', 'kind = "fe"', 'regress.models[0] (name = "fe").kind', '"fixed_effects"'),
     ('"naive", "drift"]', '"naive", "theta"]', "forecasts.net_migration.models.ens.members[1]", "another model"),
     ("horizon = 2", "horizon = 0", "forecasts.net_migration.backtest.horizon", "from 1 to 30"),
