@@ -23,12 +23,13 @@ the model chosen at each origin.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 import pandas as pd
 
-from kzmig.core.errors import ConfigError, PanelContractError, StudyError
+from kzmig.core.errors import ConfigError, KzmigError, PanelContractError, StudyError
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.backtest import backtest
@@ -128,6 +129,18 @@ def last_observed_year(cfg: Any, wide: pd.DataFrame, label: str) -> int:
     return int(observed["year"].max())
 
 
+@contextlib.contextmanager
+def _as_study_error(cfg: Any, target: str, step: str):
+    """A model or backtest that cannot work with this data and config is the user's to fix (exit 2):
+    name the config, the target and the step, keep the library's own message."""
+    try:
+        yield
+    except KzmigError:
+        raise
+    except ValueError as err:
+        raise StudyError(f"{cfg.path}: target {target!r}: {step} cannot run: {err}") from err
+
+
 class TargetSkipped(Exception):
     """A target that cannot be forecast (too short); reported in the metadata, not an error."""
 
@@ -163,8 +176,10 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
         raise ConfigError(f"{cfg.path}: forecast.to_year = {cfg.forecast.to_year} is not after the last data year "
                           f"{last} of {target!r}.")
     source = interval_source(models, cfg.forecast.conformal)
-    preds = backtest(series, models, origins=origins, horizon=cfg.backtest.horizon, levels=levels,
-                     n_jobs=cfg.backtest.n_jobs, progress=lambda k: progress(f"{target}: backtest", k, len(origins)))
+    with _as_study_error(cfg, target, "the backtest (backtest.origins, backtest.horizon)"):
+        preds = backtest(series, models, origins=origins, horizon=cfg.backtest.horizon, levels=levels,
+                         n_jobs=cfg.backtest.n_jobs,
+                         progress=lambda k: progress(f"{target}: backtest", k, len(origins)))
     preds = preds.merge(series[["region", "year", BREAK_COLUMN]], on=["region", "year"], how="left",
                         validate="many_to_one")
     if preds[BREAK_COLUMN].isna().any():  # every target year of a backtest comes from the series
@@ -177,7 +192,8 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
     selected = select_best(metrics.loc[metrics["region"].isin(AGGREGATES)], by=cfg.forecast.select_by)
     honest, nested, honest_note = honest_tables(preds, target, by=cfg.forecast.select_by,
                                                 baselines=baseline_names(cfg), selected=selected)
-    fitted = fit_models(series, models)
+    with _as_study_error(cfg, target, "fitting the models on the whole series"):
+        fitted = fit_models(series, models)
     out = finish_target(target, series, fitted, preds, source, selected=selected, skipped=skipped, h=h_final, cfg=cfg)
     return {**out, "preds": preds.assign(target=target), "metrics": metrics, "selected": selected, "skipped": skipped,
             "series": series, "sources": source, "interval_notes": interval_notes,

@@ -217,3 +217,16 @@ def test_usage_errors_exit_2():
     res = run_kzmig("assess", "--borders", "x")
     assert res.code == 2 and "Invalid value for '--borders'" in res.text
     assert run_kzmig("no-such-command").code == 2
+
+
+def test_origins_too_early_for_the_models_exit_2(tmp_path):
+    cfg = _forecast_cfg(tmp_path, origins="[2005]")  # 2 years of data by then, the models need 3
+    _user_error(run_kzmig("forecast", cfg, "--data", _data(tmp_path), "--out", tmp_path / "o"),
+                "target 'net_migration': the backtest (backtest.origins, backtest.horizon) cannot run")
+
+
+def test_horizon_beyond_what_boosting_can_train_exits_2(tmp_path):
+    cfg = _forecast_cfg(tmp_path)
+    cfg.write_text(cfg.read_text().replace("horizon = 2", "horizon = 12") + "[models.gbm]\nkind = \"boosting\"\n")
+    _user_error(run_kzmig("forecast", cfg, "--data", _data(tmp_path), "--out", tmp_path / "o"),
+                "target 'net_migration'", "cannot run")
