@@ -234,7 +234,8 @@ def _coverage(accuracy: pd.DataFrame | None, target: str, model: str) -> str:
                      & accuracy["region"].isin(["all_regions", "all_series"]) & (accuracy["horizon"] > 0)]
     cols = sorted((c for c in a.columns if re.fullmatch(r"coverage_[\d.]+", c)), key=lambda c: float(c[9:]))
     found = [f"{c[9:]} % interval held the outcome in {a[c].mean():.0%}" for c in cols if a[c].notna().any()]
-    return (" In the backtest (all regions, mean over horizons) the " + "; the ".join(found) + ".") if found else ""
+    over = "all regions" if (a["region"] == "all_regions").any() else "the national series"
+    return (f" In the backtest ({over}, mean over horizons) the " + "; the ".join(found) + ".") if found else ""
 
 
 INTERVAL_MEANING = {
@@ -242,6 +243,8 @@ INTERVAL_MEANING = {
     "model": "model-based: from the model's error distribution",
     "propagated": "propagated: the migration forecast's intervals carried through the population balance",
     "none": "no interval: the model gives a point forecast only",
+    "composition": ("composition-based: quantiles of the forecast total times a share drawn from the spread of "
+                    "the observed years (Monte Carlo)"),
 }
 
 

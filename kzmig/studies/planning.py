@@ -127,6 +127,23 @@ def _chosen_models(accuracy: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def _honest(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
+    """Nested selection against the three baselines, per target (from ``accuracy_honest``)."""
+    rows = []
+    for key, part in parts.items():
+        h = part.tables.get("accuracy_honest")
+        if h is None or h.empty:
+            continue
+        agg = h.loc[h["aggregate"].isin(["all_regions", "all_series"]) & (h["model"] == "nested_selection")]
+        for r in agg.itertuples(index=False):
+            rows.append({"target": r.target, "cells": r.cells, "mase_nested": r.mase,
+                         **{f"vs {b}": f"{getattr(r, f'ratio_{b}'):.3f} [{getattr(r, f'ratio_{b}_lo'):.3f}, "
+                                       f"{getattr(r, f'ratio_{b}_hi'):.3f}]"
+                            for b in ("naive", "mean", "historic") if pd.notna(getattr(r, f"ratio_{b}", None))},
+                         "coverage_80": r.coverage_80, "coverage_95": r.coverage_95})
+    return pd.DataFrame(rows)
+
+
 def _report_sections(parts, targets, accuracy, figures, notes_text, png) -> list:
     def figure(fig, alt: str) -> FigureBlock:  # embeds the PNG the charts part rendered, when it did
         return FigureBlock(fig, alt=alt, png=png.get(alt))
@@ -135,12 +152,14 @@ def _report_sections(parts, targets, accuracy, figures, notes_text, png) -> list
     if "assessment" in parts:
         a = parts["assessment"].tables
         pop = a["population_change"]
-        keep = [c for c in ("region", "growth_index", "natural_increase", "net_migration", "group", "group_label")
-                if c in pop.columns]
+        keep = [c for c in ("region", "growth_index", "natural_increase", "net_migration",
+                            "net_migration_excl_skipped", "group", "group_label") if c in pop.columns]
         trends = a["migration_trends"].query("flow == 'total'")[["region", "start_rate", "end_rate", "type"]]
         sections.append(("Headline of the assessment", [
             parts["assessment"].metadata.get("convention", ""),
-            TableBlock(pop[keep], caption="Population change and stage 1 group"),
+            TableBlock(pop[keep], caption="Population change and stage 1 group (net migration without the break "
+                                          "years decides the group)",
+                       formats={c: "{:,.0f}" for c in ("natural_increase", "net_migration", "net_migration_excl_skipped")}),
             TableBlock(trends, caption="Stage 3: net migration trend type (total flow)")]))
     if "regression" in parts:
         coef = parts["regression"].tables["coefficients"]
@@ -153,7 +172,10 @@ def _report_sections(parts, targets, accuracy, figures, notes_text, png) -> list
         sections.append(("Regression table", blocks))
     sections.append(("Accuracy and chosen models", [
         TableBlock(_chosen_models(accuracy, targets), caption="Selected model per target: backtest MASE "
-                   "(mean over horizons) against the naive forecast"),
+                   "(mean over horizons) against the naive forecast; optimistic, since the selection saw these years"),
+        TableBlock(_honest(parts), caption="Honest accuracy: a model chosen at each origin from the errors known "
+                   "then (nested selection), against the baselines on the same cells; ratio of MASE with a 90 % "
+                   "bootstrap interval (a ratio below 1 beats the baseline)", names=False),
         *[figure(f, alt=k) for k, f in figures.items() if k.startswith("accuracy_")]]))
     sections.append(("Forecast charts", [figure(f, alt=k) for k, f in figures.items()
                                          if k.startswith("overview_") or k == "population"
@@ -181,6 +203,40 @@ def _report_sections(parts, targets, accuracy, figures, notes_text, png) -> list
     return sections
 
 
+#: below this backtest coverage of the nominal 80 % interval, a target's sheets and charts say so
+POOR_COVERAGE = 0.6
+
+
+def coverage_caveats(targets: pd.DataFrame, accuracy: pd.DataFrame) -> dict[str, str]:
+    """Target -> caveat, for targets whose selected model's 80 % intervals covered fewer than
+    :data:`POOR_COVERAGE` of the backtest outcomes (mean over horizons)."""
+    if accuracy.empty or "coverage_80" not in accuracy:
+        return {}
+    agg = accuracy.loc[accuracy["region"].isin(["all_regions", "all_series"]) & (accuracy["horizon"] > 0)]
+    cov = agg.groupby(["target", "model"])["coverage_80"].mean()
+    out = {}
+    for t in targets.itertuples(index=False):
+        c = cov.get((t.target, t.model))
+        if c is not None and pd.notna(c) and c < POOR_COVERAGE:
+            out[t.target] = (f"in the backtest only {c:.0%} of outcomes fell inside the 80 % interval: the intervals "
+                             "are too narrow and the forecast is indicative only")
+    return out
+
+
+def national_consistency(forecasts: pd.DataFrame) -> pd.DataFrame:
+    """The national net migration forecast beside external arrivals - departures (the same quantity
+    in the data: arrivals - departures equals the official national net migration), per year."""
+    sel = forecasts.loc[forecasts["selected"].astype(bool) & (forecasts["region"] == NATIONAL)]
+    pts = sel.drop_duplicates(["target", "year"]).pivot(index="year", columns="target", values="point")
+    need = {"net_migration", "external_arrivals", "external_departures"}
+    if not need <= set(pts.columns):
+        return pd.DataFrame()
+    out = pts[sorted(need)].dropna().reset_index()
+    out["arrivals_minus_departures"] = out["external_arrivals"] - out["external_departures"]
+    out["difference"] = out["net_migration"] - out["arrivals_minus_departures"]
+    return out
+
+
 def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mapping, info: MutableMapping
                    ) -> dict[str, StudyResult]:
     """The planning, charts and report parts of a run (see the module docstring)."""
@@ -194,6 +250,17 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
     targets = planning_targets(forecasts)
     skipped = [w for p in parts.values() for w in p.warnings if "not forecast" in w]
     gaps = list(GAPS) + skipped
+    caveats = coverage_caveats(targets, accuracy)
+    merged = {t.target: "; ".join(c for c in (t.caveat, caveats.get(t.target, "")) if c)
+              for t in targets.itertuples(index=False)}
+    targets = targets.assign(caveat=targets["target"].map(merged))
+    consistency = national_consistency(forecasts)
+    if len(consistency):
+        last = consistency.iloc[-1]
+        gaps.append(f"National net migration is forecast twice: as a series (net_migration: {last['net_migration']:,.0f} "
+                    f"in {int(last['year'])}) and as external arrivals minus departures ({last['arrivals_minus_departures']:,.0f});"
+                    " the two models disagree (planning/national_consistency.csv) and neither is reconciled to the "
+                    "other; the arrivals and departures series are one year longer (to 2025).")
     notes = planning_notes(targets, accuracy, breaks=BREAKS, gaps=gaps)
     vintage = data_meta.get("vintage", {})
     wanted = set(KEY_VARIABLES) | {t for t in targets["target"] if "_specialty_" not in t and "_education_" not in t}
@@ -219,7 +286,8 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
                      title=meta["title"], meta={**meta, **info})
 
     return {
-        "planning": StudyResult(study="planning", name=cfg.name, tables={},
+        "planning": StudyResult(study="planning", name=cfg.name,
+                                tables={"national_consistency": consistency} if len(consistency) else {},
                                 writers={"forecast_tables.xlsx": workbook,
                                          "forecast_tables.csv": lambda path: write_planning_csv(tables, path)}),
         "charts": StudyResult(study="charts", name=cfg.name, tables={},

@@ -45,7 +45,8 @@ def specialist_part(cfg: Any, source: DataSource, forecast: StudyResult) -> Stud
     for dim in s.dimensions:
         out, report = specialist_forecast(total, long, user, direction=s.direction, dimension=dim,
                                           n_draws=s.n_draws, seed=s.seed)
-        frames.append(out.assign(dimension=dim, unit="persons"))
+        frames.append(out.assign(dimension=dim, unit="persons", interval="composition",
+                                 model=[f"composition ({m})" for m in out["model"]]))
         reports.append(report.assign(dimension=dim))
     forecasts = pd.concat(frames, ignore_index=True)
     methods = forecasts.groupby("method")["target"].nunique().to_dict()
