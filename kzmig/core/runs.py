@@ -95,9 +95,10 @@ def _now() -> dt.datetime:
 
 
 def new_run_id() -> str:
-    """``<UTC time>-<git short sha or 'nogit'>-<4 random hex>``: unique even for runs in the same second."""
+    """``<UTC time>-<git short sha or 'nogit'>-<8 random hex>``: unique even for runs in the same second
+    (32 random bits; a default folder that exists anyway gets a new id, see :class:`RunFolder`)."""
     sha = (git_state()[0] or "nogit")[:7]
-    return f"{_now():%Y%m%dT%H%M%SZ}-{sha}-{secrets.token_hex(2)}"
+    return f"{_now():%Y%m%dT%H%M%SZ}-{sha}-{secrets.token_hex(4)}"
 
 
 def _check_target(target: Path, overwrite: bool, option: str) -> None:
@@ -132,6 +133,10 @@ class RunFolder:
     def __init__(self, out: str | Path | None = None, *, study: str, overwrite: bool = False,
                  option: str = "--out") -> None:
         self.run_id = new_run_id()
+        if out is None:  # a default folder is never one that exists (or is being written)
+            while (Path.cwd() / "runs" / study / self.run_id).exists() or \
+                    (Path.cwd() / "runs" / study / f"{self.run_id}.lock").exists():
+                self.run_id = new_run_id()
         self.target = Path(out) if out is not None else Path.cwd() / "runs" / study / self.run_id
         self.study, self.overwrite, self.option = study, overwrite, option
         self.path = self.target.with_name(f"{self.target.name}.partial-{self.run_id}")
