@@ -289,4 +289,5 @@ def feature_shift(baseline: pd.DataFrame, shifted: pd.DataFrame, features: Seque
         r, y = one_missing.index[one_missing[f].to_numpy()][0]
         raise ScenarioError(f"scenario_effect: {f!r} is missing in one path but not the other at "
                             f"(region={r!r}, year={int(y)}).")
+    # missing in both paths (checked above): nothing was shifted there, so the shift is zero
     return d.fillna(0.0).reset_index()

@@ -236,10 +236,14 @@ class RunFolder:
     def fail(self, error: BaseException) -> Path:
         """Mark the run failed: manifest with the error, folder renamed ``<out>.failed-<id>``."""
         failed = self.target.with_name(f"{self.target.name}.failed-{self.run_id}")
-        with contextlib.suppress(OSError):
+        try:
             self._write_manifest(self.path, self._manifest("failed", {
                 "error": {"type": type(error).__name__, "message": str(error)}}))
             os.replace(self.path, failed)
+        except OSError as err:  # the staging folder stays: without a complete manifest it is never trusted
+            logger.warning("run %s failed and could not be marked failed (%s); its files stay in %s.",
+                           self.run_id, err, self.path)
+            failed = self.path
         self._done = True
         return failed
 

@@ -97,3 +97,18 @@ def test_manifest_lists_file_checksums_and_check_files_finds_changes(tmp_path):
     (out / "sub" / "u.csv").unlink()
     with pytest.raises(DataFileError, match=r"u\.csv: missing; the run's manifest\.json lists it"):
         check_files(out, man, ["sub/u.csv"])
+
+
+def test_a_failure_that_cannot_be_renamed_is_logged_and_never_looks_complete(tmp_path, monkeypatch, caplog):
+    import kzmig.core.runs as runs
+
+    real = runs.os.replace
+    monkeypatch.setattr(runs.os, "replace", lambda a, b: (_ for _ in ()).throw(OSError("read-only")))
+    with pytest.raises(RuntimeError, match="boom"), caplog.at_level("WARNING", logger="kzmig.core.runs"):
+        with RunFolder(tmp_path / "out", study="demo"):
+            raise RuntimeError("boom")
+    monkeypatch.setattr(runs.os, "replace", real)
+    assert "could not be marked failed (read-only)" in caplog.text
+    (partial,) = tmp_path.glob("out.partial-*")  # the manifest could not be written either (os.replace)
+    with pytest.raises(ConfigError, match="no manifest.json|not complete"):
+        read_manifest(partial)
