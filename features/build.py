@@ -73,6 +73,8 @@ PRESS = "(web page, search corpus)"
 _EXTERNAL = "migration_external_national_annual.csv"
 _BY_COUNTRY = "migration_by_country_national.csv"
 _KANDAS = "kandas_resettlement_press_secondary.csv"
+_WAGES = "wages_regional_annual_bns.csv"
+WAGES_REPO = "nassipkaliv/speedtest-map"
 
 SELECT: tuple[Select, ...] = (
     Select("population.csv", "population_start_of_year", "population", (KAZDATA, XLSX_POP),
@@ -116,8 +118,11 @@ SELECT: tuple[Select, ...] = (
     Select("income_wages_spending.csv", "household_money_expenditure_per_capita",
            "household_expenditure_per_capita_kzt", ("open-data-kazakhstan/city-cost-of-living-index",),
            "only source"),
-    Select("income_wages_spending.csv", "avg_monthly_nominal_wage", "avg_wage_kzt",
-           ("open-data-kazakhstan/inflation-and-avg-salary-with-projections",), "national only, hand-collected"),
+    Select(_WAGES, "avg_monthly_nominal_wage", "avg_wage_kzt", (WAGES_REPO,),
+           "BNS element 5676 (annual, form 1-T): national and every region 2011-2024 in each year's "
+           "borders; national 2000-2010 from BNS element 56545. The hand-collected national series of "
+           "income_wages_spending.csv mixes in first-quarter values and the preliminary 2022 bulletin "
+           "differs from the final figures: both are kept only in vintage_disagreements.csv"),
     Select("wages_regional_taldau.csv", "avg_monthly_nominal_wage", "avg_wage_thousand_kzt",
            ("Cagey7/Macrobulletin_project",), "Taldau 702972, annual only for 2020"),
     Select("wages_regional_taldau.csv", "real_wage_index", "real_wage_index_pct",
@@ -281,6 +286,8 @@ class _Vintages:
     chosen: tuple[str, str, str]
     other: tuple[str, str, str]
     atol: float  # differences up to this are not disagreements (1 person/KZT; 0 for rates)
+    other_flag: str = ""  # flag tokens of every value of the other vintage (besides those of its notes)
+    note: str = ""  # replaces the raw note of the other vintage's rows when given
 
 
 _VINTAGES = (
@@ -294,6 +301,18 @@ _VINTAGES = (
     # every difference counts for a rate in %: 4 real ones and 24 of rounding (2007/2008)
     _Vintages("unemployment_rate_pct", ("labour.csv", "unemployment_rate", UNEMPLOYMENT_XLSX),
               ("labour_regional_annual_bns.csv", "unemployment_rate", MAKENERZHAN), 0.0),
+    # wages: the final BNS 5676 figures against the preliminary 2022 bulletin (whole tenge) ...
+    _Vintages("avg_wage_kzt", (_WAGES, "avg_monthly_nominal_wage", WAGES_REPO),
+              ("wages_regional_annual_secondary.csv", "avg_monthly_nominal_wage", "open-data-kazakhstan/city-avg-salary"),
+              1.0, other_flag="preliminary",
+              note="preliminary January-December 2022 of the BNS quarterly bulletin; the final annual figure is chosen"),
+    # ... and against the hand-collected national series, which mixes in first-quarter averages
+    _Vintages("avg_wage_kzt", (_WAGES, "avg_monthly_nominal_wage", WAGES_REPO),
+              ("income_wages_spending.csv", "avg_monthly_nominal_wage",
+               "open-data-kazakhstan/inflation-and-avg-salary-with-projections"),
+              1.0, other_flag="suspect",
+              note="hand-collected national series: below the BNS annual wage in every year; three values equal "
+                   "first-quarter averages quoted by the press (SOURCES.md, Round 4)"),
 )
 # The BNS external-migration rows quote the CIS Stat figure where it differs (2008 only).
 _CISSTAT_NOTE = re.compile(r"differs in CIS Stat \((\d+) arrivals / (\d+) departures\)")
@@ -328,8 +347,9 @@ def _cisstat_external(raw: Path) -> pd.DataFrame:
 def _disagreements(raw: Path) -> pd.DataFrame:
     """Values of the other vintage where both exist and differ by more than ``atol``.
 
-    Population, GRP per capita, money income and unemployment (the open-data xlsx against BNS
-    element 102790), plus the CIS Stat national external flows of 2008. ``other_flag`` carries
+    Population, GRP per capita, money income, unemployment (the open-data xlsx against BNS
+    element 102790) and the average wage (BNS 5676 against the preliminary 2022 bulletin and
+    against the hand-collected national series), plus the CIS Stat national external flows of 2008. ``other_flag`` carries
     the flag tokens of the non-chosen value (``suspect`` where SOURCES.md doubts it).
     """
     out = []
@@ -342,8 +362,10 @@ def _disagreements(raw: Path) -> pd.DataFrame:
         diff = both[~np.isclose(both["chosen"], both["other"], rtol=0, atol=v.atol)]
         out.append(diff.reset_index().assign(
             variable=v.variable, chosen_source=v.chosen[2], other_source=v.other[2],
-            other_flag=[_flag_from_note(n, o) for n, o in zip(diff["note"], diff["original_source"])],
+            other_flag=[_flag_from_note(n, o, v.other_flag) for n, o in zip(diff["note"], diff["original_source"])],
         ))
+        if v.note:
+            out[-1]["note"] = v.note
     out.append(_cisstat_external(raw).rename(columns={"region": "region_key"}))
     res = pd.concat(out, ignore_index=True).rename(columns={"region_key": "region"})
     res["year"] = res["year"].astype("int64")

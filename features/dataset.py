@@ -11,7 +11,8 @@ Views
     2017: 16 units (also Shymkent + Turkestan = South Kazakhstan).
 
 Aggregation follows :mod:`kzmig.features.variables`: additive counts and net flows are summed,
-rates and per-capita levels are weighted means (flagged ``derived:weighted_mean``), gross
+rates and per-capita levels are weighted means (flagged ``derived:weighted_mean``; the
+average wage is weighted by employed persons and flagged ``derived:weighted_employed``), gross
 interregional flows and city prices have no aggregate (the merged unit is missing). A unit
 is formed for a variable and year only when every region it consists of in that year has a
 value; partial sums are never made. Territory transfers between units that stay separate
@@ -33,7 +34,7 @@ from kzmig.features.balance import derive_net_migration, next_year_value
 from kzmig.core.options import check_option
 from kzmig.features.panel import validate_panel
 from kzmig.features.regions import BORDERS, DATA_DIR, FIRST_FORMABLE, MERGES, NATIONAL
-from kzmig.features.variables import RATE_BASES, RATE_OF, VARIABLES, unit_of
+from kzmig.features.variables import DEFAULT_WEIGHT_FLAG, RATE_BASES, RATE_OF, VARIABLES, WEIGHT_FLAGS, unit_of
 
 
 OBSERVATIONS = DATA_DIR / "processed" / "observations.csv"
@@ -123,7 +124,9 @@ def harmonise(long: pd.DataFrame, borders: int) -> pd.DataFrame:
     ).reset_index()
     is_mean = agg["variable"].map(_aggregate_rule).str.startswith("wmean")
     agg["value"] = np.where(is_mean, agg["wv"] / agg["w"], agg["wv"])
-    token = np.where(is_mean, "derived:weighted_mean", "derived:sum_of_units")
+    wtoken = agg["variable"].map(_aggregate_rule).str.extract(r"^wmean:(.*)$")[0].map(
+        lambda w: WEIGHT_FLAGS.get(w, DEFAULT_WEIGHT_FLAG) if isinstance(w, str) else "")
+    token = np.where(is_mean, wtoken, "derived:sum_of_units")
     agg["flag"] = [_join_flags([f, t]) for f, t in zip(agg["flag"], token)]
     res = pd.concat(
         [single.assign(region=single["target"])[LONG_COLUMNS], agg.rename(columns={"target": "region"})[LONG_COLUMNS]],

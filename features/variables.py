@@ -4,7 +4,8 @@
 ``rate``/``share``/``index``/``level`` must lie in ``[lo, hi]``.
 ``aggregate`` says how a unit formed from several regions (fixed-border views) gets its value:
 ``sum`` for additive stocks and net flows; ``wmean:<variable>`` for a weighted mean (flagged
-``derived:weighted_mean``); ``none`` where no defensible aggregate exists (gross interregional
+``derived:weighted_mean``, or the weight's own token in :data:`WEIGHT_FLAGS`: an average wage
+weighted by employed persons is ``derived:weighted_employed``); ``none`` where no defensible aggregate exists (gross interregional
 flows, city prices): the merged unit is then missing.
 """
 from __future__ import annotations
@@ -26,6 +27,10 @@ class Variable:
 
 
 _INF = np.inf
+
+#: weight variable of a ``wmean:`` rule -> flag token of the merged value (default ``derived:weighted_mean``)
+WEIGHT_FLAGS: dict[str, str] = {"employed_population": "derived:weighted_employed"}
+DEFAULT_WEIGHT_FLAG = "derived:weighted_mean"
 _V = Variable
 
 #: CIS / former-USSR partners of the CIS Stat country breakdown: ISO 3166 alpha-3 code in
@@ -130,8 +135,9 @@ VARIABLES: dict[str, Variable] = {
            "nominal money income per capita"),
         _V("household_expenditure_per_capita_kzt", "KZT per month", "level", "wmean:population", 0, 1e7,
            "household money expenditure per capita"),
-        _V("avg_wage_kzt", "KZT per month", "level", "none", 0, 1e8,
-           "average monthly nominal wage (national series)"),
+        _V("avg_wage_kzt", "KZT per month", "level", "wmean:employed_population", 5e3, 3e6,
+           "average monthly nominal wage per employee, annual (BNS element 5676: regions 2011-2024; "
+           "national 2000-2024); merged units: mean weighted by employed population"),
         _V("avg_wage_thousand_kzt", "thousand KZT per month", "level", "none", 0, 1e5,
            "average monthly nominal wage (Taldau 702972, rounded to 0.1 thousand)"),
         _V("real_wage_index_pct", "% of previous year", "index", "none", 20, 300,
