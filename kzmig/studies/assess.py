@@ -30,7 +30,7 @@ from kzmig.studies.data import DataArg, open_data
 
 logger = logging.getLogger(__name__)
 
-FACTORS = ("unemployment_rate_pct", "income_rel_national_pct", "new_housing_m2_per_1000",
+FACTORS = ("unemployment_rate_pct", "wage_rel_national_pct", "income_rel_national_pct", "new_housing_m2_per_1000",
            "attractiveness_equal", "pop_density_km2")
 #: what the assessment cannot do without: need -> variables that supply it
 REQUIRED = {"population at 1 January": ("population",),
@@ -127,10 +127,31 @@ def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
                                 "outflow intensifying if |end| >= |start|"),
             ("rolling panel", f"windows of {cfg.roll_window} years, ends smoothed over {cfg.roll_k} years"),
             ("shares", "component / change x 100 only when both have the same sign; otherwise NaN with share_reason")]
-    used = flags.drop_duplicates("problem").set_index("problem")["indicator"]
-    rows += [(f"problem {p}", f"{used.get(p, cols[0])} {op} {bench}" + ("" if p in used.index else " (indicator absent: not flagged)"))
-             for p, (cols, op, bench) in PROBLEM_RULES.items()]
+    rows += [(f"problem {p}", _indicator_years(flags, p, cols, op, bench)) for p, (cols, op, bench) in PROBLEM_RULES.items()]
     return pd.DataFrame(rows, columns=["item", "rule"])
+
+
+def _year_spans(years: list[int]) -> str:
+    """``[2006, 2007, 2008, 2010]`` -> ``"2006-2008, 2010"``."""
+    spans: list[list[int]] = []
+    for y in sorted(years):
+        if spans and y == spans[-1][1] + 1:
+            spans[-1][1] = y
+        else:
+            spans.append([y, y])
+    return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in spans)
+
+
+def _indicator_years(flags: pd.DataFrame, problem: str, cols: tuple, op: str, bench: Any) -> str:
+    """The rule of one problem with the years each indicator was used (a fallback is named)."""
+    f = flags.loc[flags["problem"] == problem]
+    if f.empty:
+        return f"{cols[0]} {op} {bench} (indicator absent: not flagged)"
+    by_year = f.groupby("year")["indicator"].first()
+    parts = [f"{ind} {op} {bench} in {_year_spans([int(y) for y in by_year.index[by_year == ind]])}"
+             + (" (fallback: no regional value of " + cols[0] + " in those years)" if ind != cols[0] else "")
+             for ind in dict.fromkeys(c for c in cols if c in set(by_year))]
+    return "; ".join(parts)
 
 
 def _stage4_tables(flags, feats, trends, factors, units, start, end, notes) -> dict[str, pd.DataFrame]:
@@ -207,7 +228,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
     ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
     feats = win[["region", "year", "population"]]
     att_tables: dict[str, pd.DataFrame] = {}
-    builders = {"labour": build_labour, "wages": lambda w: build_wages(w, proxy="income"), "housing": build_housing,
+    builders = {"labour": build_labour, "wages": lambda w: build_wages(w, proxy="both"), "housing": build_housing,
                 "density": build_density, "attractiveness": None}
     for name, build in builders.items():
         try:
