@@ -68,6 +68,19 @@ class FeaturesBlock(ConfigModel):
     columns: Annotated[tuple[Text, ...], Field(min_length=1), Unique]
     lag: Annotated[int, Field(ge=0)] = 1
     missing: Literal[MISSING_POLICIES] = "drop"  # type: ignore[valid-type]
+    #: columns whose entry is measured: each model refitted without it (``entry.csv``)
+    compare_without: Annotated[tuple[Text, ...], Unique] = ()
+
+    @model_validator(mode="after")
+    def _compare_without_in_columns(self) -> FeaturesBlock:
+        problems = [error(("compare_without", i), f"found {toml_repr(c)}; expected one of columns "
+                          f"{toml_repr(list(self.columns))}.", c)
+                    for i, c in enumerate(self.compare_without) if c not in self.columns]
+        if not problems and self.compare_without and len(self.columns) < 2:
+            problems.append(error(("compare_without",), "needs at least one other column to compare; "
+                                  f"columns is {toml_repr(list(self.columns))}.", list(self.compare_without)))
+        fail(problems)
+        return self
 
 
 class OutcomesBlock(ConfigModel):

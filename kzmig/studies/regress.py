@@ -4,7 +4,8 @@
 panel model with every covariance, the Hausman comparison, wild cluster bootstrap inference
 and the trend-type logits, and returns the tables: ``coefficients`` (tidy, all models, with
 standardised coefficients and elasticities), ``hausman``, ``wild_bootstrap``,
-``marginal_effects``, ``confusion``, ``skipped`` (models the data could not support, with the
+``marginal_effects``, ``confusion``, ``entry`` (with ``[features] compare_without``: each model
+refitted without a column, on the same rows and on all rows, beside the fit with it), ``skipped`` (models the data could not support, with the
 reason), ``terciles`` (each feature's tercile against the period's trend type, as the source
 paper shows); the texts ``models.txt`` and workbook ``models.xlsx`` (side-by-side tables); the
 figure ``coefficients``; and the fitted models (``models/<target>/<model>/``).
@@ -110,6 +111,70 @@ def _bootstrap(cfg: Any, fitted: dict[tuple, Any], target: str) -> pd.DataFrame:
         columns=["model", "term", "estimate", "t_stat", "p_value", "conf_low", "conf_high"])
 
 
+ENTRY_COLUMNS = ["target", "model", "kind", "cov", "dropped", "term", "estimate_with", "std_error_with",
+                 "p_value_with", "nobs_with", "estimate_same_rows", "std_error_same_rows", "p_value_same_rows",
+                 "nobs_same_rows", "change_same_rows", "estimate_all_rows", "std_error_all_rows",
+                 "p_value_all_rows", "nobs_all_rows", "years_all_rows"]
+
+
+def _entry(cfg: Any, fitted: dict[tuple, Any], panel: pd.DataFrame, target: str,
+           skipped: list[dict[str, str]]) -> pd.DataFrame:
+    """How the other coefficients move when each ``[features] compare_without`` column enters.
+
+    Each model of the main covariance is refitted without the column (a) on the rows of the
+    model with it (the outcome is masked where the lagged column is missing, so both fits use
+    the same region-years: the difference is the column's entry alone) and (b) on every row
+    the other columns allow (the sample the study had before the column existed).
+    """
+    from kzmig.features.lags import values_years_back
+    from kzmig.models.design import lag_name
+
+    f = cfg.sections["features"]
+    main_cov = cfg.sections["covariance"]["types"][0]
+    rows = []
+    for term in f["compare_without"]:
+        others = [c for c in f["columns"] if c != term]
+        for spec in cfg.models:
+            full = fitted.get((spec.name, main_cov))
+            if full is None:
+                continue
+            lag = spec.params.get("lag", f["lag"])
+            lagged = values_years_back(panel, [term], lag)[term].to_numpy()
+            same = panel.copy()
+            same[target] = same[target].where(pd.notna(lagged))
+            fits = {}
+            for sample, data in (("same_rows", same), ("all_rows", panel)):
+                params = {**_model_params(cfg, spec, target, main_cov), "features": others}
+                try:
+                    fits[sample] = make_model(spec.kind, **params).fit(data).result_
+                except PanelContractError as err:
+                    logger.warning("%s / %s without %s (%s) skipped: %s", target, spec.name, term, sample, err)
+                    skipped.append({"target": target, "model": f"{spec.name} without {term} ({sample})",
+                                    "cov": main_cov, "reason": str(err)})
+            if len(fits) < 2:
+                continue
+            r, a, b = full.result_, fits["same_rows"], fits["all_rows"]
+            for t in r.params.index:
+                if t == lag_name(term, lag) or t not in a.params.index:
+                    continue
+                rows.append({
+                    "target": target, "model": spec.name, "kind": full._estimator, "cov": main_cov,
+                    "dropped": lag_name(term, lag), "term": t,
+                    "estimate_with": r.params[t], "std_error_with": r.std_errors[t], "p_value_with": r.pvalues[t],
+                    "nobs_with": int(r.nobs),
+                    "estimate_same_rows": a.params[t], "std_error_same_rows": a.std_errors[t],
+                    "p_value_same_rows": a.pvalues[t], "nobs_same_rows": int(a.nobs),
+                    "change_same_rows": r.params[t] - a.params[t],
+                    "estimate_all_rows": b.params[t], "std_error_all_rows": b.std_errors[t],
+                    "p_value_all_rows": b.pvalues[t], "nobs_all_rows": int(b.nobs),
+                    "years_all_rows": f"{min(b.years)}-{max(b.years)}",
+                })
+            if int(a.nobs) != int(r.nobs):
+                raise StudyError(f"{target}/{spec.name}: the refit without {term} has {int(a.nobs)} rows, the model "
+                                 f"with it {int(r.nobs)}; the same-rows comparison must use the same sample.")
+    return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
+
+
 def _discrete(cfg: Any, full: pd.DataFrame, regional: pd.DataFrame,
               skipped: list[dict[str, str]], skip: pd.DataFrame | None = None) -> list[Any]:
     dsc = cfg.sections["discrete"]
@@ -178,7 +243,7 @@ def _run_target(cfg: Any, full: pd.DataFrame, target: str, t_i: int, data_meta: 
             sheets[f"{target} | {cov}"] = cov if t_i == 0 else f"y{t_i + 1} {cov}"
     return {"models": _saved_models(fitted, cfg, target, data_meta), "tidy": _tidy(fitted, target, cfg.sections["plot"]["level"]), "tables": tables,
             "sheets": sheets, "hausman": _hausman(cfg, panel, target, skipped),
-            "bootstrap": _bootstrap(cfg, fitted, target)}
+            "bootstrap": _bootstrap(cfg, fitted, target), "entry": _entry(cfg, fitted, panel, target, skipped)}
 
 
 def _discrete_frames(logits: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -254,6 +319,7 @@ def regress(config: Any, data: DataArg = None, *, progress: Progress | None = No
         "hausman": pd.concat([p["hausman"] for p in parts], ignore_index=True),
         "wild_bootstrap": pd.concat([p["bootstrap"] for p in parts], ignore_index=True),
         "marginal_effects": me, "confusion": conf,
+        **({"entry": pd.concat([p["entry"] for p in parts], ignore_index=True)} if f["compare_without"] else {}),
         "skipped": pd.DataFrame(skipped, columns=["target", "model", "cov", "reason"]),
         "terciles": tercile_table(full, years=d["years"], factors=[*f["columns"], *dsc["columns"]], k=dsc["k"],
                                   rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], skip=skip),
