@@ -1,4 +1,4 @@
-"""Housing features: new housing per 1,000 people and price or rent relative to income."""
+"""Housing features: new housing per 1,000 people and price or rent relative to income or the wage."""
 from __future__ import annotations
 
 import logging
@@ -18,6 +18,8 @@ FEATURES = {
     "price_new_m2_to_monthly_income": ("price_new_housing_kzt_m2", "money_income_per_capita_kzt", 1.0),
     "price_resale_m2_to_monthly_income": ("price_resale_housing_kzt_m2", "money_income_per_capita_kzt", 1.0),
     "rent_m2_to_monthly_income_pct": ("rent_kzt_m2", "money_income_per_capita_kzt", 100.0),
+    # METHOD.md section 4: price per m2 relative to the wage (regional wages 2011-2024)
+    "price_new_m2_to_monthly_wage": ("price_new_housing_kzt_m2", "avg_wage_kzt", 1.0),
 }
 
 
@@ -41,6 +43,7 @@ def build_housing(
         ``price_resale_m2_to_monthly_income``     ``price_resale_housing_kzt_m2``,
                                                   ``money_income_per_capita_kzt``
         ``rent_m2_to_monthly_income_pct``         ``rent_kzt_m2``, ``money_income_per_capita_kzt``
+        ``price_new_m2_to_monthly_wage``          ``price_new_housing_kzt_m2``, ``avg_wage_kzt``
         ========================================  ==============================================
     lags, changes : sequence of int
         Passed to :func:`kzmig.features.lags.add_lags` for every new column.
@@ -54,8 +57,9 @@ def build_housing(
     -----
     new housing per 1,000 = 1000 x m2 commissioned in t / population at 1 Jan t (1 Jan, not the
     average, so that year t uses nothing dated after t). Affordability = price of one m2 in
-    months of per-capita money income (monthly); prices and rents are those of the region's
-    main city, income is regional. The data have no dwelling stock series, so floor space per
+    months of per-capita money income (monthly), or in months of the average wage per employee
+    (``*_to_monthly_wage``, where the wage exists: regions 2011-2024 in the shipped data); prices
+    and rents are those of the region's main city, income and wage are regional. The data have no dwelling stock series, so floor space per
     person is not built.
     """
     validate_panel(panel, missing="keep", source="build_housing", allow_gaps=True)

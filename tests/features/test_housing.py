@@ -13,7 +13,8 @@ def panel():
                        "housing_commissioned_m2": [500e3, np.nan, 3e6, 3.3e6],
                        "price_new_housing_kzt_m2": [250e3, 270e3, 400e3, 500e3],
                        "money_income_per_capita_kzt": [100e3, 110e3, 160e3, 0.0],
-                       "rent_kzt_m2": [2000.0, 2200.0, 3000.0, 3300.0]})
+                       "rent_kzt_m2": [2000.0, 2200.0, 3000.0, 3300.0],
+                       "avg_wage_kzt": [200e3, np.nan, 320e3, 400e3]})
     return df.astype({"region": "string", "year": "int64"})
 
 
@@ -24,6 +25,8 @@ def test_housing_hand(panel):
     assert out.loc[2, "rent_m2_to_monthly_income_pct"] == pytest.approx(100 * 3000 / 160e3)
     assert np.isnan(out.loc[3, "price_new_m2_to_monthly_income"])  # zero income: missing, not inf
     assert "price_resale_m2_to_monthly_income" not in out  # its source column is absent
+    # months of the average wage per m2: 250e3 / 200e3; a missing wage stays missing
+    np.testing.assert_allclose(out["price_new_m2_to_monthly_wage"], [1.25, np.nan, 1.25, 1.25])
 
 
 def test_leakage(panel):
