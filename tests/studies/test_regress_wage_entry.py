@@ -100,3 +100,23 @@ def test_compare_without_must_be_a_column(tmp_path):
     path.write_text(CONFIG.replace('compare_without = ["wage_rel_national_pct"]', 'compare_without = ["wage"]'))
     with pytest.raises(ConfigError, match=r'features.compare_without\[0\]: found "wage"; expected one of columns'):
         load_config(path)
+
+
+def test_a_scenario_can_shift_the_wage(tmp_path):
+    """The shipped run's regression has the wage, so a [scenario] block may shift it (and only a real column)."""
+    import shutil
+
+    from kzmig.core.resources import experiments_dir
+
+    for name in ("baseline.toml", "migration_factors.toml", "net_migration.toml", "external_flows.toml", "targets.csv"):
+        shutil.copy(experiments_dir() / name, tmp_path / name)
+    text = (tmp_path / "baseline.toml").read_text()
+    assert 'feature = "income_rel_national_pct"' in text
+    (tmp_path / "baseline.toml").write_text(text.replace('feature = "income_rel_national_pct"',
+                                                         'feature = "wage_rel_national_pct"'))
+    cfg = load_config(tmp_path / "baseline.toml")
+    assert cfg.scenario["north_income"].shifts[0].feature == "wage_rel_national_pct"
+    (tmp_path / "baseline.toml").write_text(text.replace('feature = "income_rel_national_pct"',
+                                                         'feature = "avg_wage_kzt"'))
+    with pytest.raises(ConfigError, match=r"scenario.north_income.shifts\[0\].feature.*wage_rel_national_pct"):
+        load_config(tmp_path / "baseline.toml")
