@@ -147,10 +147,13 @@ def _indicator_years(flags: pd.DataFrame, problem: str, cols: tuple, op: str, be
     f = flags.loc[flags["problem"] == problem]
     if f.empty:
         return f"{cols[0]} {op} {bench} (indicator absent: not flagged)"
-    by_year = f.groupby("year")["indicator"].first()
+    by_year = f.loc[f["value"].notna()].groupby("year")["indicator"].first()
     parts = [f"{ind} {op} {bench} in {_year_spans([int(y) for y in by_year.index[by_year == ind]])}"
              + (" (fallback: no regional value of " + cols[0] + " in those years)" if ind != cols[0] else "")
              for ind in dict.fromkeys(c for c in cols if c in set(by_year))]
+    empty = sorted(set(int(y) for y in f["year"]) - set(int(y) for y in by_year.index))
+    if empty:
+        parts.append(f"no value in {_year_spans(empty)}")
     return "; ".join(parts)
 
 

@@ -33,3 +33,15 @@ def test_low_wage_uses_wage_and_falls_back_by_year(feats):
     assert counts.loc[(2010, "low_wage"), "indicator"] == "income_rel_national_pct"
     assert counts.loc[(2011, "low_wage"), "indicator"] == "wage_rel_national_pct"
     assert counts.loc[(2011, "low_wage"), "n_regions"] == 1 and counts.loc[(2011, "low_wage"), "n_with_data"] == 2
+
+
+def test_assessment_rules_name_the_fallback_years(feats):
+    from kzmig.studies.assess import _indicator_years
+
+    flags = problem_flags(feats)
+    rule = _indicator_years(flags, "low_wage", ("wage_rel_national_pct", "income_rel_national_pct"), "<", 100.0)
+    assert rule == ("wage_rel_national_pct < 100.0 in 2011; income_rel_national_pct < 100.0 in 2010 "
+                    "(fallback: no regional value of wage_rel_national_pct in those years)")
+    empty = flags.assign(value=np.where(flags["year"] == 2010, np.nan, flags["value"]))
+    rule = _indicator_years(empty, "low_income", ("income_rel_national_pct",), "<", 100.0)
+    assert rule == "income_rel_national_pct < 100.0 in 2011; no value in 2010"
