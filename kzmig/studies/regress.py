@@ -4,9 +4,9 @@
 panel model with every covariance, the Hausman comparison, wild cluster bootstrap inference
 and the trend-type logits, and returns the tables: ``coefficients`` (tidy, all models, with
 standardised coefficients and elasticities), ``hausman``, ``wild_bootstrap``,
-``marginal_effects``, ``confusion``, ``entry`` (with ``[features] compare_without``: each model
-refitted without a column, on the same rows and on all rows, beside the fit with it), ``skipped`` (models the data could not support, with the
-reason), ``terciles`` (each feature's tercile against the period's trend type, as the source
+``marginal_effects``, ``confusion``, ``entry`` (with ``[features] compare_without``: each
+model refitted without a column, on the same rows and on all rows, beside the fit with it),
+``skipped`` (models the data could not support, with the reason), ``terciles`` (each feature's tercile against the period's trend type, as the source
 paper shows); the texts ``models.txt`` and workbook ``models.xlsx`` (side-by-side tables); the
 figure ``coefficients``; and the fitted models (``models/<target>/<model>/``).
 """
@@ -154,6 +154,9 @@ def _entry(cfg: Any, fitted: dict[tuple, Any], panel: pd.DataFrame, target: str,
             if len(fits) < 2:
                 continue
             r, a, b = full.result_, fits["same_rows"], fits["all_rows"]
+            if int(a.nobs) != int(r.nobs):  # an invariant of the masking above, not a user error
+                raise RuntimeError(f"{target}/{spec.name}: the refit without {term} has {int(a.nobs)} rows, the "
+                                   f"model with it {int(r.nobs)}; the same-rows comparison must use one sample.")
             for t in r.params.index:
                 if t == lag_name(term, lag) or t not in a.params.index:
                     continue
@@ -169,9 +172,6 @@ def _entry(cfg: Any, fitted: dict[tuple, Any], panel: pd.DataFrame, target: str,
                     "p_value_all_rows": b.pvalues[t], "nobs_all_rows": int(b.nobs),
                     "years_all_rows": f"{min(b.years)}-{max(b.years)}",
                 })
-            if int(a.nobs) != int(r.nobs):
-                raise StudyError(f"{target}/{spec.name}: the refit without {term} has {int(a.nobs)} rows, the model "
-                                 f"with it {int(r.nobs)}; the same-rows comparison must use the same sample.")
     return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
 
 
