@@ -120,3 +120,16 @@ def test_a_scenario_can_shift_the_wage(tmp_path):
                                                          'feature = "avg_wage_kzt"'))
     with pytest.raises(ConfigError, match=r"scenario.north_income.shifts\[0\].feature.*wage_rel_national_pct"):
         load_config(tmp_path / "baseline.toml")
+
+
+def test_housing_variant_is_the_main_study_plus_housing():
+    from kzmig.core.resources import experiments_dir
+
+    main = load_config(experiments_dir() / "migration_factors.toml")
+    housing = load_config(experiments_dir() / "migration_factors_housing.toml")
+    assert "wage_rel_national_pct" in main.features.columns
+    assert main.features.compare_without == ("wage_rel_national_pct",)
+    assert list(housing.features.columns) == [*main.features.columns, "price_new_m2_to_monthly_wage"]
+    assert set(housing.features.builders) == set(main.features.builders) | {"housing"}
+    for section in ("data", "outcomes", "covariance", "bootstrap", "discrete", "hausman"):
+        assert housing.sections[section] == main.sections[section], section
