@@ -175,7 +175,10 @@ def _finish(rows: list[tuple], skipped: list[tuple], series: Series, where: str)
         raise DataError(f"{where}: {int(dup.sum())} rows for one region and year after keeping the totals, e.g. "
                         f"region={r['region']!r}, year={r['year']}: a dimension of the table is not filtered to "
                         "its total; the table's layout changed.")
-    df["value"] = df["value"] * series.scale
+    # a unit change by a power of ten: divide by 1,000 rather than multiply by 0.001 (exact for 248500 -> 248.5)
+    inv = 1 / series.scale
+    df["value"] = df["value"] / round(inv) if series.scale < 1 and abs(inv - round(inv)) < 1e-9 else \
+        df["value"] * series.scale
     df = fix_zero_groups(df, series.variable)
     return Parsed(df[ROWS].sort_values(["region", "year"], kind="stable").reset_index(drop=True),
                   pd.DataFrame(skipped, columns=SKIPPED))

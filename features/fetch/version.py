@@ -266,8 +266,8 @@ def data_card(v: DataVersion) -> str:
     cov = coverage(v.observations[v.observations["variable"].isin(fetched_vars)])
     return (
         f"# Data card: dataset version `{v.version}`\n\n"
-        f"Written by `kzmig data fetch` on {v.fetched.fetched_at:%Y-%m-%d %H:%M} UTC, next to the shipped dataset "
-        f"(never over it). Base: {v.base.get('label')} (sha256 `{str(v.base.get('sha256'))[:12]}...`). "
+        f"Written by `kzmig data fetch` on {v.fetched.fetched_at:%Y-%m-%d %H:%M} UTC as a new version of the dataset "
+        f"(never over the shipped one). Base: {v.base.get('label')} (sha256 `{str(v.base.get('sha256'))[:12]}...`). "
         "Definitions, units, border views and flags are those of the shipped data card (`data/README.md`); "
         "this card lists what differs.\n\n"
         "Assembly: each fetched value replaces the base's value for its region, year and variable; base values "

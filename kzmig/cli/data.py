@@ -123,8 +123,8 @@ def diff(
     for col in ("change", "variable", "region", "year", "old", "new", "difference", "new_flag"):
         rows.add_column(col)
     for rec in changes.head(limit).itertuples(index=False):
-        rows.add_row(rec.change, rec.variable, rec.region, str(rec.year), f"{rec.old:.10g}", f"{rec.new:.10g}",
-                     f"{rec.difference:.10g}", rec.new_flag)
+        rows.add_row(rec.change, rec.variable, rec.region, str(rec.year), _num(rec.old), _num(rec.new),
+                     _num(rec.difference), rec.new_flag)
     if limit:
         console.print(rows)
     if out is not None:
@@ -133,3 +133,8 @@ def diff(
     counts = changes["change"].value_counts()
     console.print(f"{counts.get('revised', 0)} revised, {counts.get('added', 0)} added, "
                   f"{counts.get('removed', 0)} removed", markup=False)
+
+
+def _num(value: float) -> str:
+    """A value of the diff as stored (10 significant digits); blank when absent."""
+    return "" if value != value else f"{value:.10g}"
