@@ -35,6 +35,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -175,10 +176,9 @@ def _finish(rows: list[tuple], skipped: list[tuple], series: Series, where: str)
         raise DataError(f"{where}: {int(dup.sum())} rows for one region and year after keeping the totals, e.g. "
                         f"region={r['region']!r}, year={r['year']}: a dimension of the table is not filtered to "
                         "its total; the table's layout changed.")
-    # a unit change by a power of ten: divide by 1,000 rather than multiply by 0.001 (exact for 248500 -> 248.5)
-    inv = 1 / series.scale
-    df["value"] = df["value"] / round(inv) if series.scale < 1 and abs(inv - round(inv)) < 1e-9 else \
-        df["value"] * series.scale
+    if series.scale != 1:  # exact decimal arithmetic: 210505.6 KZT -> 210.5056 thousand, not 210.50560000000002
+        factor = Decimal(repr(series.scale))
+        df["value"] = [float(Decimal(repr(float(v))) * factor) for v in df["value"]]
     df = fix_zero_groups(df, series.variable)
     return Parsed(df[ROWS].sort_values(["region", "year"], kind="stable").reset_index(drop=True),
                   pd.DataFrame(skipped, columns=SKIPPED))
@@ -292,7 +292,8 @@ def fix_zero_groups(df: pd.DataFrame, variable: str) -> pd.DataFrame:
         off = pd.notna(m) and m != 0 and v != 0 and max(abs(v / m), abs(m / v)) > SCALE_RATIO
         if in_range[i] and not off:
             continue
-        cands = [v / 1000 ** k for k in range(1, _zero_groups(df.at[i, "printed"]) + 1)]
+        groups = range(1, _zero_groups(df.at[i, "printed"]) + 1)
+        cands = [float(Decimal(repr(float(v))) / Decimal(1000) ** k) for k in groups]  # exact decimal division
         cands = [c for c in cands if lo <= c <= hi]
         if pd.notna(m) and m != 0:
             cands = [c for c in cands if max(abs(c / m), abs(m / c)) <= SCALE_RATIO]

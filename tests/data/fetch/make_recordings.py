@@ -151,7 +151,15 @@ def main() -> None:
         "self_employed_702935.json": self_employed(),
         "poverty_share_704498.json": poverty(),
     }
+    # broken variants (tests of the errors): an unknown region, a changed column set, a missing key
+    pop = files["population_6584.tsv"].decode("utf-8")
+    files["broken/population_unknown_region.tsv"] = pop.replace("ОБЛАСТЬ АБАЙ", "НОВАЯ ОБЛАСТЬ").encode("utf-8")
+    files["broken/population_no_val.tsv"] = pop.replace("\tVAL\r\n", "\tЗНАЧЕНИЕ\r\n", 1).encode("utf-8")
+    wage = json.loads(files["avg_wage_702972.json"])
+    wage[1]["values"] = wage[1].pop("periods")
+    files["broken/avg_wage_no_periods.json"] = json.dumps(wage, ensure_ascii=False, indent=1).encode("utf-8")
     for name, body in files.items():
+        (HERE / name).parent.mkdir(exist_ok=True)
         (HERE / name).write_bytes(body)
     index = []
     for series, name in (("population", "population_6584.tsv"), ("grp_per_capita", "grp_per_capita_5930.tsv")):
