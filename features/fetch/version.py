@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kzmig.core.atomic import atomic_write_csv, atomic_write_text
-from kzmig.core.errors import ConfigError, StudyError
+from kzmig.core.errors import ConfigError, DataFileError, StudyError
 from kzmig.core.provenance import sha256_file
 from kzmig.features.build import COLUMNS, _derived_net_migration
 from kzmig.features.dataset import coverage
@@ -214,7 +214,11 @@ class DataVersion:
             raise ConfigError(f"--out {out}: exists and is not an empty folder; a version is never written over "
                               "another. Choose a new folder.")
         stage = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
-        stage.mkdir(parents=True)
+        try:
+            stage.mkdir(parents=True)
+        except OSError as exc:
+            raise DataFileError(f"--out {out}: cannot create a folder there ({exc.strerror}); pass --out with a "
+                                "writable folder (an installed package's data folder may be read-only).") from None
         try:
             self._write(stage)
             if out.exists():
