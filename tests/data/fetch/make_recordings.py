@@ -137,7 +137,8 @@ def url(u: str, params: dict[str, str] | None = None) -> str:
     return str(httpx.URL(u, params=params)) if params else u
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
+    """Write the recordings and ``index.csv`` into ``out`` (default: this folder)."""
     import sys
 
     sys.path.insert(0, str(ROOT))
@@ -159,8 +160,8 @@ def main() -> None:
     wage[1]["values"] = wage[1].pop("periods")
     files["broken/avg_wage_no_periods.json"] = json.dumps(wage, ensure_ascii=False, indent=1).encode("utf-8")
     for name, body in files.items():
-        (HERE / name).parent.mkdir(exist_ok=True)
-        (HERE / name).write_bytes(body)
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(body)
     index = []
     for series, name in (("population", "population_6584.tsv"), ("grp_per_capita", "grp_per_capita_5930.tsv")):
         s = SERIES[series]
@@ -172,7 +173,7 @@ def main() -> None:
         s = SERIES[series]
         index.append((url(s.url, s.params), 200, name, "application/json; charset=utf-8", ""))
     pd.DataFrame(index, columns=["url", "status", "file", "content_type", "location"]).to_csv(
-        HERE / "index.csv", index=False, lineterminator="\n")
+        out / "index.csv", index=False, lineterminator="\n")
 
 
 if __name__ == "__main__":
