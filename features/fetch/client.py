@@ -1,8 +1,9 @@
 """The HTTP client of the fetcher: httpx with timeouts, a User-Agent and retries with backoff (tenacity).
 
-* A connection that cannot be opened at all (no DNS, no route, refused) is not retried: it
-  raises :class:`OfflineError` at once, so ``kzmig data fetch`` without network fails fast.
-* Time-outs and the transient statuses 429, 500, 502, 503, 504 are retried ``attempts`` times
+* A connection that cannot be opened (no DNS, no route, refused, or not within the connect
+  time-out) is not retried: it raises :class:`OfflineError` at once, so ``kzmig data fetch``
+  without network fails fast (at most ``connect_timeout`` seconds, where packets are dropped).
+* Read, write and pool time-outs and the transient statuses 429, 500, 502, 503, 504 are retried ``attempts`` times
   with exponential backoff (``backoff`` seconds times 1, 2, 4 ..., capped at 30 s); then a
   :class:`FetchError` names the URL, the status or the time-out, and the number of attempts.
 * Other HTTP errors (404, 403 ...) raise :class:`FetchError` at once.
@@ -123,16 +124,17 @@ class FetchClient:
         full = str(httpx.URL(url, params=params)) if params else url
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.attempts), wait=self._wait(), reraise=True,
-            retry=tenacity.retry_if_exception_type((httpx.TimeoutException, _Transient)),
+            retry=tenacity.retry_if_exception_type((httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout,
+                                                    _Transient)),
             before_sleep=lambda rs: logger.warning("%s: attempt %d failed (%s); retrying", full,
                                                    rs.attempt_number, rs.outcome.exception()),
         )
         try:
             response = retrying(self._once, url, params)
-        except httpx.ConnectError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             host = httpx.URL(url).host
             raise OfflineError(
-                f"cannot connect to {host} ({exc}): no network connection, or the site is unreachable from "
+                f"cannot connect to {host} ({type(exc).__name__}: {exc}): no network connection, or the site is unreachable from "
                 f"this machine. `kzmig data fetch` downloads from stat.gov.kz and taldau.stat.gov.kz and needs "
                 "internet access; nothing was written."
             ) from None

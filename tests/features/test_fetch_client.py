@@ -78,7 +78,7 @@ def test_timeout_is_retried_then_reported():
 
 
 def test_timeout_then_success():
-    h = Counting(httpx.ConnectTimeout("slow"), httpx.Response(200, content=b"ok"))
+    h = Counting(httpx.ReadTimeout("slow"), httpx.Response(200, content=b"ok"))
     with client(h) as c:
         assert c.get(URL).body == b"ok"
     assert h.calls == 2
@@ -102,3 +102,10 @@ def test_query_parameters_are_sent_and_named_in_errors():
 def test_attempts_must_be_positive():
     with pytest.raises(ValueError, match="attempts=0"):
         FetchClient(attempts=0)
+
+
+def test_connect_timeout_is_offline_without_retrying():
+    h = Counting(httpx.ConnectTimeout("timed out"))
+    with client(h, attempts=5) as c, pytest.raises(OfflineError, match=r"ConnectTimeout.*no network"):
+        c.get(URL)
+    assert h.calls == 1

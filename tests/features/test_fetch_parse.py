@@ -178,6 +178,7 @@ def test_recordings_are_what_their_script_makes(tmp_path):
     made = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     assert made == sorted(["index.csv", "population_6584.tsv", "grp_per_capita_5930.tsv", "avg_wage_702972.json",
                            "self_employed_702935.json", "poverty_share_704498.json", "broken/population_no_val.tsv",
-                           "broken/population_unknown_region.tsv", "broken/avg_wage_no_periods.json"])
+                           "broken/population_unknown_region.tsv", "broken/avg_wage_no_periods.json",
+                           "housing_4289.tsv", "housing_taldau_701925.json"])
     for name in made:
         assert (tmp_path / name).read_bytes() == (REC / name).read_bytes(), name

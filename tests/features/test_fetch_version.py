@@ -159,3 +159,24 @@ def test_http_error_mid_fetch_writes_nothing(tmp_path):
 def test_bad_options(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         fetch(transport=recorded_transport(REC), backoff=0, **kwargs)
+
+
+def test_two_tables_for_one_variable_first_wins_and_december_is_the_year():
+    v = fetch(["housing_commissioned", "housing_taldau"], transport=recorded_transport(REC), backoff=0, now=NOW)
+    got = {(r, int(y)): (val, src.split(":")[0]) for r, y, val, src in
+           v.fetched.observations[["region", "year", "value", "source"]].itertuples(index=False)}
+    # element 4289 (first in the catalogue) keeps Akmola 2022 (Taldau says 630.0 thousand m2);
+    # Taldau fills Aktobe from its 31.12 values (1 252,3 and 1 320,5 thousand m2), not the 30.11 ones
+    assert got == {("akmola", 2021): (596303.0, "stat.gov.kz"), ("akmola", 2022): (625875.0, "stat.gov.kz"),
+                   ("aktobe", 2022): (1252300.0, "taldau.stat.gov.kz"), ("aktobe", 2023): (1320500.0, "taldau.stat.gov.kz")}
+    assert as_set(v.changes) == {("revised", "housing_commissioned_m2", "aktobe", 2022, 1252272, 1252300),
+                                 ("added", "housing_commissioned_m2", "aktobe", 2023, None, 1320500)}
+    log = v.fetched.log.set_index("series")
+    assert log.loc["housing_taldau", "not_annual"] == 3 and log.loc["housing_taldau", "values"] == 3
+
+
+def test_a_fetch_with_no_value_is_an_error():
+    from kzmig.core.errors import StudyError
+
+    with pytest.raises(StudyError, match=r"no values from 2099 on"):
+        fetch(["poverty_share"], since=2099, transport=recorded_transport(REC), backoff=0, now=NOW)

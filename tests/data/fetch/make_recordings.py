@@ -133,6 +133,33 @@ def poverty() -> bytes:
     ])
 
 
+def housing(obs: pd.DataFrame) -> bytes:
+    """Element 4289 (m2): Akmola 2021-2022 as shipped; no Aktobe rows."""
+    h = obs[obs["variable"] == "housing_commissioned_m2"].set_index(["region", "year"])["value"]
+    rows = [["Введено в эксплуатацию жилья", f"{y} год", f"{y}12", NAMES["akmola"], "0", "Всего", "0",
+             grouped(int(h[("akmola", str(y))]))] for y in (2021, 2022)]
+    return tsv(rows, ["СГНЛ"])
+
+
+def housing_taldau() -> bytes:
+    """Taldau 701925, month-cumulative (period=8), thousand m2: only the 31.12 value is a year.
+
+    Akmola 2022 differs from element 4289 (which comes first in the catalogue and wins); Aktobe
+    2022 fills the gap of element 4289 (shipped 1,252,272 m2: REVISED to 1,252,300); 2023 is ADDED.
+    """
+    t, n = [741917, 741918, 741919, 741920], ["Всего", "Всего", "Всего", "Всего"]
+    out = []
+    for terms, names, months in (
+        ([741881, *t], ["АКМОЛИНСКАЯ ОБЛАСТЬ", *n], {"30.11.2022": "540.1", "31.12.2022": "630.0"}),
+        ([741882, *t], ["АКТЮБИНСКАЯ ОБЛАСТЬ", *n],
+         {"30.11.2022": "1 101,0", "31.12.2022": "1 252,3", "30.11.2023": "1 000,0", "31.12.2023": "1 320,5"}),
+    ):
+        periods = [{"name": f"январь-{'декабрь' if d.startswith('31.12') else 'ноябрь'} {d[-4:]} года",
+                    "date": d, "value": v} for d, v in months.items()]
+        out.append({"terms": terms, "termNames": names, "periods": periods})
+    return json.dumps(out, ensure_ascii=False, indent=1).encode("utf-8")
+
+
 def url(u: str, params: dict[str, str] | None = None) -> str:
     return str(httpx.URL(u, params=params)) if params else u
 
@@ -151,6 +178,8 @@ def main(out: Path = HERE) -> None:
         "avg_wage_702972.json": wages(),
         "self_employed_702935.json": self_employed(),
         "poverty_share_704498.json": poverty(),
+        "housing_4289.tsv": housing(obs),
+        "housing_taldau_701925.json": housing_taldau(),
     }
     # broken variants (tests of the errors): an unknown region, a changed column set, a missing key
     pop = files["population_6584.tsv"].decode("utf-8")
@@ -163,13 +192,14 @@ def main(out: Path = HERE) -> None:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(body)
     index = []
-    for series, name in (("population", "population_6584.tsv"), ("grp_per_capita", "grp_per_capita_5930.tsv")):
+    for series, name in (("population", "population_6584.tsv"), ("grp_per_capita", "grp_per_capita_5930.tsv"),
+                         ("housing_commissioned", "housing_4289.tsv")):
         s = SERIES[series]
         static = f"https://stat.gov.kz/upload/iblock/recorded/{s.id}.csv"
         index.append((url(s.url), 302, "", "", static))
         index.append((static, 200, name, "text/csv", ""))
     for series, name in (("avg_wage", "avg_wage_702972.json"), ("self_employed", "self_employed_702935.json"),
-                         ("poverty_share", "poverty_share_704498.json")):
+                         ("poverty_share", "poverty_share_704498.json"), ("housing_taldau", "housing_taldau_701925.json")):
         s = SERIES[series]
         index.append((url(s.url, s.params), 200, name, "application/json; charset=utf-8", ""))
     pd.DataFrame(index, columns=["url", "status", "file", "content_type", "location"]).to_csv(
