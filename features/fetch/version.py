@@ -103,11 +103,15 @@ def fetch_tables(client: FetchClient, series: Sequence[Series], *, fetched_at: d
         if since is not None:
             rows = rows[rows["year"] >= since]
         note = f"fetched {fetched_at:%Y-%m-%d}"
-        frames.append(pd.DataFrame({
+        frame = pd.DataFrame({
             "region": rows["region"], "year": rows["year"], "variable": s.variable, "value": rows["value"],
             "unit": s.unit, "source": s.source, "flag": rows["flag"],
             "note": [f"{note}; {n}" if n else note for n in rows["note"]],
-        }))
+        })
+        if len(frame):  # each table on its own first, so that a message names its URL
+            frame = validate_panel(frame.astype({"region": "string", "variable": "string"}),
+                                   source=f"{resp.url} ({s.name})")
+        frames.append(frame)
         reasons = parsed.skipped["reason"].value_counts()
         logs.append({"series": s.name, "variable": s.variable, "system": s.system, "id": s.id, "url": resp.url,
                      "final_url": resp.final_url, "status": resp.status, "content_type": resp.content_type,

@@ -180,3 +180,16 @@ def test_a_fetch_with_no_value_is_an_error():
 
     with pytest.raises(StudyError, match=r"no values from 2099 on"):
         fetch(["poverty_share"], since=2099, transport=recorded_transport(REC), backoff=0, now=NOW)
+
+
+def test_value_that_stays_implausible_fails_validation_naming_region_and_year(tmp_path):
+    from kzmig.core.errors import PanelContractError
+
+    tsv = ("\ufeffNAM\tDAT\tКАТО(по каталогу)\tVAL\r\n"
+           "Численность\t2024 год\tАКМОЛИНСКАЯ ОБЛАСТЬ\t787976000\r\n").encode("utf-8")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=tsv)
+
+    with pytest.raises(PanelContractError, match=r"6584/csv/file/ru/ \(population\): 1 value.*region='akmola', year=2024"):
+        fetch(["population"], transport=httpx.MockTransport(handler), backoff=0, now=NOW)
