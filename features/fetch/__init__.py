@@ -12,3 +12,10 @@ offline error), :mod:`.catalog` (which table feeds which variable), :mod:`.parse
 and the documented defects), :mod:`.replay` (recorded responses, for tests and offline demos),
 :mod:`.version` (a new dataset version next to the shipped one) and :mod:`.diff`.
 """
+from __future__ import annotations
+
+from pathlib import Path
+
+#: a dataset version folder: the observations file inside it, and its metadata file
+VERSION_OBSERVATIONS = Path("processed") / "observations.csv"
+VERSION_FILE = "version.json"

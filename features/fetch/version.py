@@ -43,6 +43,7 @@ from kzmig.core.errors import ConfigError, DataFileError, StudyError
 from kzmig.core.provenance import sha256_file
 from kzmig.features.build import COLUMNS, _derived_net_migration
 from kzmig.features.dataset import coverage
+from kzmig.features.fetch import VERSION_FILE, VERSION_OBSERVATIONS
 from kzmig.features.fetch.catalog import Series
 from kzmig.features.fetch.diff import diff_observations, summarise
 from kzmig.features.fetch.parse import SKIPPED, parse_cube, parse_statgov_tsv
@@ -55,8 +56,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-VERSION_FILE = "version.json"
-OBSERVATIONS = Path("processed") / "observations.csv"
 #: flags of the rows the build derives; the assembly derives them again
 RECOMPUTED = ("derived:balancing", "derived:sum_of_regions", "derived:births_minus_deaths")
 LOG_COLUMNS = ["series", "variable", "system", "id", "url", "final_url", "status", "content_type", "bytes",
@@ -234,7 +233,7 @@ class DataVersion:
         return out
 
     def _write(self, folder: Path) -> None:
-        obs_path = atomic_write_csv(self.observations, folder / OBSERVATIONS, float_format="%.10g")
+        obs_path = atomic_write_csv(self.observations, folder / VERSION_OBSERVATIONS, float_format="%.10g")
         src = (self.observations.groupby("source", sort=True)
                .agg(variables=("variable", lambda v: ", ".join(sorted(set(v)))), rows=("value", "size"))
                .reset_index())

@@ -15,16 +15,13 @@ from kzmig.core.errors import ConfigError, DataError, DataFileError
 from kzmig.core.provenance import sha256_file
 from kzmig.features.dataset import (OBSERVATIONS, complete_observations, read_observations, shipped_observations,
                                     user_observations)
+from kzmig.features.fetch import VERSION_FILE, VERSION_OBSERVATIONS
 from kzmig.features.fetch.catalog import SERIES
 from kzmig.features.fetch.diff import diff_observations
 from kzmig.features.panel import validate_panel
 
 if TYPE_CHECKING:
     from kzmig.features.fetch.version import DataVersion
-
-#: a dataset version folder (kzmig data fetch): its observations file and its metadata
-VERSION_OBSERVATIONS = Path("processed") / "observations.csv"
-VERSION_FILE = "version.json"
 
 #: the version name of the dataset shipped with kzmig (a fetched version is named fetch-<UTC time>)
 SHIPPED_VERSION = "shipped"
