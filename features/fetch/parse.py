@@ -167,7 +167,14 @@ def _require(found: list[str], required: tuple[str, ...], where: str) -> None:
                         f"{found}. The parser expects {list(required)} (SOURCES.md, section API).")
 
 
-def _finish(rows: list[tuple], skipped: list[tuple], series: Series, where: str) -> Parsed:
+def _finish(rows: list[tuple], skipped: list[tuple], series: Series, where: str, seen: int) -> Parsed:
+    if not rows:
+        reasons = pd.Series([r[3] for r in skipped], dtype="string").value_counts().to_dict()
+        raise DataError(
+            f"{where}: no regional total could be read from {seen} row(s): {len(skipped)} cell(s) left out "
+            f"{reasons or ''}, the other rows are breakdowns. If the table's total is no longer labelled "
+            f"'Всего' (or a Taldau total term), its layout changed (SOURCES.md, section API)."
+        )
     df = pd.DataFrame(rows, columns=["region", "year", "value", "printed"])
     df["year"] = df["year"].astype("int64")
     dup = df.duplicated(["region", "year"], keep=False)
@@ -207,7 +214,7 @@ def parse_statgov_tsv(body: bytes, series: Series, where: str) -> Parsed:
             skipped.append((label, year, printed, why))
             continue
         rows.append((code, year, value, printed))
-    return _finish(rows, skipped, series, where)
+    return _finish(rows, skipped, series, where, len(df))
 
 
 def _is_total(term: object, name: object) -> bool:
@@ -262,7 +269,7 @@ def parse_cube(body: bytes, series: Series, where: str) -> Parsed:
                 skipped.append((label, year, p["value"], why))
                 continue
             rows.append((code, year, value, str(p["value"])))
-    return _finish(rows, skipped, series, where)
+    return _finish(rows, skipped, series, where, len(data))
 
 
 def _zero_groups(printed: str) -> int:

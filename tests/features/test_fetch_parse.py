@@ -182,3 +182,12 @@ def test_recordings_are_what_their_script_makes(tmp_path):
                            "housing_4289.tsv", "housing_taldau_701925.json"])
     for name in made:
         assert (tmp_path / name).read_bytes() == (REC / name).read_bytes(), name
+
+
+def test_table_without_any_total_is_an_error():
+    t = ("NAM\tDAT\tКАТО(по каталогу)\tСПТМ (по каталогу)\tVAL\n"
+         "x\t2020 год\tАКМОЛИНСКАЯ ОБЛАСТЬ\tгородская местность\t1\n"
+         "x\t2020 год\tАККОЛЬСКИЙ РАЙОН\tВсего\t2\n")
+    with pytest.raises(DataError, match=r"6584: no regional total could be read from 2 row\(s\): 1 cell\(s\) left out "
+                                        r"\{'sub-regional': 1\}"):
+        parse_statgov_tsv(t.encode(), SERIES["population"], "6584")
