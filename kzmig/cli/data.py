@@ -7,6 +7,7 @@ import typer
 from rich.table import Table
 
 from kzmig.cli._common import out_console
+from kzmig.features.fetch.catalog import SERIES
 
 app = typer.Typer(help="Build the shipped dataset, check a data file, fetch a new version, compare versions.",
                   no_args_is_help=True)
@@ -55,8 +56,8 @@ def build(
 
 @app.command()
 def fetch(
-    series: list[str] = typer.Option(None, "--series", help="A series of the catalogue (repeatable); default: all. "
-                                     "See kzmig.features.fetch.catalog."),
+    series: list[str] = typer.Option(None, "--series", help="A series of the catalogue (repeatable); default: all of "
+                                     + ", ".join(SERIES) + "."),
     since: int | None = typer.Option(None, "--since", help="Keep fetched values from this year on."),
     out: Path | None = typer.Option(None, "--out", help="New folder for the version (default: data/versions/<version> "
                                     "beside the shipped data; never the shipped folder)."),
