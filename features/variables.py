@@ -165,6 +165,8 @@ VARIABLES: dict[str, Variable] = {
         _V("area_km2", "km2", "count", "sum", 0, 3e6, "territory of the region within the year's borders"),
         _V("employed_population", "thousand persons", "count", "sum", 0, 2e4,
            "employed population aged 15+, annual labour force survey (BNS 102798)"),
+        _V("self_employed_thousand_persons", "thousand persons", "count", "sum", 0, 2e4,
+           "self-employed aged 15+, annual labour force survey (Taldau 702935; only from kzmig data fetch)"),
         # national external (international) migration, all flows; national rows only, so no
         # regional aggregate is defined (aggregate "none")
         _V("external_arrivals", "persons", "count", "none", 0, 1e6,

@@ -1,4 +1,4 @@
-"""``kzmig data``: build the shipped dataset, and check a data file against the contract."""
+"""``kzmig data``: build the shipped dataset, check a data file, fetch a new version from the official APIs, diff two versions."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +7,10 @@ import typer
 from rich.table import Table
 
 from kzmig.cli._common import out_console
+from kzmig.features.fetch.catalog import SERIES
 
-app = typer.Typer(help="Build the shipped dataset, or check a data file against the contract.", no_args_is_help=True)
+app = typer.Typer(help="Build the shipped dataset, check a data file, fetch a new version, compare versions.",
+                  no_args_is_help=True)
 
 
 @app.command()
@@ -50,3 +52,90 @@ def build(
     console = out_console()
     for p in written.values():
         console.print(f"wrote {p}", markup=False)
+
+
+@app.command()
+def fetch(
+    series: list[str] = typer.Option(None, "--series", help="A series of the catalogue (repeatable); default: all of "
+                                     + ", ".join(SERIES) + "."),
+    since: int | None = typer.Option(None, "--since", help="Keep fetched values from this year on."),
+    out: Path | None = typer.Option(None, "--out", help="New folder for the version (default: data/versions/<version> "
+                                    "beside the shipped data; never the shipped folder)."),
+    replay: Path | None = typer.Option(None, "--replay", help="Answer requests from recorded responses in this folder "
+                                       "(index.csv + bodies) instead of the network, e.g. tests/data/fetch."),
+    timeout: float = typer.Option(30.0, "--timeout", min=1.0, help="Seconds to wait for each response."),
+) -> None:
+    """Download the official tables behind the dataset (stat.gov.kz, Taldau) into a new dataset version.
+
+    The version holds the whole dataset (the shipped values with the fetched ones in their
+    place), validated as the shipped data are, with its data card, fetch log and the responses
+    as downloaded. Use it with ``kzmig run CONFIG --data DIR``; compare with ``kzmig data diff``.
+    Without network it fails at the first request (exit 2) and writes nothing.
+    """
+    from kzmig.features.regions import DATA_DIR
+    from kzmig.studies.data import fetch as fetch_study
+
+    transport = None
+    if replay is not None:
+        from kzmig.features.fetch.replay import recorded_transport
+
+        transport = recorded_transport(replay)
+    version = fetch_study(series or None, since, transport=transport, timeout=timeout)
+    path = version.save(out or DATA_DIR / "versions" / version.version)
+    console = out_console()
+    table = Table(title=f"fetched tables ({version.version})")
+    for col in ("series", "variable", "values", "corrected", "confidential", "sub_regional", "not_annual"):
+        table.add_column(col, justify="left" if col in ("series", "variable") else "right")
+    for rec in version.fetched.log.itertuples(index=False):
+        table.add_row(rec.series, rec.variable, str(rec.values), str(rec.corrected), str(rec.confidential),
+                      str(rec.sub_regional), str(rec.not_annual))
+    console.print(table)
+    ch = version.meta()["changes"]
+    console.print(f"version {version.version} written to {path}: {len(version.observations)} rows; against "
+                  f"{version.base['label']}: {ch['revised']} revised, {ch['added']} added, {ch['removed']} removed "
+                  f"(changes.csv). Use it with: kzmig run CONFIG --data {path}", markup=False)
+
+
+@app.command()
+def diff(
+    old: Path = typer.Argument(..., help="Dataset version folder (e.g. data, or data/versions/<version>) or file."),
+    new: Path = typer.Argument(..., help="Dataset version folder or file to compare with OLD."),
+    out: Path | None = typer.Option(None, "--out", help="Write every change to this CSV file."),
+    limit: int = typer.Option(40, "--limit", min=0, help="Changes to print (all are in --out)."),
+) -> None:
+    """List the values revised, added and removed from OLD to NEW, by variable, region and year."""
+    from kzmig.core.atomic import atomic_write_csv
+    from kzmig.features.fetch.diff import summarise
+    from kzmig.studies.data import diff as diff_study
+
+    changes = diff_study(old, new)
+    console = out_console()
+    if changes.empty:
+        console.print(f"no differences: {old} and {new} hold the same values", markup=False)
+        return
+    table = Table(title=f"changes from {old} to {new}")
+    summary = summarise(changes)
+    for col in summary.columns:
+        table.add_column(col, justify="left" if col in ("variable", "years") else "right")
+    for rec in summary.itertuples(index=False):
+        table.add_row(*(str(v) for v in rec))
+    console.print(table)
+    rows = Table(title=f"first {min(limit, len(changes))} of {len(changes)} changes")
+    for col in ("change", "variable", "region", "year", "old", "new", "difference", "new_flag"):
+        rows.add_column(col)
+    for rec in changes.head(limit).itertuples(index=False):
+        rows.add_row(rec.change, rec.variable, rec.region, str(rec.year), _num(rec.old), _num(rec.new),
+                     _num(rec.difference), rec.new_flag)
+    if limit:
+        console.print(rows)
+    if out is not None:
+        atomic_write_csv(changes, out, float_format="%.10g")
+        console.print(f"wrote {out} ({len(changes)} changes)", markup=False)
+    counts = changes["change"].value_counts()
+    console.print(f"{counts.get('revised', 0)} revised, {counts.get('added', 0)} added, "
+                  f"{counts.get('removed', 0)} removed", markup=False)
+
+
+def _num(value: float) -> str:
+    """A value of the diff as stored (10 significant digits); blank when absent."""
+    return "" if value != value else f"{value:.10g}"

@@ -13,9 +13,9 @@ def predict(
     run_dir: Path = typer.Argument(..., help="A complete run folder of `kzmig forecast` or `kzmig run`."),
     to_year: int | None = typer.Option(None, "--to-year", help="Last forecast year (default: the run's forecast.to_year); "
                                        "at most forecast.max_years_ahead years after the data."),
-    data: Path | None = typer.Option(None, "--data", help="Data file instead of the run's (default: the run's file, "
-                                     "checked against its sha256). Other data than the run's (a newer vintage) update "
-                                     "the models without refitting."),
+    data: Path | None = typer.Option(None, "--data", help="Data file or dataset version folder instead of the run's "
+                                     "(default: the run's file, checked against its sha256). Other data than the run's "
+                                     "(a newer vintage) update the models without refitting."),
     out: Path | None = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<run name>-predict/<run id>."),
     overwrite: bool = OVERWRITE_OPT,
 ) -> None:

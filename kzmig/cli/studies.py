@@ -9,7 +9,8 @@ from kzmig.cli._common import out_console, progress_display, run_folder
 
 REGRESS_ARG = typer.Argument(..., help="Regression study TOML, e.g. experiments/migration_factors.toml.")
 FORECAST_ARG = typer.Argument(..., help="Forecasting study TOML, e.g. experiments/net_migration.toml.")
-DATA_OPT = typer.Option(None, "--data", help="Data file (CSV, TSV or XLSX, long or wide by year); default: the shipped dataset.")
+DATA_OPT = typer.Option(None, "--data", help="Data file (CSV, TSV or XLSX, long or wide by year) or dataset version "
+                        "folder (kzmig data fetch); default: the shipped dataset.")
 OVERWRITE_OPT = typer.Option(False, "--overwrite", help="Replace a non-empty --out when the new run is complete.")
 OUT_OPT = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>.")
 

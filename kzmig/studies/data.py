@@ -1,15 +1,30 @@
-"""The data a study runs on: the shipped dataset, a user file or a long table, with provenance."""
+"""The data a study runs on: the shipped dataset, a dataset version folder, a user file or a long
+table, with provenance; and the studies of ``kzmig data``: fetch a new version, diff two versions."""
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from kzmig.core.errors import DataError, DataFileError
+from kzmig.core.errors import ConfigError, DataError, DataFileError
 from kzmig.core.provenance import sha256_file
-from kzmig.features.dataset import OBSERVATIONS, complete_observations, shipped_observations, user_observations
+from kzmig.features.dataset import (OBSERVATIONS, complete_observations, read_observations, shipped_observations,
+                                    user_observations)
+from kzmig.features.fetch import VERSION_FILE, VERSION_OBSERVATIONS
+from kzmig.features.fetch.catalog import SERIES
+from kzmig.features.fetch.diff import diff_observations
+from kzmig.features.panel import validate_panel
+
+if TYPE_CHECKING:
+    from kzmig.features.fetch.version import DataVersion
+
+#: the version name of the dataset shipped with kzmig (a fetched version is named fetch-<UTC time>)
+SHIPPED_VERSION = "shipped"
 
 #: what a study's ``data`` argument may be (a DataSource: data already read, e.g. by a run)
 DataArg = "DataSource | pd.DataFrame | str | Path | None"
@@ -20,18 +35,22 @@ class DataSource:
     """A validated long observations table and where it came from.
 
     ``label`` names it in messages (the file, or "the shipped dataset"); ``meta()`` gives the
-    manifest's data block: path, sha256, rows and the vintage (latest year per variable).
+    manifest's data block: path, sha256, rows, the dataset ``version`` (``"shipped"``, the id of a
+    fetched version such as ``fetch-20261201T130000Z``, or None for a user file or table) and
+    the vintage (latest year per variable).
     """
 
     observations: pd.DataFrame = field(repr=False)
     label: str
     path: str | None = None
     sha256: str | None = None
+    version: str | None = None
 
     def meta(self) -> dict[str, Any]:
         obs = self.observations
         vintage = obs.groupby("variable")["year"].max().astype(int).sort_index()
-        return {"path": self.path, "label": self.label, "sha256": self.sha256, "rows": int(len(obs)),
+        return {"path": self.path, "label": self.label, "sha256": self.sha256, "version": self.version,
+                "rows": int(len(obs)),
                 "variables": int(obs["variable"].nunique()),
                 "vintage": {str(k): int(v) for k, v in vintage.items()}}
 
@@ -54,17 +73,102 @@ def open_data(data: DataArg = None) -> DataSource:
     Parameters
     ----------
     data : None, path, DataFrame or DataSource
-        None: the shipped dataset; a DataSource is returned as it is; a path: a user file (CSV/XLSX, long or wide by year, checked
-        as ``kzmig data check`` does); a DataFrame: a long table (``region, year, variable,
-        value[, unit, source, flag]``).
+        None: the shipped dataset; a DataSource is returned as it is; a folder: a dataset version
+        (``processed/observations.csv`` inside it, as ``kzmig data fetch`` writes it, or the shipped
+        ``data/`` folder), validated as the shipped data are; a file: a user file (CSV/XLSX, long or
+        wide by year, checked as ``kzmig data check`` does), unless it is the observations file of
+        a version folder; a DataFrame: a long table (``region, year, variable, value[, unit, source, flag]``).
     """
     if isinstance(data, DataSource):
         return data
     if data is None or (isinstance(data, (str, Path)) and Path(data).resolve() == OBSERVATIONS.resolve()):
-        return DataSource(shipped_observations(), "the shipped dataset", str(OBSERVATIONS), sha256_file(OBSERVATIONS))
+        return DataSource(shipped_observations(), "the shipped dataset", str(OBSERVATIONS), sha256_file(OBSERVATIONS),
+                          SHIPPED_VERSION)
     if isinstance(data, pd.DataFrame):
         return DataSource(complete_observations(data.copy(), source="data frame"), "the given data frame")
     path = Path(data)
+    if path.is_dir():
+        return _open_version(path)
     if not path.is_file():
-        raise DataFileError(f"--data {path}: no such file." if not path.exists() else f"--data {path}: is not a file.")
+        raise DataFileError(f"--data {path}: no such file or folder." if not path.exists()
+                            else f"--data {path}: is not a file or folder.")
+    folder = path.parent.parent
+    if path.name == "observations.csv" and path.parent.name == "processed" and read_version(folder) is not None:
+        return _open_version(folder)
     return DataSource(user_observations(path), str(path), str(path), sha256_file(path))
+
+
+def read_version(folder: Path) -> dict[str, Any] | None:
+    """The ``version.json`` of a dataset version folder, or None (the shipped ``data/``, a plain folder)."""
+    path = Path(folder) / VERSION_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{path}: not a valid version file ({exc}).") from None
+
+
+def _open_version(folder: Path) -> DataSource:
+    """A dataset version folder: its ``processed/observations.csv``, validated as the shipped file is."""
+    if folder.resolve() == OBSERVATIONS.parent.parent.resolve():
+        return open_data(None)
+    path = folder / VERSION_OBSERVATIONS
+    if not path.is_file():
+        raise DataFileError(f"--data {folder}: a folder must be a dataset version holding {VERSION_OBSERVATIONS} "
+                            "(as kzmig data fetch writes it); it has none. For a single file, give the file.")
+    meta = read_version(folder) or {}
+    version = str(meta.get("version") or folder.name)
+    obs = validate_panel(read_observations(path), source=str(path))
+    return DataSource(obs, f"dataset version {version} ({folder})", str(path), sha256_file(path), version)
+
+
+def fetch(series: Sequence[str] | None = None, since: int | None = None, *, transport: Any = None,
+          timeout: float = 30.0, attempts: int = 4, backoff: float = 1.0,
+          now: datetime | None = None) -> DataVersion:
+    """Download the catalogue's tables and assemble a new dataset version on the shipped data.
+
+    Nothing is written: ``result.save(folder)`` writes the version (see
+    :mod:`kzmig.features.fetch.version`).
+
+    Parameters
+    ----------
+    series : names of :data:`kzmig.features.fetch.catalog.SERIES`, optional
+        Default: every series of the catalogue.
+    since : int, optional
+        Keep fetched values from this year on (older base values stay as shipped).
+    transport : httpx transport, optional
+        E.g. :func:`kzmig.features.fetch.replay.recorded_transport` (recorded responses).
+    timeout, attempts, backoff
+        Of :class:`kzmig.features.fetch.client.FetchClient`.
+    now : datetime, optional
+        The fetch time (UTC) that names the version; default the current time.
+
+    Raises
+    ------
+    OfflineError
+        No connection to the statistics site (nothing fetched or written).
+    FetchError, DataError, StudyError
+        An HTTP error or time-out, a changed table, an unknown region, an empty fetch.
+    """
+    from kzmig.features.fetch.client import FetchClient
+    from kzmig.features.fetch.version import build_version, fetch_tables
+
+    names = list(series) if series else list(SERIES)
+    unknown = [n for n in names if n not in SERIES]
+    if unknown:
+        raise ConfigError(f"--series {unknown}: not in the catalogue; choose among {', '.join(SERIES)}.")
+    if since is not None and not 1990 <= since <= 2100:
+        raise ConfigError(f"--since {since}: give a year between 1990 and 2100.")
+    when = now or datetime.now(timezone.utc)
+    with FetchClient(timeout=timeout, attempts=attempts, backoff=backoff, transport=transport) as client:
+        fetched = fetch_tables(client, [SERIES[n] for n in names], fetched_at=when, since=since)
+    base = open_data(None)
+    base_meta = {"label": base.label, "path": base.path, "sha256": base.sha256, "version": base.version}
+    return build_version(base.observations, fetched, base_meta=base_meta, series=names, since=since)
+
+
+def diff(old: DataArg, new: DataArg) -> pd.DataFrame:
+    """Values revised, added and removed from ``old`` to ``new`` (two versions, folders or files);
+    see :func:`kzmig.features.fetch.diff.diff_observations`."""
+    return diff_observations(open_data(old).observations, open_data(new).observations)
