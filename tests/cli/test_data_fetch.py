@@ -55,7 +55,10 @@ def test_offline_fails_fast_with_a_clear_message_and_writes_nothing(monkeypatch,
 def test_data_check_accepts_the_version(fetched):
     res = run_kzmig("data", "check", fetched)
     assert res.code == 0, res.text
-    assert "ok: 8958 rows, 169 variables" in res.text
+    shipped = pd.read_csv(OBSERVATIONS)
+    # the shipped rows plus the 18 added values; self-employment is the one new variable
+    rows, variables = len(shipped) + 18, shipped["variable"].nunique() + 1
+    assert f"ok: {rows} rows, {variables} variables" in res.text
 
 
 def test_diff_reports_the_planted_revisions(fetched, tmp_path):
