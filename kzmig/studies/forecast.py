@@ -67,11 +67,14 @@ def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
     """Forecasters of the study by name, ensembles wired to their members."""
     models: dict[str, BaseForecaster] = {}
     # members first, whatever the order in the file (the config schema checked that they exist)
-    ordered = sorted(cfg.models, key=lambda s: s.kind == "ensemble")
+    ordered = sorted(cfg.models, key=lambda s: s.kind in ("ensemble", "stacked"))
     for spec in ordered:
         if spec.kind == "ensemble":
             members = [(m, models[m]) for m in spec.members]
             est = Ensemble(members, combine=spec.combine, name=spec.name, breaks=cfg.breaks)
+        elif spec.kind == "stacked":  # weights learned on pseudo-origins of each fit's own training data
+            members = [(m, models[m]) for m in spec.members]
+            est = make_model("stacked", spec.params, members=members, name=spec.name, breaks=cfg.breaks)
         else:
             est = make_model(spec.kind, spec.params, name=spec.name)
             if "breaks" in est.get_params():
