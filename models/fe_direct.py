@@ -75,6 +75,12 @@ class DirectFE(BaseForecaster):
         Columns of ``exog`` entered as logs.
     relative : tuple of str, default ()
         Columns of ``exog`` entered as gaps to the mean over the regional series of the year.
+    window : int, default 0
+        Regress on the rows whose target year is among the last ``window`` training years
+        (0: every year).
+    scaled : bool, default True
+        Divide each region's series by its naive scale before pooling (False: the values as
+        they are, e.g. for rates that already compare).
     max_horizon : int, default 8
         Horizons ``1..max_horizon`` get a regression; ``predict(h)`` needs ``h <= max_horizon``.
     name : str, optional
@@ -106,8 +112,10 @@ class DirectFE(BaseForecaster):
 
     min_length = 4
 
-    def __init__(self, *, exog=(), log=(), relative=(), max_horizon=8, name=None, breaks="bridge"):
+    def __init__(self, *, exog=(), log=(), relative=(), window=0, scaled=True, max_horizon=8, name=None,
+                 breaks="bridge"):
         self.exog, self.log, self.relative = exog, log, relative
+        self.window, self.scaled = window, scaled
         self.max_horizon, self.name, self.breaks = max_horizon, name, breaks
 
     @property
@@ -120,7 +128,8 @@ class DirectFE(BaseForecaster):
             raise ValueError(f"DirectFE: max_horizon={self.max_horizon!r} must be an integer >= 1.")
         cols = list(self.exog)
         data = data.sort_values(["region", "year"], kind="mergesort")
-        scales = region_scales(data)
+        scales = region_scales(data) if self.scaled else {str(r): 1.0 for r in data["region"].unique()}
+        last_year = int(data["year"].max())
         feats = exog_features(data, cols, self.log, self.relative)
         z = data["y_fit"].astype(float) / data["region"].astype(str).map(scales)
         frame = pd.DataFrame({"region": data["region"].astype(str).to_numpy(), "year": data["year"].to_numpy(),
@@ -131,6 +140,8 @@ class DirectFE(BaseForecaster):
             lead = frame.groupby("region", sort=False)[["year", "z"]].shift(-h)
             rows = frame.assign(target=lead["z"], ok=lead["year"] == frame["year"] + h)
             rows = rows.loc[rows["ok"] & rows[["z", "target", *cols]].notna().all(axis=1)]
+            if int(self.window) > 0:
+                rows = rows.loc[rows["year"] + h > last_year - int(self.window)]
             if rows.empty:
                 raise ValueError(f"DirectFE: no training row for horizon {h} (series too short for max_horizon="
                                  f"{self.max_horizon}).")
