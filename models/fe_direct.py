@@ -190,16 +190,17 @@ class DirectFE(BaseForecaster):
         if h > int(self.max_horizon):
             raise ValueError(f"DirectFE: fitted for horizons 1..{self.max_horizon}; refit with max_horizon >= {h}.")
         cols = list(self.exog)
+        c = self.coef_.loc[list(range(1, h + 1))]
+        slopes = c[cols].to_numpy(dtype=float) if cols else np.zeros((h, 0))
+        x = self.state_[cols].to_numpy(dtype=float) if cols else np.zeros((len(self.state_), 0))
+        z = (self.intercepts_.loc[self.state_.index, list(range(1, h + 1))].to_numpy(dtype=float)
+             + self.state_["z"].to_numpy(dtype=float)[:, None] * c["rho"].to_numpy(dtype=float)[None, :]
+             + x @ slopes.T)
+        scale = self.state_["scale"].to_numpy(dtype=float)
+        sigma = np.maximum.accumulate(c["sigma"].to_numpy(dtype=float))
         parts = []
-        for region, s in self.state_.iterrows():
-            zs, sig = [], []
-            for k in range(1, h + 1):
-                c = self.coef_.loc[k]
-                x = s[cols].to_numpy(dtype=float) if cols else np.zeros(0)
-                zs.append(self.intercepts_.loc[region, k] + c["rho"] * s["z"] + (c[cols].to_numpy(dtype=float) @ x))
-                sig.append(c["sigma"])
-            point = np.asarray(zs) * s["scale"]
-            sigma = np.maximum.accumulate(np.asarray(sig)) * s["scale"]
+        for i, region in enumerate(self.state_.index):
+            point = z[i] * scale[i]
             parts.append(forecast_frame(self._name(), region, self.origin_years_[region], point,
-                                        normal_bounds(point, sigma, levels), levels))
+                                        normal_bounds(point, sigma * scale[i], levels), levels))
         return pd.concat(parts, ignore_index=True)

@@ -126,10 +126,13 @@ class MeanReversion(BaseForecaster):
     @staticmethod
     def _paths(y: np.ndarray, grid: np.ndarray, H: int) -> np.ndarray:
         """Forecasts ``1..H`` from the end of ``y`` for each grid row ``(phi, w, k, mean span)``: shape (G, H)."""
-        m = np.array([y[-int(n):].mean() if n else y.mean() for n in grid[:, 3]])
-        steps = np.arange(1, H + 1)
-        recent = np.array([y[-int(k):].mean() for k in grid[:, 2]])
+        def means(spans: np.ndarray) -> np.ndarray:  # one mean per distinct span, mapped to the rows
+            values, inverse = np.unique(spans.astype(int), return_inverse=True)
+            return np.array([y[-v:].mean() if v else y.mean() for v in values])[inverse]
+
+        m, recent = means(grid[:, 3]), means(grid[:, 2])
         anchor = (1 - grid[:, 1]) * y[-1] + grid[:, 1] * recent
+        steps = np.arange(1, H + 1)
         return m[:, None] + grid[:, [0]] ** steps * (anchor - m)[:, None]
 
     @property

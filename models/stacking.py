@@ -74,8 +74,10 @@ class Stacked(BaseForecaster):
         Horizons scored on the pseudo-origins.
     min_train : int, default 8
         Years up to the first pseudo-origin (counted from the first training year).
-    n_origins : int, default 8
-        At most this many (the latest) pseudo-origins.
+    n_origins : int, default 0
+        At most this many (the latest) pseudo-origins; 0: every one (on the shipped data, every
+        one gave 0.903 / 0.929 of the naive MASE without break years against 0.906 / 0.933 with
+        the latest 8, rate / persons).
     name : str, optional
         Model name (default ``"stacked"``).
     breaks : {"bridge", "dummy", "keep"}, default "bridge"
@@ -97,7 +99,7 @@ class Stacked(BaseForecaster):
 
     result_ = None
 
-    def __init__(self, members=(), *, step=0.1, tune_horizon=3, min_train=8, n_origins=8, name=None, breaks="bridge"):
+    def __init__(self, members=(), *, step=0.1, tune_horizon=3, min_train=8, n_origins=0, name=None, breaks="bridge"):
         self.members, self.step, self.tune_horizon = members, step, tune_horizon
         self.min_train, self.n_origins, self.name, self.breaks = min_train, n_origins, name, breaks
 
@@ -131,7 +133,7 @@ class Stacked(BaseForecaster):
         scales = region_scales(data)
         truth = data.set_index(["region", "year"])["y_fit"]
         need = self.min_length
-        origins = pseudo_origins(data["year"], min_train=max(int(self.min_train), need), n_max=int(self.n_origins))
+        origins = pseudo_origins(data["year"], min_train=max(int(self.min_train), need), n_max=int(self.n_origins) or None)
         rows = []
         for s in origins:
             train = raw.loc[raw["year"] <= s]
