@@ -35,7 +35,8 @@ def exog_features(data: pd.DataFrame, exog, log=(), relative=()) -> pd.DataFrame
     """The exogenous columns as the model uses them: logged, then as gaps to the regional mean of each year.
 
     Uses only values of the same year (no other year enters a row), so it cannot leak a later
-    year into an earlier one.
+    year into an earlier one. A year without a regional series (a national-only table) takes the
+    mean over every series of the year, so its gap is 0.
 
     Raises
     ------
@@ -59,6 +60,8 @@ def exog_features(data: pd.DataFrame, exog, log=(), relative=()) -> pd.DataFrame
             x = np.log(x)
         if col in relative:
             mean = x.where(regional).groupby(data["year"]).transform("mean")
+            # a year without a regional series (a national-only table): the mean over every series
+            mean = mean.fillna(x.groupby(data["year"]).transform("mean"))
             x = x - mean
         out[col] = x
     return out
