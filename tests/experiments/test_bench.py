@@ -16,7 +16,7 @@ from kzmig.forecast.steps import backtest_metrics
 BENCH = Path(__file__).resolve().parents[2] / "experiments" / "bench"
 
 
-@pytest.mark.parametrize("script", ["bench_scale.py", "bench_statsforecast.py", "bench_wild_bootstrap.py",
+@pytest.mark.parametrize("script", ["bench_scale.py", "bench_statsforecast.py", "bench_wild_bootstrap.py", "bench_ideas.py",
                                     "accuracy_table.py"])
 def test_help_from_another_folder(script, tmp_path):
     res = subprocess.run([sys.executable, str(BENCH / script), "--help"], cwd=tmp_path,
