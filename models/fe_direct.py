@@ -171,6 +171,14 @@ class DirectFE(BaseForecaster):
         self.coef_ = pd.DataFrame(coef).set_index("horizon")
         self.intercepts_ = pd.DataFrame(alphas).reindex(regions)
         self.intercepts_.columns = [int(c) for c in self.intercepts_.columns]
+        self.state_ = self._state(frame, scales, notes)
+        self.fit_report_ = pd.DataFrame([(r, "DirectFE", "; ".join(n)) for r, n in notes.items()],
+                                        columns=["region", "spec", "fallback_reason"])
+        logger.info("%s: rho by horizon %s.", self._name(), self.coef_["rho"].round(3).tolist())
+
+    def _state(self, frame: pd.DataFrame, scales: dict, notes: dict) -> pd.DataFrame:
+        """Per region the scaled last value and the features of its latest year that has them all."""
+        cols = list(self.exog)
         state = []
         for r, g in frame.groupby("region", sort=False):
             row = {"region": r, "z": float(g["z"].iloc[-1]), "scale": scales[r], "feature_year": int(g["year"].iloc[-1])}
@@ -182,12 +190,23 @@ class DirectFE(BaseForecaster):
                 last = have.iloc[-1]
                 row.update({c: float(last[c]) for c in cols}, feature_year=int(last["year"]))
                 if row["feature_year"] != int(g["year"].iloc[-1]):
-                    notes[r].append(f"features of {row['feature_year']} carried forward to {int(g['year'].iloc[-1])}")
+                    notes.setdefault(r, []).append(
+                        f"features of {row['feature_year']} carried forward to {int(g['year'].iloc[-1])}")
             state.append(row)
-        self.state_ = pd.DataFrame(state).set_index("region")
-        self.fit_report_ = pd.DataFrame([(r, "DirectFE", "; ".join(n)) for r, n in notes.items()],
-                                        columns=["region", "spec", "fallback_reason"])
-        logger.info("%s: rho by horizon %s.", self._name(), self.coef_["rho"].round(3).tolist())
+        return pd.DataFrame(state).set_index("region")
+
+    update_rule = ("coefficients and region intercepts kept; the forecast starts from each region's new last value "
+                   "and the features of its new last year")
+
+    def _update(self, data: pd.DataFrame) -> None:
+        cols = list(self.exog)
+        data = data.sort_values(["region", "year"], kind="mergesort")
+        scales = self.state_["scale"].to_dict()
+        feats = exog_features(data, cols, self.log, self.relative)
+        z = data["y_fit"].astype(float) / data["region"].astype(str).map(scales)
+        frame = pd.DataFrame({"region": data["region"].astype(str).to_numpy(), "year": data["year"].to_numpy(),
+                              "z": z.to_numpy(), **{c: feats[c].to_numpy() for c in cols}})
+        self.state_ = self._state(frame, scales, {})
 
     def _predict(self, h: int, levels) -> pd.DataFrame:
         if h > int(self.max_horizon):

@@ -184,8 +184,9 @@ class MeanReversion(BaseForecaster):
                 m = ok & (horizons == h)
                 if m.sum() > len(cols):
                     self.gamma_.loc[h] = np.linalg.lstsq(X[m], resid[m], rcond=None)[0]
-            X0 = np.nan_to_num(X)
-            resid = resid - np.einsum("ij,ij->i", X0, self.gamma_.loc[horizons].to_numpy())
+            # the interval errors: corrected where the cell has its features, as they are where it has not
+            correction = np.einsum("ij,ij->i", np.where(ok[:, None], X, 0.0), self.gamma_.loc[horizons].to_numpy())
+            resid = resid - np.where(ok, correction, 0.0)
         self.inner_errors_ = {int(h): np.abs(resid[horizons == h]) for h in range(1, H + 1) if (horizons == h).any()}
         rows = []
         for region, g in data.groupby("region", sort=False):

@@ -145,3 +145,25 @@ def test_planted_future_changes_no_forecast_of_the_new_models(origin):
     cols = ["model", "region", "origin_year", "year", "point", "lower", "upper", "level", "scale"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
     assert set(a["model"]) == {"mr", "fe", "stack"} and np.isfinite(a["point"]).all()
+
+
+def test_updates_keep_the_estimates_and_start_from_the_new_last_year():
+    df = _panel()
+    short = df.loc[df["year"] <= 2017]
+    for est in (MeanReversion(min_train=6), DirectFE(exog=("x",), max_horizon=2)):
+        est.fit(short)
+        before = (est.phi_, est.weight_) if isinstance(est, MeanReversion) else est.coef_.copy()
+        est.update(df)
+        fc = est.predict(2, ())
+        assert fc["year"].min() == 2020
+        if isinstance(est, MeanReversion):
+            assert (est.phi_, est.weight_) == before
+            g = df.loc[df["region"] == "R0", "y"].to_numpy()
+            m, a = g.mean(), (1 - est.weight_) * g[-1] + est.weight_ * g[-est.window_:].mean()
+            np.testing.assert_allclose(fc.loc[fc["region"] == "R0", "point"].iloc[0], m + est.phi_ * (a - m))
+        else:
+            pd.testing.assert_frame_equal(est.coef_, before)
+            s = est.state_.loc["R0"]
+            want = est.intercepts_.loc["R0", 1] + est.coef_.loc[1, "rho"] * s["z"] + est.coef_.loc[1, "x"] * s["x"]
+            np.testing.assert_allclose(fc.loc[fc["region"] == "R0", "point"].iloc[0], want * s["scale"])
+            np.testing.assert_allclose(s["z"] * s["scale"], df.loc[(df["region"] == "R0") & (df["year"] == 2019), "y"])
