@@ -20,7 +20,8 @@ income ratio and natural increase rate, every year); ``fe_w10`` / ``fe_x_w10`` (
 years, ``fe_x_w10`` is the shipped ``fe_x``); ``fe_x_unscaled`` (not divided by each region's
 scale); ``stacked`` (the shipped stacking of ``mean_rev`` and ``fe_x_w10``, every pseudo-origin);
 ``stacked_8`` (the latest 8 pseudo-origins); ``stacked_4`` (``mean_rev``, ``fe_x_w10``, naive
-and mean of 3 years).
+and mean of 3 years); ``stacked_par`` (``mean_rev``, ``fe_x_w10`` and pooled AR); ``pooled_ar``
+(the shipped pooled AR, for reference).
 """
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ def variants() -> dict:
     m["stacked"] = make_model("stacked", {"members": pair})
     m["stacked_8"] = make_model("stacked", {"members": pair, "n_origins": 8})
     m["stacked_4"] = make_model("stacked", {"members": [*pair, ("naive", m["naive"]), ("mean3", m["mean3"])]})
+    m["stacked_par"] = make_model("stacked", {"members": [*pair, ("pooled_ar", make_model("pooled_ar"))]})
+    m["pooled_ar"] = make_model("pooled_ar")
     return {name: est.set_params(name=name) if "name" in est.get_params() else est for name, est in m.items()}
 
 
