@@ -167,3 +167,9 @@ def test_updates_keep_the_estimates_and_start_from_the_new_last_year():
             want = est.intercepts_.loc["R0", 1] + est.coef_.loc[1, "rho"] * s["z"] + est.coef_.loc[1, "x"] * s["x"]
             np.testing.assert_allclose(fc.loc[fc["region"] == "R0", "point"].iloc[0], want * s["scale"])
             np.testing.assert_allclose(s["z"] * s["scale"], df.loc[(df["region"] == "R0") & (df["year"] == 2019), "y"])
+
+
+def test_relative_features_of_a_national_only_table_are_zero_gaps():
+    df = _panel(n_regions=1).assign(region="kazakhstan")
+    f = exog_features(df, ["inc"], log=["inc"], relative=["inc"])
+    assert np.isfinite(f["inc"]).all() and (f["inc"] == 0).all()
