@@ -352,3 +352,44 @@ def honest_tables(preds: pd.DataFrame, target: str, *, by: str, baselines: Mappi
     scores.insert(4, "study_selected", scores["model"] == selected)
     choices.insert(0, "target", target)
     return scores, choices, None
+
+
+def nested_metrics(preds: pd.DataFrame, choices: pd.DataFrame, target: str, levels: Sequence[float]) -> pd.DataFrame:
+    """The headline rows of ``backtest_metrics``: the nested-selected forecast's scores.
+
+    Parameters
+    ----------
+    preds : DataFrame
+        The target's backtest table (every model, one row per level, ``is_break`` optional).
+    choices : DataFrame
+        ``origin_year, model`` of :func:`nested_choices` (origins without a choice are left out).
+    target : str
+    levels : sequence of float
+
+    Returns
+    -------
+    DataFrame
+        Rows of :func:`kzmig.forecast.steps.backtest_metrics`'s layout with ``model =
+        "nested_selection"``: per aggregate (every target year, and without break years) one row
+        over all horizons (``horizon = 0``) and one per horizon, each with its cell counts
+        (``n``, ``cells_mase``, ``cells_<pct>``) and ``origins``, the origins scored. Empty when
+        no origin has a choice.
+    """
+    rows, label = _series_rows(preds, None)
+    if choices["model"].notna().sum() == 0:
+        return pd.DataFrame()
+    proc = selected_procedure(rows, choices)
+    parts = []
+    frames = {label: proc}
+    if BREAK_COLUMN in proc:
+        frames[f"{label}_no_breaks"] = proc.loc[~proc[BREAK_COLUMN].astype(bool)]
+    for agg, frame in frames.items():
+        if frame.empty:
+            continue
+        every = score(frame.assign(horizon=0), by=("model", "horizon"), levels=levels)
+        by_h = score(frame, by=("model", "horizon"), levels=levels)
+        parts.append(pd.concat([every, by_h], ignore_index=True).assign(
+            region=agg, origins=int(frame["origin_year"].nunique())))
+    out = pd.concat(parts, ignore_index=True).assign(target=target)
+    first = ["target", "model", "region", "horizon"]
+    return out[first + [c for c in out.columns if c not in first]]

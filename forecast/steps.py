@@ -147,17 +147,27 @@ def backtest_metrics(preds: pd.DataFrame, target: str, levels) -> pd.DataFrame:
 
     A target with only the national series (a user's national table) has no regions: its
     aggregate rows are the national series', labelled ``"all_series"`` and
-    ``"all_series_no_breaks"`` (see :data:`AGGREGATES`)."""
+    ``"all_series_no_breaks"`` (see :data:`AGGREGATES`). Every row carries its cell counts
+    (``n``, ``cells_mase``, ``cells_<pct>``, :func:`kzmig.forecast.evaluate.score`) and
+    ``origins``; the study puts the nested-selected forecast's rows
+    (:func:`kzmig.forecast.honest.nested_metrics`) first."""
     regional = preds.loc[preds["region"] != NATIONAL]
     label = "all_regions"
     if regional.empty:  # national-only: the aggregate is the one series there is
         regional, label = preds, "all_series"
-    a = score(regional, by=("model", "horizon"), levels=levels).assign(region=label)
+    def scored(frame: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
+        if "horizon" not in frame.columns:
+            frame = frame.assign(horizon=frame["year"] - frame["origin_year"])
+        out = score(frame, by=by, levels=levels)
+        n_origins = frame.groupby(list(by), sort=True)["origin_year"].nunique().rename("origins").reset_index()
+        return out.merge(n_origins, on=list(by), how="left")
+
+    a = scored(regional, ("model", "horizon")).assign(region=label)
     parts = [a]
     if BREAK_COLUMN in regional:  # the same scores on target years that are not breaks
         clean = regional.loc[~regional[BREAK_COLUMN].astype(bool)]
-        parts.append(score(clean, by=("model", "horizon"), levels=levels).assign(region=f"{label}_no_breaks"))
-    b = score(preds.assign(horizon=0), by=("model", "region"), levels=levels).assign(horizon=0)
+        parts.append(scored(clean, ("model", "horizon")).assign(region=f"{label}_no_breaks"))
+    b = scored(preds.assign(horizon=0), ("model", "region")).assign(horizon=0)
     out = pd.concat([*parts, b], ignore_index=True).assign(target=target)
     first = ["target", "model", "region", "horizon"]
     return out[first + [c for c in out.columns if c not in first]]

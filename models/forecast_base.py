@@ -62,6 +62,9 @@ def forecast_frame(
     """Stack a point path and ``{level: (lower, upper)}`` into forecast-table rows."""
     h = len(point)
     years = origin_year + np.arange(1, h + 1)
+    levels = list(levels)
+    if not bounds or not levels:  # points only: one row per year, no level
+        bounds, levels = None, [np.nan]
     parts = []
     for lv in levels:
         lo, hi = bounds[lv] if bounds else (np.full(h, np.nan), np.full(h, np.nan))
@@ -71,7 +74,7 @@ def forecast_frame(
                  "point": point, "lower": lo, "upper": hi, "level": lv if bounds else np.nan}
             )
         )
-    return pd.concat(parts if bounds else parts[:1], ignore_index=True)
+    return pd.concat(parts, ignore_index=True)
 
 
 class BaseForecaster(Persistable, BaseEstimator):

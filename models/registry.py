@@ -17,6 +17,8 @@ from kzmig.models.boosting import GradientBoosting
 from kzmig.models.discrete import MultinomialLogitMigration, OrderedLogitMigration
 from kzmig.models.ensemble import Ensemble
 from kzmig.models.ets import ETS
+from kzmig.models.fe_direct import DirectFE
+from kzmig.models.mean_reversion import MeanReversion
 from kzmig.models.panel import (
     BetweenMigration,
     FirstDifferenceMigration,
@@ -25,6 +27,7 @@ from kzmig.models.panel import (
     RandomEffectsMigration,
 )
 from kzmig.models.pooled_ar import PooledAR
+from kzmig.models.stacking import Stacked
 from kzmig.models.theta import Theta
 
 REGISTRY: dict[str, type] = {
@@ -48,12 +51,18 @@ REGISTRY: dict[str, type] = {
     "pooled_ar": PooledAR,
     "boosting": GradientBoosting,
     "ensemble": Ensemble,
+    "mean_reversion": MeanReversion,
+    "fe_direct": DirectFE,
+    "stacked": Stacked,
 }
 PANEL_KINDS = ("pooled_ols", "fixed_effects", "random_effects", "between", "first_difference")
 DISCRETE_KINDS = ("ordered_logit", "multinomial_logit")
-FORECAST_KINDS = ("naive", "drift", "window_mean", "historic_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting", "ensemble")
+FORECAST_KINDS = ("naive", "drift", "window_mean", "historic_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting",
+                  "ensemble", "mean_reversion", "fe_direct", "stacked")
+#: kinds that combine other models of the study (``members = [...]`` in their table)
+COMBINATION_KINDS = ("ensemble", "stacked")
 #: parameters given as TOML arrays that the classes take as tuples
-_TUPLES = ("exog", "trends", "features", "order")
+_TUPLES = ("exog", "trends", "features", "order", "log", "relative", "phis", "weights", "windows")
 
 
 def model_params(kind: str) -> tuple[str, ...]:
@@ -65,7 +74,7 @@ def model_params(kind: str) -> tuple[str, ...]:
 def make_model(kind: str, params: Mapping[str, Any] | None = None, **more: Any) -> Any:
     """Instantiate ``REGISTRY[kind]`` with ``params`` (and keyword ``more``).
 
-    Lists in ``exog``, ``trends``, ``features`` and ``order`` become tuples.
+    Lists in the parameters of ``_TUPLES`` (``exog``, ``order`` ...) become tuples.
 
     Raises
     ------

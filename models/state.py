@@ -52,6 +52,9 @@ MODEL_CLASSES = (
     "kzmig.models.pooled_ar.PooledAR",
     "kzmig.models.boosting.GradientBoosting",
     "kzmig.models.ensemble.Ensemble",
+    "kzmig.models.mean_reversion.MeanReversion",
+    "kzmig.models.fe_direct.DirectFE",
+    "kzmig.models.stacking.Stacked",
     "kzmig.models.since.Since",
     "kzmig.models.since.Log",
 )

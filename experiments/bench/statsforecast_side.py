@@ -17,6 +17,7 @@ of each origin, stacked, as the caller prepared them (so that any treatment of b
 uses only data up to the origin). ``OUT.csv`` has ``model, unique_id, cutoff, ds, point,
 lo_<pct>, hi_<pct>``; ``TIMES.csv`` has ``model, seconds, fits`` (series x origins). Each
 model runs alone, single-threaded, after a warm-up call; only ``forecast`` calls are timed.
+WindowAverage has no interval in statsforecast: its ``lo_``/``hi_`` columns are empty.
 """
 from __future__ import annotations
 
@@ -26,17 +27,20 @@ import time
 
 import pandas as pd
 from statsforecast import StatsForecast
-from statsforecast.models import AutoARIMA, AutoETS, DynamicOptimizedTheta, Naive
+from statsforecast.models import AutoARIMA, AutoETS, DynamicOptimizedTheta, HistoricAverage, Naive, WindowAverage
 
 logger = logging.getLogger("statsforecast_side")
 
 
 def _models():
+    """Name -> (model, gives intervals): WindowAverage has no interval of its own in statsforecast."""
     return {
-        "sf_autoarima": AutoARIMA(season_length=1, alias="sf_autoarima"),
-        "sf_autoets": AutoETS(season_length=1, alias="sf_autoets"),
-        "sf_dynoptheta": DynamicOptimizedTheta(season_length=1, alias="sf_dynoptheta"),
-        "sf_naive": Naive(alias="sf_naive"),
+        "sf_autoarima": (AutoARIMA(season_length=1, alias="sf_autoarima"), True),
+        "sf_autoets": (AutoETS(season_length=1, alias="sf_autoets"), True),
+        "sf_dynoptheta": (DynamicOptimizedTheta(season_length=1, alias="sf_dynoptheta"), True),
+        "sf_naive": (Naive(alias="sf_naive"), True),
+        "sf_histavg": (HistoricAverage(alias="sf_histavg"), True),
+        "sf_windowavg3": (WindowAverage(window_size=3, alias="sf_windowavg3"), False),
     }
 
 
@@ -45,21 +49,22 @@ def run(df: pd.DataFrame, h: int, levels: list[int]):
     frames, times = [], []
     origins = sorted(df["origin"].unique())
     first = df[df["origin"] == origins[0]].drop(columns="origin")
-    for name, model in _models().items():
-        sf = StatsForecast(models=[model], freq=1, n_jobs=1, fallback_model=Naive(alias=name))
-        sf.forecast(df=first[first["unique_id"] == first["unique_id"].iloc[0]], h=h, level=levels)  # warm-up
+    for name, (model, intervals) in _models().items():
+        lv = levels if intervals else None
+        sf = StatsForecast(models=[model], freq=1, n_jobs=1, fallback_model=Naive(alias=name) if intervals else None)
+        sf.forecast(df=first[first["unique_id"] == first["unique_id"].iloc[0]], h=h, level=lv)  # warm-up
         seconds, fits = 0.0, 0
         for origin in origins:
             train = df[df["origin"] == origin].drop(columns="origin")
             t0 = time.perf_counter()
-            fc = sf.forecast(df=train, h=h, level=levels)
+            fc = sf.forecast(df=train, h=h, level=lv)
             seconds += time.perf_counter() - t0
             fits += train["unique_id"].nunique()
             out = pd.DataFrame({"model": name, "unique_id": fc["unique_id"], "cutoff": origin,
                                 "ds": fc["ds"], "point": fc[name]})
             for pct in levels:
-                out[f"lo_{pct}"] = fc[f"{name}-lo-{pct}"]
-                out[f"hi_{pct}"] = fc[f"{name}-hi-{pct}"]
+                out[f"lo_{pct}"] = fc[f"{name}-lo-{pct}"] if intervals else float("nan")
+                out[f"hi_{pct}"] = fc[f"{name}-hi-{pct}"] if intervals else float("nan")
             frames.append(out)
         times.append({"model": name, "seconds": seconds, "fits": fits})
         logger.info("%s: %.2f s for %d fits", name, seconds, fits)

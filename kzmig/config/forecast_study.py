@@ -44,8 +44,13 @@ SPECS = spec_classes(
         "members": (Annotated[tuple[SafeName, ...], Field(min_length=1), Unique],
                     Field(description="names of other models of the study")),
         "combine": (Literal[COMBINE], Field(default="mean")),  # type: ignore[valid-type]
+    }, "stacked": {
+        "members": (Annotated[tuple[SafeName, ...], Field(min_length=1), Unique],
+                    Field(description="names of other models of the study, combined with weights learned "
+                                      "on pseudo-origins of each fit's training data")),
+        "combine": (Literal["weighted"], Field(default="weighted")),
     }},
-    bases={"ensemble": NamedSpec},
+    bases={"ensemble": NamedSpec, "stacked": NamedSpec},
 )
 #: One ``[models.<name>]`` table: the class is chosen by ``kind``.
 ForecastModelSpec = Annotated[Union[tuple(SPECS.values())], Field(discriminator="kind")]  # type: ignore[valid-type]

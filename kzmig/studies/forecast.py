@@ -12,8 +12,9 @@ This module backtests, selects and fits (:func:`run_target`); everything after f
 (forecasts, conformal intervals, reconciliation, population, the tables) is in
 :mod:`kzmig.studies.forecast_final`, which ``kzmig predict`` calls with the saved models.
 
-The selected model's score in ``backtest_metrics`` is optimistic: the selection saw the years
-it is scored on. ``accuracy_honest`` scores, from the same backtest (nothing is refitted), a
+The first rows of ``backtest_metrics`` (``model = "nested_selection"``) are the headline: the
+forecast of the model chosen at each origin from the errors known there, with cell counts. The
+selected model's own rows are optimistic: the selection saw the years it is scored on. ``accuracy_honest`` scores, from the same backtest (nothing is refitted), a
 selection made at each origin only from the errors known there
 (:func:`kzmig.forecast.honest.nested_selection`), beside the naive forecast, the mean of the
 last years, the historic mean and every model, on the same cells (every year and without break
@@ -33,7 +34,7 @@ from kzmig.core.errors import ConfigError, KzmigError, PanelContractError, Study
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.backtest import backtest
-from kzmig.forecast.honest import honest_tables
+from kzmig.forecast.honest import honest_tables, nested_metrics
 from kzmig.forecast.steps import (
     AGGREGATES,
     backtest_metrics,
@@ -66,11 +67,14 @@ def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
     """Forecasters of the study by name, ensembles wired to their members."""
     models: dict[str, BaseForecaster] = {}
     # members first, whatever the order in the file (the config schema checked that they exist)
-    ordered = sorted(cfg.models, key=lambda s: s.kind == "ensemble")
+    ordered = sorted(cfg.models, key=lambda s: s.kind in ("ensemble", "stacked"))
     for spec in ordered:
         if spec.kind == "ensemble":
             members = [(m, models[m]) for m in spec.members]
             est = Ensemble(members, combine=spec.combine, name=spec.name, breaks=cfg.breaks)
+        elif spec.kind == "stacked":  # weights learned on pseudo-origins of each fit's own training data
+            members = [(m, models[m]) for m in spec.members]
+            est = make_model("stacked", spec.params, members=members, name=spec.name, breaks=cfg.breaks)
         else:
             est = make_model(spec.kind, spec.params, name=spec.name)
             if "breaks" in est.get_params():
@@ -192,6 +196,8 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
     selected = select_best(metrics.loc[metrics["region"].isin(AGGREGATES)], by=cfg.forecast.select_by)
     honest, nested, honest_note = honest_tables(preds, target, by=cfg.forecast.select_by,
                                                 baselines=baseline_names(cfg), selected=selected)
+    if len(nested):  # the headline: the forecast of the model chosen at each origin from earlier errors only
+        metrics = pd.concat([nested_metrics(preds, nested, target, levels), metrics], ignore_index=True)
     with _as_study_error(cfg, target, "fitting the models on the whole series"):
         fitted = fit_models(series, models)
     out = finish_target(target, series, fitted, preds, source, selected=selected, skipped=skipped, h=h_final, cfg=cfg)

@@ -169,3 +169,19 @@ def test_frozen(write, minimal_forecast):
     with pytest.raises(TypeError):
         cfg.models[1].params["k"] = 2  # read-only mapping
     assert isinstance(cfg.models, tuple) and isinstance(cfg.targets.names, tuple)
+
+
+def test_stacked_members_are_models_of_the_study(tmp_path):
+    """A stacked model names its members like an ensemble; an unknown member is an error naming the key."""
+    from kzmig.config import validate_config
+    from kzmig.studies.forecast import build_models
+
+    base = {"study": {"name": "s"}, "models": {"naive": {"kind": "naive"}, "mr": {"kind": "mean_reversion"},
+                                                 "st": {"kind": "stacked", "members": ["naive", "mr"],
+                                                        "params": {"step": 0.25}}}}
+    cfg = validate_config(base, "forecast")
+    st = build_models(cfg, 3)["st"]
+    assert [n for n, _ in st.members] == ["naive", "mr"] and st.step == 0.25
+    bad = {**base, "models": {**base["models"], "st": {"kind": "stacked", "members": ["nope"]}}}
+    with pytest.raises(Exception, match=r"models.st.members"):
+        validate_config(bad, "forecast")

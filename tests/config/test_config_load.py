@@ -90,7 +90,7 @@ def test_json_schema_lists_the_choices():
     spec = fc["properties"]["models"]["patternProperties"]
     kinds = set(next(iter(spec.values()))["discriminator"]["mapping"])
     assert kinds == {"naive", "drift", "window_mean", "historic_mean", "auto_arima", "ets", "theta", "pooled_ar", "boosting",
-                     "ensemble"}
+                     "ensemble", "mean_reversion", "fe_direct", "stacked"}
     boosting = defs["GradientBoostingParams"]["properties"]
     assert boosting["transform"]["enum"] == ["level", "diff"] and "breaks" not in boosting
     origins = defs["BacktestBlock"]["properties"]["origins"]["anyOf"]
@@ -117,7 +117,7 @@ def test_from_resolved_gives_back_the_config_a_manifest_recorded(forecast_toml):
     back = from_resolved(dumped, "forecast", source="m.json", path=cfg.path, sha256=cfg.sha256, models_order=order)
     assert back == cfg and [s.name for s in back.models] == order and back.sha256 == cfg.sha256
     unordered = [s.name for s in from_resolved(dumped, "forecast", source="m.json").models]
-    assert unordered == sorted(set(order) - {"ensemble"}) + ["ensemble"]  # sorted keys, members before ensembles
+    assert unordered == sorted(set(order) - {"ensemble", "stacked"}) + ["ensemble", "stacked"]  # members first
     with pytest.raises(ConfigError, match=r"^m\.json: model order \['naive'\] does not name the models"):
         from_resolved(dumped, "forecast", source="m.json", models_order=["naive"])
     with pytest.raises(ConfigError, match=r"^m\.json: 1 problem in this forecast config:\n  - forecast\.to_year"):

@@ -16,7 +16,7 @@ from kzmig.forecast.steps import backtest_metrics
 BENCH = Path(__file__).resolve().parents[2] / "experiments" / "bench"
 
 
-@pytest.mark.parametrize("script", ["bench_scale.py", "bench_statsforecast.py", "bench_wild_bootstrap.py",
+@pytest.mark.parametrize("script", ["bench_scale.py", "bench_statsforecast.py", "bench_wild_bootstrap.py", "bench_ideas.py",
                                     "accuracy_table.py"])
 def test_help_from_another_folder(script, tmp_path):
     res = subprocess.run([sys.executable, str(BENCH / script), "--help"], cwd=tmp_path,
@@ -65,3 +65,27 @@ def test_accuracy_table_reads_the_run_tables(tmp_path):
     assert table["cells"] == "32 (4 series x 4 origins; 1 left out)"
     assert table["coverage 80/95 all years"] == "n/a / n/a (32 cells)"  # no intervals in this backtest
     assert table["coverage 80/95 no break years"].startswith("n/a / n/a (24 cells")
+
+
+def test_statsforecast_bench_table_ratios_by_hand():
+    """The benchmark's table on a SYNTHETIC frame: best bridged model, ratios without break years, counts."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_sf", BENCH / "bench_statsforecast.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    errors = {"nested_selection": 1.0, "sf_naive_bridged": 2.0, "sf_autoets_bridged": 4.0, "sf_naive": 8.0}
+    rows = [(m, f"R{r}", o, o + 1, 100.0 + e * (r + 1), 100.0, 1.0, o == 2015)
+            for m, e in errors.items() for r in range(3) for o in range(2013, 2017)]
+    frame = pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "actual", "scale",
+                                        "is_break"]).astype({"model": "string", "region": "string"})
+    frame = frame.assign(lower=np.nan, upper=np.nan, level=np.nan,
+                         side=np.where(frame["model"].str.startswith("sf_"), "statsforecast", "kzmig"),
+                         input=np.where(frame["model"].str.endswith("_bridged"), "bridged", "published"))
+    t = mod.table_for(frame, "y", "regional").set_index("model")
+    assert set(t["best_bridged"]) == {"sf_naive_bridged"}
+    assert t.loc["nested_selection", "cells"] == 12 and t.loc["nested_selection", "cells_no_breaks"] == 9
+    # errors 1, 2, 3 (x model factor) in every cell: MASE = 2 x factor; ratios to the naive's
+    np.testing.assert_allclose(t.loc[list(errors), "ratio_no_breaks"], [0.5, 1.0, 2.0, 4.0])
+    lo, hi = t.loc["nested_selection", ["ci_regions_lo", "ci_regions_hi"]]
+    assert lo == hi == 0.5  # the same ratio in every region: a degenerate interval

@@ -102,3 +102,29 @@ def test_mase_scale_bridges_break_years():
                        "is_break": [False, False, False, True, False, False]})
     assert series_scales(df)["A"] == 1.0
     assert series_scales(df.drop(columns="is_break"))["A"] == (1 + 1 + 98 + 96 + 1) / 5
+
+
+def test_every_metric_row_carries_its_cell_counts():
+    bt = _bt()
+    bt.loc[3, ["lower", "upper"]] = np.nan  # B 2012 has no interval
+    bt.loc[bt["region"] == "B", "scale"] = np.nan  # B has no naive scale (a flat series)
+    out = score(bt, by=("model",), levels=(0.8, 0.95)).iloc[0]
+    assert out["n"] == 4 and out["cells_mase"] == 2 and out["cells_80"] == 3 and out["cells_95"] == 0
+    # MASE over A's two cells only, counted: (0.5 + 2) / 0.5 / 2; MAE over all four
+    np.testing.assert_allclose([out["mase"], out["mae"]], [2.5, (0.5 + 2 + 2 + 0) / 4])
+    np.testing.assert_allclose(out["coverage_80"], 1 / 3)  # A 2011 inside, A 2012 above, B 2011 below
+    assert np.isnan(out["coverage_95"])
+
+
+def test_models_on_different_cells_cannot_be_compared():
+    from kzmig.forecast.evaluate import CellMismatch
+
+    two = pd.concat([_bt(), _bt().assign(model="k")], ignore_index=True)
+    score(two, by=("model", "horizon"), levels=())  # the same cells: fine
+    fewer = two.drop(index=two.index[(two["model"] == "k") & (two["region"] == "B") & (two["year"] == 2012)])
+    with pytest.raises(CellMismatch, match=r"models 'k' and 'm' are scored on different forecasts \(\{'horizon': 2\}\)"):
+        score(fewer, by=("model", "horizon"), levels=())
+    nan_point = two.copy()
+    nan_point.loc[(nan_point["model"] == "m") & (nan_point["region"] == "A"), "point"] = np.nan
+    with pytest.raises(CellMismatch, match=r"2 against 1, e.g. \(region, origin_year, year\) \[\(.A., 2010, 2011\)\]"):
+        score(nan_point, by=("model", "horizon"), levels=())

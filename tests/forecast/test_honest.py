@@ -173,3 +173,17 @@ def test_single_origin_gives_empty_tables_and_a_note(preds):
     scores, choices, note = honest_tables(preds.loc[preds["origin_year"] == 2010], "y", by="mase",
                                           baselines=BASELINES, selected="x")
     assert scores.empty and choices.empty and note.startswith("y: no honest accuracy (accuracy_honest.csv)")
+
+
+def test_nested_metrics_are_the_chosen_models_errors_with_counts(preds):
+    from kzmig.forecast.honest import nested_metrics
+
+    choices, _ = nested_selection(preds, baselines=BASELINES, n_boot=50)
+    rows = nested_metrics(preds, choices, "y", (0.8,))
+    assert set(rows["model"]) == {NESTED} and set(rows["region"]) == {"all_regions", "all_regions_no_breaks"}
+    every = rows.loc[(rows["region"] == "all_regions") & (rows["horizon"] == 0)].iloc[0]
+    # origins 2011-2013 chose x, naive, mean3: errors 10, 5, 6 in A and twice that in B (scale 1)
+    mae = np.mean([10, 5, 6, 20, 10, 12])
+    assert every["n"] == 6 and every["cells_mase"] == 6 and every["cells_80"] == 6 and every["origins"] == 3
+    np.testing.assert_allclose([every["mae"], every["mase"]], [mae, mae])
+    assert rows.loc[rows["region"] == "all_regions", "horizon"].tolist() == [0, 1]

@@ -78,7 +78,12 @@ def test_backtest_metrics_and_selection_on_the_national_series(result):
     m = result.tables["backtest_metrics"]
     assert not m["region"].str.startswith("all_regions").any()
     for target in ("foreign_students", "labour_emigrants"):
-        agg = m.loc[(m["target"] == target) & (m["region"] == "all_series")]
+        every = m.loc[(m["target"] == target) & (m["region"] == "all_series")]
+        # the headline rows: the nested-selected forecast, 7 origins with a choice (the first has none)
+        nested = every.loc[every["model"] == "nested_selection"].set_index("horizon")
+        assert nested.index.tolist() == [0, 1, 2, 3] and (nested["origins"] == 7).all()
+        assert nested["n"].tolist() == [21, 7, 7, 7] and (nested["cells_mase"] == nested["n"]).all()
+        agg = every.loc[every["model"] != "nested_selection"]
         assert sorted(agg["horizon"].unique()) == [1, 2, 3]
         assert np.isfinite(agg["mase"]).all() and (agg["n"] == 8).all()  # 8 origins, one series
         best = agg.groupby("model")["mase"].mean().sort_values(kind="mergesort")

@@ -40,7 +40,11 @@ def _varied() -> pd.DataFrame:
 
 
 KINDS = [("naive", {}), ("drift", {}), ("window_mean", {"k": 3}), ("historic_mean", {}), ("auto_arima", {}), ("ets", {}), ("theta", {}),
-         ("pooled_ar", {}), ("boosting", {"max_horizon": 2, "max_iter": 20, "exog": ["x"]})]
+         ("pooled_ar", {}), ("boosting", {"max_horizon": 2, "max_iter": 20, "exog": ["x"]}),
+         ("mean_reversion", {"min_train": 6, "exog": ["x"], "relative": ["x"]}),
+         ("fe_direct", {"exog": ["x"], "max_horizon": 3}),
+         ("stacked", {"members": [("naive", make_model("naive")), ("mr", make_model("mean_reversion", {"min_train": 5}))],
+                      "min_train": 6, "step": 0.25})]
 
 
 def test_every_forecast_kind_is_round_tripped():
@@ -81,6 +85,7 @@ VARIANTS = [
     ("theta", {"theta": 3.0}), ("window_mean", {"k": 5}), ("historic_mean", {}), ("historic_mean", {"breaks": "keep"}), ("pooled_ar", {"mean_window": 5}),
     ("boosting", {"max_horizon": 3, "max_iter": 15, "exog": ["x"], "transform": "diff", "denominator": "pop"}),
     ("boosting", {"max_horizon": 3, "max_iter": 15, "region_feature": False}),
+    ("mean_reversion", {"mean_windows": (0, 8), "min_train": 6}), ("fe_direct", {"window": 8, "scaled": False}),
 ]
 
 
@@ -150,7 +155,7 @@ def test_ensemble_round_trip(tmp_path):
 
 
 def test_ensemble_of_every_kind_round_trips(tmp_path):
-    members = [(k, make_model(k, p, name=k)) for k, p in KINDS if k != "boosting"]
+    members = [(k, make_model(k, p, name=k)) for k, p in KINDS if k not in ("boosting", "stacked")]
     members.append(("gbm", make_model("boosting", {"max_horizon": 3, "max_iter": 10}, name="gbm")))
     est = Ensemble(members, combine="median", name="ens", breaks="keep").fit(_varied())
     loaded = _round_trip(est, tmp_path / "ens")

@@ -101,7 +101,7 @@ def test_unpacker_refuses_unknown_tags_and_dangling_references():
 
 def test_allow_list_resolves_only_listed_names():
     assert resolve_class("kzmig.models.ets.ETS").__name__ == "ETS"
-    assert len(set(MODEL_CLASSES)) == len(MODEL_CLASSES) == 19
+    assert len(set(MODEL_CLASSES)) == len(MODEL_CLASSES) == 22
     with pytest.raises(StateError, match=r"class 'kzmig\.models\.ets\.CANDIDATES' is not in the allow-list"):
         resolve_class("kzmig.models.ets.CANDIDATES")
 
