@@ -178,7 +178,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
     source = interval_source(models, cfg.forecast.conformal)
     with _as_study_error(cfg, target, "the backtest (backtest.origins, backtest.horizon)"):
         preds = backtest(series, models, origins=origins, horizon=cfg.backtest.horizon, levels=levels,
-                         n_jobs=cfg.backtest.n_jobs,
+                         backend=cfg.execution.resolve(cfg.backtest),
                          progress=lambda k: progress(f"{target}: backtest", k, len(origins)))
     preds = preds.merge(series[["region", "year", BREAK_COLUMN]], on=["region", "year"], how="left",
                         validate="many_to_one")
