@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
@@ -64,16 +65,16 @@ def _per_series(est: BaseForecaster) -> bool:
     return isinstance(est, LocalForecaster)
 
 
-def _fit_task(shared: tuple, origin: int, name: str, regions: tuple[str, ...] | None) -> pd.DataFrame:
-    """One task: clone model ``name``, fit it on the series ``regions`` (all when None) up to ``origin``,
-    forecast. ``shared`` = (data, models, horizon, levels, left_out) is sent to each worker once."""
+def _fit_task(shared: tuple, origin: int, name: str, rows: tuple[int, int] | None) -> pd.DataFrame:
+    """One task: clone model ``name``, fit it on data rows ``rows`` (a group of whole series, all when
+    None) up to ``origin``, forecast. ``shared`` = (data, models, horizon, levels, left_out) is sent to
+    each worker once."""
     data, models, horizon, levels, left_out = shared
     # one BLAS/OpenMP thread: multithreading 3x3 state-space algebra is many times slower
     with threadpool_limits(limits=1):
-        train = data.loc[data["year"] <= origin]
+        part = data if rows is None else data.iloc[rows[0]:rows[1]]
+        train = part.loc[part["year"] <= origin]
         train = train.loc[~train["region"].isin(left_out[origin])]
-        if regions is not None:
-            train = train.loc[train["region"].isin(regions)]
         est = clone(models[name])
         if "max_horizon" in est.get_params():  # direct models: train only the horizons scored
             est.set_params(max_horizon=horizon)
@@ -85,8 +86,13 @@ def _fit_task(shared: tuple, origin: int, name: str, regions: tuple[str, ...] | 
 
 def _tasks(data: pd.DataFrame, models: Mapping[str, BaseForecaster], origins: tuple[int, ...],
            left_out: dict[int, list[str]], group_size: int) -> list[tuple[BacktestTask, tuple]]:
-    """(series group x model x origin) tasks; an ensemble whose members all run is combined, not fitted."""
-    regions = sorted(data["region"].astype(str).unique())
+    """(series group x model x origin) tasks; an ensemble whose members all run is combined, not fitted.
+
+    ``data`` is sorted by region, so a group of consecutive series is a range of rows."""
+    codes = data["region"].astype(str).to_numpy()
+    regions, first = np.unique(codes, return_index=True)
+    last = np.append(first[1:], len(codes))
+    rows = {r: (int(a), int(b)) for r, a, b in zip(regions, first, last)}
     tasks, fitted = [], []
     for order, (name, est) in enumerate(models.items()):
         if isinstance(est, Ensemble) and all(m in fitted for m, _ in est.members):
@@ -94,11 +100,13 @@ def _tasks(data: pd.DataFrame, models: Mapping[str, BaseForecaster], origins: tu
         fitted.append(name)
         for origin in origins:
             kept = [r for r in regions if r not in set(left_out[origin])]
-            groups = ([tuple(kept[i:i + group_size]) for i in range(0, len(kept), group_size)]
-                      if _per_series(est) and len(kept) > group_size else [None])
-            for g, members in enumerate(groups):
-                label = f"{members[0]}..{members[-1]}" if members else "all"
-                tasks.append((BacktestTask(origin, order, name, g, label), (origin, name, members)))
+            if not _per_series(est) or len(kept) <= group_size:
+                tasks.append((BacktestTask(origin, order, name, 0, "all"), (origin, name, None)))
+                continue
+            for g, i in enumerate(range(0, len(kept), group_size)):
+                group = kept[i:i + group_size]
+                tasks.append((BacktestTask(origin, order, name, g, f"{group[0]}..{group[-1]}"),
+                              (origin, name, (rows[group[0]][0], rows[group[-1]][1]))))
     return tasks
 
 
