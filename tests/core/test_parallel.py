@@ -34,16 +34,18 @@ def test_bad_arguments_are_named():
 
 
 @pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux pidfd_open to wait without sleeping")
-def test_workers_die_when_the_parent_is_killed():
-    script = textwrap.dedent("""
+@pytest.mark.parametrize("backend", ["Backend('local', workers=2)", "Backend('dask', workers=2)"])
+def test_workers_die_when_the_parent_is_killed(backend):
+    """The local pool's workers (PDEATHSIG) and a dask LocalCluster's (the nanny's pipe to its parent)."""
+    script = textwrap.dedent(f"""
         import os, sys, threading
-        from kzmig.core.parallel import run_tasks
+        from kzmig.core.parallel import Backend, run_tasks
 
         def block(i):
-            os.write(1, f"{os.getpid()}\\n".encode())  # one write: two workers' lines never interleave
+            os.write(1, f"{{os.getpid()}}\\n".encode())  # one write: two workers' lines never interleave
             threading.Event().wait()
 
-        run_tasks(block, [(0, (0,)), (1, (1,))], n_jobs=2)
+        run_tasks(block, [(0, (0,)), (1, (1,))], backend={backend})
     """)
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
