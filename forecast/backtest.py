@@ -99,7 +99,8 @@ def _tasks(data: pd.DataFrame, models: Mapping[str, BaseForecaster], origins: tu
             continue
         fitted.append(name)
         for origin in origins:
-            kept = [r for r in regions if r not in set(left_out[origin])]
+            out = set(left_out[origin])
+            kept = [r for r in regions if r not in out]
             if not _per_series(est) or len(kept) <= group_size:
                 tasks.append((BacktestTask(origin, order, name, 0, "all"), (origin, name, None)))
                 continue

@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
@@ -95,6 +95,26 @@ class Backend:
             return f"dask ({self.address})"
         what = "LocalCluster, " if self.kind == "dask" else ""
         return f"{self.kind} ({what}{self.n_workers} worker{'s' if self.n_workers != 1 else ''})"
+
+
+@contextlib.contextmanager
+def open_backend(backend: Backend) -> Iterator[Backend]:
+    """Start what ``backend`` needs once for several :func:`run_tasks` calls.
+
+    For ``dask`` without an address, a ``LocalCluster`` of ``backend.n_workers`` processes is
+    started here and closed on exit, and the yielded backend points at its scheduler, so a
+    study with several targets pays the cluster's start-up (seconds) once. Any other backend is
+    yielded as it is.
+    """
+    if backend.kind != "dask" or backend.address:
+        yield backend
+        return
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=backend.n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster:
+        logger.info("dask: LocalCluster of %d workers at %s.", backend.n_workers, cluster.scheduler_address)
+        yield Backend("dask", workers=backend.workers, address=cluster.scheduler_address)
 
 
 class TaskFailures(Exception):
@@ -309,21 +329,16 @@ def _run_pool(fn, tasks, shared, n_workers, retries, state: _State) -> None:
 
 
 def _run_dask(fn, tasks, shared, backend: Backend, retries, state: _State) -> None:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     with contextlib.ExitStack() as stack:
-        if backend.address:
-            try:
-                client = stack.enter_context(Client(backend.address, timeout=CONNECT_TIMEOUT, set_as_default=False))
-            except (OSError, TimeoutError) as err:
-                raise ConfigError(f"execution address {backend.address!r}: no Dask scheduler answered within "
-                                  f"{CONNECT_TIMEOUT} ({type(err).__name__}: {err}); start one (dask scheduler) "
-                                  "or check the address.") from err
-        else:
-            cluster = stack.enter_context(LocalCluster(n_workers=backend.n_workers, threads_per_worker=1,
-                                                       processes=True, dashboard_address=None,
-                                                       silence_logs=logging.ERROR))
-            client = stack.enter_context(Client(cluster, set_as_default=False))
+        backend = stack.enter_context(open_backend(backend))
+        try:
+            client = stack.enter_context(Client(backend.address, timeout=CONNECT_TIMEOUT, set_as_default=False))
+        except (OSError, TimeoutError) as err:
+            raise ConfigError(f"execution address {backend.address!r}: no Dask scheduler answered within "
+                              f"{CONNECT_TIMEOUT} ({type(err).__name__}: {err}); start one (dask scheduler) "
+                              "or check the address.") from err
         logger.info("dask: %d tasks on %s (%d workers).", len(tasks), client.scheduler.address,
                     len(client.scheduler_info().get("workers", {})))
         lead: tuple = ()
