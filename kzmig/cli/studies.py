@@ -13,10 +13,10 @@ DATA_OPT = typer.Option(None, "--data", help="Data file (CSV, TSV or XLSX, long 
 OVERWRITE_OPT = typer.Option(False, "--overwrite", help="Replace a non-empty --out when the new run is complete.")
 OUT_OPT = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>.")
 BACKEND_OPT = typer.Option(None, "--backend", metavar="local|dask",
-                           help="Where backtests run: local (process pool) or dask; default: [execution] backend "
-                                "of the config, else local. The tables are the same either way.")
+                           help="Where backtests run: local (process pool) or dask; default: the config's "
+                                "execution table, else local. The tables are the same either way.")
 WORKERS_OPT = typer.Option(None, "--workers", help="Worker processes (local pool, or the Dask LocalCluster); "
-                                                   "default: [execution] workers, else the machine's cores.")
+                                                   "default: the config's execution table, else the machine's cores.")
 SCHEDULER_OPT = typer.Option(None, "--scheduler", metavar="ADDRESS",
                              help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (implies "
                                   "--backend dask; its workers need the same kzmig installed).")
