@@ -114,7 +114,9 @@ def main() -> None:
                     help="folder for bench_scale_out.csv, relative to the current folder")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    logging.getLogger("distributed").setLevel(logging.ERROR)  # dask configures its own INFO logging
+    import distributed  # noqa: F401 - dask sets up its own INFO logging on import: quieten it after
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
     origins = tuple(args.origins)
     ref_series = synthetic_series(args.reference, seed=7)
     local1 = Backend("local", workers=1)
