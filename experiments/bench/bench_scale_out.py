@@ -5,7 +5,8 @@ processes) and ``dask2`` (a dask.distributed ``LocalCluster`` of 2 worker proces
 once and reached by its address, so its start-up is timed apart) -- and each size (default 20,
 200, 2,000 and 10,000 series) it runs :func:`kzmig.forecast.backtest.backtest` and records
 
-- the total time and the time per series;
+- the total (wall) time and the time per series, and the CPU time of all processes (this one,
+  a local pool's workers, a LocalCluster's workers), which other users of the machine disturb less;
 - ``ref_s``: the time of a fixed reference run (``local1`` on ``--reference`` series) made in
   the same process just before the cell, and ``norm``: the cell's time per series divided by
   the reference's. The machine is shared, so raw times are noisy; the ratio to a reference
@@ -20,7 +21,8 @@ once and reached by its address, so its start-up is timed apart) -- and each siz
 - the 1-minute load average when the cell started.
 
 At the end it prints the scaling exponent of each backend: the slope of log(total time) on
-log(series), over all sizes and over the sizes from 200 on (at 20 series fixed costs dominate).
+log(series), of wall and of CPU time, over all sizes and over the sizes from 200 on (at 20 series
+fixed costs dominate).
 
 The series are **synthetic**, from :func:`bench_scale.synthetic_series` (seeded AR(1) around a
 series mean, 2000-2024). The default model set is the three baselines of the README's accuracy
@@ -42,6 +44,7 @@ import gc
 import hashlib
 import logging
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -72,6 +75,23 @@ def _reset_peak() -> None:
         fh.write("5")  # resets VmHWM to the current RSS
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process, its finished children (a local pool's workers, once
+    joined) and its living descendants (a LocalCluster's workers)."""
+    import psutil
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    living = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            living += t.user + t.system
+        except psutil.NoSuchProcess:  # a pool worker that exited meanwhile (then counted in RUSAGE_CHILDREN)
+            pass
+    return own.ru_utime + own.ru_stime + done.ru_utime + done.ru_stime + living
+
+
 def _models(names: list[str]) -> dict:
     return {n: make_model(MODELS[n][0], MODELS[n][1], name=n) for n in names}
 
@@ -85,21 +105,22 @@ def measure(series, names, backend, origins, group_size) -> dict:
     gc.collect()
     _reset_peak()
     before = _status("VmRSS")
-    t0 = time.perf_counter()
+    c0, t0 = _cpu_seconds(), time.perf_counter()
     preds = _run(series, names, backend, origins, group_size)
     seconds = time.perf_counter() - t0
+    cpu = _cpu_seconds() - c0
     peak = _status("VmHWM")
     result = preds.memory_usage(deep=True).sum() / 2**20
     sha = hashlib.sha256(preds.to_csv(index=False).encode()).hexdigest()[:16]
-    return {"seconds": seconds, "rss_before_mib": before, "rss_peak_mib": peak, "result_mib": result,
+    return {"seconds": seconds, "cpu_s": cpu, "rss_before_mib": before, "rss_peak_mib": peak, "result_mib": result,
             "rows": len(preds), "sha256": sha}
 
 
-def exponent(table: pd.DataFrame, smallest: int = 0) -> pd.Series:
-    """Slope of log(seconds) on log(n_series) per backend (sizes >= ``smallest``)."""
+def exponent(table: pd.DataFrame, smallest: int = 0, column: str = "seconds") -> pd.Series:
+    """Slope of log(``column``) on log(n_series) per backend (sizes >= ``smallest``)."""
     part = table.loc[table["n_series"] >= smallest]
-    return part.groupby("backend", sort=False).apply(
-        lambda g: np.polyfit(np.log(g["n_series"]), np.log(g["seconds"]), 1)[0] if len(g) > 1 else np.nan)
+    return part.groupby("backend", sort=False)[["n_series", column]].apply(
+        lambda g: np.polyfit(np.log(g["n_series"]), np.log(g[column]), 1)[0] if len(g) > 1 else np.nan)
 
 
 def main() -> None:
@@ -150,6 +171,7 @@ def main() -> None:
                        "cluster_start_s": startup, "load1": load}
                 rows.append(row)
                 print(f"synthetic {name:6s} n={n:6d} {cell['seconds']:8.2f} s {row['s_per_series'] * 1e3:7.3f} ms/series "
+                      f"cpu {cell['cpu_s']:8.2f} s "
                       f"(ref {ref:5.2f} s, norm {row['norm']:5.2f})  driver RSS {cell['rss_before_mib']:7.1f} -> "
                       f"{cell['rss_peak_mib']:7.1f} MiB, result {cell['result_mib']:6.1f} MiB  load {load:4.2f}  "
                       f"sha {cell['sha256']}", flush=True)
@@ -162,16 +184,17 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "bench_scale_out.csv", index=False)
     pd.set_option("display.width", 200)
-    cols = ["backend", "n_series", "seconds", "s_per_series", "norm", "rss_before_mib", "rss_peak_mib", "result_mib",
+    cols = ["backend", "n_series", "seconds", "s_per_series", "cpu_s", "norm", "rss_before_mib", "rss_peak_mib", "result_mib",
             "peak_over_result", "load1", "sha256"]
     print("\nSYNTHETIC series; norm = time per series / that of the reference run just before, in this process.")
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     same = table.groupby("n_series")["sha256"].nunique()
     print("\ntables identical across backends at every size:", bool((same == 1).all()))
-    print("scaling exponent (slope of log time on log series), all sizes:",
-          exponent(table).round(3).to_dict())
-    print(f"scaling exponent, sizes >= {sorted(args.sizes)[1] if len(args.sizes) > 1 else args.sizes[0]}:",
-          exponent(table, sorted(args.sizes)[1] if len(args.sizes) > 1 else 0).round(3).to_dict())
+    second = sorted(args.sizes)[1] if len(args.sizes) > 1 else 0
+    for column, what in (("seconds", "wall time"), ("cpu_s", "CPU time of all processes")):
+        print(f"scaling exponent (slope of log {what} on log series), all sizes:",
+              exponent(table, 0, column).round(3).to_dict())
+        print(f"scaling exponent ({what}), sizes >= {second}:", exponent(table, second, column).round(3).to_dict())
     if "dask2" in args.backends:
         print(f"dask LocalCluster (2 workers) start-up: {table.loc[table['backend'] == 'dask2', 'cluster_start_s'].iloc[0]:.2f} s")
 
