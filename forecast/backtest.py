@@ -218,7 +218,10 @@ def backtest(
                             shared=(data, dict(models), horizon, levels, left_out),
                             progress=_origin_progress(tasks, progress))
     except TaskFailures as err:  # keep what did run: the forecasts of every task that succeeded
-        err.partial = pd.concat([fc for _, fc in err.results], ignore_index=True) if err.results else pd.DataFrame()
+        kept = [fc for _, fc in err.results]
+        err.partial = (pd.concat(kept, ignore_index=True).sort_values(
+            ["model", "region", "origin_year", "year", "level"], kind="mergesort", na_position="first")
+            .reset_index(drop=True) if kept else pd.DataFrame())
         raise
     preds = _assemble(results, data, models, origins, left_out)
     actual = data.set_index(["region", "year"])["y"]

@@ -273,7 +273,7 @@ class _State:
             self.results[key] = result
         else:
             self.failed[key] = error
-            logger.error("task %r failed: %s: %s", key, type(error).__name__, error)
+            logger.info("task %r failed: %s: %s", key, type(error).__name__, error)  # raised together at the end
         if self.progress:
             self.progress(key, len(self.results) + len(self.failed), self.total)
 

@@ -6,6 +6,7 @@ import importlib
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from cli_helpers import run_kzmig, synthetic_panel
 from distributed import LocalCluster
@@ -118,3 +119,20 @@ def test_a_runs_execution_holds_for_its_forecast_studies(monkeypatch):
     with pytest.raises(Stop):
         run_module.run(cfg)
     assert seen[0].resolve() == Backend("dask", address="tcp://h:8786")
+
+
+def test_failed_tasks_are_named_and_the_others_written_to_the_failed_folder(study, tmp_path):
+    cfg, data = study
+    bad = tmp_path / "late.toml"
+    # a model fitted from 2014 on has no data up to the origins 2012 and 2013, one year at 2014: those tasks fail twice
+    bad.write_text(CONFIG + '[models.late]\nkind = "naive"\nfirst_year = 2014\n', encoding="utf-8")
+    res = run_kzmig("forecast", bad, "--out", tmp_path / "late", "--data", data, "--workers", "1")
+    assert res.code == 2 and "Traceback" not in res.text
+    assert "the backtest (backtest.origins, backtest.horizon) cannot run: 3 of 16 tasks failed (2 attempts each)" in res.text
+    assert "BacktestTask(origin=2012, order=3, model='late', group=0, regions='all'): ValueError: Since: series " in res.text
+    failed = next(tmp_path.glob("late.failed-*"))
+    partial = pd.read_csv(failed / "backtest_partial.csv")
+    # the 13 tasks that ran: naive, mean2 and pooled AR at 2012-2015 (the ensemble is combined later), late at 2015
+    assert set(zip(partial["model"], partial["origin_year"])) == (
+        {(m, o) for m in ("naive", "mean2", "pooled_ar") for o in range(2012, 2016)} | {("late", 2015)})
+    assert "backtest_partial.csv" in res.text
