@@ -91,6 +91,8 @@ def _tasks(data: pd.DataFrame, models: Mapping[str, BaseForecaster], origins: tu
     ``data`` is sorted by region, so a group of consecutive series is a range of rows."""
     codes = data["region"].astype(str).to_numpy()
     regions, first = np.unique(codes, return_index=True)
+    if len(codes) and (codes[1:] != codes[:-1]).sum() != len(regions) - 1 or not (np.diff(first) > 0).all():
+        raise RuntimeError("backtest: the series rows are not sorted by region (validate_series sorts them).")
     last = np.append(first[1:], len(codes))
     rows = {r: (int(a), int(b)) for r, a, b in zip(regions, first, last)}
     tasks, fitted = [], []
