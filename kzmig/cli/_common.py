@@ -85,15 +85,35 @@ def run_folder(out: Path | None, *, study: str, overwrite: bool) -> Iterator[Run
         try:
             yield run
         except KzmigError as err:
+            _save_partial(run, err, handler)
             _to_log_only(handler, logging.ERROR, f"error: {err}")
             raise
         except BaseException as err:
+            _save_partial(run, err, handler)
             _to_log_only(handler, logging.ERROR, "internal error: " + "".join(traceback.format_exception(err)))
             err.kzmig_log = run.target.with_name(f"{run.target.name}.failed-{run.run_id}") / "run.log"  # type: ignore[attr-defined]
             raise
         finally:
             logging.getLogger().removeHandler(handler)
             handler.close()
+
+
+def _save_partial(run: RunFolder, err: BaseException, handler: logging.Handler) -> None:
+    """Tasks that failed (after a retry) stop a study, but the forecasts of the tasks that succeeded
+    are written to the failed run folder (``backtest_partial.csv``) rather than lost."""
+    from kzmig.core.atomic import atomic_write_csv
+
+    seen: BaseException | None = err
+    while seen is not None:
+        partial = getattr(seen, "partial", None)
+        if partial is not None and len(partial):
+            path = atomic_write_csv(partial, run.path / "backtest_partial.csv", index=False)
+            note = (f"the forecasts of the {len(getattr(seen, 'results', []))} backtest tasks that succeeded are in "
+                    f"{path.name} of the failed run folder")
+            _to_log_only(handler, logging.WARNING, note)
+            err_console().print(f"note: {note}", markup=False)
+            return
+        seen = seen.__cause__ or seen.__context__
 
 
 def report_internal(err: BaseException) -> Path:

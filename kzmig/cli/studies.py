@@ -13,13 +13,22 @@ DATA_OPT = typer.Option(None, "--data", help="Data file (CSV, TSV or XLSX, long 
                         "folder (kzmig data fetch); default: the shipped dataset.")
 OVERWRITE_OPT = typer.Option(False, "--overwrite", help="Replace a non-empty --out when the new run is complete.")
 OUT_OPT = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<study>/<run id>.")
+BACKEND_OPT = typer.Option(None, "--backend", metavar="local|dask",
+                           help="Where backtests run: local (process pool) or dask; default: the config's "
+                                "execution table, else local. The tables are the same either way.")
+WORKERS_OPT = typer.Option(None, "--workers", help="Worker processes (local pool, or the Dask LocalCluster); "
+                                                   "default: the config's execution table, else the machine's cores.")
+SCHEDULER_OPT = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                             help="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (implies "
+                                  "--backend dask; its workers need the same kzmig installed).")
 
 
-def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite: bool) -> Path:
-    from kzmig.config import load_config
+def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite: bool,
+         execution: dict | None = None) -> Path:
+    from kzmig.config import load_config, with_execution
     from kzmig.studies import STUDIES
 
-    cfg = load_config(config, kind=kind)
+    cfg = with_execution(load_config(config, kind=kind), execution or {})
     name = getattr(cfg, "name", None) or Path(config).stem
     with run_folder(out, study=name, overwrite=overwrite) as run:
         with progress_display() as progress, run.step(kind):
@@ -53,6 +62,9 @@ def forecast(
     out: Path | None = OUT_OPT,
     data: Path | None = DATA_OPT,
     overwrite: bool = OVERWRITE_OPT,
+    backend: str | None = BACKEND_OPT,
+    workers: int | None = WORKERS_OPT,
+    scheduler: str | None = SCHEDULER_OPT,
 ) -> None:
     """Backtest, fit, forecast and reconcile the study's models; write the run folder.
 
@@ -61,7 +73,7 @@ def forecast(
     reconciliation_backtest.csv, population_forecasts.csv (with a population table), fit_report.csv,
     a fan chart per target, config.toml, manifest.json, run.log and models/<target>/<model>/.
     """
-    _run("forecast", config, out, data, overwrite)
+    _run("forecast", config, out, data, overwrite, {"backend": backend, "workers": workers, "address": scheduler})
 
 
 def run(
@@ -70,6 +82,9 @@ def run(
     out: Path | None = typer.Option(None, "--out", help="Run folder (new or empty); default runs/<run name>/<run id>."),
     data: Path | None = DATA_OPT,
     overwrite: bool = OVERWRITE_OPT,
+    backend: str | None = BACKEND_OPT,
+    workers: int | None = WORKERS_OPT,
+    scheduler: str | None = SCHEDULER_OPT,
 ) -> None:
     """Run a planning config: assessment, regression, forecasts, specialists, scenarios, targets,
     and the planning workbook, charts and report, into one run folder.
@@ -81,7 +96,7 @@ def run(
 
     config = _example_or_path(config, example)
     kind = detect_kind(read_toml(config)[0]) or "run"
-    _run(kind, config, out, data, overwrite)
+    _run(kind, config, out, data, overwrite, {"backend": backend, "workers": workers, "address": scheduler})
 
 
 def _example_or_path(config: Path | None, example: str | None) -> Path:

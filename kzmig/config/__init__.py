@@ -11,6 +11,8 @@ from_resolved(resolved, kind, *, source, path, sha256, models_order)
     The config a run manifest recorded (``config.resolved``), e.g. for ``kzmig predict``.
 assess_config(path, options)
     An assessment config from an optional file and command-line options.
+with_execution(cfg, options)
+    A forecast or run config with its ``[execution]`` backend overridden by command-line options.
 detect_kind(raw)
     Which kind of config a parsed document is.
 json_schema(kind)
@@ -38,6 +40,7 @@ from kzmig.config.load import (
     json_schema,
     load_config,
     validate_config,
+    with_execution,
 )
 from kzmig.config.regress_study import RegressStudyConfig
 from kzmig.config.run_config import RunConfig, ScenarioBlock, Shift
@@ -45,5 +48,5 @@ from kzmig.config.run_config import RunConfig, ScenarioBlock, Shift
 __all__ = [
     "KINDS", "AssessStudyConfig", "assess_config", "ForecastStudyConfig", "RegressStudyConfig", "RunConfig", "ScenarioBlock",
     "Shift", "check_columns", "check_origins", "check_to_year", "detect_kind", "from_resolved", "json_schema", "load_config",
-    "validate_config",
+    "validate_config", "with_execution",
 ]

@@ -25,6 +25,7 @@ from kzmig.config.base import (
     fail,
     toml_repr,
 )
+from kzmig.core.parallel import BACKENDS, Backend
 from kzmig.features.dataset import VIEWS
 from kzmig.features.panel import YEAR_RANGE
 from kzmig.features.regions import BORDERS
@@ -140,7 +141,39 @@ class BacktestBlock(ConfigModel):
                            {"type": "object", "additionalProperties": False, "required": ["from", "to"],
                             "properties": {"from": _YEAR_SCHEMA, "to": _YEAR_SCHEMA}}]})] = tuple(range(2012, 2022))
     horizon: Annotated[int, Field(ge=1, le=MAX_HORIZON)] = 3
+    #: the older spelling of ``[execution] workers`` (used when that is not given)
     n_jobs: Annotated[int, Field(ge=1)] = 1
+
+
+class ExecutionBlock(ConfigModel):
+    """``[execution]``: where the backtest tasks run; the tables do not depend on it.
+
+    ``backend = "local"`` (default): a process pool of ``workers`` on this machine (1 runs in
+    the calling process). ``backend = "dask"``: dask.distributed, on a ``LocalCluster`` of
+    ``workers`` processes when ``address`` is not given, or on the existing cluster whose
+    scheduler is at ``address`` (e.g. ``"tcp://10.0.0.5:8786"``; its workers need kzmig
+    installed). ``workers`` defaults to ``[backtest] n_jobs`` when that is given, else to the
+    cores of the machine.
+    """
+
+    backend: Literal[BACKENDS] = "local"  # type: ignore[valid-type]
+    workers: Annotated[int, Field(ge=1)] | None = None
+    address: Text | None = None
+
+    @model_validator(mode="after")
+    def _address_needs_dask(self) -> ExecutionBlock:
+        if self.address is not None and self.backend != "dask":
+            fail([error(("address",), f"found {toml_repr(self.address)}; a scheduler address needs backend = "
+                                      f"\"dask\", not {toml_repr(self.backend)}.", self.address)])
+        return self
+
+    def resolve(self, backtest: BacktestBlock | None = None) -> Backend:
+        """The :class:`~kzmig.core.parallel.Backend` to run on (``workers`` from ``[backtest] n_jobs``
+        when only that is given)."""
+        workers = self.workers
+        if workers is None and backtest is not None and "n_jobs" in backtest.model_fields_set:
+            workers = backtest.n_jobs
+        return Backend(self.backend, workers=workers, address=self.address)
 
 
 class ForecastBlock(ConfigModel):

@@ -17,6 +17,7 @@ from kzmig.config.blocks import (
     BacktestBlock,
     BreaksBlock,
     DataBlock,
+    ExecutionBlock,
     ForecastBlock,
     PopulationBlock,
     ReconciliationBlock,
@@ -79,7 +80,7 @@ def _dependency_order(specs: dict[str, Any]) -> tuple[Any, ...]:
 
 class ForecastStudyConfig(StudyConfigBase):
     """A forecasting study: ``[study]``, ``[data]``, ``[targets]``, ``[breaks]``, ``[models.<name>]``,
-    ``[backtest]``, ``[forecast]``, ``[reconciliation]`` and ``[population]``.
+    ``[backtest]``, ``[forecast]``, ``[reconciliation]``, ``[population]`` and ``[execution]``.
 
     Only ``[study] name`` and at least one model are required; every other key has the
     default of the old parser (see each block).
@@ -94,6 +95,7 @@ class ForecastStudyConfig(StudyConfigBase):
     forecast: ForecastBlock = ForecastBlock()
     reconciliation: ReconciliationBlock = ReconciliationBlock()
     population: PopulationBlock = PopulationBlock()
+    execution: ExecutionBlock = ExecutionBlock()
 
     @field_validator("models", mode="after")
     @classmethod

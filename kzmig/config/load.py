@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.config.base import ConfigModel, toml_repr
-from kzmig.config.blocks import StudyConfigBase
+from kzmig.config.blocks import ExecutionBlock, StudyConfigBase
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.messages import config_error
 from kzmig.config.regress_study import RegressStudyConfig
@@ -310,6 +310,43 @@ def assess_config(path: Path | str | None, options: Mapping[str, Any]) -> Assess
     if path is not None:
         _stamp(cfg, Path(path), sha)
     return cfg
+
+
+#: command-line option -> ``[execution]`` key
+EXECUTION_OPTIONS = {"backend": "--backend", "workers": "--workers", "address": "--scheduler"}
+
+
+def with_execution(cfg: Any, options: Mapping[str, Any]) -> Any:
+    """``cfg`` (a forecast or run config) with its ``[execution]`` table overridden by command-line
+    options (``backend``, ``workers``, ``address``; ``None`` = not given). A scheduler address
+    alone means ``backend = "dask"``.
+
+    Raises
+    ------
+    ConfigError
+        An invalid value, named by its option, or options given for a config without backtests.
+    """
+    given = {k: v for k, v in options.items() if v is not None}
+    if not given:
+        return cfg
+    names = ", ".join(EXECUTION_OPTIONS[k] for k in given)
+    if not isinstance(cfg, (ForecastStudyConfig, RunConfig)):
+        raise ConfigError(f"{names}: only forecast studies and planning runs have backtests to distribute; "
+                          f"{cfg.path or 'this config'} is a {type(cfg).__name__}.")
+    if "address" in given and "backend" not in given:
+        given["backend"] = "dask"
+    current = cfg.execution.model_dump(exclude_none=True) if cfg.execution is not None else {}
+    if given.get("backend") == "local":
+        current.pop("address", None)
+    merged = {**current, **given}
+    try:
+        block = ExecutionBlock.model_validate(merged)
+    except ValidationError as err:
+        text = str(config_error(err, ExecutionBlock, merged, f"command-line options ({names})", "execution"))
+        for key, opt in EXECUTION_OPTIONS.items():
+            text = text.replace(f"  - {key}", f"  - {opt} (execution.{key})")
+        raise ConfigError(text) from None
+    return cfg.model_copy(update={"execution": block})
 
 
 def json_schema(kind: str) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.config.base import ConfigModel, FilePath, SafeName, Text, Unique, Year, error, fail, toml_repr
-from kzmig.config.blocks import StudyConfigBase
+from kzmig.config.blocks import ExecutionBlock, StudyConfigBase
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.regress_study import RegressStudyConfig
 from kzmig.features.regions import region_codes
@@ -140,6 +140,8 @@ class RunConfig(StudyConfigBase):
     scenarios: ScenarioSettings = ScenarioSettings()
     scenario: dict[SafeName, ScenarioBlock] = Field(default_factory=dict)
     specialists: SpecialistsBlock | None = None
+    #: where every forecast study of the run backtests (replaces their own ``[execution]``)
+    execution: ExecutionBlock | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from kzmig.core.errors import ConfigError, KzmigError, PanelContractError, StudyError
+from kzmig.core.parallel import Backend, open_backend
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.backtest import backtest
@@ -159,7 +160,7 @@ def exog_columns(cfg: Any, models: dict[str, BaseForecaster]) -> list[str]:
 
 
 def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, models: dict[str, BaseForecaster],
-               progress: Progress) -> dict:
+               progress: Progress, backend: Backend | None = None) -> dict:
     """Backtest, select, fit, forecast and reconcile one target; returns its tables."""
     levels = cfg.forecast.levels
     series = target_series(wide, long, target, exog_columns(cfg, models))
@@ -182,7 +183,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
     source = interval_source(models, cfg.forecast.conformal)
     with _as_study_error(cfg, target, "the backtest (backtest.origins, backtest.horizon)"):
         preds = backtest(series, models, origins=origins, horizon=cfg.backtest.horizon, levels=levels,
-                         n_jobs=cfg.backtest.n_jobs,
+                         backend=backend or cfg.execution.resolve(cfg.backtest),
                          progress=lambda k: progress(f"{target}: backtest", k, len(origins)))
     preds = preds.merge(series[["region", "year", BREAK_COLUMN]], on=["region", "year"], how="left",
                         validate="many_to_one")
@@ -256,14 +257,15 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
     horizon = max(cfg.backtest.horizon, cfg.forecast.to_year - int(wide["year"].max()))
     models = build_models(cfg, horizon)
     results, skipped_targets = {}, {}
-    for i, target in enumerate(cfg.targets.names):
-        progress(f"{target}: start", i, len(cfg.targets.names))
-        try:
-            results[target] = run_target(target, wide, long, cfg, models, progress)
-        except TargetSkipped as skip:
-            logger.warning("target %s is not forecast: %s.", target, skip.reason)
-            skipped_targets[target] = {"reason": skip.reason, "series": skip.series}
-        progress(f"{target}: done", i + 1, len(cfg.targets.names))
+    with open_backend(cfg.execution.resolve(cfg.backtest)) as backend:  # a LocalCluster starts once per study
+        for i, target in enumerate(cfg.targets.names):
+            progress(f"{target}: start", i, len(cfg.targets.names))
+            try:
+                results[target] = run_target(target, wide, long, cfg, models, progress, backend)
+            except TargetSkipped as skip:
+                logger.warning("target %s is not forecast: %s.", target, skip.reason)
+                skipped_targets[target] = {"reason": skip.reason, "series": skip.series}
+            progress(f"{target}: done", i + 1, len(cfg.targets.names))
     if not results:
         raise StudyError(f"{cfg.path}: no target could be forecast: "
                          + "; ".join(f"{t}: {s['reason']}" for t, s in skipped_targets.items()))

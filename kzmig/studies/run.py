@@ -134,6 +134,8 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
     if cfg.regress is not None:
         parts["regression"] = steps("regression", lambda: regress(cfg.regress, source, progress=progress))
     for name, study in cfg.forecasts.items():
+        if cfg.execution is not None:  # the run's [execution] holds for each of its forecast studies
+            study = study.model_copy(update={"execution": cfg.execution})
         parts[f"forecast/{name}"] = steps(f"forecast/{name}", lambda s=study: forecast(s, source, progress=progress))
     if cfg.specialists is not None:
         parts["specialists"] = steps("specialists", lambda: specialist_part(

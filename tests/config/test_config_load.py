@@ -101,7 +101,9 @@ def test_json_schema_lists_the_choices():
     assert rg["BootstrapBlock"]["properties"]["weights"]["enum"] == ["rademacher", "webb"]
     assert json_schema("assess")["$defs"]["AssessStudyConfig"]["properties"]["method"]["enum"] == [
         "default", "paper"]
-    assert set(json_schema("run")["properties"]) == {"run", "assess", "regress", "forecasts", "scenarios", "scenario", "specialists"}
+    assert set(json_schema("run")["properties"]) == {"run", "assess", "regress", "forecasts", "scenarios", "scenario", "specialists",
+                                                     "execution"}
+    assert defs["ExecutionBlock"]["properties"]["backend"]["enum"] == ["local", "dask"]
     with pytest.raises(ConfigError, match="not a config kind"):
         json_schema("plan")
 
