@@ -122,6 +122,20 @@ def test_unknown_region_name_is_named_with_its_year():
     with pytest.raises(DataError, match=r"unknown region name 'НОВАЯ ОБЛАСТЬ' \(year 2023\)") as exc:
         parse_statgov_tsv(body("broken/population_unknown_region.tsv"), SERIES["population"], "element 6584")
     assert "element 6584" in str(exc.value)
+    assert "closest known" not in str(exc.value)  # no far-fetched suggestion (it used to say 'atyrau')
+
+
+@pytest.mark.parametrize("label, hint", [("АКМОЛИНСКАЯ ОБЛАСТ", "akmola"), ("ПАВЛАДАРСКАЯ ОБЛАСТЬ", "pavlodar"),
+                                         ("ОБЛАСТЬ АБАИ", "abai"), ("НОВАЯ ОБЛАСТЬ", None),
+                                         ("СЕВЕРНАЯ ОБЛАСТЬ", None), ("РЕСПУБЛИКА", None)])
+def test_unknown_region_is_suggested_only_when_close(label, hint):
+    from kzmig.features.fetch.parse import region_code
+    from kzmig.features.regions import suggest_region
+
+    assert suggest_region(label) == hint
+    with pytest.raises(DataError, match=r"unknown region name") as exc:
+        region_code(label, 2023, "element 6584")
+    assert (f"closest known: {hint!r}" in str(exc.value)) if hint else ("closest known" not in str(exc.value))
 
 
 def test_changed_column_set_names_the_missing_column():
