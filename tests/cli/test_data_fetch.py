@@ -84,6 +84,41 @@ def test_diff_of_a_missing_folder_is_a_user_error(tmp_path):
     assert res.code == 2 and "no such file or folder" in res.text
 
 
+def test_diff_names_old_or_new_for_a_folder_that_is_not_a_version(fetched):
+    tests_dir = Path(__file__).resolve().parents[1]
+    res = run_kzmig("data", "diff", DATA_DIR, tests_dir)
+    assert res.code == 2 and f"error: NEW {tests_dir}: a folder must be a dataset version" in res.text, res.text
+    res = run_kzmig("data", "diff", tests_dir, fetched)
+    assert res.code == 2 and f"error: OLD {tests_dir}: a folder must be a dataset version" in res.text, res.text
+    res = run_kzmig("data", "diff", fetched, tests_dir / "nowhere")
+    assert res.code == 2 and "NEW " in res.text and "no such file or folder" in res.text
+    assert "--data" not in res.text
+
+
+@pytest.mark.parametrize("case", ["parent_is_a_file", "out_is_a_folder"])
+def test_diff_with_a_bad_out_is_a_user_error_before_the_diff(fetched, tmp_path, case):
+    (tmp_path / "plain.txt").write_text("x")
+    out = tmp_path / "plain.txt" / "c.csv" if case == "parent_is_a_file" else tmp_path
+    res = run_kzmig("data", "diff", DATA_DIR, fetched, "--out", out)
+    assert res.code == 2, res.text
+    assert f"error: --out {out}:" in res.text and "Traceback" not in res.text
+    assert ("plain.txt is a file" if case == "parent_is_a_file" else "is a folder") in res.text
+    assert "revised" not in res.text  # checked before the diff runs and prints
+    assert (tmp_path / "plain.txt").read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["plain.txt"]
+
+
+def test_diff_os_error_on_writing_out_is_a_user_error_naming_the_path(fetched, tmp_path, monkeypatch):
+    import kzmig.core.atomic
+
+    def refuse(df, path, **kw):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(kzmig.core.atomic, "atomic_write_csv", refuse)
+    res = run_kzmig("data", "diff", DATA_DIR, fetched, "--out", tmp_path / "c.csv")
+    assert res.code == 2, res.text
+    assert f"error: --out {tmp_path / 'c.csv'}: cannot write the changes there (Permission denied)" in res.text
+
+
 def test_fetch_refuses_the_shipped_folder_and_an_unknown_series(tmp_path):
     before = sha256_file(OBSERVATIONS)
     res = run_kzmig("data", "fetch", "--replay", REC, "--series", "population", "--out", DATA_DIR)
