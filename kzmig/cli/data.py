@@ -139,8 +139,11 @@ def diff(
                                 "give a CSV file path in a writable folder.") from None
         console.print(f"wrote {out} ({len(changes)} changes)", markup=False)
     counts = changes["change"].value_counts()
+    rounding = int(changes["within_rounding"].sum())
     console.print(f"{counts.get('revised', 0)} revised, {counts.get('added', 0)} added, "
-                  f"{counts.get('removed', 0)} removed", markup=False)
+                  f"{counts.get('removed', 0)} removed"
+                  + (f"; {rounding} of the revisions only within the rounding of OLD (OLD holds the NEW value "
+                     "rounded to whole units)" if rounding else ""), markup=False)
 
 
 def _check_out_file(out: Path) -> None:

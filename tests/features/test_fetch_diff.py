@@ -68,3 +68,24 @@ def test_random_tables_agree_with_the_oracle():
         d = diff_observations(old, new)
         assert {(c, v, r, int(y)) for c, v, r, y in d[["change", "variable", "region", "year"]].itertuples(index=False)} \
             == oracle(old, new)
+
+
+def test_revisions_within_the_rounding_of_the_old_value():
+    from decimal import ROUND_HALF_UP, Decimal
+
+    pairs = [(126021.0, 126020.76), (126021.0, 126021.5), (126021.0, 126020.5), (126021.0, 126022.0),
+             (77610.5, 77610.46), (100.0, 100.4), (-5.0, -5.3), (-5.0, -4.6)]
+    old = table([("akmola", 2000 + i, "avg_wage_kzt", o) for i, (o, _) in enumerate(pairs)])
+    new = table([("akmola", 2000 + i, "avg_wage_kzt", n) for i, (_, n) in enumerate(pairs)])
+    d = diff_observations(old, new)
+    assert (d["change"] == "revised").all() and len(d) == len(pairs)
+    got = dict(zip(d["year"] - 2000, d["within_rounding"]))
+    # by hand: the old value is whole and equals the new one rounded half up to whole units
+    assert [got[i] for i in range(len(pairs))] == [True, False, True, False, False, True, True, True]
+    oracle = [o == int(o) and n != int(n) and Decimal(repr(n)).quantize(Decimal(1), ROUND_HALF_UP) == Decimal(int(o))
+              for o, n in pairs]
+    # Decimal's ROUND_HALF_UP rounds -5.5 away from zero; floor(n + 0.5) rounds it up (-5): same on these pairs
+    assert [got[i] for i in range(len(pairs))] == oracle
+    s = summarise(d).set_index("variable")
+    assert s.loc["avg_wage_kzt", ["revised", "within_rounding"]].tolist() == [8, 5]
+    assert not diff_observations(OLD, NEW)["within_rounding"].any()

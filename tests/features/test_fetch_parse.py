@@ -101,11 +101,16 @@ def test_implausible_value_without_zero_groups_is_left_for_validation():
     assert out["value"].tolist() == [900.0, 5e7] and out["flag"].tolist() == ["", ""]
 
 
-def test_taldau_cube_keeps_total_terms_scales_to_thousands_and_skips_x_and_districts():
-    p = parse_cube(body("avg_wage_702972.json"), SERIES["avg_wage"], "702972")
+def test_taldau_cube_keeps_total_terms_in_kzt_and_skips_x_and_districts():
+    s = SERIES["avg_wage"]
+    assert (s.variable, s.unit, s.scale) == ("avg_wage_kzt", "KZT per month", 1.0)  # the wage the models use
+    p = parse_cube(body("avg_wage_702972.json"), s, "702972")
     got = values(p)
-    assert got == {("kazakhstan", 2020): 213.0, ("kazakhstan", 2021): 250.311, ("akmola", 2020): 168.3,
-                   ("akmola", 2022): 210.5056, ("almaty_city", 2020): 248.5, ("almaty_city", 2021): 300.12}
+    assert got == {("kazakhstan", 2015): 126020.76, ("kazakhstan", 2020): 213003.0, ("kazakhstan", 2021): 250311.0,
+                   ("kazakhstan", 2023): 364295.0, ("akmola", 2020): 168302.0, ("akmola", 2025): 361204.5,
+                   ("almaty_city", 2020): 248500.0, ("almaty_city", 2021): 295985.0, ("abai", 2023): 300142.0,
+                   ("abai", 2024): 339299.0, ("east_kazakhstan", 2023): 339854.0, ("east_kazakhstan", 2024): 380325.0}
+    assert (p.rows["flag"] == "").all()  # all within avg_wage_kzt's range: no zero-group correction
     reasons = dict(zip(p.skipped["label"], p.skipped["reason"]))
     assert reasons == {"АКМОЛИНСКАЯ ОБЛАСТЬ": "confidential", "АККОЛЬСКИЙ РАЙОН": "sub-regional"}
 
