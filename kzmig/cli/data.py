@@ -124,11 +124,11 @@ def diff(
         table.add_row(*(str(v) for v in rec))
     console.print(table)
     rows = Table(title=f"first {min(limit, len(changes))} of {len(changes)} changes")
-    for col in ("change", "variable", "region", "year", "old", "new", "difference", "new_flag"):
+    for col in ("change", "variable", "region", "year", "old", "new", "difference", "within_rounding", "new_flag"):
         rows.add_column(col)
     for rec in changes.head(limit).itertuples(index=False):
         rows.add_row(rec.change, rec.variable, rec.region, str(rec.year), _num(rec.old), _num(rec.new),
-                     _num(rec.difference), rec.new_flag)
+                     _num(rec.difference), "yes" if rec.within_rounding else "", rec.new_flag)
     if limit:
         console.print(rows)
     if out is not None:
