@@ -1,8 +1,10 @@
 """Compare two versions of the dataset: revised, added and removed values by variable, region and year.
 
-A revision whose old value is a whole number and is the new value rounded half up to whole
-units (``floor(new + 0.5) == old``, the new value not whole) is marked ``within_rounding``: the
-old copy holds the same figure at a coarser precision, e.g. the shipped wages of BNS element
+A revision whose old value is the new value rounded half up to whole units (``floor(new + 0.5)
+== old``, the new value not whole), where the old table stores that series in whole units (every
+value of the same variable and source in ``old`` is whole: so a rate printed to 0.1 that happens
+to be 5.0 does not count), is marked ``within_rounding``: the old copy holds the same figure at a
+coarser precision, e.g. the shipped wages of BNS element
 5676, which a third-party script rounded to whole tenge, against a live Taldau value with
 decimals (126020.76 for the shipped 126021). It stays a revision (the value stored changes), but
 it is not a revision of the statistic by the Bureau.
@@ -41,7 +43,12 @@ def diff_observations(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         out["variable"] = out["variable"].astype("string")
         return out
 
-    m = side(old).merge(side(new), on=KEYS, how="outer", suffixes=("_old", "_new"), indicator=True)
+    o_side = side(old)
+    whole = o_side["value"] == np.floor(o_side["value"])
+    # the old table stores a series (variable and source) in whole units: every value of it is whole
+    o_side["_whole_series"] = (whole | o_side["value"].isna()).groupby(
+        [o_side["variable"], o_side["source"]]).transform("all").astype(bool)
+    m = o_side.merge(side(new), on=KEYS, how="outer", suffixes=("_old", "_new"), indicator=True)
     o, n = m["value_old"], m["value_new"]
     both = m["_merge"] == "both"
     same = (o == n) | (o.isna() & n.isna())
@@ -50,7 +57,8 @@ def diff_observations(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "change": change, "variable": m["variable"], "region": m["region"], "year": m["year"].astype("int64"),
         "old": o, "new": n, "difference": np.where(change == "revised", n - o, np.nan),
-        ROUNDING: (change == "revised") & (o == np.floor(o)) & (n != np.floor(n)) & (np.floor(n + 0.5) == o),
+        ROUNDING: ((change == "revised") & m["_whole_series"].eq(True) & (n != np.floor(n))
+                   & (np.floor(n + 0.5) == o)),
         "old_flag": m["flag_old"].fillna(""), "new_flag": m["flag_new"].fillna(""),
         "old_source": m["source_old"].fillna(""), "new_source": m["source_new"].fillna(""),
     })

@@ -312,7 +312,7 @@ def data_card(v: DataVersion) -> str:
         "(districts and towns), `not_annual` (quarters, months). The bodies as downloaded are in `raw/`.\n\n"
         "## Changes against the base (`changes.csv`)\n\n" + _md_table(summarise(v.changes)) +
         "\nDerived rows (flag `derived:*`) change with their inputs. `within_rounding`: revisions where the base "
-        "holds the fetched value rounded half up to whole units (the same figure at a coarser precision, not a "
+        "stores the series in whole units and holds the fetched value rounded half up (the same figure at a coarser precision, not a "
         "revision by the Bureau); they are listed in `changes.csv` with `within_rounding` = True.\n\n"
         + _wage_note(v, fetched_vars) +
         "## Coverage of the fetched variables\n\n" + _md_table(cov)
