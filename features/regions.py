@@ -89,14 +89,36 @@ def resolve_region(name: str) -> str | None:
     return str(hit.iloc[0]) if len(hit) else None
 
 
+#: words every region name shares ("область", "облысы", "город", "region" ...): a match on them alone
+#: is no evidence (``НОВАЯ ОБЛАСТЬ`` is not "close" to ``АТЫРАУСКАЯ ОБЛАСТЬ``), so suggestions ignore them
+_GENERIC_WORDS = re.compile(r"\b(?:област\w*|обл|облысы|республик\w*|город\w*|г|қаласы|region|oblast|city)\b\.?")
+#: how close the distinctive part of a name must be to a known one to be suggested (difflib ratio)
+SUGGEST_CUTOFF = 0.75
+
+
+def _distinctive(name: str) -> str:
+    return re.sub(r"\s+", " ", _GENERIC_WORDS.sub(" ", normalise_name(name).replace(".", ". "))).strip()
+
+
 def suggest_region(name: str) -> str | None:
-    """The closest known code or alias to ``name`` (for error messages), or ``None``."""
-    aliases = load_aliases()
-    pool = list(region_codes()) + aliases["alias_normalised"].astype(str).tolist()
-    best = difflib.get_close_matches(normalise_name(name), pool, n=1, cutoff=0.6)
-    if not best:
+    """The closest known code or alias to ``name`` (for error messages), or ``None``.
+
+    Names are compared without their generic words (:data:`_GENERIC_WORDS`) and suggested only
+    when the rest is reasonably close (ratio >= :data:`SUGGEST_CUTOFF`): ``Павлодарская обл`` ->
+    ``pavlodar``, ``pavlodr`` -> ``pavlodar``, but nothing for ``НОВАЯ ОБЛАСТЬ``.
+    """
+    key = _distinctive(name)
+    if not key:
         return None
-    return best[0] if best[0] in region_codes() else resolve_region(best[0])
+    aliases = load_aliases()
+    pool: dict[str, str] = {}
+    for alias, code in zip(aliases["alias_normalised"].astype(str), aliases["region"].astype(str)):
+        pool.setdefault(_distinctive(alias), code)
+    for code in region_codes():
+        pool[code] = code
+    pool.pop("", None)
+    best = difflib.get_close_matches(key, list(pool), n=1, cutoff=SUGGEST_CUTOFF)
+    return pool[best[0]] if best else None
 
 
 def unit_map(borders: int) -> dict[str, str]:

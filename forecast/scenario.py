@@ -218,7 +218,7 @@ def effect_in_persons(effect: pd.DataFrame, population: pd.DataFrame, *, per: fl
 
 
 def between_regions(effect: pd.DataFrame, *, levels: Sequence[float] = (0.8, 0.95)) -> pd.DataFrame:
-    """Turn an effect in persons into a redistribution between regions: each year's effects sum to zero.
+    r"""Turn an effect in persons into a redistribution between regions: each year's effects sum to zero.
 
     Each region keeps its own effect minus its population share of the year's total:
     :math:`\Delta_r - w_r \sum_s \Delta_s`, with :math:`w_r` the region's share of the

@@ -9,6 +9,12 @@ summed or averaged into a year here (that would be a new, derived figure).
 Where two tables feed one variable (housing commissioned: BNS element 4289, then Taldau
 701925), a region-year takes the first table in catalogue order that has it, as the build's
 ``SELECT`` does for vintages.
+
+The average wage (``avg_wage``, Taldau 702972) feeds ``avg_wage_kzt``, the wage the features,
+the low-wage flag, the regressions and the scenarios use; the shipped copy of element 5676 was
+rounded to whole tenge by a third-party script, while Taldau may publish decimals, so a fetch can
+revise a wage by less than 1 KZT (see the version's data card). ``avg_wage_thousand_kzt`` (the
+2020 Taldau copy, rounded to 0.1 thousand) is not fetched and stays as shipped.
 """
 from __future__ import annotations
 
@@ -84,8 +90,12 @@ CATALOG: tuple[Series, ...] = (
        "employed population by region, annual LFS", dics=_LFS),
     _S("self_employed", "self_employed_thousand_persons", "taldau", 702935, "thousand persons",
        "self-employed by region, annual LFS", dics=_LFS),
-    _S("avg_wage", "avg_wage_thousand_kzt", "taldau", 702972, "thousand KZT per month",
-       "average monthly nominal wage by region (published in KZT)", scale=0.001, dics=(68, 859, 776, 2813, 576)),
+    # Taldau 702972 (annual) is the statistic of BNS element 5676, the shipped avg_wage_kzt (SOURCES.md,
+    # Round 4: round(value/1000, 1) equals the 2020 Taldau copy for all 18 rows), published in KZT: it
+    # refreshes the wage the models use. avg_wage_thousand_kzt (that 2020 copy) is not fetched.
+    _S("avg_wage", "avg_wage_kzt", "taldau", 702972, "KZT per month",
+       "average monthly nominal wage by region, annual (the statistic of BNS element 5676)",
+       dics=(68, 859, 776, 2813, 576)),
     _S("poverty_share", "poverty_share_pct", "taldau", 704498, "%",
        "share of population with income below the subsistence minimum", dics=(67, 749)),
     _S("housing_taldau", "housing_commissioned_m2", "taldau", 701925, "m2 of total floor area",

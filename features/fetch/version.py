@@ -265,6 +265,28 @@ def _md_table(df: pd.DataFrame) -> str:
     return head + "".join("| " + " | ".join(str(v) for v in r) + " |\n" for r in df.itertuples(index=False))
 
 
+def _wage_note(v: DataVersion, fetched_vars: list[str]) -> str:
+    """What the data card says about the average wage, when the version fetched it."""
+    if "avg_wage_kzt" not in fetched_vars:
+        return ""
+    wage = v.changes[v.changes["variable"] == "avg_wage_kzt"]
+    n_rev, n_round = int((wage["change"] == "revised").sum()), int(wage["within_rounding"].sum())
+    return (
+        "## The average wage\n\n"
+        "Taldau 702972 (annual) feeds `avg_wage_kzt` (KZT per month, plausible range 5,000-3,000,000): it is the "
+        "statistic of BNS element 5676 that the features, the low-wage flag, the regressions and the scenarios "
+        "use (SOURCES.md, Round 4: round(value / 1000, 1) equals the 2020 Taldau copy for all 18 rows). Merged "
+        "units of the fixed-border views weight it by employed persons (`employed_population`, flag "
+        "`derived:weighted_employed`), as in the shipped data. The shipped copy of element 5676 was rounded to "
+        "whole tenge by a third-party script, while Taldau may publish decimals: a fetched wage can differ from "
+        f"the shipped one by less than 1 KZT. Here {n_rev} wage value(s) are revised, {n_round} of them only "
+        "within the shipped rounding (`within_rounding`).\n\n"
+        "`avg_wage_thousand_kzt` (the 2020 Taldau copy in thousand KZT, rounded to 0.1) is not fetched: it "
+        "stays as shipped, so where a 2020 wage is revised it no longer equals `avg_wage_kzt` / 1,000. No model "
+        "uses it; use `avg_wage_kzt`.\n\n"
+    )
+
+
 def data_card(v: DataVersion) -> str:
     """The version's data card (markdown): what was fetched, what changed, what was left out, coverage."""
     log = v.fetched.log[["series", "variable", "url", "values", "corrected", "confidential", "sub_regional",
@@ -289,6 +311,9 @@ def data_card(v: DataVersion) -> str:
         "printed text in `note`). Cells left out (listed in `skipped.csv`): `confidential` (`x`), `sub_regional` "
         "(districts and towns), `not_annual` (quarters, months). The bodies as downloaded are in `raw/`.\n\n"
         "## Changes against the base (`changes.csv`)\n\n" + _md_table(summarise(v.changes)) +
-        "\nDerived rows (flag `derived:*`) change with their inputs.\n\n"
+        "\nDerived rows (flag `derived:*`) change with their inputs. `within_rounding`: revisions where the base "
+        "stores the series in whole units and holds the fetched value rounded half up (the same figure at a coarser precision, not a "
+        "revision by the Bureau); they are listed in `changes.csv` with `within_rounding` = True.\n\n"
+        + _wage_note(v, fetched_vars) +
         "## Coverage of the fetched variables\n\n" + _md_table(cov)
     )

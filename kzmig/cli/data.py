@@ -105,9 +105,12 @@ def diff(
 ) -> None:
     """List the values revised, added and removed from OLD to NEW, by variable, region and year."""
     from kzmig.core.atomic import atomic_write_csv
+    from kzmig.core.errors import DataFileError
     from kzmig.features.fetch.diff import summarise
     from kzmig.studies.data import diff as diff_study
 
+    if out is not None:
+        _check_out_file(out)  # before the diff, so that a bad --out does not come after a long listing
     changes = diff_study(old, new)
     console = out_console()
     if changes.empty:
@@ -121,19 +124,40 @@ def diff(
         table.add_row(*(str(v) for v in rec))
     console.print(table)
     rows = Table(title=f"first {min(limit, len(changes))} of {len(changes)} changes")
-    for col in ("change", "variable", "region", "year", "old", "new", "difference", "new_flag"):
+    for col in ("change", "variable", "region", "year", "old", "new", "difference", "within_rounding", "new_flag"):
         rows.add_column(col)
     for rec in changes.head(limit).itertuples(index=False):
         rows.add_row(rec.change, rec.variable, rec.region, str(rec.year), _num(rec.old), _num(rec.new),
-                     _num(rec.difference), rec.new_flag)
+                     _num(rec.difference), "yes" if rec.within_rounding else "", rec.new_flag)
     if limit:
         console.print(rows)
     if out is not None:
-        atomic_write_csv(changes, out, float_format="%.10g")
+        try:
+            atomic_write_csv(changes, out, float_format="%.10g")
+        except OSError as exc:
+            raise DataFileError(f"--out {out}: cannot write the changes there ({exc.strerror or exc}); "
+                                "give a CSV file path in a writable folder.") from None
         console.print(f"wrote {out} ({len(changes)} changes)", markup=False)
     counts = changes["change"].value_counts()
+    rounding = int(changes["within_rounding"].sum())
     console.print(f"{counts.get('revised', 0)} revised, {counts.get('added', 0)} added, "
-                  f"{counts.get('removed', 0)} removed", markup=False)
+                  f"{counts.get('removed', 0)} removed"
+                  + (f"; {rounding} of the revisions only within the rounding of OLD (OLD holds the NEW value "
+                     "rounded to whole units)" if rounding else ""), markup=False)
+
+
+def _check_out_file(out: Path) -> None:
+    """Raise :class:`DataFileError` unless ``out`` can be a new or replaced file: not a folder, and
+    no part of its folder path is a file."""
+    from kzmig.core.errors import DataFileError
+
+    if out.is_dir():
+        raise DataFileError(f"--out {out}: is a folder; give a file path for the CSV of changes, e.g. {out / 'changes.csv'}.")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise DataFileError(f"--out {out}: {parent} is a file, not a folder; give a CSV path in a folder.")
+            break
 
 
 def _num(value: float) -> str:

@@ -67,7 +67,7 @@ class DataSource:
                             f"it has {sorted(have)[:12]}{' ...' if len(have) > 12 else ''}.")
 
 
-def open_data(data: DataArg = None) -> DataSource:
+def open_data(data: DataArg = None, *, arg: str = "--data") -> DataSource:
     """Read and validate a study's data once.
 
     Parameters
@@ -78,6 +78,8 @@ def open_data(data: DataArg = None) -> DataSource:
         ``data/`` folder), validated as the shipped data are; a file: a user file (CSV/XLSX, long or
         wide by year, checked as ``kzmig data check`` does), unless it is the observations file of
         a version folder; a DataFrame: a long table (``region, year, variable, value[, unit, source, flag]``).
+    arg : str
+        How messages name the argument (``--data``; ``OLD``/``NEW`` for ``kzmig data diff``).
     """
     if isinstance(data, DataSource):
         return data
@@ -88,13 +90,13 @@ def open_data(data: DataArg = None) -> DataSource:
         return DataSource(complete_observations(data.copy(), source="data frame"), "the given data frame")
     path = Path(data)
     if path.is_dir():
-        return _open_version(path)
+        return _open_version(path, arg)
     if not path.is_file():
-        raise DataFileError(f"--data {path}: no such file or folder." if not path.exists()
-                            else f"--data {path}: is not a file or folder.")
+        raise DataFileError(f"{arg} {path}: no such file or folder." if not path.exists()
+                            else f"{arg} {path}: is not a file or folder.")
     folder = path.parent.parent
     if path.name == "observations.csv" and path.parent.name == "processed" and read_version(folder) is not None:
-        return _open_version(folder)
+        return _open_version(folder, arg)
     return DataSource(user_observations(path), str(path), str(path), sha256_file(path))
 
 
@@ -109,13 +111,13 @@ def read_version(folder: Path) -> dict[str, Any] | None:
         raise DataFileError(f"{path}: not a valid version file ({exc}).") from None
 
 
-def _open_version(folder: Path) -> DataSource:
+def _open_version(folder: Path, arg: str = "--data") -> DataSource:
     """A dataset version folder: its ``processed/observations.csv``, validated as the shipped file is."""
     if folder.resolve() == OBSERVATIONS.parent.parent.resolve():
         return open_data(None)
     path = folder / VERSION_OBSERVATIONS
     if not path.is_file():
-        raise DataFileError(f"--data {folder}: a folder must be a dataset version holding {VERSION_OBSERVATIONS} "
+        raise DataFileError(f"{arg} {folder}: a folder must be a dataset version holding {VERSION_OBSERVATIONS} "
                             "(as kzmig data fetch writes it); it has none. For a single file, give the file.")
     meta = read_version(folder) or {}
     version = str(meta.get("version") or folder.name)
@@ -171,4 +173,4 @@ def fetch(series: Sequence[str] | None = None, since: int | None = None, *, tran
 def diff(old: DataArg, new: DataArg) -> pd.DataFrame:
     """Values revised, added and removed from ``old`` to ``new`` (two versions, folders or files);
     see :func:`kzmig.features.fetch.diff.diff_observations`."""
-    return diff_observations(open_data(old).observations, open_data(new).observations)
+    return diff_observations(open_data(old, arg="OLD").observations, open_data(new, arg="NEW").observations)

@@ -27,7 +27,7 @@ def fetched(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("fetch") / "v1"
     res = run_kzmig("data", "fetch", "--replay", REC, *SERIES, "--out", out)
     assert res.code == 0, res.text
-    assert "18 added" in res.text and "7 revised" in res.text and f"--data {out}" in res.text
+    assert "16 added" in res.text and "9 revised" in res.text and f"--data {out}" in res.text
     return out
 
 
@@ -56,15 +56,15 @@ def test_data_check_accepts_the_version(fetched):
     res = run_kzmig("data", "check", fetched)
     assert res.code == 0, res.text
     shipped = pd.read_csv(OBSERVATIONS)
-    # the shipped rows plus the 18 added values; self-employment is the one new variable
-    rows, variables = len(shipped) + 18, shipped["variable"].nunique() + 1
+    # the shipped rows plus the 16 added values; self-employment is the one new variable
+    rows, variables = len(shipped) + 16, shipped["variable"].nunique() + 1
     assert f"ok: {rows} rows, {variables} variables" in res.text
 
 
 def test_diff_reports_the_planted_revisions(fetched, tmp_path):
     res = run_kzmig("data", "diff", DATA_DIR, fetched, "--out", tmp_path / "c.csv")
     assert res.code == 0, res.text
-    assert "7 revised, 18 added, 0 removed" in res.text
+    assert "9 revised, 16 added, 0 removed; 1 of the revisions only within the rounding of OLD" in res.text
     ch = pd.read_csv(tmp_path / "c.csv")
     revised = {(v, r, y, o, n) for v, r, y, o, n in
                ch.loc[ch["change"] == "revised", ["variable", "region", "year", "old", "new"]].itertuples(index=False)}
@@ -72,9 +72,12 @@ def test_diff_reports_the_planted_revisions(fetched, tmp_path):
                        ("population", "kazakhstan", 2024, 20033842, 20034842),
                        ("net_migration", "akmola", 2021, 46759, 47259), ("net_migration", "akmola", 2022, -2095, -2595),
                        ("grp_per_capita_thousand_kzt", "aktobe", 2022, 4788.2, 4790.0),
-                       ("avg_wage_thousand_kzt", "almaty_city", 2020, 248.0, 248.5)}
+                       ("avg_wage_kzt", "almaty_city", 2020, 247951, 248500), ("avg_wage_kzt", "abai", 2023, 299142, 300142),
+                       ("avg_wage_kzt", "kazakhstan", 2015, 126021, 126020.76)}
+    assert ch.loc[ch["within_rounding"], ["region", "year"]].values.tolist() == [["kazakhstan", 2015]]
     back = run_kzmig("data", "diff", fetched, DATA_DIR)  # the other way round: added become removed
-    assert back.code == 0 and "7 revised, 0 added, 18 removed" in back.text
+    # the other way round, 126020.76 -> 126021 is not within a rounding (the old value is not whole)
+    assert back.code == 0 and "9 revised, 0 added, 16 removed" in back.text and "rounding" not in back.text
     same = run_kzmig("data", "diff", fetched, fetched)
     assert same.code == 0 and "no differences" in same.text
 
@@ -82,6 +85,41 @@ def test_diff_reports_the_planted_revisions(fetched, tmp_path):
 def test_diff_of_a_missing_folder_is_a_user_error(tmp_path):
     res = run_kzmig("data", "diff", DATA_DIR, tmp_path / "nowhere")
     assert res.code == 2 and "no such file or folder" in res.text
+
+
+def test_diff_names_old_or_new_for_a_folder_that_is_not_a_version(fetched):
+    tests_dir = Path(__file__).resolve().parents[1]
+    res = run_kzmig("data", "diff", DATA_DIR, tests_dir)
+    assert res.code == 2 and f"error: NEW {tests_dir}: a folder must be a dataset version" in res.text, res.text
+    res = run_kzmig("data", "diff", tests_dir, fetched)
+    assert res.code == 2 and f"error: OLD {tests_dir}: a folder must be a dataset version" in res.text, res.text
+    res = run_kzmig("data", "diff", fetched, tests_dir / "nowhere")
+    assert res.code == 2 and "NEW " in res.text and "no such file or folder" in res.text
+    assert "--data" not in res.text
+
+
+@pytest.mark.parametrize("case", ["parent_is_a_file", "out_is_a_folder"])
+def test_diff_with_a_bad_out_is_a_user_error_before_the_diff(fetched, tmp_path, case):
+    (tmp_path / "plain.txt").write_text("x")
+    out = tmp_path / "plain.txt" / "c.csv" if case == "parent_is_a_file" else tmp_path
+    res = run_kzmig("data", "diff", DATA_DIR, fetched, "--out", out)
+    assert res.code == 2, res.text
+    assert f"error: --out {out}:" in res.text and "Traceback" not in res.text
+    assert ("plain.txt is a file" if case == "parent_is_a_file" else "is a folder") in res.text
+    assert "revised" not in res.text  # checked before the diff runs and prints
+    assert (tmp_path / "plain.txt").read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["plain.txt"]
+
+
+def test_diff_os_error_on_writing_out_is_a_user_error_naming_the_path(fetched, tmp_path, monkeypatch):
+    import kzmig.core.atomic
+
+    def refuse(df, path, **kw):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(kzmig.core.atomic, "atomic_write_csv", refuse)
+    res = run_kzmig("data", "diff", DATA_DIR, fetched, "--out", tmp_path / "c.csv")
+    assert res.code == 2, res.text
+    assert f"error: --out {tmp_path / 'c.csv'}: cannot write the changes there (Permission denied)" in res.text
 
 
 def test_fetch_refuses_the_shipped_folder_and_an_unknown_series(tmp_path):

@@ -68,3 +68,34 @@ def test_random_tables_agree_with_the_oracle():
         d = diff_observations(old, new)
         assert {(c, v, r, int(y)) for c, v, r, y in d[["change", "variable", "region", "year"]].itertuples(index=False)} \
             == oracle(old, new)
+
+
+def test_revisions_within_the_rounding_of_the_old_value():
+    from decimal import ROUND_HALF_UP, Decimal
+
+    # (variable, old, new, source): a wage series stored in whole tenge, the national series with a
+    # decimal (77610.5: not stored in whole units), and a rate printed to 0.1 that happens to be 5.0
+    cases = [("avg_wage_kzt", 126021.0, 126020.76, "w"), ("avg_wage_kzt", 126021.0, 126021.5, "w"),
+             ("avg_wage_kzt", 126021.0, 126020.5, "w"), ("avg_wage_kzt", 126021.0, 126022.0, "w"),
+             ("avg_wage_kzt", 100.0, 100.4, "w"), ("avg_wage_kzt", -5.0, -5.3, "w"), ("avg_wage_kzt", -5.0, -4.6, "w"),
+             ("avg_wage_kzt", 77610.5, 77610.46, "n"), ("avg_wage_kzt", 77610.0, 77610.2, "n"),
+             ("unemployment_rate_pct", 5.0, 4.9, "r"), ("unemployment_rate_pct", 5.3, 5.3, "r")]
+
+    def tab(pick):
+        return pd.DataFrame([("akmola", 2000 + i, v, pick(o, n), src) for i, (v, o, n, src) in enumerate(cases)],
+                            columns=["region", "year", "variable", "value", "source"]).assign(flag="")
+
+    d = diff_observations(tab(lambda o, n: o), tab(lambda o, n: n))
+    assert (d["change"] == "revised").all() and len(d) == len(cases) - 1  # the last one is equal
+    got = dict(zip(d["year"] - 2000, d["within_rounding"]))
+    # by hand: the old series is stored in whole units and the old value is the new one rounded half up
+    assert [got[i] for i in range(len(cases) - 1)] == [True, False, True, False, True, True, True, False, False, False]
+    # a second reckoning with Decimal (ROUND_HALF_UP differs from floor(n + 0.5) only at negative halves: none here)
+    whole_series = {"w": True, "n": False, "r": False}
+    oracle = [whole_series[src] and n != int(n) and Decimal(repr(n)).quantize(Decimal(1), ROUND_HALF_UP) == Decimal(int(o))
+              for _, o, n, src in cases[:-1]]
+    assert [got[i] for i in range(len(cases) - 1)] == oracle
+    s = summarise(d).set_index("variable")
+    assert s.loc["avg_wage_kzt", ["revised", "within_rounding"]].tolist() == [9, 5]
+    assert s.loc["unemployment_rate_pct", "within_rounding"] == 0
+    assert not diff_observations(OLD, NEW)["within_rounding"].any()

@@ -101,11 +101,16 @@ def test_implausible_value_without_zero_groups_is_left_for_validation():
     assert out["value"].tolist() == [900.0, 5e7] and out["flag"].tolist() == ["", ""]
 
 
-def test_taldau_cube_keeps_total_terms_scales_to_thousands_and_skips_x_and_districts():
-    p = parse_cube(body("avg_wage_702972.json"), SERIES["avg_wage"], "702972")
+def test_taldau_cube_keeps_total_terms_in_kzt_and_skips_x_and_districts():
+    s = SERIES["avg_wage"]
+    assert (s.variable, s.unit, s.scale) == ("avg_wage_kzt", "KZT per month", 1.0)  # the wage the models use
+    p = parse_cube(body("avg_wage_702972.json"), s, "702972")
     got = values(p)
-    assert got == {("kazakhstan", 2020): 213.0, ("kazakhstan", 2021): 250.311, ("akmola", 2020): 168.3,
-                   ("akmola", 2022): 210.5056, ("almaty_city", 2020): 248.5, ("almaty_city", 2021): 300.12}
+    assert got == {("kazakhstan", 2015): 126020.76, ("kazakhstan", 2020): 213003.0, ("kazakhstan", 2021): 250311.0,
+                   ("kazakhstan", 2023): 364295.0, ("akmola", 2020): 168302.0, ("akmola", 2025): 361204.5,
+                   ("almaty_city", 2020): 248500.0, ("almaty_city", 2021): 295985.0, ("abai", 2023): 300142.0,
+                   ("abai", 2024): 339299.0, ("east_kazakhstan", 2023): 339854.0, ("east_kazakhstan", 2024): 380325.0}
+    assert (p.rows["flag"] == "").all()  # all within avg_wage_kzt's range: no zero-group correction
     reasons = dict(zip(p.skipped["label"], p.skipped["reason"]))
     assert reasons == {"АКМОЛИНСКАЯ ОБЛАСТЬ": "confidential", "АККОЛЬСКИЙ РАЙОН": "sub-regional"}
 
@@ -122,6 +127,20 @@ def test_unknown_region_name_is_named_with_its_year():
     with pytest.raises(DataError, match=r"unknown region name 'НОВАЯ ОБЛАСТЬ' \(year 2023\)") as exc:
         parse_statgov_tsv(body("broken/population_unknown_region.tsv"), SERIES["population"], "element 6584")
     assert "element 6584" in str(exc.value)
+    assert "closest known" not in str(exc.value)  # no far-fetched suggestion (it used to say 'atyrau')
+
+
+@pytest.mark.parametrize("label, hint", [("АКМОЛИНСКАЯ ОБЛАСТ", "akmola"), ("ПАВЛАДАРСКАЯ ОБЛАСТЬ", "pavlodar"),
+                                         ("ОБЛАСТЬ АБАИ", "abai"), ("НОВАЯ ОБЛАСТЬ", None),
+                                         ("СЕВЕРНАЯ ОБЛАСТЬ", None), ("РЕСПУБЛИКА", None)])
+def test_unknown_region_is_suggested_only_when_close(label, hint):
+    from kzmig.features.fetch.parse import region_code
+    from kzmig.features.regions import suggest_region
+
+    assert suggest_region(label) == hint
+    with pytest.raises(DataError, match=r"unknown region name") as exc:
+        region_code(label, 2023, "element 6584")
+    assert (f"closest known: {hint!r}" in str(exc.value)) if hint else ("closest known" not in str(exc.value))
 
 
 def test_changed_column_set_names_the_missing_column():

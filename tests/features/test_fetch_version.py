@@ -36,15 +36,17 @@ EXPECTED = {
     ("revised", "net_migration", "akmola", 2021, 46759, 47259),
     ("revised", "net_migration", "akmola", 2022, -2095, -2595),
     ("revised", "grp_per_capita_thousand_kzt", "aktobe", 2022, 4788.2, 4790.0),
-    ("revised", "avg_wage_thousand_kzt", "almaty_city", 2020, 248.0, 248.5),
+    # the wage of the models (Taldau 702972 = element 5676, KZT): two planted revisions, and the national
+    # 2015 wage with its decimals (126020.76) against the shipped copy rounded to whole tenge
+    ("revised", "avg_wage_kzt", "almaty_city", 2020, 247951, 248500),
+    ("revised", "avg_wage_kzt", "abai", 2023, 299142, 300142),
+    ("revised", "avg_wage_kzt", "kazakhstan", 2015, 126021, 126020.76),
     ("added", "population", "akmola", 2026, None, 786500),
     ("added", "population", "almaty_city", 2026, None, 2350000),
     ("added", "population", "abai", 2026, None, 598000),
     ("added", "grp_per_capita_thousand_kzt", "akmola", 2023, None, 5012.3),
     ("added", "grp_per_capita_thousand_kzt", "aktobe", 2023, None, 5401.7),
-    ("added", "avg_wage_thousand_kzt", "kazakhstan", 2021, None, 250.311),
-    ("added", "avg_wage_thousand_kzt", "akmola", 2022, None, 210.5056),
-    ("added", "avg_wage_thousand_kzt", "almaty_city", 2021, None, 300.12),
+    ("added", "avg_wage_kzt", "akmola", 2025, None, 361204.5),
     ("added", "poverty_share_pct", "akmola", 2021, None, 5.1),
     ("added", "poverty_share_pct", "kazakhstan", 2021, None, 5.2),
     *{("added", "self_employed_thousand_persons", r, y, None, v) for r, y, v in [
@@ -72,7 +74,37 @@ def saved(version, tmp_path_factory) -> Path:
 def test_planted_revisions_come_out_exactly(version):
     assert version.version == "fetch-20261201T120000Z"
     assert as_set(version.changes) == EXPECTED
-    assert version.meta()["changes"] == {"revised": 7, "added": 18, "removed": 0}
+    assert version.meta()["changes"] == {"revised": 9, "added": 16, "removed": 0}
+    # only the national 2015 wage is a revision within the shipped whole-tenge rounding
+    rounding = version.changes[version.changes["within_rounding"]]
+    assert [tuple(r) for r in rounding[["variable", "region", "year"]].itertuples(index=False)] == \
+        [("avg_wage_kzt", "kazakhstan", 2015)]
+    assert rounding["difference"].round(6).tolist() == [-0.24]
+
+
+def test_the_fetched_wage_is_the_models_wage_and_the_thousand_kzt_copy_stays(version):
+    obs = version.observations.set_index(["variable", "region", "year"])
+    row = obs.loc[("avg_wage_kzt", "almaty_city", 2020)]
+    assert (row["value"], row["unit"]) == (248500.0, "KZT per month")
+    assert row["source"].startswith("taldau.stat.gov.kz:Api/GetIndexData/702972?period=7")
+    assert obs.loc[("avg_wage_kzt", "akmola", 2021), "value"] == 203006  # 'x' in the table: the shipped value stays
+    assert obs.loc[("avg_wage_thousand_kzt", "almaty_city", 2020), "value"] == 248.0  # not fetched: as shipped
+    assert "avg_wage_thousand_kzt" not in set(version.changes["variable"])
+
+
+def test_merged_border_views_of_the_version_weight_the_fetched_wage_by_employed_persons(version):
+    from kzmig.features.dataset import load_long
+
+    long = load_long("harmonised", 2018, observations=version.observations).set_index(["region", "year", "variable"])
+    row = long.loc[("east_kazakhstan", 2023, "avg_wage_kzt")]
+    # East Kazakhstan in 2018 borders = East Kazakhstan + Abai; the shipped employed persons (thousand) for 2023
+    # are 368.832 and 292.461; the wages are the shipped 339,854 and the revised (fetched) 300,142
+    expected = (339854 * 368.832 + 300142 * 292.461) / (368.832 + 292.461)
+    assert row["value"] == pytest.approx(expected, rel=1e-12)
+    assert "derived:weighted_employed" in row["flag"]
+    shipped = load_long("harmonised", 2018).set_index(["region", "year", "variable"])
+    assert shipped.loc[("east_kazakhstan", 2023, "avg_wage_kzt"), "value"] == pytest.approx(
+        (339854 * 368.832 + 299142 * 292.461) / (368.832 + 292.461), rel=1e-12)
 
 
 def test_confidential_value_keeps_the_shipped_one_and_the_correction_is_flagged(version):
@@ -110,7 +142,10 @@ def test_saved_version_passes_the_shipped_validation_and_names_its_version(saved
     assert info["base"]["sha256"] == sha256_file(OBSERVATIONS) and info["series"] == RECORDED
     assert (saved / "raw" / "population_statgov_6584.tsv").read_bytes() == (REC / "population_6584.tsv").read_bytes()
     card = (saved / "README.md").read_text()
-    assert "fetch-20261201T120000Z" in card and "| population | 3 | 3 | 0 | 4 | 2022-2026 |" in card
+    assert "fetch-20261201T120000Z" in card and "| population | 3 | 3 | 0 | 0 | 4 | 2022-2026 |" in card
+    assert "| avg_wage_kzt | 3 | 1 | 0 | 1 | 4 | 2015-2025 |" in card
+    assert "Here 3 wage value(s) are revised, 1 of them only within the shipped rounding" in card
+    assert "`avg_wage_thousand_kzt` (the 2020 Taldau copy in thousand KZT, rounded to 0.1) is not fetched" in card
 
 
 def test_changes_file_reads_back_to_the_same_set(saved):

@@ -30,10 +30,15 @@ PLANTED = {
     ("population", "akmola", 2022): 786208,   # shipped 785708: revised +500
     ("population", "akmola", 2024): 788976,   # shipped 787976: revised +1000
     ("grp_per_capita_thousand_kzt", "aktobe", 2022): "4 790,0",  # shipped 4788.2
-    ("avg_wage_thousand_kzt", "almaty_city", 2020): "248500",    # shipped 248 (thousand KZT)
+    # Taldau 702972 feeds avg_wage_kzt (KZT per month, the statistic of BNS element 5676)
+    ("avg_wage_kzt", "almaty_city", 2020): "248500",      # shipped 247951: revised +549
+    ("avg_wage_kzt", "abai", 2023): "300142",             # shipped 299142: revised +1000 (a member of the
+                                                          # 2018-border East Kazakhstan, weighted by employed)
+    ("avg_wage_kzt", "kazakhstan", 2015): "126020.76",    # shipped 126021, rounded to whole tenge by a
+                                                          # third-party script: revised -0.24 (BNS value, SOURCES.md)
 }
 NAMES = {"kazakhstan": "РЕСПУБЛИКА КАЗАХСТАН", "akmola": "АКМОЛИНСКАЯ ОБЛАСТЬ", "aktobe": "АКТЮБИНСКАЯ ОБЛАСТЬ",
-         "almaty_city": "Г.АЛМАТЫ", "abai": "ОБЛАСТЬ АБАЙ"}
+         "almaty_city": "Г.АЛМАТЫ", "abai": "ОБЛАСТЬ АБАЙ", "east_kazakhstan": "ВОСТОЧНО-КАЗАХСТАНСКАЯ ОБЛАСТЬ"}
 
 
 def shipped() -> pd.DataFrame:
@@ -101,15 +106,24 @@ def cube(rows: list[tuple[list[int], list[str], dict[int, str]]], cumulative: bo
 TOTALS_WAGE = ([741885, 741917, 3629946, 741935], ["Всего", "Всего", "Всего", "Оба пола"])
 
 
-def wages() -> bytes:
+def wages(obs: pd.DataFrame) -> bytes:
+    """Taldau 702972 (annual, KZT per month, values as strings): the statistic of element 5676, so
+    the values are the shipped ``avg_wage_kzt`` (printed with or without ``.0``) except the PLANTED
+    ones; Akmola 2025 is ADDED (a made-up value); ``x``, a breakdown by sex and a district are left out."""
     t, n = TOTALS_WAGE
+    w = obs[obs["variable"] == "avg_wage_kzt"].set_index(["region", "year"])["value"]
+
+    def cells(region: str, years: tuple[int, ...], fmt: str = "{}") -> dict[int, str]:
+        return {y: PLANTED.get(("avg_wage_kzt", region, y), fmt.format(w[(region, str(y))])) for y in years}
+
     return cube([
-        ([741880, *t], ["РЕСПУБЛИКА КАЗАХСТАН", *n], {2020: "213000", 2021: "250311.0"}),  # 2021 ADDED
-        ([741881, *t], ["АКМОЛИНСКАЯ ОБЛАСТЬ", *n], {2020: "168300", 2021: "x", 2022: "210505.6"}),  # 2022 ADDED
+        ([741880, *t], ["РЕСПУБЛИКА КАЗАХСТАН", *n], cells("kazakhstan", (2015, 2020, 2021, 2023), "{}.0")),
+        ([741881, *t], ["АКМОЛИНСКАЯ ОБЛАСТЬ", *n], {**cells("akmola", (2020,)), 2021: "x", 2025: "361204.5"}),
         ([741881, 741885, 741917, 3629946, 741936], ["АКМОЛИНСКАЯ ОБЛАСТЬ", "Всего", "Всего", "Всего", "Женщины"],
          {2020: "140100", 2021: "151000"}),  # a breakdown by sex: filtered out
-        ([741900, *t], ["Г.АЛМАТЫ", *n],
-         {2020: PLANTED[("avg_wage_thousand_kzt", "almaty_city", 2020)], 2021: "300120"}),  # 2020 REVISED, 2021 ADDED
+        ([741900, *t], ["Г.АЛМАТЫ", *n], cells("almaty_city", (2020, 2021))),
+        ([741910, *t], [NAMES["abai"], *n], cells("abai", (2023, 2024))),
+        ([741911, *t], [NAMES["east_kazakhstan"], *n], cells("east_kazakhstan", (2023, 2024))),
         ([742001, *t], ["АККОЛЬСКИЙ РАЙОН", *n], {2020: "150200"}),  # a district (dictionary 68): left out
     ])
 
@@ -175,7 +189,7 @@ def main(out: Path = HERE) -> None:
     files = {
         "population_6584.tsv": population(obs),
         "grp_per_capita_5930.tsv": grp_per_capita(),
-        "avg_wage_702972.json": wages(),
+        "avg_wage_702972.json": wages(obs),
         "self_employed_702935.json": self_employed(),
         "poverty_share_704498.json": poverty(),
         "housing_4289.tsv": housing(obs),
