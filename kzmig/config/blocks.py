@@ -25,7 +25,7 @@ from kzmig.config.base import (
     fail,
     toml_repr,
 )
-from kzmig.core.parallel import BACKENDS, Backend
+from kzmig.core.parallel import BACKENDS, Backend, tcp_host_port
 from kzmig.features.dataset import VIEWS
 from kzmig.features.panel import YEAR_RANGE
 from kzmig.features.regions import BORDERS
@@ -165,6 +165,10 @@ class ExecutionBlock(ConfigModel):
         if self.address is not None and self.backend != "dask":
             fail([error(("address",), f"found {toml_repr(self.address)}; a scheduler address needs backend = "
                                       f"\"dask\", not {toml_repr(self.backend)}.", self.address)])
+        if self.address is not None and tcp_host_port(self.address) is None:
+            fail([error(("address",), f"found {toml_repr(self.address)}; a scheduler address is HOST:PORT, "
+                                      "optionally with a scheme (\"tcp://10.0.0.5:8786\", \"tls://host:8786\"; "
+                                      "other schemes such as ucx:// are passed to dask as they are).", self.address)])
         return self
 
     def resolve(self, backtest: BacktestBlock | None = None) -> Backend:

@@ -346,6 +346,9 @@ def with_execution(cfg: Any, options: Mapping[str, Any]) -> Any:
         for key, opt in EXECUTION_OPTIONS.items():
             text = text.replace(f"  - {key}", f"  - {opt} (execution.{key})")
         raise ConfigError(text) from None
+    if isinstance(cfg, RunConfig):  # the run's [execution] holds for each of its forecast studies
+        forecasts = {k: f.model_copy(update={"execution": block}) for k, f in cfg.forecasts.items()}
+        return cfg.model_copy(update={"execution": block, "forecasts": forecasts})
     return cfg.model_copy(update={"execution": block})
 
 

@@ -149,6 +149,9 @@ class RunConfig(StudyConfigBase):
         if isinstance(data, dict) and isinstance(data.get("forecasts"), dict):
             bodies = {k: ({**v, "study": {"name": k}} if isinstance(v, dict) and "study" not in v else v)
                       for k, v in data["forecasts"].items()}
+            if data.get("execution") is not None:  # the run's [execution] replaces each study's own
+                bodies = {k: ({**v, "execution": data["execution"]} if isinstance(v, dict) else v)
+                          for k, v in bodies.items()}
             return {**data, "forecasts": bodies}
         return data
 

@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import reprlib
 import signal
+import socket
 import sys
 import threading
 import time
@@ -95,6 +96,48 @@ class Backend:
             return f"dask ({self.address})"
         what = "LocalCluster, " if self.kind == "dask" else ""
         return f"{self.kind} ({what}{self.n_workers} worker{'s' if self.n_workers != 1 else ''})"
+
+
+#: schemes whose address is HOST:PORT over TCP (the ones :func:`check_scheduler` can probe)
+_TCP_SCHEMES = ("tcp", "tls")
+
+
+def tcp_host_port(address: str) -> tuple[str, int] | None | bool:
+    """``(host, port)`` of a TCP scheduler address (``tcp://host:port``, ``tls://host:port`` or
+    ``host:port``; IPv6 hosts in brackets), ``True`` for another scheme (``ucx://...``, left to
+    dask), ``None`` when the address is malformed (no host, no port, or a port outside 1-65535)."""
+    scheme, sep, rest = address.strip().partition("://")
+    if not sep:
+        scheme, rest = "tcp", address.strip()
+    if scheme not in _TCP_SCHEMES:
+        return True if scheme and rest else None
+    host, colon, port = rest.rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or "/" in rest or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return host, int(port)
+
+
+def check_scheduler(address: str, timeout: float = 10.0) -> None:
+    """Fail fast, before any work, when nothing listens at a TCP scheduler address.
+
+    Raises
+    ------
+    ConfigError
+        The address is malformed, or no connection opened within ``timeout`` seconds.
+    """
+    where = tcp_host_port(address)
+    if where is None:
+        raise ConfigError(f"execution address {address!r}: a scheduler address is HOST:PORT, optionally with "
+                          "a scheme (tcp://10.0.0.5:8786).")
+    if where is True:
+        return
+    try:
+        socket.create_connection(where, timeout=timeout).close()
+    except OSError as err:
+        raise ConfigError(f"execution address {address!r}: no Dask scheduler answered within {timeout:g} s "
+                          f"({type(err).__name__}: {err}); start one (dask scheduler) or check the address; "
+                          "nothing was run.") from None
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from kzmig.core.errors import ConfigError, KzmigError, PanelContractError, StudyError
-from kzmig.core.parallel import Backend, open_backend
+from kzmig.core.parallel import Backend, check_scheduler, open_backend
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.backtest import backtest
@@ -249,6 +249,8 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
 
     progress = progress or no_progress
     cfg = config
+    if cfg.execution.backend == "dask" and cfg.execution.address:
+        check_scheduler(cfg.execution.address)  # an unreachable cluster fails before any work
     source = open_data(data)
     wide, long = study_panel(cfg, source.observations)
     check_to_year(cfg.forecast.to_year, last_observed_year(cfg, wide, source.label), cfg.forecast.max_years_ahead,

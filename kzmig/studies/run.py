@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kzmig.core.parallel import check_scheduler
 from kzmig.core.runs import RunFolder
 from kzmig.studies.assess import assess
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
@@ -123,6 +124,9 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
     progress = progress or no_progress
     cfg = config
     targets = read_targets(cfg.targets) if cfg.targets is not None else None  # bad targets fail before any work
+    for address in sorted({s.execution.address for s in cfg.forecasts.values()
+                           if s.execution.backend == "dask" and s.execution.address}):
+        check_scheduler(address)  # so does an unreachable cluster, before the assessment and the regression
     source = open_data(data)
     plan = [("assessment", cfg.assess is not None), ("regression", cfg.regress is not None),
             *((f"forecast/{name}", True) for name in cfg.forecasts), ("specialists", cfg.specialists is not None),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ from distributed import LocalCluster
 
 from kzmig.config import load_config, validate_config, with_execution
 from kzmig.core.errors import ConfigError
-from kzmig.core.parallel import Backend
+from kzmig.core.parallel import Backend, check_scheduler, tcp_host_port
 
 CONFIG = """
 [study]
@@ -113,12 +114,67 @@ def test_a_runs_execution_holds_for_its_forecast_studies(monkeypatch):
 
     run_module = importlib.import_module("kzmig.studies.run")  # the module (kzmig.studies.run is also the function)
     monkeypatch.setattr(run_module, "forecast", fake_forecast)
+    probed = []
+    monkeypatch.setattr(run_module, "check_scheduler", probed.append)
     cfg = validate_config({"run": {"name": "r"}, "execution": {"backend": "dask", "address": "tcp://h:8786"},
                            "forecasts": {"net": {"models": {"naive": {"kind": "naive"}},
                                                  "execution": {"backend": "local", "workers": 1}}}}, "run")
+    # the resolved config (written to the manifest) says what runs: the run's table, not the study's own
+    assert cfg.model_dump(mode="json")["forecasts"]["net"]["execution"] == {
+        "backend": "dask", "workers": None, "address": "tcp://h:8786"}
     with pytest.raises(Stop):
         run_module.run(cfg)
     assert seen[0].resolve() == Backend("dask", address="tcp://h:8786")
+    assert probed == ["tcp://h:8786"]  # the scheduler is probed once, before any part of the run
+    # options on the command line reach the studies too
+    local = with_execution(cfg, {"backend": "local", "workers": 2})
+    assert local.forecasts["net"].execution.model_dump() == {"backend": "local", "workers": 2, "address": None}
+
+
+@pytest.mark.parametrize(("address", "expected"), [
+    ("tcp://10.0.0.5:8786", ("10.0.0.5", 8786)), ("10.0.0.5:8786", ("10.0.0.5", 8786)),
+    ("tls://sched.example:443", ("sched.example", 443)), ("tcp://[::1]:8786", ("::1", 8786)),
+    ("ucx://10.0.0.5:13337", True), ("notaurl", None), ("tcp://host", None), ("tcp://:8786", None),
+    ("tcp://h:0", None), ("tcp://h:70000", None), ("tcp://h:87a6", None), ("tcp://h:8786/x", None)])
+def test_scheduler_addresses_are_parsed_by_hand_worked_cases(address, expected):
+    assert tcp_host_port(address) == expected
+
+
+def test_a_malformed_scheduler_address_is_refused_before_dask_sees_it(study, tmp_path):
+    cfg, data = study
+    with pytest.raises(ConfigError, match=r"execution.address: found \"notaurl\"; a scheduler address is HOST:PORT"):
+        validate_config({"study": {"name": "x"}, "models": {"naive": {"kind": "naive"}},
+                         "execution": {"backend": "dask", "address": "notaurl"}}, "forecast")
+    res = run_kzmig("forecast", cfg, "--out", tmp_path / "bad", "--data", data, "--scheduler", "notaurl")
+    assert res.code == 2 and "--scheduler (execution.address): found \"notaurl\"" in res.text, res.text
+    assert "Traceback" not in res.text and "Client" not in res.text and not (tmp_path / "bad").exists()
+
+
+def test_check_scheduler_opens_a_connection_and_names_an_address_nobody_listens_at():
+    with socket.socket() as server:  # a listening socket stands for a scheduler
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        check_scheduler(f"tcp://127.0.0.1:{port}", timeout=5)
+    # the port is closed now: connection refused, at once
+    with pytest.raises(ConfigError, match=rf"execution address 'tcp://127.0.0.1:{port}': no Dask scheduler answered"):
+        check_scheduler(f"tcp://127.0.0.1:{port}", timeout=5)
+    check_scheduler("ucx://10.0.0.5:13337")  # other schemes are left to dask
+
+
+def test_an_unreachable_scheduler_stops_a_run_before_its_first_part(monkeypatch):
+    run_module = importlib.import_module("kzmig.studies.run")
+    started = []
+    monkeypatch.setattr(run_module, "assess", lambda *a, **k: started.append("assess"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, never listening: refused
+        cfg = validate_config({"run": {"name": "r"}, "assess": {},
+                               "execution": {"backend": "dask", "address": f"tcp://127.0.0.1:{port}"},
+                               "forecasts": {"net": {"models": {"naive": {"kind": "naive"}}}}}, "run")
+        with pytest.raises(ConfigError, match="no Dask scheduler answered.*nothing was run"):
+            run_module.run(cfg)
+    assert started == []
 
 
 def test_failed_tasks_are_named_and_the_others_written_to_the_failed_folder(study, tmp_path):
