@@ -60,7 +60,8 @@ def fetch(
                                      + ", ".join(SERIES) + "."),
     since: int | None = typer.Option(None, "--since", help="Keep fetched values from this year on."),
     out: Path | None = typer.Option(None, "--out", help="New folder for the version (default: data/versions/<version> "
-                                    "beside the shipped data; never the shipped folder)."),
+                                    "beside the shipped data in a source checkout, ./kzmig-data/<version> for an "
+                                    "installed package; never the shipped folder)."),
     replay: Path | None = typer.Option(None, "--replay", help="Answer requests from recorded responses in this folder "
                                        "(index.csv + bodies) instead of the network, e.g. tests/data/fetch."),
     timeout: float = typer.Option(30.0, "--timeout", min=1.0, help="Seconds to wait for each response."),
@@ -72,7 +73,7 @@ def fetch(
     as downloaded. Use it with ``kzmig run CONFIG --data DIR``; compare with ``kzmig data diff``.
     Without network it fails at the first request (exit 2) and writes nothing.
     """
-    from kzmig.features.regions import DATA_DIR
+    from kzmig.studies.data import default_version_folder
     from kzmig.studies.data import fetch as fetch_study
 
     transport = None
@@ -81,7 +82,7 @@ def fetch(
 
         transport = recorded_transport(replay)
     version = fetch_study(series or None, since, transport=transport, timeout=timeout)
-    path = version.save(out or DATA_DIR / "versions" / version.version)
+    path = version.save(out or default_version_folder(version.version))
     console = out_console()
     table = Table(title=f"fetched tables ({version.version})")
     for col in ("series", "variable", "values", "corrected", "confidential", "sub_regional", "not_annual"):

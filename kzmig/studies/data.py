@@ -170,6 +170,21 @@ def fetch(series: Sequence[str] | None = None, since: int | None = None, *, tran
     return build_version(base.observations, fetched, base_meta=base_meta, series=names, since=since)
 
 
+def default_version_folder(version: str, shipped: Path | None = None, cwd: Path | None = None) -> Path:
+    """Where ``kzmig data fetch`` writes a version when no ``--out`` is given.
+
+    Beside the shipped data (``data/versions/<version>``) in a source checkout; in an installed
+    package, whose data sit in site-packages (not a place for user files, and often read-only),
+    ``./kzmig-data/<version>`` under the current folder instead, as runs go to ``./runs``.
+    """
+    from kzmig.features.regions import DATA_DIR
+
+    shipped = DATA_DIR if shipped is None else shipped
+    if {"site-packages", "dist-packages"} & set(shipped.resolve().parts):
+        return (Path.cwd() if cwd is None else cwd) / "kzmig-data" / version
+    return shipped / "versions" / version
+
+
 def diff(old: DataArg, new: DataArg) -> pd.DataFrame:
     """Values revised, added and removed from ``old`` to ``new`` (two versions, folders or files);
     see :func:`kzmig.features.fetch.diff.diff_observations`."""

@@ -228,3 +228,12 @@ def test_value_that_stays_implausible_fails_validation_naming_region_and_year(tm
 
     with pytest.raises(PanelContractError, match=r"6584/csv/file/ru/ \(population\): 1 value.*region='akmola', year=2024"):
         fetch(["population"], transport=httpx.MockTransport(handler), backoff=0, now=NOW)
+
+
+def test_the_default_folder_of_a_version_is_beside_a_checkout_and_under_the_cwd_when_installed(tmp_path):
+    from kzmig.studies.data import default_version_folder
+
+    checkout = tmp_path / "repo" / "data"
+    assert default_version_folder("v1", checkout, tmp_path / "cwd") == checkout / "versions" / "v1"
+    installed = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "kzmig" / "data"
+    assert default_version_folder("v1", installed, tmp_path / "cwd") == tmp_path / "cwd" / "kzmig-data" / "v1"
