@@ -1,14 +1,15 @@
 """Fixtures of the feature tests: user files written to a temporary folder, and the check that one is refused."""
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
 from kzmig.features.io import read_user_table
+from kzmig.features.regions import DATA_DIR
 
 
 @pytest.fixture
@@ -62,3 +63,10 @@ def _flow_panel(flows: Mapping[str, tuple[Sequence[float], Sequence[float]]], p0
 def flow_panel() -> Callable[..., pd.DataFrame]:
     """``flow_panel(flows, p0, start=2000)``: a balanced population panel from hand-made flows."""
     return _flow_panel
+
+
+@pytest.fixture(scope="module")
+def shipped_rows() -> dict[tuple[str, int, str], dict[str, str]]:
+    """Shipped observations as {(region, year, variable): row dict} (strings as stored)."""
+    with open(DATA_DIR / "processed" / "observations.csv", encoding="utf-8", newline="") as fh:
+        return {(r["region"], int(r["year"]), r["variable"]): r for r in csv.DictReader(fh)}

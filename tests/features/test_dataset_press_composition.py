@@ -8,8 +8,6 @@ import csv
 import re
 
 import pytest
-
-from kzmig.features.regions import DATA_DIR
 from kzmig.features.variables import VARIABLES
 
 PRESS = ("migration_press_quotes_secondary.csv", "press_quotes_secondary_2.csv")
@@ -17,9 +15,8 @@ COMPOSITION = re.compile(r"^external_(arrivals|departures)(_specialty:|_15plus_e
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    with open(DATA_DIR / "processed" / "observations.csv", encoding="utf-8", newline="") as fh:
-        return {(r["region"], int(r["year"]), r["variable"]): r for r in csv.DictReader(fh)}
+def shipped(shipped_rows):
+    return shipped_rows
 
 
 def press_rows(raw_dir):

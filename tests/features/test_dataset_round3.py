@@ -6,33 +6,21 @@ Reference values come from plain loops over the raw CSVs (csv module), never fro
 """
 from __future__ import annotations
 
-import csv
-
 import pandas as pd
 import pytest
-
 from kzmig.features.dataset import read_observations
 from kzmig.features.regions import DATA_DIR, resolve_region
 from kzmig.features.variables import CIS_PARTNERS, VARIABLES
+from raw_helpers import raw_rows
 
 MAKENERZHAN = "makenerzhan-gif/kazakhstan-economic-data"
 XLSX = "open-data-kazakhstan/city-unemployment-rate"
 PARTNERS = ("ARM", "AZE", "BLR", "KGZ", "MDA", "RUS", "TJK", "TKM", "UKR", "UZB")
 
 
-def raw_rows(raw_dir, name):
-    with open(raw_dir / name, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 @pytest.fixture(scope="module")
-def shipped():
-    """Shipped observations as {(region, year, variable): row dict} (strings as stored)."""
-    out = {}
-    with open(DATA_DIR / "processed" / "observations.csv", encoding="utf-8", newline="") as fh:
-        for r in csv.DictReader(fh):
-            out[(r["region"], int(r["year"]), r["variable"])] = r
-    return out
+def shipped(shipped_rows):
+    return shipped_rows
 
 
 def as_stored(text):

@@ -5,30 +5,19 @@ Reference values come from plain loops over the raw CSVs (csv module), never fro
 """
 from __future__ import annotations
 
-import csv
-
 import pandas as pd
 import pytest
-
 from kzmig.features.dataset import harmonise, load_long
 from kzmig.features.regions import DATA_DIR
 from kzmig.features.variables import VARIABLES
+from raw_helpers import raw_rows
 
 WAGES = "wages_regional_annual_bns.csv"
 
 
-def raw_rows(raw_dir, name):
-    with open(raw_dir / name, encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 @pytest.fixture(scope="module")
-def shipped():
-    out = {}
-    with open(DATA_DIR / "processed" / "observations.csv", encoding="utf-8", newline="") as fh:
-        for r in csv.DictReader(fh):
-            out[(r["region"], int(r["year"]), r["variable"])] = r
-    return out
+def shipped(shipped_rows):
+    return shipped_rows
 
 
 def test_wage_rows_equal_raw_file_exactly(raw_dir, shipped):
