@@ -105,17 +105,21 @@ _TCP_SCHEMES = ("tcp", "tls")
 def tcp_host_port(address: str) -> tuple[str, int] | None | bool:
     """``(host, port)`` of a TCP scheduler address (``tcp://host:port``, ``tls://host:port`` or
     ``host:port``; IPv6 hosts in brackets), ``True`` for another scheme (``ucx://...``, left to
-    dask), ``None`` when the address is malformed (no host, no port, or a port outside 1-65535)."""
-    scheme, sep, rest = address.strip().partition("://")
-    if not sep:
-        scheme, rest = "tcp", address.strip()
-    if scheme not in _TCP_SCHEMES:
-        return True if scheme and rest else None
-    host, colon, port = rest.rpartition(":")
-    host = host.strip("[]")
-    if not colon or not host or "/" in rest or not port.isdigit() or not 1 <= int(port) <= 65535:
+    dask), ``None`` when the address is malformed (no host, no port, or a port outside 1-65535).
+    Parsed by dask.distributed's own address functions, which accept an empty host and any port."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address.strip())
+    except ValueError:
         return None
-    return host, int(port)
+    if scheme not in _TCP_SCHEMES:
+        return True if location else None
+    try:
+        host, port = parse_host_port(location)
+    except ValueError:
+        return None
+    return (host, port) if host and 1 <= port <= 65535 else None
 
 
 def check_scheduler(address: str, timeout: float = 10.0) -> None:
