@@ -137,9 +137,7 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
         parts["assessment"] = steps("assessment", lambda: assess(cfg.assess, source, progress=progress))
     if cfg.regress is not None:
         parts["regression"] = steps("regression", lambda: regress(cfg.regress, source, progress=progress))
-    for name, study in cfg.forecasts.items():
-        if cfg.execution is not None:  # the run's [execution] holds for each of its forecast studies
-            study = study.model_copy(update={"execution": cfg.execution})
+    for name, study in cfg.forecasts.items():  # a run's [execution] is already in each study (RunConfig)
         parts[f"forecast/{name}"] = steps(f"forecast/{name}", lambda s=study: forecast(s, source, progress=progress))
     if cfg.specialists is not None:
         parts["specialists"] = steps("specialists", lambda: specialist_part(
