@@ -573,7 +573,7 @@ def build_observations(raw: Path) -> pd.DataFrame:
     }))
     obs = pd.concat([obs, *extra], ignore_index=True)
     obs = pd.concat([obs, build_area(raw, obs[obs["variable"] == "population"])], ignore_index=True)
-    obs = pd.concat([obs, _derived_net_migration(obs)], ignore_index=True)
+    obs = pd.concat([obs, derived_net_migration(obs)], ignore_index=True)
     obs["year"] = obs["year"].astype("int64")
     dup = obs.duplicated(["region", "year", "variable"], keep=False)
     if dup.any():
@@ -581,7 +581,7 @@ def build_observations(raw: Path) -> pd.DataFrame:
     return obs[COLUMNS].sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)
 
 
-def _derived_net_migration(obs: pd.DataFrame) -> pd.DataFrame:
+def derived_net_migration(obs: pd.DataFrame) -> pd.DataFrame:
     """Balancing-equation net migration (current borders) where BNS publishes none."""
     wide = (
         obs[obs["variable"].isin(["population", "natural_increase"])]

@@ -41,7 +41,7 @@ import pandas as pd
 from kzmig.core.atomic import atomic_write_csv, atomic_write_text
 from kzmig.core.errors import ConfigError, DataFileError, StudyError
 from kzmig.core.provenance import sha256_file
-from kzmig.features.build import COLUMNS, _derived_net_migration
+from kzmig.features.build import COLUMNS, derived_net_migration
 from kzmig.features.dataset import coverage
 from kzmig.features.fetch import VERSION_FILE, VERSION_OBSERVATIONS
 from kzmig.features.fetch.catalog import Series
@@ -174,7 +174,7 @@ def assemble(base: pd.DataFrame, fetched: pd.DataFrame, *, source: str = "the ne
     obs = pd.concat([fetched, kept[kept["_f"].isna()].drop(columns="_f")], ignore_index=True)
     obs = pd.concat([obs, _national_sums(obs), _national_natural_increase(obs)], ignore_index=True)
     obs["year"] = obs["year"].astype("int64")
-    obs = pd.concat([obs, _derived_net_migration(obs)], ignore_index=True)
+    obs = pd.concat([obs, derived_net_migration(obs)], ignore_index=True)
     for col in ("region", "variable", "unit", "source", "flag", "note"):
         obs[col] = obs[col].fillna("").astype("string")
     obs = obs[COLUMNS].sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)
