@@ -1,0 +1,98 @@
+"""The manual (docs/, mkdocs.yml) builds with ``mkdocs build --strict``: no missing page, broken link or
+anchor, unresolved API object or docstring warning. Offline, a few seconds."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Pages of the nav that other branches of issue 21 write (configs from the JSON schema, the error
+#: policy, architecture, input files, state targets, testing). Until they are merged, the build runs
+#: on a copy of docs/ where each missing one is a one-line page; once merged, on the real tree only.
+PENDING = ("configs.md", "errors.md", "architecture.md", "architecture_studies.md", "input-files.md",
+           "state-targets.md", "development/testing.md")
+
+
+def nav_pages(nav) -> list[str]:
+    """Every Markdown file the nav names, in order."""
+    out = []
+    for item in nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        out += nav_pages(value) if isinstance(value, list) else [value]
+    return out
+
+
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+
+
+def _build(config_file: Path, site: Path) -> subprocess.CompletedProcess:
+    # cwd = the repository root: the snippets (data card, accuracy log) are included from there
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config_file),
+                           "-d", str(site)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_nav_names_only_pages_that_exist_or_are_pending():
+    docs = ROOT / _config()["docs_dir"]
+    missing = [p for p in nav_pages(_config()["nav"]) if not (docs / p).is_file()]
+    assert set(missing) <= set(PENDING), f"nav names pages that no branch writes: {sorted(set(missing) - set(PENDING))}"
+    if missing:
+        warnings.warn(f"docs pages not merged yet (built as placeholders in the test): {missing}", stacklevel=1)
+
+
+def test_site_builds_strict(tmp_path):
+    cfg = _config()
+    docs = ROOT / cfg["docs_dir"]
+    missing = [p for p in nav_pages(cfg["nav"]) if p in PENDING and not (docs / p).is_file()]
+    config_file = ROOT / "mkdocs.yml"
+    if missing:  # before the merge: the same config on a copy of docs/ with the pending pages as placeholders
+        copy = tmp_path / "docs"
+        shutil.copytree(docs, copy)
+        for page in missing:
+            (copy / page).parent.mkdir(parents=True, exist_ok=True)
+            (copy / page).write_text(f"# {page}\n\nPLACEHOLDER written by tests/test_docs.py: this page comes from "
+                                     "another branch of issue 21.\n", encoding="utf-8")
+        cfg["docs_dir"] = str(copy)
+        config_file = tmp_path / "mkdocs.yml"
+        config_file.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    site = tmp_path / "site"
+    res = _build(config_file, site)
+    assert res.returncode == 0, res.stderr[-4000:]
+    assert (site / "index.html").is_file() and (site / "report.png").is_file()
+    # the API reference is generated from the docstrings, the data card included from data/README.md
+    api = (site / "api" / "studies" / "index.html").read_text(encoding="utf-8")
+    assert "kzmig.studies.run.run" in api and "progress" in api
+    card = (site / "data-card" / "index.html").read_text(encoding="utf-8")
+    assert "Data card" in card and "--8&lt;--" not in card and "--8<--" not in card
+
+
+def test_strict_build_fails_on_a_broken_link(tmp_path):
+    """The check has teeth: one page linking to a page that does not exist fails the build."""
+    cfg = _config()
+    copy = tmp_path / "docs"
+    shutil.copytree(ROOT / cfg["docs_dir"], copy)
+    for page in PENDING:
+        if not (copy / page).is_file():
+            (copy / page).parent.mkdir(parents=True, exist_ok=True)
+            (copy / page).write_text(f"# {page}\n", encoding="utf-8")
+    (copy / "index.md").write_text((copy / "index.md").read_text(encoding="utf-8")
+                                   + "\n[gone](no-such-page.md)\n", encoding="utf-8")
+    cfg["docs_dir"] = str(copy)
+    cfg["plugins"] = ["search"]  # the link check does not need the API reference; keeps this test quick
+    config_file = tmp_path / "mkdocs.yml"
+    config_file.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    res = _build(config_file, tmp_path / "site")
+    assert res.returncode != 0 and "no-such-page.md" in res.stderr
+
+
+@pytest.mark.parametrize("page", ["studies/run.md", "benchmarks.md"])
+def test_report_screenshot_and_bench_are_referenced(page):
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    assert ("report.png" in text) if page == "studies/run.md" else ("bench_main_job.py" in text)
