@@ -2,6 +2,7 @@
 anchor, unresolved API object or docstring warning. Offline, a few seconds."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,8 @@ def _config() -> dict:
 def _build(config_file: Path, site: Path) -> subprocess.CompletedProcess:
     # cwd = the repository root: the snippets (data card, accuracy log) are included from there
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config_file),
-                           "-d", str(site)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                           "-d", str(site)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})  # Material's banner about MkDocs 2
 
 
 def test_nav_names_only_pages_that_exist_or_are_pending():

@@ -10,7 +10,9 @@ report and model folders) -- with
 - ``CPU s``: user + system time of all processes during the step: this one, its finished
   children (the backtest's local process pool, whose workers are joined at the end of each
   backtest) and any living descendants (a Dask LocalCluster's workers), read at the step
-  boundaries (the run's progress callback reports each finished step);
+  boundaries (the run's progress callback reports each finished step; the CPU time of reading
+  the data, which the run does once before its first step, is counted in the first step, whose
+  manifest wall time does not include it);
 - ``CPU / wall``: how many cores the step kept busy (at most 2 on the project's machine);
 - ``share``: the step's part of the total wall time;
 - ``norm``: the step's CPU time divided by the CPU time of a **reference run** made in the
@@ -21,7 +23,9 @@ report and model folders) -- with
 
 then the totals (import of kzmig, the run, the save, and the whole script), the peak
 resident memory of this process (``VmHWM``) and of the largest child process
-(``RUSAGE_CHILDREN.ru_maxrss``), and the 1-minute load average before and after.
+(``RUSAGE_CHILDREN.ru_maxrss``; the backtest's workers are forked from this process, so their
+resident size counts the pages they share with it), and the 1-minute load average before and
+after.
 
 The run folder goes to ``--out`` (default ``runs/bench_main_job/run``, replaced each time).
 ``--manifest RUN_DIR`` only prints the wall-time table of an existing run folder (no CPU).
