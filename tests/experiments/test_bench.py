@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parents[2] / "experiments" / "bench"
 
 
 @pytest.mark.parametrize("script", ["bench_scale.py", "bench_statsforecast.py", "bench_wild_bootstrap.py", "bench_ideas.py",
+                                    "bench_main_job.py",
                                     "accuracy_table.py"])
 def test_help_from_another_folder(script, tmp_path):
     res = subprocess.run([sys.executable, str(BENCH / script), "--help"], cwd=tmp_path,
