@@ -4,8 +4,9 @@ For each registry entry (a forecaster or a panel model of :data:`kzmig.models.re
 whose keys are the class's ``_get_param_names()``, minus those the study sets itself. A
 value must have the type of the constructor default (an integer where the default is an
 integer, a number where it is a float, ``true``/``false`` where it is a bool, a list where
-it is a tuple); a parameter whose default is ``None`` takes any value. Parameters with a
-registry of options (:data:`PARAM_CHOICES`) must be one of them.
+it is a tuple); a parameter whose default is ``None`` takes any value. The model's registration
+(:func:`kzmig.models.registry.register`) declares the rest: ``choices`` (a parameter must be one
+of them, or each item of a tuple) and ``ranges`` (inclusive bounds). Nothing here names a model.
 """
 from __future__ import annotations
 
@@ -20,23 +21,8 @@ from pydantic_core import PydanticCustomError
 
 from kzmig.config.base import ERROR_TYPE, ConfigModel, Text, Year, toml_repr
 from kzmig.features.panel import MISSING_POLICIES
-from kzmig.models.arima import CRITERIA as ARIMA_CRITERIA
-from kzmig.models.arima import AutoARIMA
-from kzmig.models.boosting import TRANSFORMS, GradientBoosting
-from kzmig.models.ets import CANDIDATES as ETS_TRENDS
-from kzmig.models.ets import CRITERIA as ETS_CRITERIA
-from kzmig.models.ets import ETS
-from kzmig.models.panel import EFFECTS, FixedEffectsMigration
+from kzmig.models import registry
 
-
-#: Parameters whose values come from an option registry of the model's own module
-#: (for a tuple-valued parameter, each item must be one of them).
-PARAM_CHOICES: dict[type, dict[str, tuple]] = {
-    GradientBoosting: {"transform": TRANSFORMS},
-    AutoARIMA: {"criterion": ARIMA_CRITERIA},
-    ETS: {"criterion": ETS_CRITERIA, "trends": tuple(ETS_TRENDS)},
-    FixedEffectsMigration: {"effects": EFFECTS},
-}
 #: Parameters, of any model that takes them, whose values come from a registry.
 COMMON_CHOICES: dict[str, tuple] = {"missing": MISSING_POLICIES}
 
@@ -52,10 +38,14 @@ def _refuse(name: str, reason: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _param_type(default: Any, choices: tuple | None) -> Any:
+def _param_type(default: Any, choices: tuple | None, bounds: tuple | None = None) -> Any:
     if choices is not None:
         opt = Literal[choices]  # type: ignore[valid-type]
         return tuple[opt, ...] if isinstance(default, tuple) else opt
+    if bounds is not None:
+        lo, hi = bounds
+        base = type(default) if isinstance(default, (int, float)) and not isinstance(default, bool) else float
+        return Annotated[base, Field(ge=lo, le=hi)]
     if default is None or default is inspect.Parameter.empty:
         return Any
     if isinstance(default, bool):
@@ -80,14 +70,16 @@ def params_model(cls: type, reserved: Mapping[str, str]) -> type[ParamsBase]:
         Parameters the study sets itself -> where the user sets them instead.
     """
     sig = inspect.signature(cls.__init__)
-    choices = {**COMMON_CHOICES, **PARAM_CHOICES.get(cls, {})}
+    entry = registry.info_of(cls)
+    choices = {**COMMON_CHOICES, **(dict(entry.choices) if entry else {})}
+    ranges = dict(entry.ranges) if entry else {}
     fields: dict[str, Any] = {}
     for name in cls._get_param_names():
         if name in reserved:  # accepted by the type, refused by the validator: one error per key
             fields[name] = (Annotated[SkipJsonSchema[Any], _refuse(name, reserved[name])], None)
             continue
         default = sig.parameters[name].default
-        typ = _param_type(default, choices.get(name))
+        typ = _param_type(default, choices.get(name), ranges.get(name))
         fields[name] = (typ, ... if default is inspect.Parameter.empty else default)
     return create_model(f"{cls.__name__}Params", __base__=ParamsBase, __doc__=f"params of {cls.__name__}",
                         **fields)
