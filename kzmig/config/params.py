@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, Field, PrivateAttr, create_model, field_serializer, field_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -151,3 +151,88 @@ def spec_classes(registry: Mapping[str, type], base: type[ModelSpecBase], reserv
         out[kind] = create_model(f"{cls.__name__}Spec", __base__=(bases or {}).get(kind, base),
                                  __doc__=f"a model of kind {kind!r} ({cls.__name__})", **fields)
     return out
+
+
+#: Constructor parameters a forecasting study sets itself -> where the user sets them.
+FORECAST_RESERVED = {
+    "name": "a model's name is the name of its table [models.<name>]",
+    "breaks": "it is set for every model by [breaks] treatment",
+    "members": "give members = [...] in the model's table itself",
+    "combine": "give combine = ... in the model's table itself",
+}
+_SPEC_CACHE: dict[tuple, dict[str, type[ModelSpecBase]]] = {}
+
+
+def forecaster_specs() -> dict[str, type[ModelSpecBase]]:
+    """One ``[models.<name>]`` spec class per registered forecaster (:mod:`kzmig.models.registry`).
+
+    A kind that declares members gets ``members`` (names of other models of the study) and, when
+    it declares ``combine`` values, ``combine`` (the first is the default); the others take
+    ``first_year`` and ``log`` (:class:`SingleSpec`). Built again when the registry changes.
+    """
+    from kzmig.config.base import SafeName, Unique
+
+    entries = registry.entries("forecaster")
+    key = tuple((k, e.cls, e.members, e.combine, tuple(e.choices.items()), tuple(e.ranges.items()))
+                for k, e in entries.items())
+    if key not in _SPEC_CACHE:
+        extra, bases = {}, {}
+        for kind, e in entries.items():
+            if e.members is None:
+                continue
+            bases[kind] = NamedSpec
+            extra[kind] = {"members": (Annotated[tuple[SafeName, ...], Field(min_length=1), Unique],
+                                       Field(description=f"names of other models of the study ({e.cls.__name__}'s "
+                                                         "members)")),
+                           "combine": (Literal[e.combine or ("weighted",)],  # type: ignore[valid-type]
+                                       Field(default=(e.combine or ("weighted",))[0]))}
+        _SPEC_CACHE.clear()
+        _SPEC_CACHE[key] = spec_classes({k: e.cls for k, e in entries.items()}, SingleSpec, FORECAST_RESERVED,
+                                        extra=extra, bases=bases)
+    return _SPEC_CACHE[key]
+
+
+def forecaster_union() -> Any:
+    """The type of one ``[models.<name>]`` table of a forecasting study: the spec classes of the
+    registered forecasters (:func:`forecaster_specs`), chosen by ``kind``."""
+    specs = tuple(forecaster_specs().values())
+    return Annotated[Union[specs], Field(discriminator="kind")]  # type: ignore[valid-type]
+
+
+#: The current :func:`forecaster_union` (a config class annotates its models with it).
+ForecasterSpec = forecaster_union()
+_CURRENT: list[Any] = [ForecasterSpec]
+_FOLLOWERS: list[type] = []
+
+
+def follow_registry(config_class: type) -> type:
+    """Class decorator: when a model is registered or removed, put the new :func:`forecaster_union`
+    in ``config_class``'s fields and rebuild it (classes decorated earlier first, so that a class
+    holding another sees its new schema): a forecaster registered by a plug-in or a test is then
+    a valid ``kind``, and errors name its keys as for the built-in ones."""
+    _FOLLOWERS.append(config_class)
+    return config_class
+
+
+def _swap(t: Any, old: Any, new: Any) -> Any:
+    if t is old:
+        return new
+    origin, args = get_origin(t), get_args(t)
+    if origin is Annotated:
+        return Annotated[(_swap(args[0], old, new), *t.__metadata__)]
+    if origin in (dict, tuple) and args:
+        return origin[tuple(_swap(a, old, new) for a in args)]
+    return t
+
+
+def _rebuild() -> None:
+    new = forecaster_union()
+    for cls in _FOLLOWERS:
+        for info in cls.__pydantic_fields__.values():
+            info.annotation = _swap(info.annotation, _CURRENT[0], new)
+    _CURRENT[0] = new
+    for cls in _FOLLOWERS:
+        cls.model_rebuild(force=True)
+
+
+registry.on_change(_rebuild)
