@@ -178,7 +178,7 @@ def backtest(
         number of workers or ``group_size``.
     group_size : int, default 500
         Series per task for models that fit each series on its own (naive, drift, means,
-        ARIMA, ETS, Theta, and these wrapped in ``Since``/``Log``); pooled models (pooled AR,
+        ARIMA, ETS, theta, and these fitted from a first year or on logs); pooled models (pooled AR,
         boosting) take all series in one task.
     progress : callable, optional
         Called with the number of origins finished (all their tasks done), for a progress bar.

@@ -11,7 +11,7 @@
     model has none).
 ``estimators.skops``
     scikit-learn estimators inside our models (the ``HistGradientBoostingRegressor`` per
-    horizon of :class:`kzmig.models.boosting.GradientBoosting`), read back with ``skops.io.load``
+    horizon of the ``boosting`` kind, :mod:`kzmig.models.boosting`), read back with ``skops.io.load``
     and the explicit trusted list :data:`kzmig.models.artifacts.SKOPS_TRUSTED`; files with any
     other type that skops does not trust by default are refused (absent when there are none).
 ``metadata.json``

@@ -114,9 +114,9 @@ class SingleSpec(NamedSpec):
     """A model that is not an ensemble: no members (``members``/``combine`` read as empty/"mean").
 
     ``first_year`` fits the model on the years from it on only (an earlier regime, such as the
-    1990s emigration wave, left out; :class:`kzmig.models.since.Since`); ``log = true`` fits it
-    on the logarithm of a positive series (counts: positive, proportional intervals;
-    :class:`kzmig.models.since.Log`).
+    1990s emigration wave, left out; the ``since`` wrapper of :mod:`kzmig.models.since`); ``log = true``
+    fits it on the logarithm of a positive series (counts: positive, proportional intervals; the
+    ``log`` wrapper).
     """
 
     first_year: Year | None = None
