@@ -19,10 +19,9 @@ from threadpoolctl import threadpool_limits
 
 from kzmig.core.parallel import Backend, TaskFailures, run_tasks
 from kzmig.forecast.evaluate import series_scales
+from kzmig.models import registry
+from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.schema import check_horizon, check_levels, validate_series
-from kzmig.models.ensemble import Ensemble, combine_forecasts
-from kzmig.models.forecast_base import BaseForecaster, LocalForecaster
-from kzmig.models.since import _Wrapper
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +58,16 @@ class BacktestTask(NamedTuple):
 
 
 def _per_series(est: BaseForecaster) -> bool:
-    """Whether ``est`` fits each series on its own (so a group of series gives the same forecasts)."""
-    if isinstance(est, _Wrapper):
-        return _per_series(est.model)
-    return isinstance(est, LocalForecaster)
+    """Whether ``est`` fits each series on its own (so a group of series gives the same forecasts):
+    what its registration declares (:func:`kzmig.models.registry.pools`)."""
+    return not registry.pools(est)
+
+
+def _combined(est: BaseForecaster, fitted: list[str]) -> bool:
+    """Whether ``est`` is a fixed combination of members that all run (so the members' forecasts are
+    combined instead of refitting it): the model has ``combine_forecasts(frames, name=...)``."""
+    inner = registry.members(est)
+    return bool(inner) and hasattr(est, "combine_forecasts") and all(m in fitted for m, _ in inner)
 
 
 def _fit_task(shared: tuple, origin: int, name: str, rows: tuple[int, int] | None) -> pd.DataFrame:
@@ -76,8 +81,7 @@ def _fit_task(shared: tuple, origin: int, name: str, rows: tuple[int, int] | Non
         train = part.loc[part["year"] <= origin]
         train = train.loc[~train["region"].isin(left_out[origin])]
         est = clone(models[name])
-        if "max_horizon" in est.get_params():  # direct models: train only the horizons scored
-            est.set_params(max_horizon=horizon)
+        registry.set_horizon(est, horizon)  # direct models: train only the horizons scored
         fc = est.fit(train).predict(horizon, levels).assign(model=name)
         if hasattr(est, "fit_report_"):  # which model each region got at this origin, and why
             fc = fc.merge(est.fit_report_[["region", "spec", "fallback_reason"]], on="region", how="left")
@@ -97,7 +101,7 @@ def _tasks(data: pd.DataFrame, models: Mapping[str, BaseForecaster], origins: tu
     rows = {r: (int(a), int(b)) for r, a, b in zip(regions, first, last)}
     tasks, fitted = [], []
     for order, (name, est) in enumerate(models.items()):
-        if isinstance(est, Ensemble) and all(m in fitted for m, _ in est.members):
+        if _combined(est, fitted):
             continue
         fitted.append(name)
         for origin in origins:
@@ -128,8 +132,8 @@ def _assemble(results: list[tuple[BacktestTask, pd.DataFrame]], data: pd.DataFra
             if (origin, name) in by:
                 parts = by[(origin, name)]
                 frames[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
-            else:  # an ensemble of members of the run
-                frames[name] = combine_forecasts([frames[m] for m, _ in est.members], name=name, how=est.combine)
+            else:  # a combination of members of the run
+                frames[name] = est.combine_forecasts([frames[m] for m, _ in registry.members(est)], name=name)
         out = pd.concat(frames.values(), ignore_index=True)
         train = data.loc[(data["year"] <= origin) & ~data["region"].isin(left_out[origin])]
         out["horizon"] = (out["year"] - out["origin_year"]).astype("int64")
@@ -174,7 +178,7 @@ def backtest(
         number of workers or ``group_size``.
     group_size : int, default 500
         Series per task for models that fit each series on its own (naive, drift, means,
-        ARIMA, ETS, Theta, and these wrapped in ``Since``/``Log``); pooled models (pooled AR,
+        ARIMA, ETS, theta, and these fitted from a first year or on logs); pooled models (pooled AR,
         boosting) take all series in one task.
     progress : callable, optional
         Called with the number of origins finished (all their tasks done), for a progress bar.

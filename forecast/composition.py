@@ -169,7 +169,7 @@ def specialist_forecast(forecast: pd.DataFrame, long: pd.DataFrame, user: pd.Dat
         series named :func:`target_name` (``external_departures_specialty_medical`` ...). Its
         rows override shipped rows of the same variable and year.
     models : mapping of str to forecaster, optional
-        Default :func:`forecast.readiness.default_models` (naive, drift, Theta).
+        Default :func:`forecast.readiness.default_models` (naive, drift, theta).
     min_years : int, optional
         Consecutive years a series needs to be forecast directly; default from ``models``,
         ``n_origins`` and ``horizon`` (:func:`forecast.readiness.required_years`).

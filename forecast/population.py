@@ -60,7 +60,7 @@ class NaturalIncreaseDrift(BaseEstimator):
         \\mathrm{Var}(\\hat r_{T+h}) = \\hat\\sigma^2 h \\left(1 + \\frac{h}{n}\\right),
 
     the drift method of Hyndman & Athanasopoulos (*Forecasting: principles and practice*,
-    section 5.5), intervals normal; the arithmetic is that of :class:`kzmig.models.baselines.Drift`
+    section 5.5), intervals normal; the arithmetic is that of the ``drift`` kind (:mod:`kzmig.models.baselines`)
     (:func:`kzmig.models.baselines.fit_drift` on the last ``window`` changes,
     :func:`kzmig.models.baselines.drift_path`).
     """

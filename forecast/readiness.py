@@ -20,9 +20,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from kzmig.models.baselines import Drift, Naive
 from kzmig.models.forecast_base import BaseForecaster
-from kzmig.models.theta import Theta
+from kzmig.models.registry import make_model
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +30,8 @@ READINESS_COLUMNS = ("variable", "region", "n_years", "first_year", "last_year",
 
 
 def default_models() -> dict[str, BaseForecaster]:
-    """The forecasters used when none are given: naive, drift and Theta (fresh, unfitted)."""
-    return {"naive": Naive(), "drift": Drift(), "theta": Theta()}
+    """The forecasters used when none are given: naive, drift and theta (fresh, unfitted)."""
+    return {kind: make_model(kind) for kind in ("naive", "drift", "theta")}
 
 
 def required_years(models: Mapping[str, BaseForecaster] | None = None, *, n_origins: int = 3,

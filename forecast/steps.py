@@ -1,32 +1,29 @@
-"""The steps of a forecasting study, as functions of frames (the study in :mod:`kzmig.studies.forecast` wires them).
+"""Steps of the forecast engine that are plain functions of frames (:mod:`kzmig.forecast.engine` runs them).
 
 * :func:`target_series` and :func:`drop_short`: one target's series with its break flags;
-* :func:`interval_source`, :func:`with_conformal_backtest`, :func:`fit_models`,
-  :func:`final_forecasts`: intervals that are model-based or conformal from earlier backtest
-  residuals, for models fitted here or given fitted (loaded from a run folder, updated);
+* :func:`interval_source`, :func:`with_conformal_backtest`: intervals that are model-based or
+  conformal from earlier backtest residuals;
 * :func:`conformal_fallback`: model-based intervals where the backtest has too few residuals
   for conformal ones (a single series);
 * :func:`backtest_metrics`: accuracy per model x horizon over regions (or over the national
-  series of a national-only target), without break years, per region;
-* :func:`reconcile_target`: coherent regional forecasts, and the accuracy before and after.
+  series of a national-only target), without break years, per region.
+
+Fitting, forecasting and reconciling are stages of the engine (:func:`kzmig.forecast.engine.fit_models`,
+:func:`~kzmig.forecast.engine.forecast_models`, :func:`~kzmig.forecast.engine.reconcile_target`).
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
 from kzmig.core.errors import PanelContractError
 from kzmig.features.regions import NATIONAL
-from kzmig.forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
-from kzmig.forecast.evaluate import score, series_scales
-from kzmig.forecast.reconcile import reconcile
+from kzmig.forecast.conformal import conformal_quantiles, conformalize_backtest
+from kzmig.forecast.evaluate import score
 from kzmig.models.forecast_base import BaseForecaster
-from kzmig.models.schema import BREAK_COLUMN, coerce_forecast
+from kzmig.models.schema import BREAK_COLUMN
 
 logger = logging.getLogger(__name__)
 
@@ -171,127 +168,3 @@ def backtest_metrics(preds: pd.DataFrame, target: str, levels) -> pd.DataFrame:
     out = pd.concat([*parts, b], ignore_index=True).assign(target=target)
     first = ["target", "model", "region", "horizon"]
     return out[first + [c for c in out.columns if c not in first]]
-
-
-def fit_models(series: pd.DataFrame, models: dict[str, BaseForecaster]) -> dict[str, BaseForecaster]:
-    """A fitted clone of every model on the whole ``series``, by name (the models are left unfitted)."""
-    with threadpool_limits(limits=1):
-        return {name: clone(est).fit(series) for name, est in models.items()}
-
-
-def final_forecasts(series, models, preds, source, h, levels, *, prefitted: bool = False
-                    ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """Forecast ``h`` years with every model, conformal where configured.
-
-    Parameters
-    ----------
-    series : DataFrame
-        The target's series (``region, year, y[, exog], is_break``); the naive scale of each
-        region (:func:`kzmig.forecast.evaluate.series_scales`) sizes its conformal interval.
-    models : dict of str to forecaster
-        Unfitted models, fitted here on ``series`` (:func:`fit_models`); with
-        ``prefitted=True``, fitted models used as they are: fitted by the study, loaded from
-        a run folder, or updated on newer data (``kzmig predict``).
-    preds : DataFrame
-        Backtest predictions (one row per model, region, origin, year and level) whose
-        residuals calibrate the conformal intervals (:func:`conformal_quantiles`).
-    source : dict of str to str
-        Interval source per model (:func:`interval_source`, :func:`conformal_fallback`).
-    h : int
-        Years ahead of each region's last year.
-    levels : sequence of float
-
-    Returns
-    -------
-    (DataFrame, dict, DataFrame)
-        The forecast table (models in the order of ``models``), the fitted models and their
-        ``fit_report_`` rows (with ``model``).
-    """
-    scales = series_scales(series)
-    if not prefitted:
-        models = fit_models(series, models)
-    frames, fitted, reports = [], {}, []
-    with threadpool_limits(limits=1):
-        for name, est in models.items():
-            fc = est.predict(h, levels).assign(model=name)
-            if source[name] == "conformal":
-                resid = preds.loc[preds["model"] == name].drop_duplicates(["region", "origin_year", "year"])
-                fc = apply_conformal(fc, conformal_quantiles(resid, levels), scales, levels)
-            frames.append(fc.assign(interval=source[name]))
-            fitted[name] = est
-            if hasattr(est, "fit_report_"):
-                reports.append(est.fit_report_.assign(model=name))
-    return pd.concat(frames, ignore_index=True), fitted, pd.concat(reports, ignore_index=True) if reports else pd.DataFrame()
-
-
-def reconcile_target(fc, preds, target: str, methods: Sequence[str], use: str
-                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Reconciled forecasts (method ``use``), incoherence report per method of ``methods``, and
-    backtest accuracy before and after (residuals for WLS/MinT taken only up to each origin).
-
-    ``interregional_net*`` targets sum to zero over regions; the others add up to the national row.
-    """
-    constraint = "zero_sum" if target.startswith("interregional_net") else "national_total"
-    base = fc.drop(columns=["interval"])
-    reports, used, used_method = [], None, None
-    for method in dict.fromkeys((*methods, use)):
-        try:
-            rec, rep = reconcile(base, method=method, residuals=preds, constraint=constraint)
-            rep = rep.assign(method_used=method, fallback_reason="")
-            actual = method
-        except ValueError as err:  # e.g. a series too young to have enough backtest errors
-            logger.warning("target %s: reconciliation %s fell back to ols: %s", target, method, err)
-            rec, rep = reconcile(base, method="ols", constraint=constraint)
-            rep = rep.assign(method_used="ols", fallback_reason=str(err))
-            actual = "ols"
-        reports.append(rep.assign(target=target, method=method))
-        if method == use:
-            used, used_method = rec, actual
-    out = used.assign(interval=fc["interval"].to_numpy(), reconciled=used_method)
-    return out, pd.concat(reports, ignore_index=True), _reconciled_accuracy(preds, target, methods, constraint)
-
-
-def _actuals_coherent(g: pd.DataFrame, constraint: str, rtol: float = 0.01) -> bool:
-    """Whether the published values of a backtest cross-section satisfy the constraint (to
-    ``rtol`` of the regions' absolute sum): only then is reconciling towards it meaningful."""
-    one = g.drop_duplicates(["region", "year"])
-    reg = one.loc[one["region"] != NATIONAL].groupby("year")["actual"]
-    total = reg.sum()
-    size = reg.apply(lambda a: a.abs().sum())
-    if constraint == "zero_sum":
-        gap = total.abs()
-    else:
-        nat = one.loc[one["region"] == NATIONAL].set_index("year")["actual"]
-        if nat.empty:
-            return False
-        gap = (total - nat.reindex(total.index)).abs()
-    return bool((gap <= rtol * size).all())
-
-
-def _reconciled_accuracy(preds, target, methods, constraint) -> pd.DataFrame:
-    rows = []
-    pts = preds.drop_duplicates(["model", "region", "origin_year", "year"])
-    for origin, g in pts.groupby("origin_year", sort=True):
-        if not _actuals_coherent(g, constraint):
-            logger.info("backtest reconciliation: origin %d skipped, its published values break the %s "
-                        "constraint (a series is missing from the hierarchy).", origin, constraint)
-            continue
-        fc = coerce_forecast(g.assign(lower=np.nan, upper=np.nan, level=np.nan)[
-            ["model", "region", "origin_year", "year", "point", "lower", "upper", "level", "actual", "scale"]])
-        calib = preds.loc[preds["year"] <= origin]
-        for method in methods:
-            if method != "ols" and calib.drop_duplicates(["origin_year", "year"]).shape[0] < 2:
-                continue
-            try:
-                rec, _ = reconcile(fc, method=method, residuals=calib if method != "ols" else None, constraint=constraint)
-            except ValueError as err:
-                logger.info("backtest reconciliation %s at origin %d skipped: %s", method, origin, err)
-                continue
-            for stage, tab in (("base", fc), ("reconciled", rec)):
-                rows.append(score(tab.loc[tab["region"] != NATIONAL], by=("model",), levels=()).assign(
-                    origin_year=int(origin), method=method, stage=stage))
-    if not rows:
-        return pd.DataFrame()
-    acc = pd.concat(rows, ignore_index=True)
-    agg = acc.groupby(["model", "method", "stage"], sort=True)[["mae", "rmse", "mase"]].mean().reset_index()
-    return agg.assign(target=target, n_origins=acc["origin_year"].nunique())

@@ -17,6 +17,7 @@ from statsmodels.tsa.stattools import kpss
 
 from kzmig.core.options import check_option
 from kzmig.models.forecast_base import LocalForecaster, bridge_breaks, normal_bounds
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def _with_params(y, exog, state, params):
         return _arima(y, exog, state["order"], state["trend"]).smooth(params, cov_type="none")
 
 
+@register("auto_arima", pools=False, choices={"criterion": CRITERIA})
 class AutoARIMA(LocalForecaster):
     """ARIMA(p, d, q) per region with automatic order selection.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from kzmig.models.forecast_base import LocalForecaster, normal_bounds
+from kzmig.models.registry import register
 
 
 def fit_drift(y: np.ndarray, *, window: int | None = None) -> dict:
@@ -94,6 +95,7 @@ def flat_empirical(point: float, mse: np.ndarray, h: int, levels) -> tuple[np.nd
     return pts, normal_bounds(pts, np.sqrt(var), levels)
 
 
+@register("naive", pools=False)
 class Naive(SummaryOfData, LocalForecaster):
     """Random-walk forecast: the last observed value.
 
@@ -129,6 +131,7 @@ class Naive(SummaryOfData, LocalForecaster):
         return point, normal_bounds(point, s["sigma"] * np.sqrt(steps), levels)
 
 
+@register("drift", pools=False)
 class Drift(SummaryOfData, LocalForecaster):
     """Random walk with drift: the line through the first and last observations.
 
@@ -161,6 +164,7 @@ class Drift(SummaryOfData, LocalForecaster):
         return point, normal_bounds(point, sigma, levels)
 
 
+@register("window_mean", pools=False)
 class WindowMean(SummaryOfData, LocalForecaster):
     """Mean of the last ``k`` years, carried flat.
 
@@ -231,6 +235,7 @@ def expanding_mean_mse(y: np.ndarray) -> np.ndarray:
     return np.asarray([float(np.mean((y[h:] - means[: n - h]) ** 2)) for h in range(1, n)])
 
 
+@register("historic_mean", pools=False)
 class HistoricMean(SummaryOfData, LocalForecaster):
     """Mean of every observed year of a series, carried flat (the "historic average").
 

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from kzmig.core.options import check_option
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame
 from kzmig.models.scale import naive_scale
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 MAX_CATEGORIES = 255  # HistGradientBoosting's cardinality limit for a categorical feature
@@ -85,6 +86,8 @@ def design_matrix(data: pd.DataFrame, origin: int, h: int, *, lags: int, exog=()
     return pd.concat(parts_t, ignore_index=True), pd.concat(parts_p, ignore_index=True)
 
 
+@register("boosting", pools=True, horizon="max_horizon", choices={"transform": TRANSFORMS},
+          ranges={"lags": (1, None), "exog_lag": (1, None), "max_horizon": (1, None), "min_samples_leaf": (1, None)})
 class GradientBoosting(BaseForecaster):
     """Global direct multi-horizon gradient boosting (no model-based interval).
 

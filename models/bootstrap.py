@@ -204,7 +204,7 @@ def wild_cluster_bootstrap(model: object, terms: Sequence[str] | None = None, *,
 
     Parameters
     ----------
-    model : fitted PooledOLSMigration, FixedEffectsMigration or FirstDifferenceMigration
+    model : fitted panel model of kind ``pooled_ols``, ``fixed_effects`` or ``first_difference``
     terms : sequence of str, optional
         Coefficient names (e.g. ``"unemployment_rate_pct_lag1"``); all features by default.
     B : int, default 999

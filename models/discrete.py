@@ -32,6 +32,7 @@ from kzmig.features.panel import MISSING_POLICIES
 from kzmig.models.design import SampleEstimator, check_design, estimation_sample
 from kzmig.models.results import DiscreteResult
 from kzmig.models.state import Persistable, refit_backend
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +197,7 @@ def _delta_se(fun: Any, raw: np.ndarray, cov: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,jk,ik->i", jac, cov, jac)).reshape(base.shape)
 
 
+@register("ordered_logit", family="discrete")
 class OrderedLogitMigration(_TypeModel):
     """Ordered logit of the migration-trend type (statsmodels ``OrderedModel``).
 
@@ -268,6 +270,7 @@ class OrderedLogitMigration(_TypeModel):
         return _ordered_probs_and_ame(self.sm_params_, x)[0]
 
 
+@register("multinomial_logit", family="discrete")
 class MultinomialLogitMigration(_TypeModel):
     """Multinomial logit of the migration-trend type (statsmodels ``MNLogit``).
 

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from kzmig.core.options import check_option
 from kzmig.models.schema import coerce_forecast
 from kzmig.models.forecast_base import BaseForecaster
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def combine_forecasts(frames: Sequence[pd.DataFrame], *, name: str, how: str = "
     return coerce_forecast(out)
 
 
+@register("ensemble", pools=True, members="members", combine=COMBINE)
 class Ensemble(BaseForecaster):
     """Mean or median of member forecasters.
 
@@ -124,9 +126,14 @@ class Ensemble(BaseForecaster):
         for _, est in self.fitted_members_:
             est.update(raw)
 
+    def combine_forecasts(self, frames: Sequence[pd.DataFrame], *, name: str) -> pd.DataFrame:
+        """The combination of the members' forecast tables (a backtest combines the members'
+        forecasts at each origin instead of refitting them)."""
+        return combine_forecasts(frames, name=name, how=self.combine)
+
     def _predict(self, h: int, levels) -> pd.DataFrame:
         frames = [est.predict(h, levels) for _, est in self.fitted_members_]
-        return combine_forecasts(frames, name=self._name(), how=self.combine)
+        return self.combine_forecasts(frames, name=self._name())
 
 
 def select_best(metrics: pd.DataFrame, *, by: str = "mase", candidates: Sequence[str] | None = None) -> str:

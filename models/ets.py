@@ -17,6 +17,7 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from kzmig.core.options import check_option
 from kzmig.models.schema import level_to_alpha
 from kzmig.models.forecast_base import LocalForecaster
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ def _with_params(y: np.ndarray, label: str, params: np.ndarray):
         return _ets(series, label).smooth(params)
 
 
+@register("ets", pools=False, choices={"criterion": CRITERIA, "trends": tuple(CANDIDATES)})
 class ETS(LocalForecaster):
     """Additive-error exponential smoothing with automatic trend selection.
 

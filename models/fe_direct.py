@@ -27,6 +27,7 @@ from sklearn.linear_model import LinearRegression
 from kzmig.features.regions import NATIONAL
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame, normal_bounds
 from kzmig.models.tuning import region_scales
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def exog_features(data: pd.DataFrame, exog, log=(), relative=()) -> pd.DataFrame
     return out
 
 
+@register("fe_direct", pools=True, horizon="max_horizon", ranges={"max_horizon": (1, None), "window": (0, None)})
 class DirectFE(BaseForecaster):
     """Pooled direct regressions with region intercepts, one per horizon.
 

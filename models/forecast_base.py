@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
+from kzmig.models.registry import make_model
 from kzmig.models.schema import BREAK_COLUMN, check_horizon, check_levels, coerce_forecast, validate_series
 from kzmig.models.state import Persistable
 
@@ -209,9 +210,7 @@ class LocalForecaster(BaseForecaster):
     result_ = None
 
     def _fallback(self) -> BaseForecaster | None:
-        from kzmig.models.baselines import Naive
-
-        return Naive()
+        return make_model("naive")
 
     def _fit(self, data: pd.DataFrame) -> None:
         self.states_, report = {}, []

@@ -28,6 +28,7 @@ import pandas as pd
 from kzmig.models.fe_direct import exog_features
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame
 from kzmig.models.tuning import pseudo_origins, region_scales
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def interval_quantiles(abs_scaled: dict[int, np.ndarray], levels, h: int) -> dic
     return out
 
 
+@register("mean_reversion", pools=True)
 class MeanReversion(BaseForecaster):
     """Pooled mean reversion from an anchor between the last value and the recent mean.
 

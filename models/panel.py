@@ -29,6 +29,7 @@ from kzmig.features.panel import MISSING_POLICIES, validate_panel
 from kzmig.models.design import SampleEstimator, check_design, check_size, estimation_sample, lag_within_region
 from kzmig.models.results import PanelResult
 from kzmig.models.state import Persistable, refit_backend
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -207,6 +208,7 @@ class _PanelMigrationModel(SampleEstimator, Persistable, BaseEstimator):
                 "bandwidth": self.bandwidth if self.cov_type == "driscoll-kraay" else None}
 
 
+@register("pooled_ols", family="panel")
 class PooledOLSMigration(_PanelMigrationModel):
     """Pooled OLS of a migration rate on lagged features, with a constant.
 
@@ -236,6 +238,7 @@ class PooledOLSMigration(_PanelMigrationModel):
         return PooledOLS(y, x, check_rank=True)
 
 
+@register("fixed_effects", family="panel", choices={"effects": EFFECTS})
 class FixedEffectsMigration(_PanelMigrationModel):
     """Fixed-effects (within) regression with region, year or two-way effects.
 
@@ -287,6 +290,7 @@ class FixedEffectsMigration(_PanelMigrationModel):
                         time_effects=self.effects in ("year", "both"), check_rank=True)
 
 
+@register("random_effects", family="panel")
 class RandomEffectsMigration(_PanelMigrationModel):
     """Random-effects GLS (Swamy-Arora variance components), with a constant.
 
@@ -310,6 +314,7 @@ class RandomEffectsMigration(_PanelMigrationModel):
         return RandomEffects(y, x, check_rank=True)
 
 
+@register("between", family="panel")
 class BetweenMigration(_PanelMigrationModel):
     """Between regression: OLS on region means over the sample years, with a constant.
 
@@ -337,6 +342,7 @@ class BetweenMigration(_PanelMigrationModel):
         return BetweenOLS(y, x, check_rank=True)
 
 
+@register("first_difference", family="panel")
 class FirstDifferenceMigration(_PanelMigrationModel):
     """First-difference regression (no constant), differences of consecutive years.
 

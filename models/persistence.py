@@ -3,7 +3,7 @@
 ``save_model(model, folder, metadata)`` writes one model per folder (STYLE.md section 6):
 
 ``model.json``
-    The class name (from the allow-list :data:`kzmig.models.state.MODEL_CLASSES`), the constructor
+    The class name (from the allow-list the registered models, :func:`kzmig.models.registry.model_classes`), the constructor
     parameters (``get_params(deep=False)``) and the fitted state as a JSON tree
     (:mod:`kzmig.models.state`): scalars, specifications, strings, tagged pandas objects.
 ``arrays.npz``
@@ -11,7 +11,7 @@
     model has none).
 ``estimators.skops``
     scikit-learn estimators inside our models (the ``HistGradientBoostingRegressor`` per
-    horizon of :class:`kzmig.models.boosting.GradientBoosting`), read back with ``skops.io.load``
+    horizon of the ``boosting`` kind, :mod:`kzmig.models.boosting`), read back with ``skops.io.load``
     and the explicit trusted list :data:`kzmig.models.artifacts.SKOPS_TRUSTED`; files with any
     other type that skops does not trust by default are refused (absent when there are none).
 ``metadata.json``
@@ -37,9 +37,9 @@ from typing import Any
 from kzmig.core.atomic import atomic_write
 from kzmig.core.errors import DataFileError, PanelContractError
 from kzmig.core.provenance import git_state, sha256_file, versions  # noqa: F401 (re-exported)
+from kzmig.models import registry
 from kzmig.models.artifacts import SKOPS_TRUSTED, read_arrays, read_estimators, write_estimators, write_npz
 from kzmig.models.state import (
-    MODEL_CLASSES,
     ModelVersionError,
     ModelVersionWarning,
     Persistable,
@@ -66,7 +66,7 @@ def save_model(model: Any, folder: Path, metadata: Mapping[str, Any] | None = No
     Parameters
     ----------
     model : estimator
-        One of the classes of :data:`kzmig.models.state.MODEL_CLASSES`, fitted or not;
+        One of the classes of the registered models, :func:`kzmig.models.registry.model_classes`, fitted or not;
         ``feature_names_`` is recorded when present.
     folder : Path
         Folder of this model (created if needed; one model per folder). Model files of an
@@ -90,10 +90,10 @@ def save_model(model: Any, folder: Path, metadata: Mapping[str, Any] | None = No
     StateError
         The model holds a value the format cannot store (named).
     """
-    name = class_name(model)
-    if not isinstance(model, Persistable) or name not in MODEL_CLASSES:
-        raise TypeError(f"save_model: {name} has no safe file format; savable classes are "
-                        f"{list(MODEL_CLASSES)}.")
+    name, allowed = class_name(model), registry.model_classes()
+    if not isinstance(model, Persistable) or name not in allowed:
+        raise TypeError(f"save_model: {name} has no safe file format; savable classes are the registered "
+                        f"models {list(allowed)}.")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tree, arrays, objects = model._get_state()

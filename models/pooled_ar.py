@@ -15,10 +15,12 @@ import pandas as pd
 from statsmodels.stats.meta_analysis import combine_effects
 
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame, normal_bounds
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
 
+@register("pooled_ar", pools=True)
 class PooledAR(BaseForecaster):
     """AR(1) around regional means with empirical-Bayes shrinkage of the persistence.
 

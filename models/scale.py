@@ -2,7 +2,7 @@
 
 One definition serves the evaluation (:func:`kzmig.forecast.evaluate.series_scales`, MASE and
 the conformal intervals scaled by it) and the models that put series of different sizes
-on one footing (:class:`kzmig.models.boosting.GradientBoosting`).
+on one footing (the ``boosting`` kind, :mod:`kzmig.models.boosting`).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def naive_scale(y: np.ndarray) -> float:
       them in a log message;
     * conformal intervals (:mod:`kzmig.forecast.conformal`) leave their residuals out of the
       calibration and give their forecasts no interval;
-    * :class:`kzmig.models.boosting.GradientBoosting` does not rescale such a series (divisor 1,
+    * the ``boosting`` kind (:mod:`kzmig.models.boosting`) does not rescale such a series (divisor 1,
       a debug message): it has no variation to put on the common footing.
 
     Examples

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from kzmig.models.forecast_base import BaseForecaster
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class _Wrapper(BaseForecaster):
         return self.fitted_model_.fit_report_
 
 
+@register("since", family="wrapper", pools=None, members="model")
 class Since(_Wrapper):
     """Fit ``model`` only on years ``>= first_year``.
 
@@ -95,6 +97,7 @@ class Since(_Wrapper):
         return self.fitted_model_.predict(h, levels).assign(model=self._name())
 
 
+@register("log", family="wrapper", pools=None, members="model")
 class Log(_Wrapper):
     """Fit ``model`` on the logarithm of a positive series; forecasts and bounds come back by ``exp``.
 

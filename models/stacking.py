@@ -20,6 +20,8 @@ from sklearn.base import clone
 from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.schema import coerce_forecast
 from kzmig.models.tuning import pseudo_origins, region_scales
+from kzmig.models import registry
+from kzmig.models.registry import register
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ def weighted_forecasts(frames, weights, name: str) -> pd.DataFrame:
     return coerce_forecast(pd.concat(parts, ignore_index=True).assign(model=name))
 
 
+@register("stacked", pools=True, members="members", combine=("weighted",),
+          ranges={"tune_horizon": (1, None)})
 class Stacked(BaseForecaster):
     """Members combined with weights learned on pseudo-origins inside the training data.
 
@@ -119,10 +123,8 @@ class Stacked(BaseForecaster):
         est = clone(est)
         if "breaks" in est.get_params():
             est.set_params(breaks=self.breaks)
-        if "max_horizon" in est.get_params():  # direct models: at a pseudo-origin, only the horizons scored
-            est.set_params(max_horizon=int(self.tune_horizon) if inner else max(int(self.tune_horizon),
-                                                                                 est.max_horizon))
-        return est
+        # direct models: at a pseudo-origin, only the horizons scored
+        return registry.set_horizon(est, int(self.tune_horizon), at_least=not inner)
 
     def _fit(self, data: pd.DataFrame) -> None:
         if not self.members:

@@ -12,8 +12,8 @@ that are not strings), ``$float`` (NaN and infinities), ``$scalar`` (a NumPy sca
 its dtype), ``$objects`` (an object array), ``$series``, ``$frame``, ``$index``, ``$range``,
 ``$multiindex``, ``$categorical``, ``$strings`` (pandas string arrays), ``$result`` (a
 results dataclass) and ``$model`` (one of our estimators). Pandas objects keep their exact
-dtypes, index types and names. Classes are rebuilt only from :data:`MODEL_CLASSES` and
-:data:`RESULT_CLASSES`, explicit allow-lists of names.
+dtypes, index types and names. Classes are rebuilt only from ``MODEL_CLASSES`` (the classes of
+:mod:`kzmig.models.registry`) and :data:`RESULT_CLASSES`, explicit allow-lists of names.
 
 Every model class mixes in :class:`Persistable`: ``_get_state()`` returns the three parts
 and ``_from_state()`` rebuilds the estimator. By default the state is every public fitted
@@ -33,31 +33,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-#: The estimators :func:`unpack` may rebuild, by ``module.qualname``.
-MODEL_CLASSES = (
-    "kzmig.models.panel.PooledOLSMigration",
-    "kzmig.models.panel.FixedEffectsMigration",
-    "kzmig.models.panel.RandomEffectsMigration",
-    "kzmig.models.panel.BetweenMigration",
-    "kzmig.models.panel.FirstDifferenceMigration",
-    "kzmig.models.discrete.OrderedLogitMigration",
-    "kzmig.models.discrete.MultinomialLogitMigration",
-    "kzmig.models.baselines.Naive",
-    "kzmig.models.baselines.Drift",
-    "kzmig.models.baselines.WindowMean",
-    "kzmig.models.baselines.HistoricMean",
-    "kzmig.models.arima.AutoARIMA",
-    "kzmig.models.ets.ETS",
-    "kzmig.models.theta.Theta",
-    "kzmig.models.pooled_ar.PooledAR",
-    "kzmig.models.boosting.GradientBoosting",
-    "kzmig.models.ensemble.Ensemble",
-    "kzmig.models.mean_reversion.MeanReversion",
-    "kzmig.models.fe_direct.DirectFE",
-    "kzmig.models.stacking.Stacked",
-    "kzmig.models.since.Since",
-    "kzmig.models.since.Log",
-)
+from kzmig.models import registry
+
 #: The results dataclasses :func:`unpack` may rebuild.
 RESULT_CLASSES = ("kzmig.models.results.PanelResult", "kzmig.models.results.DiscreteResult")
 
@@ -80,14 +57,24 @@ def class_name(obj_or_cls: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def resolve_class(name: Any, allowed: tuple[str, ...] = MODEL_CLASSES) -> type:
-    """The class called ``name``, only when ``name`` is in ``allowed``.
+def __getattr__(name: str) -> Any:
+    """``MODEL_CLASSES``: the estimators :func:`unpack_model` may rebuild, by ``module.qualname``: every
+    model of :mod:`kzmig.models.registry` (its declaration is its persistence)."""
+    if name == "MODEL_CLASSES":
+        return registry.model_classes()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def resolve_class(name: Any, allowed: tuple[str, ...] | None = None) -> type:
+    """The class called ``name``, only when ``name`` is in ``allowed`` (default: the registered models).
 
     Raises
     ------
     StateError
         ``name`` is not in the allow-list (the message names it and the allowed ones).
     """
+    if allowed is None:
+        allowed = registry.model_classes()
     if not isinstance(name, str) or name not in allowed:
         raise StateError(f"class {name!r} is not in the allow-list of loadable classes "
                          f"{list(allowed)}; refusing to build it.")
@@ -136,8 +123,9 @@ class Packer:
         if isinstance(v, pd.api.extensions.ExtensionArray):
             return self._values(v)
         if isinstance(v, Persistable):  # before scikit-learn: our models are BaseEstimators too
-            if class_name(v) not in MODEL_CLASSES:
-                raise StateError(f"{class_name(v)} is not in MODEL_CLASSES; a load would refuse it.")
+            if class_name(v) not in registry.model_classes():
+                raise StateError(f"{class_name(v)} is not in MODEL_CLASSES (not a registered model); "
+                                 "a load would refuse it.")
             return {"$model": v._pack_with(self)}
         if dataclasses.is_dataclass(v) and class_name(v) in RESULT_CLASSES:
             fields = {f.name: self.pack(getattr(v, f.name)) for f in dataclasses.fields(v)}

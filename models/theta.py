@@ -10,12 +10,14 @@ from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
 from kzmig.models.schema import level_to_alpha
 from kzmig.models.forecast_base import LocalForecaster
+from kzmig.models.registry import register
 
 
 def _theta(series: pd.Series) -> ThetaModel:
     return ThetaModel(series, period=1, deseasonalize=False)
 
 
+@register("theta", pools=False)
 class Theta(LocalForecaster):
     """Theta forecasts: simple exponential smoothing plus half the linear-trend slope.
 

@@ -8,11 +8,11 @@ treatment, a string), ``cfg.backtest``, ``cfg.forecast``, ``cfg.reconciliation``
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any
 
 from pydantic import Field, field_serializer, field_validator, model_validator
 
-from kzmig.config.base import SafeName, Unique, error, fail, toml_repr
+from kzmig.config.base import SafeName, error, fail, toml_repr
 from kzmig.config.blocks import (
     BacktestBlock,
     BreaksBlock,
@@ -25,36 +25,13 @@ from kzmig.config.blocks import (
     StudyConfigBase,
     TargetsBlock,
 )
-from kzmig.config.params import NamedSpec, SingleSpec, spec_classes
-from kzmig.models.registry import FORECAST_KINDS, REGISTRY
-from kzmig.models.ensemble import COMBINE
+from kzmig.config.params import FORECAST_RESERVED, ForecasterSpec, follow_registry
 
 
 #: Constructor parameters the study sets itself -> where the user sets them.
-RESERVED = {
-    "name": "a model's name is the name of its table [models.<name>]",
-    "breaks": "it is set for every model by [breaks] treatment",
-    "members": "give members = [...] in the model's table itself",
-    "combine": "give combine = ... in the model's table itself",
-}
-
-#: ``[models.<name>]`` spec classes by kind.
-SPECS = spec_classes(
-    {k: REGISTRY[k] for k in FORECAST_KINDS}, SingleSpec, RESERVED,
-    extra={"ensemble": {
-        "members": (Annotated[tuple[SafeName, ...], Field(min_length=1), Unique],
-                    Field(description="names of other models of the study")),
-        "combine": (Literal[COMBINE], Field(default="mean")),  # type: ignore[valid-type]
-    }, "stacked": {
-        "members": (Annotated[tuple[SafeName, ...], Field(min_length=1), Unique],
-                    Field(description="names of other models of the study, combined with weights learned "
-                                      "on pseudo-origins of each fit's training data")),
-        "combine": (Literal["weighted"], Field(default="weighted")),
-    }},
-    bases={"ensemble": NamedSpec, "stacked": NamedSpec},
-)
-#: One ``[models.<name>]`` table: the class is chosen by ``kind``.
-ForecastModelSpec = Annotated[Union[tuple(SPECS.values())], Field(discriminator="kind")]  # type: ignore[valid-type]
+RESERVED = FORECAST_RESERVED
+#: One ``[models.<name>]`` table: the class is chosen by ``kind`` among the registered forecasters.
+ForecastModelSpec = ForecasterSpec
 
 
 def _dependency_order(specs: dict[str, Any]) -> tuple[Any, ...]:
@@ -78,6 +55,7 @@ def _dependency_order(specs: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(done.values())
 
 
+@follow_registry
 class ForecastStudyConfig(StudyConfigBase):
     """A forecasting study: ``[study]``, ``[data]``, ``[targets]``, ``[breaks]``, ``[models.<name>]``,
     ``[backtest]``, ``[forecast]``, ``[reconciliation]``, ``[population]`` and ``[execution]``.

@@ -39,6 +39,7 @@ from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.config.base import ConfigModel, FilePath, SafeName, Text, Unique, Year, error, fail, toml_repr
 from kzmig.config.blocks import ExecutionBlock, StudyConfigBase
 from kzmig.config.forecast_study import ForecastStudyConfig
+from kzmig.config.params import follow_registry
 from kzmig.config.regress_study import RegressStudyConfig
 from kzmig.features.regions import region_codes
 
@@ -129,6 +130,7 @@ class SpecialistsBlock(ConfigModel):
     seed: Annotated[int, Field(ge=0)] = 20261122
 
 
+@follow_registry
 class RunConfig(StudyConfigBase):
     """A planning run: ``[run]`` plus optional ``[assess]``, ``[regress]``, ``[forecasts.<study>]``
     and ``[scenario.<name>]`` tables."""

@@ -8,9 +8,10 @@ interval source, reconciled, selected; a national row per target and year),
 ``[population]``), a fan chart per target and the fitted models. Each step is a library
 function of :mod:`kzmig.forecast`; this module wires them and writes nothing.
 
-This module backtests, selects and fits (:func:`run_target`); everything after fitting
-(forecasts, conformal intervals, reconciliation, population, the tables) is in
-:mod:`kzmig.studies.forecast_final`, which ``kzmig predict`` calls with the saved models.
+The work is the forecast engine's (:mod:`kzmig.forecast.engine`: backtest, fit, forecast,
+reconcile, finish); this module builds the models from the config (:func:`build_models`, reading
+what each kind declares in :mod:`kzmig.models.registry`), runs the engine per target and
+assembles the tables with :mod:`kzmig.studies.forecast_final`, which ``kzmig predict`` uses too.
 
 The first rows of ``backtest_metrics`` (``model = "nested_selection"``) are the headline: the
 forecast of the model chosen at each origin from the errors known there, with cell counts. The
@@ -30,79 +31,62 @@ from typing import Any
 
 import pandas as pd
 
-from kzmig.core.errors import ConfigError, KzmigError, PanelContractError, StudyError
+from kzmig.core.errors import KzmigError, StudyError
 from kzmig.core.parallel import Backend, check_scheduler, open_backend
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.regions import NATIONAL
-from kzmig.forecast.backtest import backtest
-from kzmig.forecast.honest import honest_tables, nested_metrics
-from kzmig.forecast.steps import (
-    AGGREGATES,
-    backtest_metrics,
-    conformal_fallback,
-    drop_short,
-    fit_models,
-    interval_source,
-    target_series,
-    with_conformal_backtest,
-)
-from kzmig.models.ensemble import Ensemble, select_best
+from kzmig.forecast import engine
+from kzmig.forecast.engine import TargetSkipped  # noqa: F401 (re-exported)
+from kzmig.forecast.steps import AGGREGATES
+from kzmig.models import registry
 from kzmig.models.forecast_base import BaseForecaster
-from kzmig.models.registry import make_model
-from kzmig.models.since import Log, Since
-from kzmig.models.schema import BREAK_COLUMN
 from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
-from kzmig.studies.forecast_final import (  # noqa: F401 (project_population_step, TABLES: re-exported)
+from kzmig.studies.forecast_final import (  # noqa: F401 (re-exported)
+    BASELINE_KINDS,
     TABLES,
+    baseline_names,
     final_tables,
     finish_target,
     project_population_step,
+    settings,
 )
 
 logger = logging.getLogger(__name__)
 
 
-
 def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
-    """Forecasters of the study by name, ensembles wired to their members."""
+    """Forecasters of the study by name, combinations wired to their members.
+
+    Reads only what each kind declares in :mod:`kzmig.models.registry`: a kind with members gets
+    the study's models named in ``members`` (and ``combine`` when it takes one); a kind with a
+    horizon limit is fitted for at least ``horizon`` years; ``log = true`` and ``first_year``
+    wrap the model (kinds ``log`` and ``since``).
+    """
     models: dict[str, BaseForecaster] = {}
     # members first, whatever the order in the file (the config schema checked that they exist)
-    ordered = sorted(cfg.models, key=lambda s: s.kind in ("ensemble", "stacked"))
+    ordered = sorted(cfg.models, key=lambda s: registry.info(s.kind).members is not None)
     for spec in ordered:
-        if spec.kind == "ensemble":
-            members = [(m, models[m]) for m in spec.members]
-            est = Ensemble(members, combine=spec.combine, name=spec.name, breaks=cfg.breaks)
-        elif spec.kind == "stacked":  # weights learned on pseudo-origins of each fit's own training data
-            members = [(m, models[m]) for m in spec.members]
-            est = make_model("stacked", spec.params, members=members, name=spec.name, breaks=cfg.breaks)
+        entry = registry.info(spec.kind)
+        more: dict[str, Any] = {"name": spec.name}
+        if entry.members is not None:  # weights or a combination of other models of the study
+            more[entry.members] = [(m, models[m]) for m in spec.members]
+            if "combine" in entry.params:
+                more["combine"] = spec.combine
+            more["breaks"] = cfg.breaks
+            est = registry.make_model(spec.kind, spec.params, **more)
         else:
-            est = make_model(spec.kind, spec.params, name=spec.name)
+            est = registry.make_model(spec.kind, spec.params, **more)
             if "breaks" in est.get_params():
                 est.set_params(breaks=cfg.breaks)
-            if "max_horizon" in est.get_params():
-                est.set_params(max_horizon=max(horizon, est.max_horizon))
+            registry.set_horizon(est, horizon, at_least=True)
             if getattr(spec, "log", False):
-                est = Log(est, name=spec.name, breaks=cfg.breaks)
+                est = registry.make_model("log", model=est, name=spec.name, breaks=cfg.breaks)
             if getattr(spec, "first_year", None) is not None:
-                est = Since(est, first_year=spec.first_year, name=spec.name, breaks=cfg.breaks)
+                est = registry.make_model("since", model=est, first_year=spec.first_year, name=spec.name,
+                                          breaks=cfg.breaks)
         models[spec.name] = est
     return {spec.name: models[spec.name] for spec in cfg.models}
-
-
-#: baseline role of :func:`kzmig.forecast.honest.nested_selection` -> model kind
-BASELINE_KINDS = {"naive": "naive", "mean": "window_mean", "historic": "historic_mean"}
-
-
-def baseline_names(cfg: Any) -> dict[str, str | None]:
-    """The study's model for each baseline role: the first of its kind in the file fitted on the
-    whole series (else the first of its kind at all); None when the study has none."""
-    out: dict[str, str | None] = {}
-    for role, kind in BASELINE_KINDS.items():
-        specs = [s for s in cfg.models if s.kind == kind]
-        whole = [s for s in specs if getattr(s, "first_year", None) is None]
-        out[role] = (whole or specs)[0].name if specs else None
-    return out
 
 
 def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -146,66 +130,19 @@ def _as_study_error(cfg: Any, target: str, step: str):
         raise StudyError(f"{cfg.path}: target {target!r}: {step} cannot run: {err}") from err
 
 
-class TargetSkipped(Exception):
-    """A target that cannot be forecast (too short); reported in the metadata, not an error."""
-
-    def __init__(self, reason: str, series: list[dict]):
-        super().__init__(reason)
-        self.reason, self.series = reason, series
-
-
 def exog_columns(cfg: Any, models: dict[str, BaseForecaster]) -> list[str]:
     """Exogenous columns the series of a target carries: the config's and those the models need."""
-    return list(dict.fromkeys([*cfg.targets.exog, *(c for m in models.values() for c in getattr(m, "exog_columns", ()))]))
+    return engine.exog_columns(cfg.targets.exog, models)
 
 
 def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, models: dict[str, BaseForecaster],
                progress: Progress, backend: Backend | None = None) -> dict:
-    """Backtest, select, fit, forecast and reconcile one target; returns its tables."""
-    levels = cfg.forecast.levels
-    series = target_series(wide, long, target, exog_columns(cfg, models))
-    need = max(getattr(m, "min_length", 2) for m in models.values())
-    series, skipped = drop_short(series, need, target)
-    if series.empty:
-        raise TargetSkipped(f"no series has the {need} years the models need", skipped)
-    first, last = int(series["year"].min()), int(series["year"].max())
-    origins = [o for o in cfg.backtest.origins if first < o < last]
-    if len(origins) < len(cfg.backtest.origins):
-        logger.warning("target %s: backtest origins %s lie outside its data %d-%d and are left out.", target,
-                       sorted(set(cfg.backtest.origins) - set(origins)), first, last)
-    if not origins:
-        raise TargetSkipped(f"no backtest origin of {list(cfg.backtest.origins)} lies inside its data {first}-{last}",
-                            skipped)
-    h_final = cfg.forecast.to_year - last
-    if h_final < 1:
-        raise ConfigError(f"{cfg.path}: forecast.to_year = {cfg.forecast.to_year} is not after the last data year "
-                          f"{last} of {target!r}.")
-    source = interval_source(models, cfg.forecast.conformal)
-    with _as_study_error(cfg, target, "the backtest (backtest.origins, backtest.horizon)"):
-        preds = backtest(series, models, origins=origins, horizon=cfg.backtest.horizon, levels=levels,
-                         backend=backend or cfg.execution.resolve(cfg.backtest),
-                         progress=lambda k: progress(f"{target}: backtest", k, len(origins)))
-    preds = preds.merge(series[["region", "year", BREAK_COLUMN]], on=["region", "year"], how="left",
-                        validate="many_to_one")
-    if preds[BREAK_COLUMN].isna().any():  # every target year of a backtest comes from the series
-        raise PanelContractError(f"target {target}: backtest rows without a series year: "
-                                 f"{preds.loc[preds[BREAK_COLUMN].isna(), ['region', 'year']].head().to_dict('records')}")
-    preds[BREAK_COLUMN] = preds[BREAK_COLUMN].astype(bool)
-    source, interval_notes = conformal_fallback(preds, source, models, levels, target)
-    preds = with_conformal_backtest(preds, source, levels)
-    metrics = backtest_metrics(preds, target, levels)
-    selected = select_best(metrics.loc[metrics["region"].isin(AGGREGATES)], by=cfg.forecast.select_by)
-    honest, nested, honest_note = honest_tables(preds, target, by=cfg.forecast.select_by,
-                                                baselines=baseline_names(cfg), selected=selected)
-    if len(nested):  # the headline: the forecast of the model chosen at each origin from earlier errors only
-        metrics = pd.concat([nested_metrics(preds, nested, target, levels), metrics], ignore_index=True)
-    with _as_study_error(cfg, target, "fitting the models on the whole series"):
-        fitted = fit_models(series, models)
-    out = finish_target(target, series, fitted, preds, source, selected=selected, skipped=skipped, h=h_final, cfg=cfg)
-    return {**out, "preds": preds.assign(target=target), "metrics": metrics, "selected": selected, "skipped": skipped,
-            "series": series, "sources": source, "interval_notes": interval_notes,
-            "honest_notes": [honest_note] if honest_note else [], "accuracy_honest": honest,
-            "selection_nested": nested}
+    """Backtest, select, fit, forecast and reconcile one target (:func:`kzmig.forecast.engine.run_target`)."""
+    return engine.run_target(
+        target, wide, long, models, settings(cfg), to_year=cfg.forecast.to_year, exog=cfg.targets.exog,
+        backend=backend or cfg.execution.resolve(cfg.backtest),
+        progress=lambda k, n: progress(f"{target}: backtest", k, n),
+        guard=lambda step: _as_study_error(cfg, target, step))
 
 
 def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str, SavedModel]:

@@ -1,14 +1,13 @@
-"""Everything a forecasting study does after fitting: forecast, intervals, reconciliation, population.
+"""What the forecasting study and ``kzmig predict`` share around the forecast engine: its settings, the tables.
 
-The forecasting study (:mod:`kzmig.studies.forecast`) backtests, selects and fits; then it calls
-:func:`finish_target` for each target with the fitted models, and :func:`final_tables` for the
-study. ``kzmig predict`` (:mod:`kzmig.studies.predict`) calls the same two functions with the
-models loaded from a run folder (and possibly updated on newer data), so a reproduced run
-writes the same tables, byte for byte:
+The forecasting study (:mod:`kzmig.studies.forecast`) and ``kzmig predict``
+(:mod:`kzmig.studies.predict`, with models loaded from a run folder and possibly updated on
+newer data) both run :mod:`kzmig.forecast.engine` with the :func:`settings` of the study's
+config, and assemble its results with :func:`final_tables`, so a reproduced run writes the same
+tables, byte for byte:
 
-* :func:`finish_target`: forecasts of every fitted model, conformal intervals from the backtest
-  residuals and the series' scales, reconciliation with the backtest predictions, the
-  selected model flagged, the model each region got;
+* :func:`settings`: what the engine reads from a config;
+* :func:`finish_target`: :func:`kzmig.forecast.engine.finish_target` with those settings;
 * :func:`project_population_step`: population from the (reconciled) migration forecast;
 * :func:`final_tables`: ``population_forecasts``, ``forecasts``, ``forecasts_base``,
   ``reconciliation``, ``fit_report``, ``history`` and ``breaks``, and the fan charts.
@@ -21,12 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from kzmig.core.errors import ConfigError, DataError, PanelContractError, StudyError
-from kzmig.features.regions import NATIONAL
 from kzmig.features.typology import break_years
-from kzmig.forecast.steps import final_forecasts, reconcile_target
+from kzmig.forecast import engine
 from kzmig.models.forecast_base import BaseForecaster
-from kzmig.models.schema import check_nested_levels, coerce_forecast, validate_forecast
 from kzmig.reporting.planning_charts import plot_overview
 
 logger = logging.getLogger(__name__)
@@ -48,117 +44,46 @@ EMPTY = {"reconciliation": ["target", "model", "origin_year", "year", "method", 
                               "status"]}
 
 
+#: baseline role of :func:`kzmig.forecast.honest.nested_selection` -> model kind
+BASELINE_KINDS = {"naive": "naive", "mean": "window_mean", "historic": "historic_mean"}
+
+
+def baseline_names(cfg: Any) -> dict[str, str | None]:
+    """The study's model for each baseline role: the first of its kind in the file fitted on the
+    whole series (else the first of its kind at all); None when the study has none."""
+    out: dict[str, str | None] = {}
+    for role, kind in BASELINE_KINDS.items():
+        specs = [s for s in cfg.models if s.kind == kind]
+        whole = [s for s in specs if getattr(s, "first_year", None) is None]
+        out[role] = (whole or specs)[0].name if specs else None
+    return out
+
+
+def settings(cfg: Any) -> engine.Settings:
+    """What the forecast engine reads from the study's config."""
+    return engine.Settings(
+        levels=tuple(cfg.forecast.levels), conformal=cfg.forecast.conformal, select_by=cfg.forecast.select_by,
+        origins=tuple(cfg.backtest.origins), horizon=cfg.backtest.horizon, additive=tuple(cfg.targets.additive),
+        national=bool(cfg.data.national), methods=tuple(cfg.reconciliation.methods), use=cfg.reconciliation.use,
+        baselines=baseline_names(cfg), where=str(cfg.path))
+
+
 def finish_target(target: str, series: pd.DataFrame, fitted: Mapping[str, BaseForecaster], preds: pd.DataFrame,
                   sources: Mapping[str, str], *, selected: str, skipped: Sequence[dict], h: int, cfg: Any) -> dict:
-    """Forecast, interval, reconcile and label one target with fitted models.
-
-    Parameters
-    ----------
-    target : str
-    series : DataFrame
-        The target's series (``region, year, y[, exog], is_break``), too short series
-        already left out; the models were fitted on it (or updated on it).
-    fitted : dict of str to forecaster
-        Fitted models by name, in the study's order (the order of the forecast rows).
-    preds : DataFrame
-        The target's backtest predictions (``backtest_predictions.csv`` without ``target``):
-        their residuals give the conformal quantiles and the reconciliation's error covariance.
-    sources : dict of str to str
-        Interval source per model (``"conformal"``, ``"model"`` or ``"none"``).
-    selected : str
-        The model the backtest selected.
-    skipped : sequence of dict
-        Series left out as too short (:func:`kzmig.forecast.steps.drop_short`): a hierarchy
-        with a member missing is not reconciled.
-    h : int
-        Years ahead of the last year of the series.
-    cfg : ForecastStudyConfig
-        ``forecast.levels``, ``targets.additive``, ``data.national`` and ``reconciliation``.
-
-    Returns
-    -------
-    dict
-        ``forecasts`` (reconciled, with ``target``, ``selected``, ``spec``,
-        ``fallback_reason``), ``base`` (before reconciliation), ``reconciliation``,
-        ``reconciliation_backtest``, ``fit_report``, ``fitted`` and ``notes``.
-    """
-    fc, fitted, fit_report = final_forecasts(series, dict(fitted), preds, dict(sources), h, cfg.forecast.levels,
-                                             prefitted=True)
-    check_nested_levels(validate_forecast(fc, source=f"forecasts of {target}"), source=f"forecasts of {target}")
-    rec_report = rec_acc = pd.DataFrame()
-    final = fc.assign(reconciled="none")
-    notes = []
-    if target in cfg.targets.additive and cfg.data.national:
-        if not series["region"].ne(NATIONAL).any():  # a national-only table: no hierarchy
-            notes.append(f"{target}: not reconciled: only the national series, nothing to reconcile")
-            logger.info("%s", notes[-1])
-            final = fc.assign(reconciled="none: national series only")
-        elif skipped:  # a member of the hierarchy is missing: its total cannot be matched by the others
-            missing = [row["region"] for row in skipped]
-            notes.append(f"{target}: not reconciled, because {missing} are too short to forecast, so the forecast "
-                         "regions do not make up the national total")
-            logger.warning("%s", notes[-1])
-            final = fc.assign(reconciled="none: series missing from the hierarchy")
-        else:
-            final, rec_report, rec_acc = reconcile_target(fc, preds, target, cfg.reconciliation.methods,
-                                                          cfg.reconciliation.use)
-            used = set(final["reconciled"].astype(str))
-            if used != {cfg.reconciliation.use}:  # the configured method could not run: say so in the run
-                reason = rec_report.loc[rec_report["method"] == cfg.reconciliation.use, "fallback_reason"]
-                notes.append(f"{target}: reconciliation.use = {cfg.reconciliation.use!r} could not run and fell back "
-                             f"to {', '.join(sorted(used))}: {reason.iloc[0] if len(reason) else ''}")
-    final = final.assign(target=target, selected=final["model"] == selected)
-    if len(fit_report):  # which model each region really got, and why (fallbacks)
-        final = final.merge(fit_report[["model", "region", "spec", "fallback_reason"]], on=["model", "region"], how="left")
-    return {"forecasts": final, "base": fc.assign(target=target), "reconciliation": rec_report,
-            "reconciliation_backtest": rec_acc,
-            "fit_report": fit_report.assign(target=target) if len(fit_report) else fit_report,
-            "fitted": fitted, "notes": notes}
+    """Forecast, interval, reconcile and label one target with fitted models
+    (:func:`kzmig.forecast.engine.finish_target` with the study's :func:`settings`)."""
+    return engine.finish_target(target, series, fitted, preds, sources, selected=selected, skipped=skipped, h=h,
+                                settings=settings(cfg))
 
 
 def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
-    """Population per region through the balancing equation (:func:`kzmig.forecast.population.project_population`)
-    from the (reconciled) forecast of ``cfg.population.model`` for ``migration_target``.
-
-    Raises
-    ------
-    DataError
-        The data lack what the projection needs (population, natural increase, consecutive years).
-    StudyError
-        A projected population at or below zero (the migration forecast's trend carried too far).
-    """
+    """Population per region from the (reconciled) forecast of ``cfg.population.model`` for
+    ``migration_target`` (:func:`kzmig.forecast.engine.project_population`); None without ``[population]``."""
     if not cfg.population.enabled:
         return None
-    from kzmig.forecast.population import project_population
-
-    if cfg.population.migration_target not in results:
-        logger.warning("population is not projected: target %s was not forecast.", cfg.population.migration_target)
-        return None
-    res = results[cfg.population.migration_target]
-    model = res["selected"] if cfg.population.model == "selected" else cfg.population.model
-    fc = res["forecasts"]
-    if model not in set(fc["model"]):
-        raise ConfigError(f"{cfg.path}: population.model = {model!r} is not a model of the study; "
-                          f"choose one of {sorted(set(fc['model']))} or 'selected'.")
-    mig = coerce_forecast(fc.loc[fc["model"] == model, ["model", "region", "origin_year", "year", "point",
-                                                        "lower", "upper", "level"]])
-    try:
-        out = project_population(wide, mig, levels=cfg.forecast.levels)
-    except PanelContractError:
-        raise
-    except ValueError as err:  # a year of population or natural increase the projection needs is missing
-        raise DataError(f"{cfg.path}: population is projected from the {model} forecasts of "
-                        f"{cfg.population.migration_target}, but {err} Add the data, or set "
-                        "population.enabled = false.") from err
-    low = out.loc[out["point"] <= 0]
-    if len(low):
-        r = low.sort_values("year").iloc[0]
-        raise StudyError(f"{cfg.path}: the projected population of {r['region']} falls to {r['point']:,.0f} by "
-                         f"{int(r['year'])} ({len(low)} region-years at or below zero): the {model} migration "
-                         f"forecast is carried too far; choose an earlier forecast.to_year (now {cfg.forecast.to_year}).")
-    logger.info("population projected for %d regions from %s forecasts of %s.", out["region"].nunique(),
-                model, cfg.population.migration_target)
-    return out.assign(target="population", migration_model=model)
+    return engine.project_population(wide, results, migration_target=cfg.population.migration_target,
+                                     model=cfg.population.model, levels=cfg.forecast.levels,
+                                     to_year=cfg.forecast.to_year, where=str(cfg.path))
 
 
 def _target_first(df: pd.DataFrame) -> pd.DataFrame:

@@ -30,13 +30,10 @@ import pandas as pd
 
 from kzmig.core.errors import ConfigError, StudyError
 from kzmig.core.runs import MANIFEST, RunFolder, read_manifest
-from kzmig.forecast.steps import drop_short, target_series
-from kzmig.models.boosting import GradientBoosting
-from kzmig.models.ensemble import Ensemble
-from kzmig.models.since import Since
+from kzmig.forecast import engine
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataSource
-from kzmig.studies.forecast import exog_columns, last_observed_year, study_panel
+from kzmig.studies.forecast import last_observed_year, study_panel
 from kzmig.studies.forecast_final import FORECAST_TABLES, final_tables, finish_target
 from kzmig.studies.saved_run import SavedStudy, forecast_studies, load_models, read_backtest, run_data, verify_files
 
@@ -94,18 +91,6 @@ class PredictResult:
             return run.complete(self.manifest())
 
 
-def _max_horizon(est: Any) -> int | None:
-    """Years ahead a fitted model can forecast (a direct multi-horizon model has a tree per year)."""
-    if isinstance(est, GradientBoosting):
-        return int(est.max_horizon)
-    if isinstance(est, Since):
-        return _max_horizon(est.fitted_model_)
-    if isinstance(est, Ensemble):
-        inner = [h for _, m in est.fitted_members_ if (h := _max_horizon(m)) is not None]
-        return min(inner) if inner else None
-    return None
-
-
 def _check_to_year(to_year: int, last: int, cfg: Any, option: str, where: str) -> None:
     ahead = to_year - last
     if ahead < 1:
@@ -161,8 +146,8 @@ def predict_study(study: SavedStudy, source: DataSource, *, newer: bool, to_year
     for i, target in enumerate(targets):
         info = study.part["targets"][target]
         models, metas = load_models(study, target, (manifest.get("data") or {}).get("sha256"))
-        need = max(getattr(m, "min_length", 2) for m in models.values())
-        series, skipped = drop_short(target_series(wide, long, target, exog_columns(cfg, models)), need, target)
+        need = engine.min_length(models)
+        series, skipped = engine.target_data(wide, long, target, models, cfg.targets.exog)
         if series.empty:
             raise StudyError(f"target {target}: no series in {source.label} has the {need} years the models need.")
         series = _regions_of(series, models, target, skipped)
@@ -173,10 +158,9 @@ def predict_study(study: SavedStudy, source: DataSource, *, newer: bool, to_year
             if origin < saved:  # models that saw later years cannot be "updated" on an older vintage
                 raise StudyError(f"target {target}: the data given ({source.label}) end in {origin}, before the "
                                  f"run's models ({saved}); --data must be a newer vintage than the run's.")
-            for name, est in models.items():
-                est.update(series)
-                rules[name] = est.update_rule
-                updates.append({"part": study.sub, "target": target, "model": name, "rule": est.update_rule})
+            rules = engine.update_models(series, models)
+            updates += [{"part": study.sub, "target": target, "model": name, "rule": rule}
+                        for name, rule in rules.items()]
         else:
             old = {m.get("origin_year") for m in metas.values()}
             if old != {origin}:
@@ -185,13 +169,7 @@ def predict_study(study: SavedStudy, source: DataSource, *, newer: bool, to_year
         h = to_year - origin
         if h < 1:
             raise ConfigError(f"{option} {to_year} is not after the last year {origin} of {target!r}.")
-        for name, est in models.items():
-            reach = _max_horizon(est)
-            if reach is not None and h > reach:
-                raise ConfigError(f"{option} {to_year}: model {name!r} of {target!r} forecasts each year ahead with "
-                                  f"its own trees, fitted for 1..{reach} years, i.e. up to {origin + reach}; choose "
-                                  f"--to-year up to {origin + reach}, or rerun the study with "
-                                  f"models.{name}.params.max_horizon >= {h}.")
+        engine.check_reach(models, h, origin=origin, target=target, option=option, to_year=to_year)
         out = finish_target(target, series, models, read_backtest(study, target), info["intervals"],
                             selected=info["selected"], skipped=skipped, h=h, cfg=cfg)
         results[target] = {**out, "selected": info["selected"]}

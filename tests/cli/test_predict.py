@@ -311,3 +311,81 @@ def test_an_older_vintage_is_not_an_update(run, newer, tmp_path):
     pd.read_csv(newer).query("year <= 2016").to_csv(older, index=False)
     res = run_kzmig("predict", run, "--out", tmp_path / "p", "--data", older)
     assert res.code == 2 and "end in 2016, before the run's models (2017)" in res.text
+
+
+#: A study whose models have horizon limits of their own or through members: a direct FE model, a
+#: boosting model fitted on logs (the log wrapper), and a stacking with the FE model as a member.
+LIMITED = """
+[study]
+name = "limited"
+[data]
+view = "harmonised"
+borders = 2018
+[targets]
+names = ["population"]
+additive = []
+[backtest]
+origins = {from = 2013, to = 2015}
+horizon = 2
+[forecast]
+to_year = 2019
+max_years_ahead = 40
+conformal = "missing"
+[models.naive]
+kind = "naive"
+[models.fe]
+kind = "fe_direct"
+params = { max_horizon = 4, scaled = false }
+[models.gbm_log]
+kind = "boosting"
+log = true
+params = { lags = 2, max_iter = 10, max_horizon = 6, random_state = 0 }
+[models.st]
+kind = "stacked"
+members = ["naive", "fe"]
+params = { min_train = 6, tune_horizon = 2 }
+"""
+
+
+@pytest.fixture(scope="module")
+def limited(study, tmp_path_factory) -> Path:
+    _, data = study
+    d = tmp_path_factory.mktemp("limited")
+    (d / "limited.toml").write_text(LIMITED, encoding="utf-8")
+    res = run_kzmig("forecast", d / "limited.toml", "--out", d / "run", "--data", data)
+    assert res.code == 0, res.text
+    return d / "run"
+
+
+def test_horizon_limits_of_direct_log_and_stacked_models_are_read_from_the_saved_models(limited):
+    from kzmig.forecast.engine import horizon_limits
+
+    models = {name: load_model(limited / "models" / "population" / name) for name in ("naive", "fe", "gbm_log", "st")}
+    # the config's max_horizon (the study asked for 2019 - 2017 = 2 years, fewer than each)
+    assert horizon_limits(models) == {"fe": (4, "fe", "max_horizon"), "gbm_log": (6, "gbm_log", "max_horizon"),
+                                      "st": (4, "fe", "max_horizon")}
+
+
+def test_predict_past_a_direct_model_horizon_exits_2_naming_the_model_and_its_limit(limited, tmp_path):
+    res = run_kzmig("predict", limited, "--out", tmp_path / "far", "--to-year", 2045)
+    assert res.code == 2, res.text  # before: "internal error: ValueError: DirectFE: fitted for horizons 1..8", exit 1
+    assert "model 'fe'" in res.text and "at most 4 years" in res.text and "up to 2021" in res.text
+    assert "models.fe.params.max_horizon >= 28" in res.text and "internal error" not in res.text
+    res = run_kzmig("predict", limited, "--out", tmp_path / "ok", "--to-year", 2021)  # within every limit: forecasts
+    assert res.code == 0, res.text
+    fc = pd.read_csv(tmp_path / "ok" / "forecasts.csv")
+    assert set(fc.groupby("model")["year"].max()) == {2021} and set(fc["model"]) == {"naive", "fe", "gbm_log", "st"}
+
+
+def test_the_limit_of_a_member_or_a_wrapped_model_is_named(limited, tmp_path):
+    from kzmig.core.errors import ConfigError
+    from kzmig.forecast.engine import check_reach
+
+    st = {"st": load_model(limited / "models" / "population" / "st")}
+    with pytest.raises(ConfigError, match=r"model 'st' .* at most 4 years ahead \(through its member 'fe'\).*"
+                                          r"models\.fe\.params\.max_horizon >= 5"):
+        check_reach(st, 5, origin=2017, target="population", option="--to-year", to_year=2022)
+    log = {"gbm_log": load_model(limited / "models" / "population" / "gbm_log")}
+    check_reach(log, 6, origin=2017, target="population", option="--to-year", to_year=2023)  # its own reach
+    with pytest.raises(ConfigError, match=r"model 'gbm_log' .* at most 6 years.*models\.gbm_log\.params\.max_horizon >= 7"):
+        check_reach(log, 7, origin=2017, target="population", option="--to-year", to_year=2024)
