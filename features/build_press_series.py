@@ -430,6 +430,13 @@ def press_variables() -> list[tuple[str, str, str, str, float, float, str]]:
     for name, unit in SHIPPED:
         hi = 100.0 if unit.startswith("percent") else 1e8
         out.append((name, unit, "share" if unit.startswith("percent") else "count", "none", 0.0, hi, describe(name)))
+    names = {n for n, _ in SHIPPED}
+    for name, unit in SHIPPED:  # a stock family's own name: what a target names (forecast/feasibility.py)
+        base = base_of(name)
+        if name.startswith(base + "_at_") and base not in names:
+            names.add(base)
+            out.append((base, unit, "count", "none", 0.0, 1e8, f"{describe(base).split(';')[0]}; stock at any "
+                        f"published date: the name a target uses; shipped only as {base}_at_<day><month> (never stored)"))
     return out
 
 

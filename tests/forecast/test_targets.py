@@ -230,7 +230,7 @@ def test_read_targets_file_level_errors(tmp_path):
     f.write_text(HEADER, encoding="utf-8")
     with pytest.raises(DataFileError, match="no target rows"):
         read_targets(f)
-    f.write_text(HEADER + "x,pavlodar,2029,1,at_least,level,a\nx,Павлодарская область,2029,2,at_least,level,b\n",
+    f.write_text(HEADER + "x,pavlodar,2029,1,at_least,level,a\nx,Павлодарская область,2029,1,at_least,level,b\n",
                  encoding="utf-8")
     with pytest.raises(DataFileError, match=r"rows \[2, 3\] set the same target \(indicator='x', region='pavlodar'"):
         read_targets(f)
