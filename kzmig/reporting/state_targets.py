@@ -117,7 +117,9 @@ def target_charts(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
         ax = fig.subplots()
         ax.plot(p["t"], p["value"], "o-", color="#1f4e79", label="published points")
         if r.year > r.latest_t:
-            ax.plot([r.latest_t, r.year], [r.latest, r.target], "--", color="#c00000", label="required path")
+            tt = np.linspace(r.latest_t, r.year, 25)  # constant growth g_req from the latest point
+            ax.plot(tt, r.latest * (r.target / r.latest) ** ((tt - r.latest_t) / (r.year - r.latest_t)), "--",
+                    color="#c00000", label="required path (constant growth)")
             if len(p) >= 3:
                 path = loglinear_path(p, range(int(math.floor(r.latest_t)) + 1, int(r.year) + 1), 0.8)
                 ax.fill_between(path["year"], path["lower"], path["upper"], color="#9dc3e6", alpha=0.5,
