@@ -431,6 +431,10 @@ def press_variables() -> list[tuple[str, str, str, str, float, float, str]]:
         hi = 100.0 if unit.startswith("percent") else 1e8
         out.append((name, unit, "share" if unit.startswith("percent") else "count", "none", 0.0, hi, describe(name)))
     names = {n for n, _ in SHIPPED}
+    # the generic name a user file may give its own national series of one definition (never shipped)
+    out.append(("foreign_students", "persons", "count", "none", 0.0, 1e7,
+                "foreign students, a user-supplied national series of ONE definition (name for a user file; not "
+                "shipped: the shipped counts are foreign_students_bns and foreign_students_mnvo)"))
     for name, unit in SHIPPED:  # a stock family's own name: what a target names (forecast/feasibility.py)
         base = base_of(name)
         if name.startswith(base + "_at_") and base not in names:
