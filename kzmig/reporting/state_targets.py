@@ -43,8 +43,10 @@ def state_target_table(feas: pd.DataFrame) -> pd.DataFrame:
     return feas[cols].rename(columns=dict(COLUMNS))
 
 
-def write_state_targets_sheet(wb, fm, feas: pd.DataFrame, models: pd.DataFrame | None, run_id: str) -> None:
-    """Add the sheet «Государственные цели» to an open xlsxwriter workbook (``fm``: its formats)."""
+def write_state_targets_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id: str) -> None:
+    """Add the sheet «Государственные цели» to an open xlsxwriter workbook (``fm``: its formats):
+    the feasibility table, then the outcome against quota by year and the series forecasts' models."""
+    feas = tables["feasibility"]
     ws = wb.add_worksheet(SHEET)
     ws.write(0, 0, SECTION, fm.title)
     ws.write(1, 0, NOTE, fm.note)
@@ -67,12 +69,20 @@ def write_state_targets_sheet(wb, fm, feas: pd.DataFrame, models: pd.DataFrame |
             else:
                 ws.write_string(head + 1 + i, j, str(v), fm.field)
     row = head + len(table) + 3
-    if models is not None and len(models):
-        ws.write(row, 0, "Прогнозы рядов / series forecasts", fm.bold)
-        for j, c in enumerate(models.columns):
+    for key, title in (("quota_use", "Исполнение квоты / outcome against quota"),
+                       ("series_models", "Прогнозы рядов / series forecasts: what was fitted and why")):
+        extra = tables.get(key)
+        if extra is None or not len(extra):
+            continue
+        ws.write(row, 0, title, fm.bold)
+        for j, c in enumerate(extra.columns):
             ws.write(row + 1, j, c, fm.header)
-            for i, v in enumerate(models[c].tolist()):
-                ws.write(row + 2 + i, j, v if isinstance(v, (int, float)) else str(v), fm.field)
+            for i, v in enumerate(extra[c].tolist()):
+                if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+                    ws.write_number(row + 2 + i, j, float(v), dec if key == "quota_use" and c == "use_pct" else num)
+                else:
+                    ws.write_string(row + 2 + i, j, str(v), fm.field)
+        row += len(extra) + 4
     ws.freeze_panes(head + 1, 1)
     ws.set_paper(9)
     ws.set_landscape()
@@ -97,6 +107,9 @@ def report_blocks(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
     blocks: list = [lines, TableBlock(state_target_table(feas), caption="State targets: feasibility on the "
                                       "published points", names=False,
                                       formats={lab: "{:.1%}" for c, lab in COLUMNS if c in PERCENT})]
+    if "quota_use" in tables and len(tables["quota_use"]):
+        blocks.append(TableBlock(tables["quota_use"], caption="Outcome against quota, every year both are published "
+                                 "(use_pct = 100 x outcome / quota)", names=False, formats={"use_pct": "{:.1f}"}))
     if "series_models" in tables and len(tables["series_models"]):
         blocks.append(TableBlock(tables["series_models"], caption="Series forecasts: what was fitted and why",
                                  names=False))

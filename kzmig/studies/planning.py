@@ -273,7 +273,7 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
     state = parts["targets"].tables if "targets" in parts and "feasibility" in parts["targets"].tables else None
     extra = () if state is None else ((STATE_SHEET, "state targets: latest value, required and observed growth, "
                                        "probability, verdict", lambda wb, fm, run_id: write_state_targets_sheet(
-                                           wb, fm, state["feasibility"], state.get("series_models"), run_id)),)
+                                           wb, fm, state, run_id)),)
 
     def workbook(path) -> None:
         write_planning_workbook(path, tables=tables, accuracy=accuracy, meta={**meta, **info}, notes=notes,

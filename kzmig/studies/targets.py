@@ -14,8 +14,9 @@ Targets on the sparse national series behind the state's programmes (foreign stu
 emigration, foreign workers against the quota, kandas against the quota; SOURCES.md Round 6) get
 the feasibility analysis of METHOD.md section 11 instead (:func:`state_targets`,
 :mod:`kzmig.forecast.feasibility`): tables ``feasibility``, ``feasibility_points``,
-``feasibility_growth``, and ``series_forecasts`` / ``series_models`` for the series with enough
-annual points (log-linear trend with predictive intervals) and the reason for the others.
+``feasibility_growth``, ``quota_use`` (outcome against quota, year by year), and
+``series_forecasts`` / ``series_models`` for the series with enough annual points (log-linear
+trend with predictive intervals) and the reason for the others.
 """
 from __future__ import annotations
 
@@ -150,6 +151,35 @@ def series_forecasts(obs: pd.DataFrame, horizon: int = HORIZON) -> tuple[pd.Data
     return fc, pd.DataFrame(models)
 
 
+#: outcome against quota, year by year: (outcome definition, quota variables in order of preference, words)
+QUOTA_PAIRS = (
+    ("foreign_workers_leb_permits", ("foreign_labour_quota_leb_revised", "foreign_labour_quota_leb"),
+     "foreign workers employed under permits of local executive bodies (last stock published in the year) "
+     "against the year's quota of such permits (the revised quota where one was set)"),
+    ("kandas_resettled_in_quota_regions", ("kandas_regional_quota",),
+     "kandas resettled to the quota regions in the year against the year's regional quota"),
+)
+
+
+def quota_use(obs: pd.DataFrame) -> pd.DataFrame:
+    """Outcome against quota in every year both are published (:data:`QUOTA_PAIRS`): ``use_pct`` =
+    100 x outcome / quota; years with only one of the two are not shown."""
+    rows = []
+    for base, quotas, words in QUOTA_PAIRS:
+        pts = series_points(obs, base)
+        quota = {}
+        for q in reversed(quotas):  # the preferred quota (first) overrides the others
+            sub = obs.loc[(obs["variable"] == q) & (obs["region"] == "kazakhstan")]
+            quota.update({int(y): (float(v), q) for y, v in zip(sub["year"], sub["value"])})
+        for p in pts.itertuples(index=False):
+            y = int(p.year)
+            if y in quota:
+                rows.append({"outcome": base, "year": y, "outcome_variable": p.variable, "outcome_value": p.value,
+                             "quota_variable": quota[y][1], "quota": quota[y][0],
+                             "use_pct": 100.0 * p.value / quota[y][0], "what": words})
+    return pd.DataFrame(rows)
+
+
 def state_targets(targets: pd.DataFrame, observations: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Feasibility tables of the targets on the Round-6 national series (METHOD.md section 11)."""
     if targets.empty:
@@ -169,4 +199,4 @@ def state_targets(targets: pd.DataFrame, observations: pd.DataFrame) -> dict[str
     return {"feasibility": feas,
             "feasibility_points": pd.concat(points, ignore_index=True).drop_duplicates(["indicator", "variable", "year"]),
             "feasibility_growth": pd.concat(growth, ignore_index=True).drop_duplicates(["indicator", "from_t", "to_t"]),
-            "series_forecasts": fc, "series_models": models}
+            "series_forecasts": fc, "series_models": models, "quota_use": quota_use(observations)}

@@ -39,6 +39,11 @@ def test_every_state_target_has_latest_growth_probability_or_reason_and_verdict(
     models = state["series_models"].set_index("series")
     assert models.loc["kandas_status_granted", "years"] == "[2019, 2020, 2022, 2023, 2025]"  # 2021 suspect left out
     assert "need a regular annual series" in models.loc["kandas_status_granted", "why"]
+    use = state["quota_use"].set_index(["outcome", "year"])
+    # by hand: the 1 Dec 2025 stock against the 2025 quota as revised in March; the 1 Nov 2021 stock against 29,300
+    assert use.loc[("foreign_workers_leb_permits", 2025), "use_pct"] == pytest.approx(100 * 14103 / 16500)
+    assert use.loc[("foreign_workers_leb_permits", 2021), "use_pct"] == pytest.approx(100 * 16059 / 29300)
+    assert use.loc[("kandas_resettled_in_quota_regions", 2023), "use_pct"] == pytest.approx(100 * 2337 / 1925)
     fc = state["series_forecasts"]
     assert set(fc["series"]) == {"kandas_status_granted", "foreign_workers_leb_permits"}
     assert (fc["lower"] < fc["point"]).all() and (fc["point"] < fc["upper"]).all()
@@ -47,7 +52,7 @@ def test_every_state_target_has_latest_growth_probability_or_reason_and_verdict(
 def test_workbook_sheet_reads_back(tmp_path, state):
     path = tmp_path / "w.xlsx"
     wb = xlsxwriter.Workbook(str(path))
-    write_state_targets_sheet(wb, _Formats(wb), state["feasibility"], state["series_models"], "run-1")
+    write_state_targets_sheet(wb, _Formats(wb), state, "run-1")
     wb.close()
     ws = openpyxl.load_workbook(path)[SHEET]
     assert ws.cell(1, 1).value == SECTION
@@ -62,6 +67,9 @@ def test_workbook_sheet_reads_back(tmp_path, state):
         p = feas.loc[i, "probability"]
         assert (r[col["Вероятность / probability"]] is None) if math.isnan(p) else \
             r[col["Вероятность / probability"]] == pytest.approx(p)
+    cells = [c.value for r in ws.iter_rows() for c in r]
+    assert "Исполнение квоты / outcome against quota" in cells
+    assert pytest.approx(100 * 14103 / 16500) in [v for v in cells if isinstance(v, float)]
 
 
 def test_report_section_and_charts(state):
