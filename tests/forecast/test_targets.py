@@ -260,3 +260,24 @@ def test_shipped_targets_are_valid_sourced_and_speak_to_shipped_data():
     assert nko["actual"] == 2176 and nko["achievement_pct"] == pytest.approx(100 * 2176 / 3144)
     assert out.loc[("resettled_persons_regional_program_kandas", "kazakhstan"), "achievement_pct"] == pytest.approx(
         100 * 2234 / 2309)
+
+
+def test_one_reader_for_both_layouts_and_two_documents_are_two_targets(tmp_path):
+    """kzmig.studies.assess reads targets with this reader: the older layout (``target`` column)
+    gets the defaults; two documents setting two values for one year are two targets."""
+    import importlib
+
+    assert importlib.import_module("kzmig.studies.assess").read_targets is read_targets
+    f = tmp_path / "old.csv"
+    f.write_text("indicator,region,year,target\nnet_migration,Астана,2022,20000\n", encoding="utf-8")
+    t = read_targets(f)
+    assert t.loc[0, ["region", "year", "value", "direction", "measure"]].tolist() == [
+        "astana", 2022, 20000.0, "at_least", "level"]
+    f.write_text("indicator,region,year,target\n", encoding="utf-8")
+    assert read_targets(f).empty
+    f.write_text(HEADER + "x,kazakhstan,2029,150000,at_least,level,ministry\nx,kazakhstan,2029,100000,at_least,level,"
+                 "President\n", encoding="utf-8")
+    assert read_targets(f)["value"].tolist() == [150000.0, 100000.0]
+    f.write_text("indicator,region,year\nx,astana,2022\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"column\(s\) \['value'\] absent \(the older layout calls it 'target'\)"):
+        read_targets(f)
