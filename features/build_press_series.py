@@ -1,7 +1,7 @@
 """SECONDARY national series behind the state's migration targets (SOURCES.md, "Round 6"), for the dataset build.
 
 Six raw files (:data:`FILES`: foreign students, foreign labour, labour emigration, Kazakh students
-abroad, kandas arrivals, border crossings; 236 values) print what ministries and the BNS said in
+abroad, kandas arrivals, border crossings; 231 rows, SOURCES.md says 236 values) print what ministries and the BNS said in
 public. :func:`press_series` turns every row into an observation row of the national total, as
 what it is:
 
@@ -10,7 +10,9 @@ what it is:
   ``foreign_students_bns`` (the BNS count of non-residents at the start of the academic year),
   ``foreign_students_mnvo`` (the Ministry of Science and Higher Education's count) and
   ``foreign_students_cip`` (the 2016-2018 statements of the Centre for International
-  Programmes, definition not printed) by :data:`STUDENT_DEFINITION`. Definitions are never chained.
+  Programmes, definition not printed) by :data:`STUDENT_DEFINITION`; its targets into
+  ``foreign_students_target_{mnvo,president,cip}`` (:data:`TARGET_OWNER`: two documents, two
+  targets). Definitions are never chained.
 * **the period in the name** (:func:`classify`): none for a calendar year, a quota, a target or
   an academic year (``year`` = the start year, 2024 = 2024/25); ``_jan_<mon>`` for a
   year-to-date figure with its cut-off (``_jan_sep`` = as of 1 October, the raw ``_ytd`` dropped),
@@ -22,8 +24,10 @@ what it is:
 * **flags**: ``official`` (gov.kz, enbek.gov.kz, oq.gov.kz or a law text) or ``secondary:press``
   (news media quoting a ministry or the BNS), plus ``secondary:retelling`` (analysts, IOM, foreign
   media; raw confidence ``secondary``), ``approximate`` (the page printed a rounded "about ..."),
-  ``lower_bound`` / ``upper_bound`` ("more than ...", "fewer than ..."), ``cutoff_probable`` (the
-  date is the compiler's reading) and ``suspect`` (:data:`SUSPECT`: SOURCES.md doubts it).
+  ``lower_bound`` / ``upper_bound`` ("more than ...", "fewer than ..."), ``rounded`` (printed in
+  thousands or millions), ``cutoff_probable`` (the date is the compiler's reading),
+  ``period_unclear`` (the page does not print the reference period plainly) and ``suspect``
+  (:data:`SUSPECT`: SOURCES.md doubts it).
 * **provenance**: ``source`` is the page's URL (or repository path), ``note`` holds the period,
   the unit as printed, the quote, the page title, the raw confidence and ``raw: <file> row <n>``
   (header = row 1), so every value traces back to its raw row.
