@@ -34,6 +34,7 @@ import pandas as pd
 from kzmig.core.atomic import atomic_write_csv
 from kzmig.features.balance import derive_net_migration
 from kzmig.features.build_press import press_composition
+from kzmig.features.build_press_series import FILES as SERIES_FILES, press_series, press_series_disagreements
 from kzmig.core.errors import DataFileError
 from kzmig.features.regions import DATA_DIR, normalise_name
 from kzmig.features.variables import CIS_PARTNERS, KANDAS, VARIABLES
@@ -367,6 +368,8 @@ def _disagreements(raw: Path) -> pd.DataFrame:
         if v.note:
             out[-1]["note"] = v.note
     out.append(_cisstat_external(raw).rename(columns={"region": "region_key"}))
+    out.append(press_series_disagreements(raw, [c for c in DISAGREEMENT_COLUMNS if c != "difference"])
+               .rename(columns={"region": "region_key"}))
     res = pd.concat(out, ignore_index=True).rename(columns={"region_key": "region"})
     res["year"] = res["year"].astype("int64")
     res["difference"] = res["other"] - res["chosen"]
@@ -572,6 +575,8 @@ def build_observations(raw: Path) -> pd.DataFrame:
         "flag": "derived:births_minus_deaths", "note": "national natural increase not transcribed; births - deaths",
     }))
     obs = pd.concat([obs, *extra], ignore_index=True)
+    # SECONDARY national series behind the state's targets (Round 6): one variable per definition and period
+    obs = pd.concat([obs, press_series(raw, existing=obs)], ignore_index=True)
     obs = pd.concat([obs, build_area(raw, obs[obs["variable"] == "population"])], ignore_index=True)
     obs = pd.concat([obs, derived_net_migration(obs)], ignore_index=True)
     obs["year"] = obs["year"].astype("int64")
@@ -610,6 +615,10 @@ def build_sources(obs: pd.DataFrame, raw: Path) -> pd.DataFrame:
                 index=False
             ):
                 originals.setdefault(source_id(repo, sp), (orig, path.name))
+    for name in SERIES_FILES:  # Round 6: the page's URL is the source; its title is the publisher
+        df = pd.read_csv(raw / name, dtype=str, keep_default_na=False)
+        for url, title in df[["source_url_or_repo_path", "source_title"]].drop_duplicates().itertuples(index=False):
+            originals.setdefault(url, (title, name))
     used = obs.groupby("source", sort=True)["variable"].agg(lambda v: ", ".join(sorted(set(v)))).reset_index()
     used["original_source"] = used["source"].map(lambda s: originals.get(s, ("", ""))[0])
     used["raw_file"] = used["source"].map(lambda s: originals.get(s, ("", ""))[1])

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kzmig.features.build_press_series import press_variables
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -187,6 +189,8 @@ VARIABLES: dict[str, Variable] = {
         # SECONDARY press figures (Ministry of Labour via news pages); period in the name
         *(_V(name, unit, kind, agg, lo, hi, desc) for name, unit, kind, agg, lo, hi, desc in KANDAS),
         *_composition(),
+        # SECONDARY national series behind the state's targets (SOURCES.md Round 6; features/build_press_series.py)
+        *(_V(*spec) for spec in press_variables() if spec[0] not in {k[0] for k in KANDAS}),
     ]
 }
 

@@ -85,7 +85,10 @@ def read_targets(path: str | Path) -> pd.DataFrame:
     ----------
     path : str or Path
         CSV with the columns ``indicator, region, year, value, direction, measure, source``
-        (see the module notes); other columns (``model``, ``note`` ...) are kept as text.
+        (see the module notes); other columns (``model``, ``definition``, ``note`` ...) are kept
+        as text. The assessment's older layout ``indicator, region, year, target`` is read too
+        (``target`` as ``value``, ``at_least``, ``level``, source ``(not given)``; a header with
+        no rows is an empty table there). This is the one targets reader of kzmig.
 
     Returns
     -------
@@ -101,7 +104,9 @@ def read_targets(path: str | Path) -> pd.DataFrame:
         a year that is not a whole year, a value that is not a number, a direction other than
         ``at_least``/``at_most``, a measure other than ``level``/``cumulative``, an empty
         indicator or source; or two rows that set the same target (same indicator, region,
-        year, measure and direction).
+        year, measure, direction and value; two documents setting different values for one
+        year, such as the ministry's 150,000 and the President's 100,000 foreign students by
+        2029, are two targets).
     """
     path = Path(path)
     try:
@@ -109,6 +114,17 @@ def read_targets(path: str | Path) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DataFileError(f"targets {path}: cannot read it as a UTF-8 CSV ({exc}).") from None
     raw.columns = [str(c).strip() for c in raw.columns]
+    if "target" in raw.columns and "value" not in raw.columns:  # the assessment's older layout
+        raw = raw.rename(columns={"target": "value"})
+        for col, default in (("direction", "at_least"), ("measure", "level"), ("source", "(not given)")):
+            if col not in raw.columns:
+                raw[col] = default
+        if raw.empty:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "year" else "float64" if c == "value"
+                                              else "string") for c in raw.columns})
+    elif "value" not in raw.columns and {"indicator", "region", "year"} <= set(raw.columns):
+        raise DataFileError(f"targets {path}: column(s) ['value'] absent (the older layout calls it 'target'); "
+                            f"found {list(raw.columns)}; expected {list(TABLE_COLUMNS)}.")
     absent = [c for c in TABLE_COLUMNS if c not in raw.columns]
     if absent:
         raise DataFileError(f"targets {path}: column(s) {absent} absent; found {list(raw.columns)}; "
@@ -117,7 +133,7 @@ def read_targets(path: str | Path) -> pd.DataFrame:
         raise DataFileError(f"targets {path}: the file has a header but no target rows.")
     raw = raw.apply(lambda col: col.str.strip())
     rows = [_read_row(path, i + 2, rec) for i, rec in enumerate(raw.to_dict("records"))]
-    key = ["indicator", "region", "year", "measure", "direction"]
+    key = ["indicator", "region", "year", "measure", "direction", "value"]  # two documents may set two values
     out = pd.DataFrame(rows, columns=list(raw.columns))
     dup = out.duplicated(key, keep=False)
     if dup.any():

@@ -36,7 +36,7 @@ import datetime as dt
 import logging
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -311,7 +311,8 @@ def _see_also(p: dict, plan: list[dict]) -> str:
 
 def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy: pd.DataFrame | None, meta: Mapping,
                             notes: Sequence[tuple[str, str]], targets: pd.DataFrame,
-                            caveats: Mapping[str, str] | None = None) -> Path:
+                            caveats: Mapping[str, str] | None = None,
+                            extra_sheets: Sequence[tuple[str, str, Callable]] = ()) -> Path:
     """Write the planning workbook (layout in the module notes) atomically, byte-reproducibly.
 
     Parameters
@@ -336,6 +337,9 @@ def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy:
         each target; sets the sheet order, number formats and the selected-model marks.
     caveats : mapping of str to str, optional
         Target -> caveat line; replaces ``targets["caveat"]`` when given.
+    extra_sheets : sequence of (name, description, write), optional
+        More sheets after the accuracy sheet: ``write(workbook, formats, run_id)`` adds sheet
+        ``name`` (e.g. «Государственные цели», :mod:`kzmig.reporting.state_targets`).
 
     Returns
     -------
@@ -367,6 +371,7 @@ def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy:
                                                    else "point forecast") + " by region and year") for p in plan]
     listing += [("notes", "definitions, units, intervals, break years, data gaps"),
                 ("accuracy", "backtest accuracy by target, model and horizon; selected models marked")]
+    listing += [(name, what) for name, what, _ in extra_sheets]
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp))
         wb.set_properties({"title": str(meta.get("title", "Migration forecasts for planning")), "author": "kzmig",
@@ -378,6 +383,8 @@ def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy:
             _target_sheet(wb, fm, p["sheet"], p["table"], p["info"], p["tag"], caveat_of.get(p["target"], ""),
                           run_id, _see_also(p, plan))
         _accuracy(wb, fm, accuracy, targets, run_id)
+        for _name, _what, write in extra_sheets:
+            write(wb, fm, run_id)
         wb.close()
     return Path(path)
 

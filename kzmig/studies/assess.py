@@ -12,11 +12,12 @@ from typing import Any
 
 import pandas as pd
 
-from kzmig.core.errors import ConfigError, DataError, DataFileError, PanelContractError
+from kzmig.core.errors import ConfigError, DataError, PanelContractError
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
 from kzmig.features.regions import NATIONAL
 from kzmig.features.sensitivity import method_sensitivity
+from kzmig.forecast.targets import read_targets  # the one targets reader (also the older layout)
 from kzmig.reporting.charts import (
     plot_external_flows,
     plot_geojson_map,
@@ -27,6 +28,7 @@ from kzmig.reporting.charts import (
 from kzmig.reporting.tables import write_workbook
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
+
 
 logger = logging.getLogger(__name__)
 
@@ -74,22 +76,6 @@ def smoothing_k(start: int, end: int, k: int) -> int:
     if used < k:
         logger.info("period %d-%d is short: start and end rates are means of %d year(s), not %d", start, end, used, k)
     return used
-
-
-def read_targets(path: Path) -> pd.DataFrame:
-    """Read a targets CSV (``indicator``, ``region``, ``year``, ``target``), naming what is wrong."""
-    try:
-        t = pd.read_csv(path, dtype={"indicator": "string", "region": "string"})
-    except (OSError, ValueError) as exc:
-        raise DataFileError(f"targets {path}: cannot read it as CSV ({exc}).") from None
-    need = ["indicator", "region", "year", "target"]
-    absent = [c for c in need if c not in t.columns]
-    if absent:
-        raise DataFileError(f"targets {path}: column(s) {absent} absent; found {list(t.columns)}; expected {need}.")
-    try:
-        return t.astype({"year": "int64", "target": "float64"})
-    except (TypeError, ValueError) as exc:
-        raise DataFileError(f"targets {path}: 'year' must be whole numbers and 'target' numeric ({exc}).") from None
 
 
 def convention(cfg: Any) -> str:

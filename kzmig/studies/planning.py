@@ -24,6 +24,8 @@ from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overvi
 from kzmig.reporting.planning_workbook import write_planning_workbook
 from kzmig.reporting.charts import figure_bytes
 from kzmig.reporting.report import FigureBlock, TableBlock, write_report
+from kzmig.reporting.state_targets import SECTION as STATE_SECTION, SHEET as STATE_SHEET
+from kzmig.reporting.state_targets import report_blocks, target_charts, write_state_targets_sheet
 from kzmig.studies.base import StudyResult
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,8 @@ BREAKS = ("Regional net migration 2000-2022 is derived by the balancing equation
 GAPS = (
     "Regional arrivals and departures exist only for 2022-2024 (too short to forecast alone).",
     "No annual series of migrants by education or specialty: specialist outflows are composition-based.",
-    "No series of foreign students, work permits or labour emigrants; kandas only as secondary press figures.",
+    "Foreign students, work permits, labour emigrants and kandas: only sparse press and ministry figures (SOURCES.md "
+    "Round 6), answered by the feasibility of the state targets (targets/feasibility.csv), not as annual series.",
     "No flows by non-CIS partner country; partner flows start in 2016.",
     "Regional average wages are annual only for 2020 in the shipped data; money income per capita is the proxy.",
 )
@@ -267,11 +270,18 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
     meta = {"title": f"kzmig planning run {cfg.name}", "method": METHOD,
             "vintage": {k: v for k, v in vintage.items() if k in wanted}}
 
+    state = parts["targets"].tables if "targets" in parts and "feasibility" in parts["targets"].tables else None
+    extra = () if state is None else ((STATE_SHEET, "state targets: latest value, required and observed growth, "
+                                       "probability, verdict", lambda wb, fm, run_id: write_state_targets_sheet(
+                                           wb, fm, state, run_id)),)
+
     def workbook(path) -> None:
         write_planning_workbook(path, tables=tables, accuracy=accuracy, meta={**meta, **info}, notes=notes,
-                                targets=targets)
+                                targets=targets, extra_sheets=extra)
 
     figures = _charts(forecasts, history, accuracy, targets, breaks, parts)
+    state_figures = target_charts(state) if state is not None else {}
+    figures.update(state_figures)
     png: dict[str, bytes] = {}  # rendered once: written to charts/ and embedded in report.html
 
     def chart(name):
@@ -282,8 +292,12 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
         return write
 
     def report(path) -> None:
-        write_report(path, _report_sections(parts, targets, accuracy, figures, gaps, png),
-                     title=meta["title"], meta={**meta, **info})
+        sections = _report_sections(parts, targets, accuracy, figures, gaps, png)
+        if state is not None:  # before "What the data could not answer"
+            blocks = report_blocks(state, {})
+            blocks += [FigureBlock(f, alt=k, png=png.get(k)) for k, f in state_figures.items()]
+            sections.insert(len(sections) - 1, (STATE_SECTION, blocks))
+        write_report(path, sections, title=meta["title"], meta={**meta, **info})
 
     return {
         "planning": StudyResult(study="planning", name=cfg.name,

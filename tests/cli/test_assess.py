@@ -128,7 +128,7 @@ def test_targets_table(tmp_path):
     assert np.isnan(t.loc[1, "achievement_pct"]) and "opposite signs" in t.loc[1, "reason"]
     (tmp_path / "bad.csv").write_text("indicator,region,year\nx,astana,2022\n", encoding="utf-8")
     res = _invoke(["--targets", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o2")])
-    assert res.code == 2 and "column(s) ['target'] absent" in res.text
+    assert res.code == 2 and "column(s) ['value'] absent (the older layout calls it 'target')" in res.text
 
 
 def test_same_data_gives_byte_identical_tables(out, tmp_path):

@@ -94,7 +94,8 @@ shifts = [{ feature = "unemployment_rate_pct", regions = "all", from_year = 2024
 TARGETS = ("indicator,region,year,value,direction,measure,source\n"
            "net_migration,north_kazakhstan,2028,0,at_least,level,illustration\n"
            "net_migration,astana,2027,30000,at_least,level,illustration\n"
-           "foreign_students,kazakhstan,2029,150000,at_least,level,illustration (no such series)\n")
+           "foreign_students,kazakhstan,2029,150000,at_least,level,illustration (no such series)\n"
+           "foreign_students_bns,kazakhstan,2029,150000,at_least,level,ministry target (press)\n")
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +224,20 @@ def test_targets_answered_or_said_why_not(run):
     nk = t.loc[t["region"] == "north_kazakhstan"].iloc[0]
     assert 0 < nk["probability"] < 1 and nk["status"] == "forecast"
     assert t.loc[t["indicator"] == "foreign_students", "status"].iloc[0].startswith("not answerable")
+    assert t.loc[t["indicator"] == "foreign_students_bns", "status"].iloc[0].startswith("feasibility")
+
+
+def test_state_targets_in_the_table_workbook_and_report(run):
+    import openpyxl
+
+    f = pd.read_csv(run / "targets" / "feasibility.csv", keep_default_na=False)
+    row = f.loc[f["indicator"] == "foreign_students_bns"].iloc[0]
+    assert row["latest"] == 33500 and row["verdict"] == "needs faster growth than ever observed"
+    assert 0 < float(row["probability"]) < float(row["probability_upper"]) < 1
+    ws = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["Государственные цели"]
+    assert ws.cell(5, 1).value == "foreign_students_bns"
+    assert "Государственные цели / State targets" in (run / "report.html").read_text(encoding="utf-8")
+    assert (run / "charts" / "state_target_foreign_students_bns_2029_150000.png").exists()
 
 
 def test_same_config_and_data_give_identical_tables(config, run, tmp_path):

@@ -230,7 +230,7 @@ def test_read_targets_file_level_errors(tmp_path):
     f.write_text(HEADER, encoding="utf-8")
     with pytest.raises(DataFileError, match="no target rows"):
         read_targets(f)
-    f.write_text(HEADER + "x,pavlodar,2029,1,at_least,level,a\nx,Павлодарская область,2029,2,at_least,level,b\n",
+    f.write_text(HEADER + "x,pavlodar,2029,1,at_least,level,a\nx,Павлодарская область,2029,1,at_least,level,b\n",
                  encoding="utf-8")
     with pytest.raises(DataFileError, match=r"rows \[2, 3\] set the same target \(indicator='x', region='pavlodar'"):
         read_targets(f)
@@ -245,13 +245,39 @@ def test_shipped_targets_are_valid_sourced_and_speak_to_shipped_data():
 
     t = read_targets(shipped_targets_path())
     panel = load_panel(view="current")
-    assert set(t["indicator"]) <= set(panel.columns)  # only targets the shipped data can speak to
+    from kzmig.studies.targets import PRESS_BASES
+
+    # only targets the shipped data can speak to: panel variables, or a Round-6 definition (feasibility)
+    assert set(t["indicator"]) <= set(panel.columns) | PRESS_BASES
     illustration = t["source"].str.startswith("illustration: not an official target")
-    assert (illustration | t["source"].str.contains("Order of the Minister|Same order")).all()
-    assert t.loc[illustration, "indicator"].tolist() == ["net_migration"]
+    assert (illustration | t["source"].str.contains("Order of the Minister|Same order|target|[Qq]uota|President")).all()
+    assert t.loc[illustration, "indicator"].tolist() == ["net_migration", "kz_citizens_left_for_work_abroad"]
+    assert t["source"].str.contains("raw |illustration|Order|Same order").all()
+    t = t.loc[t["indicator"].isin(panel.columns) & ~t["indicator"].isin(PRESS_BASES)]
     out = target_achievement(panel, t).set_index(["indicator", "region"])
     # 2025 resettlement under the regional quota (press figures): 2,176 of 3,144 in North Kazakhstan
     nko = out.loc[("resettled_persons_regional_program", "north_kazakhstan")]
     assert nko["actual"] == 2176 and nko["achievement_pct"] == pytest.approx(100 * 2176 / 3144)
     assert out.loc[("resettled_persons_regional_program_kandas", "kazakhstan"), "achievement_pct"] == pytest.approx(
         100 * 2234 / 2309)
+
+
+def test_one_reader_for_both_layouts_and_two_documents_are_two_targets(tmp_path):
+    """kzmig.studies.assess reads targets with this reader: the older layout (``target`` column)
+    gets the defaults; two documents setting two values for one year are two targets."""
+    import importlib
+
+    assert importlib.import_module("kzmig.studies.assess").read_targets is read_targets
+    f = tmp_path / "old.csv"
+    f.write_text("indicator,region,year,target\nnet_migration,Астана,2022,20000\n", encoding="utf-8")
+    t = read_targets(f)
+    assert t.loc[0, ["region", "year", "value", "direction", "measure"]].tolist() == [
+        "astana", 2022, 20000.0, "at_least", "level"]
+    f.write_text("indicator,region,year,target\n", encoding="utf-8")
+    assert read_targets(f).empty
+    f.write_text(HEADER + "x,kazakhstan,2029,150000,at_least,level,ministry\nx,kazakhstan,2029,100000,at_least,level,"
+                 "President\n", encoding="utf-8")
+    assert read_targets(f)["value"].tolist() == [150000.0, 100000.0]
+    f.write_text("indicator,region,year\nx,astana,2022\n", encoding="utf-8")
+    with pytest.raises(Exception, match=r"column\(s\) \['value'\] absent \(the older layout calls it 'target'\)"):
+        read_targets(f)
