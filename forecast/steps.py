@@ -14,7 +14,6 @@ Fitting, forecasting and reconciling are stages of the engine (:func:`kzmig.fore
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 import pandas as pd
 

@@ -9,9 +9,13 @@
 3. with the run's data, forecasts from the saved models as they are; with other data (a
    newer vintage), first updates every model on the new series (``update``: each keeps its
    estimated parameters, see its ``update_rule``), so the origin moves to the new last year;
-4. calls what the study calls after fitting (:mod:`kzmig.studies.forecast_final`): conformal
-   intervals from the run's backtest residuals (``backtest_predictions.csv``) and the data's
-   scales, reconciliation with the run's backtest predictions, the population projection.
+4. checks that every model reaches the year asked for (:func:`kzmig.forecast.engine.check_reach`:
+   the horizon limit each model, its members and what it wraps declare in
+   :mod:`kzmig.models.registry`; otherwise a user error naming the model and its limit);
+5. runs the forecast engine's last stages as the study does (:func:`kzmig.forecast.engine.finish_target`,
+   through :mod:`kzmig.studies.forecast_final`): conformal intervals from the run's backtest
+   residuals (``backtest_predictions.csv``) and the data's scales, reconciliation with the run's
+   backtest predictions, the population projection.
 
 With the run's data and ``to_year`` the tables equal the run's byte for byte. The result is
 saved as a new run folder; its manifest names the source run, the data, and per target the
