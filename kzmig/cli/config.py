@@ -7,22 +7,41 @@ from pathlib import Path
 import typer
 
 from kzmig.cli._common import out_console
+from kzmig.config.load import StudyConfig
 
 app = typer.Typer(help="Check a study config, or print the JSON Schema of the configs.", no_args_is_help=True)
 
 
 @app.command()
 def check(config: Path = typer.Argument(..., help="A study TOML (forecast, regress, assess or run).")) -> None:
-    """Validate a config file (every key, type, range and cross-field rule) without loading data."""
+    """Validate a config file without loading data: every key, type, range and cross-field rule, and the
+    files it names (targets, user series) read as the run reads them."""
     from kzmig.config import load_config
 
     cfg = load_config(config)
-    if getattr(cfg, "targets", None) is not None and hasattr(cfg, "run"):  # a run's targets table, read as a run would
+    check_files(cfg)
+    out_console().print(f"ok: {config} is a valid {type(cfg).__name__} (name {cfg.name!r}, "
+                        f"sha256 {cfg.sha256[:12]})", markup=False)
+
+
+def check_files(cfg: StudyConfig) -> None:
+    """Read the files a config names, with the readers its run uses, so that a file the run would
+    refuse is refused here (naming the file)."""
+    from kzmig.config import AssessStudyConfig, RunConfig
+
+    assess = cfg if isinstance(cfg, AssessStudyConfig) else cfg.assess if isinstance(cfg, RunConfig) else None
+    if assess is not None and assess.targets is not None:
+        from kzmig.studies.assess import read_targets as read_assessment_targets
+
+        read_assessment_targets(Path(assess.targets))
+    if isinstance(cfg, RunConfig) and cfg.targets is not None:
         from kzmig.forecast.targets import read_targets
 
         read_targets(cfg.targets)
-    out_console().print(f"ok: {config} is a valid {type(cfg).__name__} (name {getattr(cfg, 'name', '-')!r}, "
-                        f"sha256 {getattr(cfg, 'sha256', '')[:12]})", markup=False)
+    if isinstance(cfg, RunConfig) and cfg.specialists is not None and cfg.specialists.user_series is not None:
+        from kzmig.features.dataset import user_observations
+
+        user_observations(cfg.specialists.user_series)
 
 
 @app.command()

@@ -29,7 +29,7 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
     from kzmig.studies import STUDIES
 
     cfg = with_execution(load_config(config, kind=kind), execution or {})
-    name = getattr(cfg, "name", None) or Path(config).stem
+    name = cfg.name
     with run_folder(out, study=name, overwrite=overwrite) as run:
         with progress_display() as progress, run.step(kind):
             result = STUDIES[kind](cfg, data, progress=progress)

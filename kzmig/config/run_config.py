@@ -33,11 +33,12 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PlainValidator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.config.base import ConfigModel, FilePath, SafeName, Text, Unique, Year, error, fail, toml_repr
-from kzmig.config.blocks import ExecutionBlock, StudyConfigBase
+from kzmig.config.blocks import ConfigFile, ExecutionBlock, StudyConfigBase, _not_a_key
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.regress_study import RegressStudyConfig
 from kzmig.features.regions import region_codes
@@ -203,12 +204,14 @@ class RunConfig(StudyConfigBase):
              for k, f in self.forecasts.items() if f.name != k)
         return self
 
-    _references: dict = PrivateAttr(default_factory=dict)
+    #: study files named by ``config = "<file>"`` (set by the loader on a copy; not a key)
+    referenced_files: Annotated[SkipJsonSchema[dict[str, ConfigFile]], PlainValidator(_not_a_key)] = Field(
+        default_factory=dict, exclude=True, repr=False)
 
     @property
-    def references(self) -> dict:
+    def references(self) -> dict[str, dict[str, str]]:
         """Study files named by ``config = "<file>"``: ``{table: {"path", "sha256"}}``."""
-        return self._references
+        return {k: {"path": str(f.path), "sha256": f.sha256} for k, f in self.referenced_files.items()}
 
     @property
     def name(self) -> str:

@@ -33,3 +33,23 @@ class PanelContractError(DataError):
 
 class StudyError(KzmigError):
     """A study cannot produce a result from this input (an empty or degenerate result), with the reason."""
+
+
+class StateError(DataFileError):
+    """A value cannot be packed into a model file, or a packed tree cannot be rebuilt (the loader names
+    the file)."""
+
+
+class ModelVersionError(DataFileError, RuntimeError):
+    """A saved model was made with library versions that cannot (or, strictly, must not) load.
+
+    Also a :class:`RuntimeError`, as it was before it joined the family."""
+
+
+#: exit status of a user error (:class:`KzmigError`) and of an internal error (anything else)
+EXIT_USER, EXIT_INTERNAL = 2, 1
+
+
+def exit_status(err: BaseException) -> int:
+    """The command line's exit status for ``err``: 2 for a user error, 1 for anything else."""
+    return EXIT_USER if isinstance(err, KzmigError) else EXIT_INTERNAL

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
 
 import pandas as pd
 
+from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.core.errors import ConfigError, KzmigError, PanelContractError, StudyError
 from kzmig.core.parallel import Backend, check_scheduler, open_backend
 from kzmig.features.dataset import load_long, to_wide
@@ -64,7 +64,7 @@ logger = logging.getLogger(__name__)
 
 
 
-def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
+def build_models(cfg: ForecastStudyConfig, horizon: int) -> dict[str, BaseForecaster]:
     """Forecasters of the study by name, ensembles wired to their members."""
     models: dict[str, BaseForecaster] = {}
     # members first, whatever the order in the file (the config schema checked that they exist)
@@ -82,9 +82,9 @@ def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
                 est.set_params(breaks=cfg.breaks)
             if "max_horizon" in est.get_params():
                 est.set_params(max_horizon=max(horizon, est.max_horizon))
-            if getattr(spec, "log", False):
+            if spec.log:
                 est = Log(est, name=spec.name, breaks=cfg.breaks)
-            if getattr(spec, "first_year", None) is not None:
+            if spec.first_year is not None:
                 est = Since(est, first_year=spec.first_year, name=spec.name, breaks=cfg.breaks)
         models[spec.name] = est
     return {spec.name: models[spec.name] for spec in cfg.models}
@@ -94,18 +94,18 @@ def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
 BASELINE_KINDS = {"naive": "naive", "mean": "window_mean", "historic": "historic_mean"}
 
 
-def baseline_names(cfg: Any) -> dict[str, str | None]:
+def baseline_names(cfg: ForecastStudyConfig) -> dict[str, str | None]:
     """The study's model for each baseline role: the first of its kind in the file fitted on the
     whole series (else the first of its kind at all); None when the study has none."""
     out: dict[str, str | None] = {}
     for role, kind in BASELINE_KINDS.items():
         specs = [s for s in cfg.models if s.kind == kind]
-        whole = [s for s in specs if getattr(s, "first_year", None) is None]
+        whole = [s for s in specs if s.first_year is None]
         out[role] = (whole or specs)[0].name if specs else None
     return out
 
 
-def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def study_panel(cfg: ForecastStudyConfig, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Wide panel and long flag table of the configured view and years."""
     long = load_long(cfg.data.view, cfg.data.borders if cfg.data.view == "harmonised" else None,
                      observations=observations)
@@ -119,7 +119,7 @@ def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return wide.reset_index(drop=True), long
 
 
-def last_observed_year(cfg: Any, wide: pd.DataFrame, label: str) -> int:
+def last_observed_year(cfg: ForecastStudyConfig, wide: pd.DataFrame, label: str) -> int:
     """The last year with a value of any target: what ``forecast.to_year`` is checked against.
 
     Raises
@@ -135,7 +135,7 @@ def last_observed_year(cfg: Any, wide: pd.DataFrame, label: str) -> int:
 
 
 @contextlib.contextmanager
-def _as_study_error(cfg: Any, target: str, step: str):
+def _as_study_error(cfg: ForecastStudyConfig, target: str, step: str):
     """A model or backtest that cannot work with this data and config is the user's to fix (exit 2):
     name the config, the target and the step, keep the library's own message."""
     try:
@@ -154,12 +154,12 @@ class TargetSkipped(Exception):
         self.reason, self.series = reason, series
 
 
-def exog_columns(cfg: Any, models: dict[str, BaseForecaster]) -> list[str]:
+def exog_columns(cfg: ForecastStudyConfig, models: dict[str, BaseForecaster]) -> list[str]:
     """Exogenous columns the series of a target carries: the config's and those the models need."""
     return list(dict.fromkeys([*cfg.targets.exog, *(c for m in models.values() for c in getattr(m, "exog_columns", ()))]))
 
 
-def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, models: dict[str, BaseForecaster],
+def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: ForecastStudyConfig, models: dict[str, BaseForecaster],
                progress: Progress, backend: Backend | None = None) -> dict:
     """Backtest, select, fit, forecast and reconcile one target; returns its tables."""
     levels = cfg.forecast.levels
@@ -208,7 +208,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
             "selection_nested": nested}
 
 
-def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str, SavedModel]:
+def _saved_models(target: str, res: dict, cfg: ForecastStudyConfig, data_meta: dict) -> dict[str, SavedModel]:
     series, metrics = res["series"], res["metrics"]
     out = {}
     for name, est in res["fitted"].items():
@@ -224,7 +224,7 @@ def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str
     return out
 
 
-def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
+def forecast(config: ForecastStudyConfig, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
     """Run a forecasting study.
 
     Parameters
@@ -279,7 +279,7 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
               and not r["notes"]]
     models_out = {k: v for t, r in results.items() for k, v in _saved_models(t, r, cfg, data_meta).items()}
     warnings = tuple([f"{t}: not forecast: {s['reason']}" for t, s in skipped_targets.items()] + notes)
-    texts = {"config.toml": open(cfg.path, encoding="utf-8").read()} if getattr(cfg, "path", None) else {}
+    texts = {"config.toml": open(cfg.path, encoding="utf-8").read()} if cfg.path is not None else {}
     return StudyResult(
         study="forecast", name=cfg.name, tables=tables, figures=figures, models=models_out, texts=texts,
         warnings=warnings,

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.core.errors import ConfigError, DataError, PanelContractError, StudyError
 from kzmig.features.regions import NATIONAL
 from kzmig.features.typology import break_years
@@ -49,7 +50,7 @@ EMPTY = {"reconciliation": ["target", "model", "origin_year", "year", "method", 
 
 
 def finish_target(target: str, series: pd.DataFrame, fitted: Mapping[str, BaseForecaster], preds: pd.DataFrame,
-                  sources: Mapping[str, str], *, selected: str, skipped: Sequence[dict], h: int, cfg: Any) -> dict:
+                  sources: Mapping[str, str], *, selected: str, skipped: Sequence[dict], h: int, cfg: ForecastStudyConfig) -> dict:
     """Forecast, interval, reconcile and label one target with fitted models.
 
     Parameters
@@ -116,7 +117,7 @@ def finish_target(target: str, series: pd.DataFrame, fitted: Mapping[str, BaseFo
             "fitted": fitted, "notes": notes}
 
 
-def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
+def project_population_step(cfg: ForecastStudyConfig, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
     """Population per region through the balancing equation (:func:`kzmig.forecast.population.project_population`)
     from the (reconciled) forecast of ``cfg.population.model`` for ``migration_target``.
 
@@ -165,7 +166,7 @@ def _target_first(df: pd.DataFrame) -> pd.DataFrame:
     return df[[c for c in ("target",) if c in df.columns] + [c for c in df.columns if c != "target"]]
 
 
-def final_tables(cfg: Any, wide: pd.DataFrame, long: pd.DataFrame, results: dict, *,
+def final_tables(cfg: ForecastStudyConfig, wide: pd.DataFrame, long: pd.DataFrame, results: dict, *,
                  tables: Sequence[str] = tuple(TABLES)) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The study's tables and fan charts from the targets' results.
 

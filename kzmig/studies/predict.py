@@ -28,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.core.errors import ConfigError, StudyError
 from kzmig.core.runs import MANIFEST, RunFolder, read_manifest
 from kzmig.forecast.steps import drop_short, target_series
@@ -106,7 +107,7 @@ def _max_horizon(est: Any) -> int | None:
     return None
 
 
-def _check_to_year(to_year: int, last: int, cfg: Any, option: str, where: str) -> None:
+def _check_to_year(to_year: int, last: int, cfg: ForecastStudyConfig, option: str, where: str) -> None:
     ahead = to_year - last
     if ahead < 1:
         raise ConfigError(f"{option} {to_year} is not after the last observed year {last} of {where}; choose "

@@ -34,7 +34,7 @@ def test_missing_unreadable_and_invalid_files(tmp_path, write):
     ("[features]\ncolumns = [\"x\"]\n[[models]]\nname = \"p\"\nkind = \"pooled_ols\"\n", "regress",
      RegressStudyConfig),
     ("[study]\nname = \"s\"\n[models.n]\nkind = \"naive\"\n", "forecast", ForecastStudyConfig),
-    ("[assess]\nstart = 2008\n", "assess", AssessStudyConfig),
+    ("[assess]\nsmooth_k = 2\n", "assess", AssessStudyConfig),
 ])
 def test_kind_is_detected_from_the_tables(write, text, kind, cls):
     path = write(text)

@@ -15,7 +15,8 @@ CONFIG = """
 [data]
 view = "harmonised"
 borders = 2018
-years = [2009, 2022]
+first_year = 2009
+last_year = 2022
 breaks = "keep"
 
 [features]
