@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from kzmig.core.errors import ConfigError
 from kzmig.core.options import check_option
 from kzmig.models.arima import AutoARIMA
 from kzmig.models.baselines import Drift, HistoricMean, Naive, WindowMean
@@ -87,6 +88,6 @@ def make_model(kind: str, params: Mapping[str, Any] | None = None, **more: Any) 
     params = {**dict(params or {}), **more}
     bad = sorted(set(params) - set(valid))
     if bad:
-        raise ValueError(f"{cls.__name__} ({kind!r}) takes no parameter(s) {bad}; valid: {sorted(valid)}.")
+        raise ConfigError(f"{cls.__name__} ({kind!r}) takes no parameter(s) {bad}; valid: {sorted(valid)}.")
     params = {k: tuple(v) if k in _TUPLES and isinstance(v, list) else v for k, v in params.items()}
     return cls(**params)

@@ -78,12 +78,12 @@ class Backend:
 
     def __post_init__(self) -> None:
         if self.kind not in BACKENDS:
-            raise ValueError(f"backend {self.kind!r} is unknown; choose one of {', '.join(BACKENDS)}.")
+            raise ConfigError(f"backend {self.kind!r} is unknown; choose one of {', '.join(BACKENDS)}.")
         if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
                                          or self.workers < 1):
-            raise ValueError(f"backend workers={self.workers!r} must be an integer >= 1.")
+            raise ConfigError(f"backend workers={self.workers!r} must be an integer >= 1.")
         if self.address is not None and self.kind != "dask":
-            raise ValueError(f"a scheduler address ({self.address!r}) needs backend 'dask', not {self.kind!r}.")
+            raise ConfigError(f"a scheduler address ({self.address!r}) needs backend 'dask', not {self.kind!r}.")
 
     @property
     def n_workers(self) -> int:
@@ -289,11 +289,11 @@ def run_tasks(
         raise ValueError("run_tasks: task keys must be unique.")
     if n_jobs is not None:
         if backend is not None:
-            raise ValueError("run_tasks: give n_jobs or backend, not both.")
+            raise ConfigError("run_tasks: give n_jobs or backend, not both.")
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-            raise ValueError(f"run_tasks: n_jobs={n_jobs!r} must be an integer >= 1.")
+            raise ConfigError(f"run_tasks: n_jobs={n_jobs!r} must be an integer >= 1.")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"run_tasks: retries={retries!r} must be an integer >= 0.")
+        raise ConfigError(f"run_tasks: retries={retries!r} must be an integer >= 0.")
     backend = backend or Backend("local", workers=n_jobs or 1)
     state = _State(len(tasks), progress)
     if backend.kind == "dask":
