@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from kzmig.cli._common import out_console, progress_display, run_folder
+from kzmig.core.errors import study_boundary
 
 
 def assess(
@@ -41,7 +42,7 @@ def assess(
              "--skip-breaks/--keep-breaks": None if skip_breaks is None else "drop" if skip_breaks else "keep"}
     cfg = assess_config(config, {ASSESS_OPTIONS[opt]: v for opt, v in given.items() if v is not None})
     with run_folder(out, study=cfg.name, overwrite=overwrite) as run:
-        with progress_display() as progress, run.step("assess"):
+        with progress_display() as progress, run.step("assess"), study_boundary(str(config or "")):
             result = run_assess(cfg, data, progress=progress)
         with run.step("save"):
             result.write(run.path)

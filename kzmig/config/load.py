@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -335,7 +336,8 @@ def assess_config(path: Path | str | None, options: Mapping[str, Any]) -> Assess
     except ConfigError as err:  # name the option a user typed beside the key path
         text, option = str(err), {key: opt for opt, key in ASSESS_OPTIONS.items()}
         for key in given:
-            text = text.replace(f"  - assess.{key}", f"  - {option.get(key, key)} (assess.{key})")
+            text = re.sub(rf"^  - assess\.{re.escape(key)}(?![\w])(\S*):", lambda m, key=key: f"  - {option.get(key, key)} "
+                          f"(assess.{key}{m.group(1)}):", text, flags=re.M)
         raise ConfigError(text) from None
     return stamped(cfg, Path(path), sha) if path is not None else cfg
 

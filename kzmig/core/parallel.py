@@ -36,7 +36,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from kzmig.core.errors import ConfigError
+from kzmig.core.errors import ConfigError, KzmigError, StudyError
 
 logger = logging.getLogger(__name__)
 
@@ -194,8 +194,15 @@ class TaskValueFailures(TaskFailures, ValueError):
     """:class:`TaskFailures` whose every failure is a ``ValueError`` (bad input, not a crash)."""
 
 
+class TaskUserFailures(TaskValueFailures, StudyError):
+    """:class:`TaskFailures` whose every failure is a user error (:class:`~kzmig.core.errors.KzmigError`):
+    a user error itself (exit 2)."""
+
+
 def _failures(failed: dict, results: dict, total: int, attempts: int) -> TaskFailures:
-    cls = TaskValueFailures if all(isinstance(e, ValueError) for e in failed.values()) else TaskFailures
+    errors = failed.values()
+    cls = (TaskUserFailures if all(isinstance(e, KzmigError) for e in errors) else
+           TaskValueFailures if all(isinstance(e, ValueError) for e in errors) else TaskFailures)
     err = cls(failed, sorted(results.items(), key=lambda kv: kv[0]), total, attempts)
     err.__cause__ = failed[sorted(failed)[0]]
     return err
@@ -277,10 +284,13 @@ def run_tasks(
     Raises
     ------
     ValueError
-        Duplicate keys, ``n_jobs < 1``, or both ``n_jobs`` and ``backend``.
+        Duplicate keys (a bug of the caller).
+    ConfigError
+        ``n_jobs < 1``, or both ``n_jobs`` and ``backend``.
     TaskFailures
         Tasks that failed on every attempt, by key, with the other results in ``.results``
-        (a :class:`TaskValueFailures`, also a ``ValueError``, when every failure was one).
+        (a :class:`TaskValueFailures`, also a ``ValueError``, when every failure was one; a
+        :class:`TaskUserFailures`, also a ``StudyError``, when every failure was a user error).
     ConfigError
         The Dask scheduler at ``backend.address`` cannot be reached.
     """

@@ -136,13 +136,12 @@ def last_observed_year(cfg: ForecastStudyConfig, wide: pd.DataFrame, label: str)
 
 @contextlib.contextmanager
 def _as_study_error(cfg: ForecastStudyConfig, target: str, step: str):
-    """A model or backtest that cannot work with this data and config is the user's to fix (exit 2):
-    name the config, the target and the step, keep the library's own message."""
+    """A model or backtest that cannot work with this data and config is the user's to fix (a library
+    error, exit 2): name the config, the target and the step, keep the library's own message. Any
+    other exception is an internal error and passes unchanged (exit 1)."""
     try:
         yield
-    except KzmigError:
-        raise
-    except ValueError as err:
+    except KzmigError as err:
         raise StudyError(f"{cfg.path}: target {target!r}: {step} cannot run: {err}") from err
 
 
