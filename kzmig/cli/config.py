@@ -45,11 +45,14 @@ def check_files(cfg: StudyConfig) -> None:
 
 
 @app.command()
-def schema(kind: str = typer.Argument("forecast", help="forecast, regress, assess or run.")) -> None:
+def schema(kind: str = typer.Argument("forecast", help="forecast, regress, assess or run."),
+           markdown: bool = typer.Option(False, "--markdown", help="The reference of every table and key as "
+                                                                   "Markdown (as docs/configs.md shows it).")) -> None:
     """Print the JSON Schema of a config kind (for editors such as VS Code with Even Better TOML)."""
     from kzmig.config import json_schema
+    from kzmig.config.reference import markdown as reference
 
-    out_console().print(json.dumps(json_schema(kind), indent=2), markup=False)
+    out_console().print(reference(kind) if markdown else json.dumps(json_schema(kind), indent=2), markup=False)
 
 
 @app.command("list")

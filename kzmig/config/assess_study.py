@@ -57,7 +57,7 @@ class AssessStudyConfig(StudyConfigBase):
     """
 
     name: SafeName = "assess"
-    data: DataBlock = DataBlock(**DATA_DEFAULTS)
+    data: DataBlock = Field(default_factory=lambda: DataBlock(**DATA_DEFAULTS))
     regions: Annotated[tuple[Text, ...], Field(min_length=1), Unique] | None = None
     targets: FilePath | None = None
     geojson: FilePath | None = None

@@ -88,7 +88,7 @@ class ForecastStudyConfig(StudyConfigBase):
     """
 
     study: StudyBlock
-    data: DataBlock = DataBlock()
+    data: DataBlock = Field(default_factory=DataBlock)
     targets: TargetsBlock = TargetsBlock()
     breaks_table: BreaksBlock = Field(default=BreaksBlock(), alias="breaks")
     models: Annotated[dict[SafeName, ForecastModelSpec], Field(min_length=1)]

@@ -144,7 +144,7 @@ RegressModelSpec = Annotated[Union[tuple(SPECS.values())], Field(discriminator="
 class RegressStudyConfig(StudyConfigBase):
     """A regression study: the tables of ``experiments/migration_factors.toml``."""
 
-    data: DataBlock = DataBlock(**DATA_DEFAULTS)
+    data: DataBlock = Field(default_factory=lambda: DataBlock(**DATA_DEFAULTS))
     features: FeaturesBlock
     outcomes: OutcomesBlock = OutcomesBlock()
     models: Annotated[tuple[RegressModelSpec, ...], Field(min_length=1)]

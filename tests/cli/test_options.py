@@ -38,7 +38,7 @@ NOT_CONFIG = {
     "--data": "the data the study reads", "--out": "the output folder or file", "--overwrite": "the output folder",
     "--example": "a shipped config file", "--raw": "the raw statistics folder", "--series": "what to download",
     "--since": "what to download", "--replay": "recorded responses instead of the network",
-    "--timeout": "network", "--limit": "rows printed",
+    "--timeout": "network", "--limit": "rows printed", "--markdown": "the output format of config schema",
 }
 
 
@@ -211,6 +211,14 @@ def test_root_options(tmp_path):
     bad.write_text("[study]\nname = 1\n", encoding="utf-8")
     res = run_kzmig("--debug", "config", "check", bad)
     assert res.code == 2 and "study.name" in res.text
+
+
+def test_config_schema_markdown():
+    from kzmig.config.reference import markdown
+
+    res = _ok(run_kzmig("config", "schema", "regress", "--markdown"))
+    assert res.out.strip() == markdown("regress").strip()
+    assert res.out.startswith("### regress config") and "#### features" in res.out
 
 
 def test_data_build_options(monkeypatch, tmp_path):
