@@ -86,8 +86,7 @@ def stamped(cfg: StudyConfigBase, path: Path | None, sha256: str,
         own_path, own_sha = refs.get(key, (path, sha256))
         return stamped(value, own_path, own_sha, refs, key + ".")
 
-    for name in type(cfg).model_fields:
-        value = getattr(cfg, name)
+    for name, value in cfg:  # (field, value) pairs
         if isinstance(value, StudyConfigBase):
             update[name] = one(value, where + name)
         elif isinstance(value, dict) and any(isinstance(v, StudyConfigBase) for v in value.values()):
