@@ -24,12 +24,14 @@ checked after loading it.
 """
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SerializationInfo, field_serializer, model_validator
 
 from kzmig.config.base import FilePath, SafeName, Text, Unique, error, fail, toml_repr
 from kzmig.config.blocks import DataBlock, StudyConfigBase, dump_data, refuse_data_keys, study_data
+from kzmig.features.regions import units
 from kzmig.features.typology import (
     DEFAULT_ABS_TOL,
     DEFAULT_K,
@@ -89,6 +91,14 @@ class AssessStudyConfig(StudyConfigBase):
             problems.append(error(("data", "view"), f"found {toml_repr(self.data.view)}; the assessment compares "
                                                     "regions over a period, so it needs view = \"harmonised\" "
                                                     "(fixed borders).", self.data.view))
+        if self.regions is not None and self.data.borders is not None:  # the units of the borders, known without data
+            known = units(self.data.borders)
+            for i, region in enumerate(self.regions):
+                if region not in known:
+                    close = difflib.get_close_matches(region, known, n=1)
+                    problems.append(error(("regions", i), f"found {toml_repr(region)}; not a unit of borders = "
+                                          f"{self.data.borders}" + (f" (did you mean {toml_repr(close[0])}?)" if close
+                                                                   else "") + f": {', '.join(known)}.", region))
         if self.data.first_year is None or self.data.last_year is None:
             problems.append(error(("data",), "the assessment needs a period: data.first_year and data.last_year."))
         if self.roll_k > self.roll_window // 2:

@@ -190,6 +190,17 @@ class RunConfig(StudyConfigBase):
                         problems.append(error(("scenario", name, "shifts", i, "feature"),
                                               f"found {toml_repr(shift.feature)}; the panel model's features are "
                                               f"{toml_repr(features)} (regress.features.columns).", shift.feature))
+        if self.scenario and self.scenarios.forecast in self.forecasts:
+            names = self.forecasts[self.scenarios.forecast].targets.names
+            if self.scenarios.target not in names:
+                problems.append(error(("scenarios", "target"), f"found {toml_repr(self.scenarios.target)}; it must be a "
+                                      f"target of [forecasts.{self.scenarios.forecast}]: {toml_repr(list(names))}.",
+                                      self.scenarios.target))
+        sp = self.specialists
+        if sp is not None and sp.forecast in self.forecasts and sp.target not in self.forecasts[sp.forecast].targets.names:
+            names = self.forecasts[sp.forecast].targets.names
+            problems.append(error(("specialists", "target"), f"found {toml_repr(sp.target)}; it must be a target of "
+                                  f"[forecasts.{sp.forecast}]: {toml_repr(list(names))}.", sp.target))
         if self.specialists is not None and self.specialists.forecast not in self.forecasts:
             problems.append(error(("specialists", "forecast"), f"found {toml_repr(self.specialists.forecast)}; it "
                                   f"must name a [forecasts.<name>] study: {toml_repr(sorted(self.forecasts))}.",

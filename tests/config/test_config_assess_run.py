@@ -48,6 +48,8 @@ def test_assess_full_table_and_relative_targets(write):
     ("regions = []", "assess.regions", "a non-empty list"),
     ("targets = \"nope.csv\"", "assess.targets", "no such file"),
     ("region = [\"abai\"]", "assess.region", "did you mean regions?"),
+    ("regions = [\"astana\", \"abai\"]", "assess.regions[1]", "not a unit of borders = 2018: akmola"),
+    ("regions = [\"astanna\"]", "assess.regions[0]", 'did you mean "astana"'),
 ])
 def test_assess_values(line, key, allowed, refused):
     refused(f"[assess]\n{line}\n", key, allowed)
@@ -104,6 +106,10 @@ def test_run_config_composes_studies(write):
     ('model = "fe"', 'model = "fe2"', "scenarios.model", 'a [[regress.models]] entry: ["fe"]'),
     ('{ feature = "income_rel_national_pct"', '{ feature = "income"', "scenario.jobs.shifts[1].feature",
      "the panel model's features are"),
+    ("[scenarios]\n", "[scenarios]\ntarget = \"population\"\n", "scenarios.target",
+     'a target of [forecasts.net_migration]: ["net_migration"]'),
+    ("[scenarios]\n", "[specialists]\nforecast = \"net_migration\"\ntarget = \"departures\"\n[scenarios]\n",
+     "specialists.target", 'a target of [forecasts.net_migration]: ["net_migration"]'),
     ('"almaty_city", "astana"]', '"almaty_city", "astanna"]', "scenario.jobs.shifts[0].regions[1]",
      'did you mean "astana"'),
     ('kind = "fixed_effects"', 'kind = "fe"', 'regress.models[0] (name = "fe").kind', '"fixed_effects"'),
