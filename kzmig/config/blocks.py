@@ -170,6 +170,8 @@ def study_data(raw: Any, defaults: dict[str, Any]) -> Any:
     if not isinstance(raw, dict):
         return raw
     data = raw.get("data", {})
+    if isinstance(data, DataBlock):  # a block built in Python: its keys as given, the study's defaults for the rest
+        data = data.model_dump(include=data.model_fields_set)
     if not isinstance(data, dict):
         return raw
     return {**raw, "data": {**defaults, **data}}

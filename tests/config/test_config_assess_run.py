@@ -129,3 +129,12 @@ def test_run_config_errors(old, new, key, allowed, refused):
 def test_run_forecast_study_name_is_its_table_name(refused):
     refused(RUN.replace("[forecasts.net_migration]", "[forecasts.net_migration]\nstudy = { name = \"other\" }"),
             "forecasts.net_migration.study.name", "table name")
+
+
+def test_assess_config_built_in_python_gets_the_period_defaults():
+    from kzmig.config.blocks import DataBlock
+
+    cfg = AssessStudyConfig(data=DataBlock(borders=2022), method="paper")
+    assert (cfg.data.years(), cfg.data.borders) == ((2006, 2022), 2022)
+    cfg = AssessStudyConfig(data={"first_year": 2010, "last_year": 2020})
+    assert (cfg.data.years(), cfg.data.borders, cfg.data.breaks) == ((2010, 2020), 2018, "drop")
