@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
-from kzmig.core.errors import PanelContractError
+from kzmig.core.errors import ConfigError, PanelContractError
 from kzmig.core.options import check_option
 from kzmig.features.panel import KEYS, validate_panel
 from kzmig.features.regions import NATIONAL
@@ -104,7 +104,7 @@ class AttractivenessIndex(BaseEstimator):
     def fit(self, panel: pd.DataFrame) -> "AttractivenessIndex":
         comps = list(self.components)
         if len(comps) < 2:
-            raise ValueError(f"AttractivenessIndex needs at least 2 components, got {comps}.")
+            raise ConfigError(f"AttractivenessIndex needs at least 2 components, got {comps}.")
         z = standardise_by_year(component_values(panel, comps), comps)
         self.missing_components_ = self._missing(z, comps)
         complete = z[comps].notna().all(axis=1)

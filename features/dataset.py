@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError
 from kzmig.features.balance import derive_net_migration, next_year_value
 from kzmig.core.options import check_option
 from kzmig.features.panel import validate_panel
@@ -238,10 +239,10 @@ def load_long(view: str = "current", borders: int | None = None, *, path: Path |
     check_option("view", view, VIEWS, owner="load_long")
     if view == "harmonised":
         if borders is None:
-            raise ValueError("view='harmonised' needs borders=2022, 2018 or 2017.")
+            raise ConfigError("view='harmonised' needs borders=2022, 2018 or 2017.")
         check_option("borders", borders, BORDERS, owner="load_long")
     elif borders is not None:
-        raise ValueError(f"borders={borders} only applies to view='harmonised'; drop it for view='current'.")
+        raise ConfigError(f"borders={borders} only applies to view='harmonised'; drop it for view='current'.")
     if observations is not None:
         obs = observations
     elif path is None or Path(path).resolve() == OBSERVATIONS.resolve():

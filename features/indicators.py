@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from kzmig.features.balance import next_year_value
-from kzmig.core.errors import PanelContractError
+from kzmig.core.errors import ConfigError, PanelContractError
 from kzmig.core.options import check_option
 from kzmig.features.panel import KEYS, validate_panel
 from kzmig.features.regions import NATIONAL
@@ -263,7 +263,7 @@ def components_of_change(
     year named in ``reason``) rather than a silent partial sum.
     """
     if end < start:
-        raise ValueError(f"components_of_change: end={end} is before start={start}.")
+        raise ConfigError(f"components_of_change: end={end} is before start={start}.")
     req = ("population", "natural_increase", "net_migration")
     validate_panel(panel, required=req, missing="keep", source="components_of_change", allow_gaps=True)
     regions = sorted(panel["region"].unique()) if regions is None else list(regions)

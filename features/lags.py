@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError
 from kzmig.features.panel import KEYS, validate_panel
 
 logger = logging.getLogger(__name__)
@@ -21,7 +22,7 @@ def _check_steps(name: str, steps: Sequence[int]) -> tuple[int, ...]:
     steps = tuple(steps)
     bad = [s for s in steps if not isinstance(s, (int,)) or isinstance(s, bool) or s < 1]
     if bad:
-        raise ValueError(f"{name} must be positive integers (years back), got {bad!r}.")
+        raise ConfigError(f"{name} must be positive integers (years back), got {bad!r}.")
     return steps
 
 

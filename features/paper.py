@@ -43,6 +43,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError
 from kzmig.core.options import check_option
 from kzmig.features.indicators import components_of_change, migration_rates
 from kzmig.features.panel import validate_panel
@@ -83,7 +84,7 @@ def paper_convention(start: int, end: int) -> str:
 
 def _check_period(start: int, end: int, owner: str) -> None:
     if end <= start:
-        raise ValueError(f"{owner}: end={end} must be after start={start}; the paper's index runs from "
+        raise ConfigError(f"{owner}: end={end} must be after start={start}; the paper's index runs from "
                          f"1 Jan {start} to 1 Jan {end}, so the period needs at least two years.")
 
 

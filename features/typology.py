@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from kzmig.core.errors import PanelContractError
+from kzmig.core.errors import ConfigError, PanelContractError
 from kzmig.features.indicators import components_of_change, migration_rates
 from kzmig.core.options import check_option
 from kzmig.features.panel import validate_panel
@@ -102,7 +102,7 @@ def smoothed_ends(
         A mean is NaN unless all its k years have a value (no partial means).
     """
     if not 1 <= k <= (end - start + 1) // 2:
-        raise ValueError(
+        raise ConfigError(
             f"smoothing k={k} must be between 1 and half the period length, {(end - start + 1) // 2} for "
             f"{start}-{end}, so that the start and end years do not overlap."
         )
@@ -273,7 +273,7 @@ def rolling_trend_panel(
     no data after t; with one flow, ``(region, year)`` is unique).
     """
     if window < 2 or not 1 <= k <= window // 2:
-        raise ValueError(f"rolling_trend_panel: need window >= 2 and 1 <= k <= window // 2; got window={window}, k={k}.")
+        raise ConfigError(f"rolling_trend_panel: need window >= 2 and 1 <= k <= window // 2; got window={window}, k={k}.")
     years = np.sort(panel.loc[panel["net_migration"].notna(), "year"].unique())
     if len(years) < window:
         raise PanelContractError(f"rolling_trend_panel: window={window} is longer than the panel's years {years.min()}-{years.max()}.")

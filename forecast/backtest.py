@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import clone
 from threadpoolctl import threadpool_limits
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.core.parallel import Backend, TaskFailures, run_tasks
 from kzmig.forecast.evaluate import series_scales
 from kzmig.models import registry
@@ -37,10 +38,10 @@ def check_origins(data: pd.DataFrame, origins: Iterable[int]) -> tuple[int, ...]
     first, last = int(data["year"].min()), int(data["year"].max())
     out = tuple(sorted({int(o) for o in origins}))
     if not out:
-        raise ValueError("backtest: no origins given.")
+        raise ConfigError("backtest: no origins given.")
     bad = [o for o in out if not first < o < last]
     if bad:
-        raise ValueError(
+        raise ConfigError(
             f"backtest: origin(s) {bad} are outside the data, which covers {first}-{last}; an origin needs "
             f"training years before it and at least one published year after it ({first + 1}-{last - 1})."
         )
@@ -207,7 +208,7 @@ def backtest(
     first_year = data.groupby("region")["year"].min()
     usable = tuple(o for o in origins if (o - first_year + 1 >= need).any())
     if not usable:
-        raise ValueError(f"backtest: at no origin of {list(origins)} has any series the {need} years the models "
+        raise DataError(f"backtest: at no origin of {list(origins)} has any series the {need} years the models "
                          f"need; the series start in {int(first_year.min())}.")
     if usable != origins:
         logger.warning("backtest: origins %s are left out: no series has %d years up to them.",
@@ -216,7 +217,7 @@ def backtest(
     logger.info("backtest: %d models x %d origins x h=1..%d on %d series.",
                 len(models), len(origins), horizon, data["region"].nunique())
     if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size < 1:
-        raise ValueError(f"backtest: group_size={group_size!r} must be an integer >= 1.")
+        raise ConfigError(f"backtest: group_size={group_size!r} must be an integer >= 1.")
     left_out = _short_series(data, need, origins)
     tasks = _tasks(data, models, origins, left_out, group_size)
     try:

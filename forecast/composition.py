@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.core.options import check_option
 from kzmig.features.composition import DIMENSIONS, PREFER, observed_shares
 from kzmig.features.panel import validate_panel
@@ -108,7 +109,7 @@ def composition_forecast(forecast: pd.DataFrame, long: pd.DataFrame, *, directio
     if categories is not None:
         shares = shares.loc[shares["category"].isin(list(categories))]
     if shares.empty:
-        raise ValueError(f"composition_forecast: no observed share of {dimension} groups in external {direction}"
+        raise DataError(f"composition_forecast: no observed share of {dimension} groups in external {direction}"
                          + (f" for {sorted(categories)}" if categories is not None else "") + "; nothing to forecast.")
     dist = share_distribution(shares, key="category", floor_sd=floor_sd, single_year_sd=single_year_sd)
     out = product_forecast(forecast, dist, key="category", levels=levels, n_draws=n_draws, seed=seed)
@@ -203,7 +204,7 @@ def specialist_forecast(forecast: pd.DataFrame, long: pd.DataFrame, user: pd.Dat
     need = required_years(models, n_origins=n_origins, horizon=horizon)[0]
     if min_years is not None:
         if min_years < need:
-            raise ValueError(f"min_years={min_years} is below the {need} consecutive years the backtest of these "
+            raise ConfigError(f"min_years={min_years} is below the {need} consecutive years the backtest of these "
                              f"models needs (n_origins={n_origins}, horizon={horizon}); give at least {need}.")
         need = int(min_years)
         ready["required"] = need

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.models.schema import check_levels
 
 
@@ -48,7 +49,7 @@ def row_scales(forecasts: pd.DataFrame) -> pd.DataFrame:
     wrong = (f["lower"] > f["point"]) | (f["upper"] < f["point"])
     if wrong.any():
         r = f.loc[wrong].iloc[0]
-        raise ValueError(
+        raise DataError(
             f"forecast table: interval does not contain the point for (model={r['model']!r}, "
             f"region={r['region']!r}, year={int(r['year'])}): lower={r['lower']}, point={r['point']}, "
             f"upper={r['upper']}."
@@ -83,7 +84,7 @@ def sd_of_sum(sds: np.ndarray, rho: float) -> float:
     ``rho = 0`` adds the variances (independent errors).
     """
     if not 0.0 <= rho <= 1.0:
-        raise ValueError(f"rho={rho} must lie in [0, 1].")
+        raise ConfigError(f"rho={rho} must lie in [0, 1].")
     s = np.asarray(sds, dtype=float)
     ss = float((s**2).sum())
     return float(np.sqrt(ss + rho * (float(s.sum()) ** 2 - ss)))

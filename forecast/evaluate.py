@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import DataError
 from kzmig.models.forecast_base import bridge_breaks
 from kzmig.models.scale import naive_scale
 from kzmig.models.schema import BREAK_COLUMN, check_levels
@@ -143,7 +144,7 @@ def score(preds: pd.DataFrame, *, by: Sequence[str] = ("model", "horizon"), leve
         df["horizon"] = df["year"] - df["origin_year"]
     missing = [c for c in ("actual", "scale", *by) if c not in df.columns]
     if missing:
-        raise ValueError(f"score: backtest table lacks column(s) {missing}; found {list(df.columns)}.")
+        raise DataError(f"score: backtest table lacks column(s) {missing}; found {list(df.columns)}.")
     by = list(by)
     key = [c for c in POINT_KEY + by if c in df.columns]
     key = list(dict.fromkeys(key))

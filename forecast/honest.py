@@ -23,6 +23,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.core.options import check_option
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.evaluate import score
@@ -64,9 +65,9 @@ def _series_rows(preds: pd.DataFrame, aggregate: str | None) -> tuple[pd.DataFra
     label = aggregate or base
     allowed = [a + s for a in AGGREGATES for s in ("", "_no_breaks")]
     if label not in allowed:
-        raise ValueError(f"nested_selection: aggregate={label!r} is not one of {allowed}.")
+        raise ConfigError(f"nested_selection: aggregate={label!r} is not one of {allowed}.")
     if not label.startswith(base):
-        raise ValueError(f"nested_selection: aggregate={label!r} does not fit this backtest, whose "
+        raise ConfigError(f"nested_selection: aggregate={label!r} does not fit this backtest, whose "
                          f"{'regional' if base == 'all_regions' else 'only'} series make {base!r}.")
     return (regional if base == "all_regions" else preds), label
 
@@ -273,10 +274,10 @@ def nested_selection(preds: pd.DataFrame, *, by: str = "mase", aggregate: str | 
     """
     missing = [c for c in NEEDED if c not in preds.columns]
     if missing:
-        raise ValueError(f"nested_selection: backtest table lacks column(s) {missing}; found {list(preds.columns)}.")
+        raise DataError(f"nested_selection: backtest table lacks column(s) {missing}; found {list(preds.columns)}.")
     check_option("by", by, SELECT_BY, owner="nested_selection")
     if not 0 < level < 1 or isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
-        raise ValueError(f"nested_selection: level={level!r} must lie in (0, 1) and n_boot={n_boot!r} must be an "
+        raise ConfigError(f"nested_selection: level={level!r} must lie in (0, 1) and n_boot={n_boot!r} must be an "
                          "integer >= 1.")
     rows, label = _series_rows(preds, aggregate)
     levels = sorted(float(lv) for lv in rows["level"].dropna().unique()) if "level" in rows else []

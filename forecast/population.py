@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.features.panel import validate_panel
 from kzmig.forecast.distribution import row_scales, sd_of_sum, z_value
 from kzmig.models.baselines import drift_path, fit_drift
@@ -72,9 +73,9 @@ class NaturalIncreaseDrift(BaseEstimator):
     def fit(self, panel: pd.DataFrame) -> "NaturalIncreaseDrift":
         """Estimate drift and error scale per region from ``population`` and ``natural_increase``."""
         if not (isinstance(self.window, int) and self.window >= 2):
-            raise ValueError(f"window={self.window!r} must be an integer >= 2.")
+            raise ConfigError(f"window={self.window!r} must be an integer >= 2.")
         if not (isinstance(self.min_years, int) and self.min_years >= 3):
-            raise ValueError(f"min_years={self.min_years!r} must be an integer >= 3.")
+            raise ConfigError(f"min_years={self.min_years!r} must be an integer >= 3.")
         regions = sorted(panel["region"].astype(str).unique())
         validate_panel(
             panel, required=("population", "natural_increase"), missing="keep",
@@ -94,18 +95,18 @@ class NaturalIncreaseDrift(BaseEstimator):
         years = g["year"].to_numpy()
         if (np.diff(years) > 1).any():
             holes = sorted(set(range(years[0], years[-1] + 1)) - set(years.tolist()))
-            raise ValueError(
+            raise DataError(
                 f"natural increase: region={region!r} has no population or natural_increase in "
                 f"years {holes} inside {years[0]}-{years[-1]}; the drift needs consecutive years."
             )
         if len(years) < self.min_years:
-            raise ValueError(
+            raise DataError(
                 f"natural increase: region={region!r} has {len(years)} observed years "
                 f"({years[0]}-{years[-1]}), fewer than min_years={self.min_years}."
             )
         pop = g["population"].to_numpy(dtype=float)
         if (pop <= 0).any():
-            raise ValueError(f"natural increase: region={region!r} has a non-positive population "
+            raise DataError(f"natural increase: region={region!r} has a non-positive population "
                              f"in year {int(years[pop <= 0][0])}.")
         rate = 1000.0 * g["natural_increase"].to_numpy(dtype=float) / pop
         d = fit_drift(rate, window=self.window)
@@ -141,7 +142,7 @@ def _start_population(panel: pd.DataFrame, region: str, origin: int) -> float:
         if parts.notna().all():
             logger.info("region=%r: population on 1 Jan %d balanced from %d components.", region, origin + 1, origin)
             return float(parts.sum())
-    raise ValueError(
+    raise DataError(
         f"population: region={region!r} has neither population in year {origin + 1} nor population, "
         f"natural_increase and net_migration in year {origin} (the forecast origin)."
     )
@@ -152,7 +153,7 @@ def _migration_path(scales: pd.DataFrame, model, region, origin) -> pd.DataFrame
     expected = list(range(origin + 1, origin + 1 + len(path)))
     if path["year"].tolist() != expected:
         holes = sorted(set(range(origin + 1, int(path["year"].max()) + 1)) - set(path["year"]))
-        raise ValueError(
+        raise DataError(
             f"population: migration forecast (model={model!r}, region={region!r}, origin_year={origin}) "
             f"must cover consecutive years from {origin + 1}; missing {holes}."
         )
@@ -235,7 +236,7 @@ def project_population(
             path = _migration_path(path, model, region, origin)
             r = rates.loc[rates["region"] == region].set_index("year").reindex(path["year"])
             if r["point"].isna().any():
-                raise ValueError(
+                raise DataError(
                     f"population: no natural-increase forecast for region={region!r} in years "
                     f"{path['year'][r['point'].isna().to_numpy()].tolist()}; fitted regions: {list(ni.regions_)}."
                 )

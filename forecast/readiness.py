@@ -20,6 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError
 from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.registry import make_model
 
@@ -38,12 +39,12 @@ def required_years(models: Mapping[str, BaseForecaster] | None = None, *, n_orig
                    horizon: int = 1) -> tuple[int, str]:
     """Years a series needs (module formula) and which model sets the minimum length."""
     if not isinstance(n_origins, (int, np.integer)) or n_origins < 1:
-        raise ValueError(f"n_origins={n_origins!r} must be an integer >= 1.")
+        raise ConfigError(f"n_origins={n_origins!r} must be an integer >= 1.")
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise ValueError(f"horizon={horizon!r} must be an integer >= 1.")
+        raise ConfigError(f"horizon={horizon!r} must be an integer >= 1.")
     models = default_models() if models is None else models
     if not models:
-        raise ValueError("required_years: no models given.")
+        raise ConfigError("required_years: no models given.")
     lengths = {name: int(getattr(m, "min_length", 2)) for name, m in models.items()}
     longest = max(lengths, key=lambda n: (lengths[n], n))
     return lengths[longest] + n_origins - 1 + horizon, f"{longest} (min_length {lengths[longest]})"

@@ -19,6 +19,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError, DataError, StudyError
 from kzmig.core.options import check_option
 from kzmig.features.regions import NATIONAL
 from kzmig.models.schema import validate_forecast
@@ -51,7 +52,7 @@ def constraint_matrix(series: list[str], constraint: str, national: str = NATION
     is_nat = np.array([s == national for s in series])
     if constraint == "national_total":
         if not is_nat.any():
-            raise ValueError(
+            raise DataError(
                 f"constraint='national_total' needs a national row (region={national!r}); "
                 f"found only {sorted(series)}."
             )
@@ -93,7 +94,7 @@ def shrinkage_intensity(errors: np.ndarray) -> float:
     """
     t, n = errors.shape
     if t < 3:
-        raise ValueError(f"shrinkage needs at least 3 error vectors, got {t}.")
+        raise StudyError(f"shrinkage needs at least 3 error vectors, got {t}.")
     x = errors - errors.mean(axis=0)
     z = x / x.std(axis=0, ddof=1)
     w = z[:, :, None] * z[:, None, :]
@@ -128,7 +129,7 @@ def error_covariance(errors: np.ndarray, method: str) -> tuple[np.ndarray, float
         return np.eye(n), float("nan")
     need = n if method == "mint_shrink" else MIN_WLS_VECTORS
     if errors.shape[0] < max(need, 2):
-        raise ValueError(f"method={method!r} needs at least {max(need, 2)} complete error vectors for {n} "
+        raise StudyError(f"method={method!r} needs at least {max(need, 2)} complete error vectors for {n} "
                          f"series, got {errors.shape[0]}.")
     cov = np.atleast_2d(np.cov(errors, rowvar=False, ddof=1))
     if method == "wls":
@@ -150,7 +151,7 @@ def project(y: np.ndarray, constraints: np.ndarray, weights: np.ndarray) -> np.n
     """
     cwc = constraints @ weights @ constraints.T
     if np.linalg.matrix_rank(cwc) < cwc.shape[0]:
-        raise ValueError(
+        raise StudyError(
             "the weighted constraint matrix C W C' is singular (all error variances zero?); "
             "use method='ols'."
         )
@@ -164,13 +165,13 @@ def _error_frame(residuals: pd.DataFrame) -> pd.DataFrame:
     elif {"actual", "point"}.issubset(residuals.columns):
         err = residuals["actual"] - residuals["point"]
     else:
-        raise ValueError(
+        raise DataError(
             "residuals: need a 'residual' column or both 'actual' and 'point'; "
             f"found {list(residuals.columns)}."
         )
     need = [c for c in ("region", "origin_year", "year") if c not in residuals.columns]
     if need:
-        raise ValueError(f"residuals: missing column(s) {need}.")
+        raise DataError(f"residuals: missing column(s) {need}.")
     out = residuals.assign(error=err.to_numpy(dtype=float))
     if "model" not in out.columns:
         out = out.assign(model="*")
@@ -183,11 +184,11 @@ def _errors_for(errors: pd.DataFrame, model: str, series: list[str]) -> np.ndarr
     sub = errors.loc[errors["model"].isin([model, "*"])]
     if sub.empty:
         known = sorted(set(errors["model"]))
-        raise ValueError(f"residuals: no backtest errors for model={model!r}; models with errors: {known}.")
+        raise DataError(f"residuals: no backtest errors for model={model!r}; models with errors: {known}.")
     wide = sub.pivot_table(index=["origin_year", "year"], columns="region", values="error", aggfunc="first")
     absent = [s for s in series if s not in wide.columns]
     if absent:
-        raise ValueError(
+        raise DataError(
             f"residuals: model={model!r} has no backtest errors for region(s) {absent}; "
             "WLS and MinT need errors for every series of the hierarchy."
         )
@@ -200,7 +201,7 @@ def _errors_for(errors: pd.DataFrame, model: str, series: list[str]) -> np.ndarr
         )
     zero = [s for s in series if complete[s].std(ddof=1) == 0] if len(complete) > 1 else []
     if zero:
-        raise ValueError(
+        raise StudyError(
             f"residuals: model={model!r} has zero error variance for region(s) {zero}; "
             "their weight is undefined, use method='ols'."
         )
@@ -279,7 +280,7 @@ def reconcile(
     check_option("constraint", constraint, CONSTRAINTS, owner="reconcile")
     validate_forecast(forecasts, source="reconcile: forecast table")
     if method != "ols" and residuals is None:
-        raise ValueError(f"method={method!r} needs residuals (backtest errors); pass residuals= or use method='ols'.")
+        raise ConfigError(f"method={method!r} needs residuals (backtest errors); pass residuals= or use method='ols'.")
     errors = _error_frame(residuals) if method != "ols" else None
     point = forecasts["point"].to_numpy(dtype=float)
     adjust = np.zeros(len(forecasts))
@@ -293,7 +294,7 @@ def reconcile(
         try:
             c = constraint_matrix(series, constraint, national)
         except ValueError as exc:
-            raise ValueError(f"model={model!r}, origin_year={int(origin)}, year={int(year)}: {exc}") from None
+            raise StudyError(f"model={model!r}, origin_year={int(origin)}, year={int(year)}: {exc}") from None
         key = (model, tuple(series))
         if key not in cache:
             if errors is None:
@@ -304,7 +305,7 @@ def reconcile(
                 except ValueError as exc:
                     if str(exc).startswith("residuals:"):
                         raise
-                    raise ValueError(f"residuals: model={model!r}: {exc}") from None
+                    raise StudyError(f"residuals: model={model!r}: {exc}") from None
         w, lam = cache[key]
         y = point[pos]
         y_rec = project(y, c, w)

@@ -21,6 +21,7 @@ import logging
 
 import pandas as pd
 
+from kzmig.core.errors import DataError
 from kzmig.core.options import check_option
 from kzmig.features.panel import validate_panel
 from kzmig.features.regions import NATIONAL
@@ -61,14 +62,14 @@ def regional_shares(long: pd.DataFrame, variable: str, *, national: str = "sum",
     rows = long.loc[(long["variable"] == variable) & long["value"].notna()]
     reg = rows.loc[rows["region"] != NATIONAL]
     if reg.empty:
-        raise ValueError(f"regional_shares: no regional rows of {variable!r}; found variables such as "
+        raise DataError(f"regional_shares: no regional rows of {variable!r}; found variables such as "
                          f"{sorted(long['variable'].unique())[:5]}.")
     if national == "sum":
         nat = reg.groupby("year")["value"].sum()
     else:
         nat = rows.loc[rows["region"] == NATIONAL].set_index("year")["value"]
         if nat.empty:
-            raise ValueError(f"regional_shares: national='row' but {variable!r} has no national row; use national='sum'.")
+            raise DataError(f"regional_shares: national='row' but {variable!r} has no national row; use national='sum'.")
     out = pd.DataFrame({"region": reg["region"].astype(str), "year": reg["year"].astype("int64"),
                         "value": reg["value"].astype(float)})
     out["national"] = out["year"].map(nat).astype(float)
@@ -125,7 +126,7 @@ def regional_share_forecast(long: pd.DataFrame, national_forecast: pd.DataFrame,
     if NATIONAL in keys:
         national_forecast = national_forecast.loc[national_forecast["region"] == NATIONAL]
     elif len(keys) != 1:
-        raise ValueError(f"regional_share_forecast: the national forecast holds regions {keys}; give the rows "
+        raise DataError(f"regional_share_forecast: the national forecast holds regions {keys}; give the rows "
                          f"of {NATIONAL!r} (or of a single key).")
     shares = regional_shares(long, variable, national=national, regions=regions)
     dist = share_distribution(shares.assign(period=shares["year"].astype(str)), key="region",

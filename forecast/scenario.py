@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.features.regions import NATIONAL
 from kzmig.forecast.distribution import row_scales, z_value
 from kzmig.forecast.population import project_population
@@ -160,7 +161,7 @@ def average_population(projection: pd.DataFrame) -> pd.DataFrame:
     """
     keys = projection[["model", "origin_year"]].drop_duplicates()
     if len(keys) != 1:
-        raise ValueError(f"average_population: give the projection of one model and origin; found "
+        raise DataError(f"average_population: give the projection of one model and origin; found "
                          f"{keys.to_dict('records')}.")
     p = projection.drop_duplicates(["region", "flow_year"])
     return pd.DataFrame({"region": p["region"].astype("string").to_numpy(),
@@ -194,20 +195,20 @@ def effect_in_persons(effect: pd.DataFrame, population: pd.DataFrame, *, per: fl
     change of the population) and ignored.
     """
     if (effect["unit"] == "persons").any():
-        raise ValueError("effect_in_persons: the effect is already in persons.")
+        raise DataError("effect_in_persons: the effect is already in persons.")
     if per is None:
         target = str(effect["target"].iloc[0])
         bases = {"_per_10000": 10000.0, "_per_1000": 1000.0}
         per = next((v for k, v in bases.items() if target.endswith(k)), None)
         if per is None:
-            raise ValueError(f"effect_in_persons: cannot tell the rate base of target {target!r}; pass per=1000.")
+            raise ConfigError(f"effect_in_persons: cannot tell the rate base of target {target!r}; pass per=1000.")
     pop = population[["region", "year", "population_avg"]].astype({"region": "string", "year": "int64"})
     out = effect.drop(columns=["population_avg"], errors="ignore")
     out = out.merge(pop, on=_KEY, how="left", validate="many_to_one")
     na = out["population_avg"].isna()
     if na.any():
         r = out.loc[na].iloc[0]
-        raise ValueError(f"effect_in_persons: no population_avg for (region={r['region']!r}, year={int(r['year'])}); "
+        raise DataError(f"effect_in_persons: no population_avg for (region={r['region']!r}, year={int(r['year'])}); "
                          f"{int(na.sum())} row(s) lack one.")
     factor = out["population_avg"].to_numpy(dtype=float) / float(per)
     for c in [c for c in out.columns if c.startswith("effect_")]:
@@ -236,7 +237,7 @@ def between_regions(effect: pd.DataFrame, *, levels: Sequence[float] = (0.8, 0.9
         Levels of the recomputed ``effect_lower_<lvl>`` / ``effect_upper_<lvl>``.
     """
     if not (effect["unit"] == "persons").all():
-        raise ValueError("between_regions: the effect must be in persons (effect_in_persons first).")
+        raise DataError("between_regions: the effect must be in persons (effect_in_persons first).")
     parts = []
     for _, g in effect.groupby("year", sort=True):
         g = g.copy()
@@ -320,14 +321,14 @@ def scenario_forecast(baseline: pd.DataFrame, effect: pd.DataFrame, *, name: str
     validate_forecast(baseline, source="scenario_forecast: baseline")
     levels = check_levels(levels) if levels is not None else check_levels(baseline["level"].dropna().unique())
     if not levels and baseline["level"].notna().any():
-        raise ValueError("scenario_forecast: levels is empty but the baseline has intervals; give the levels.")
+        raise ConfigError("scenario_forecast: levels is empty but the baseline has intervals; give the levels.")
     _check_units(baseline, effect)
     eff = _effect_rows(baseline, effect, national)
     m = len(next(iter(eff.values()))[1])
     rng = np.random.default_rng(seed)
     n = m if n_draws is None else int(n_draws)
     if n < 1000:
-        raise ValueError(f"scenario_forecast: n_draws={n} must be at least 1000.")
+        raise ConfigError(f"scenario_forecast: n_draws={n} must be at least 1000.")
     idx = None if n == m else rng.integers(0, m, size=n)
     scales = row_scales(baseline).sort_values(["model", "region", "origin_year", "year"], kind="mergesort")
     stored = baseline.set_index(["model", "region", "origin_year", "year", "level"])
@@ -475,7 +476,7 @@ def scenario_table(baseline: pd.DataFrame, scenarios: pd.DataFrame | Mapping[str
     out = baseline[keys + vals].rename(columns={v: f"baseline_{v}" for v in vals})
     for name, part in scenarios.groupby("scenario", sort=False):
         if part.duplicated(keys).any():
-            raise ValueError(f"scenario_table: scenario {name!r} has duplicate rows for {keys}.")
+            raise DataError(f"scenario_table: scenario {name!r} has duplicate rows for {keys}.")
         part = part[keys + vals].rename(columns={v: f"{name}_{v}" for v in vals})
         out = out.merge(part, on=keys, how="left", validate="one_to_one")
         out[f"{name}_change"] = out[f"{name}_point"] - out["baseline_point"]

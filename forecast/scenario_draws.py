@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError
 from kzmig.forecast.shifts import ScenarioError
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def coefficient_draws(model: Any, names: Sequence[str], *, n_draws: int, seed: i
         logger.info("scenario_effect: %d given coefficient draws used (n_draws and seed ignored).", len(b))
         return b
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < MIN_DRAWS:
-        raise ValueError(f"n_draws={n_draws!r} must be an integer >= {MIN_DRAWS}.")
+        raise ConfigError(f"n_draws={n_draws!r} must be an integer >= {MIN_DRAWS}.")
     coef = model.result_.params[list(names)].to_numpy(dtype=float)
     cov = coefficient_cov(model, names)
     return np.random.default_rng(seed).multivariate_normal(coef, cov, size=int(n_draws), method="eigh")

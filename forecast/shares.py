@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.forecast.distribution import row_scales
 from kzmig.models.schema import check_levels, validate_forecast
 
@@ -77,7 +78,7 @@ def pooled_sd(observed: pd.DataFrame, key: str) -> float:
     dev = lg["_l"] - lg.groupby(key)["_l"].transform("mean")
     dof = int((lg.groupby(key).size() - 1).sum())
     if dof < 1:
-        raise ValueError(f"floor_sd='pooled' needs a {key} observed in two years or more; none is.")
+        raise DataError(f"floor_sd='pooled' needs a {key} observed in two years or more; none is.")
     return float(np.sqrt((dev**2).sum() / dof))
 
 
@@ -116,19 +117,19 @@ def share_distribution(observed: pd.DataFrame, *, key: str = "category", floor_s
     """
     pooled, widest = floor_sd == "pooled", single_year_sd == "widest"
     if not pooled and not (isinstance(floor_sd, (int, float)) and floor_sd >= 0):
-        raise ValueError(f"floor_sd={floor_sd!r} must be a number >= 0 or 'pooled'.")
+        raise ConfigError(f"floor_sd={floor_sd!r} must be a number >= 0 or 'pooled'.")
     if not widest and not (isinstance(single_year_sd, (int, float)) and single_year_sd >= 0):
-        raise ValueError(f"single_year_sd={single_year_sd!r} must be a number >= 0 or 'widest'.")
+        raise ConfigError(f"single_year_sd={single_year_sd!r} must be a number >= 0 or 'widest'.")
     obs = observed.copy()
     bad = ~((obs["share"] > 0) & (obs["share"] < 1))
     if bad.any():
         r = obs.loc[bad].iloc[0]
-        raise ValueError(f"share of {key}={r[key]!r} in year {int(r['year'])} is {r['share']}; a share must lie "
+        raise DataError(f"share of {key}={r[key]!r} in year {int(r['year'])} is {r['share']}; a share must lie "
                          "strictly between 0 and 1 (its logit is used).")
     twice = obs.duplicated([key, "year"], keep=False)
     if twice.any():
         r = obs.loc[twice].iloc[0]
-        raise ValueError(f"{key}={r[key]!r} has {int(twice.sum())} shares for year {int(r['year'])}; keep one "
+        raise DataError(f"{key}={r[key]!r} has {int(twice.sum())} shares for year {int(r['year'])}; keep one "
                          "period per calendar year (features.composition.observed_shares(prefer='longest')).")
     if "period" not in obs:
         obs["period"] = obs["year"].astype(int).astype(str)
@@ -189,7 +190,7 @@ def product_forecast(forecast: pd.DataFrame, dist: pd.DataFrame, *, key: str = "
     """
     validate_forecast(forecast, source="product_forecast: forecast of the total")
     if not isinstance(n_draws, (int, np.integer)) or n_draws < 1000:
-        raise ValueError(f"n_draws={n_draws!r} must be an integer >= 1000.")
+        raise ConfigError(f"n_draws={n_draws!r} must be an integer >= 1000.")
     have = sorted(forecast["level"].dropna().unique().tolist())
     levels = check_levels(levels) if levels is not None else tuple(have)
     scales = row_scales(forecast)

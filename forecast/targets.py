@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from kzmig.core.errors import DataFileError
+from kzmig.core.errors import DataError, DataFileError
 from kzmig.core.options import check_option
 from kzmig.features.indicators import TARGET_DIRECTIONS, TARGET_MEASURES
 from kzmig.features.regions import resolve_region, suggest_region
@@ -149,12 +149,12 @@ def _check_targets(targets: pd.DataFrame) -> pd.DataFrame:
     t = targets.copy()
     if "target" in t.columns:  # the older name of the indicator column
         if "indicator" in t.columns:
-            raise ValueError("targets: both 'indicator' and 'target' columns are given; 'target' is the older name "
+            raise DataError("targets: both 'indicator' and 'target' columns are given; 'target' is the older name "
                              "of 'indicator' (the forecast variable): keep one.")
         t = t.rename(columns={"target": "indicator"})
     missing = [c for c in TARGET_COLUMNS if c not in t.columns]
     if missing:
-        raise ValueError(f"targets: missing column(s) {missing}; found {list(targets.columns)}.")
+        raise DataError(f"targets: missing column(s) {missing}; found {list(targets.columns)}.")
     if "direction" not in t.columns:
         t["direction"] = "at_least"
     if "measure" not in t.columns:
@@ -163,7 +163,7 @@ def _check_targets(targets: pd.DataFrame) -> pd.DataFrame:
         check_option("direction", row["direction"], DIRECTIONS, owner=f"target {row['indicator']!r}")
         check_option("measure", row["measure"], MEASURES, owner=f"target {row['indicator']!r}")
         if pd.isna(row["value"]):
-            raise ValueError(f"targets: target {row['indicator']!r} (region={row['region']!r}) has no value.")
+            raise DataError(f"targets: target {row['indicator']!r} (region={row['region']!r}) has no value.")
     return t
 
 
@@ -174,7 +174,7 @@ def _path(scales: pd.DataFrame, target: pd.Series, origin: int) -> pd.DataFrame:
     got = scales.set_index("year").reindex(years)
     if got["point"].isna().any():
         avail = sorted(scales["year"].tolist())
-        raise ValueError(
+        raise DataError(
             f"target {target['indicator']!r} (region={target['region']!r}, year={year}): the forecast "
             f"(model={scales['model'].iloc[0]!r}, origin_year={origin}) has no year(s) "
             f"{[y for y, p in zip(years, got['point']) if pd.isna(p)]}; it covers {avail}."
@@ -188,7 +188,7 @@ def _forecasts_by_indicator(forecasts: pd.DataFrame, t: pd.DataFrame) -> dict[st
     wanted = list(dict.fromkeys(t["indicator"].tolist()))
     if "target" not in forecasts.columns:
         if len(wanted) > 1:
-            raise ValueError(f"targets: the forecast table has no 'target' column, so its rows cannot be told apart "
+            raise DataError(f"targets: the forecast table has no 'target' column, so its rows cannot be told apart "
                              f"between the indicators {wanted}; pass a table with a 'target' column (as the "
                              "forecasting study writes it) or the targets of one indicator.")
         logger.info("target_probability: the forecast table has no 'target' column; it is taken to be the "
@@ -197,7 +197,7 @@ def _forecasts_by_indicator(forecasts: pd.DataFrame, t: pd.DataFrame) -> dict[st
     have = sorted(forecasts["target"].dropna().astype(str).unique())
     for _, row in t.iterrows():
         if row["indicator"] not in have:
-            raise ValueError(f"target {row['indicator']!r} (region={row['region']!r}, year={int(row['year'])}): "
+            raise DataError(f"target {row['indicator']!r} (region={row['region']!r}, year={int(row['year'])}): "
                              f"the forecast table has no forecast of indicator {row['indicator']!r}; "
                              f"it holds the targets {have}.")
     return {name: forecasts.loc[forecasts["target"] == name] for name in wanted}
@@ -263,7 +263,7 @@ def target_probability(forecasts: pd.DataFrame, targets: pd.DataFrame, *, rho: f
         if "model" in t.columns and pd.notna(target.get("model")):
             sub = sub.loc[sub["model"] == target["model"]]
         if sub.empty:
-            raise ValueError(
+            raise DataError(
                 f"target {target['indicator']!r}: no forecast for region={target['region']!r}"
                 + (f", model={target['model']!r}" if "model" in t.columns else "")
                 + f"; forecast regions: {sorted(own['region'].unique())}."

@@ -15,6 +15,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning, InterpolationWar
 from statsmodels.tsa.arima.model import ARIMA
 from statsmodels.tsa.stattools import kpss
 
+from kzmig.core.errors import StudyError
 from kzmig.core.options import check_option
 from kzmig.models.forecast_base import LocalForecaster, bridge_breaks, normal_bounds
 from kzmig.models.registry import register
@@ -159,7 +160,7 @@ class AutoARIMA(LocalForecaster):
                     break
         ok = {k: v for k, v in fits.items() if v is not None}
         if not ok:
-            raise ValueError(f"no ARIMA candidate with d={d} could be fitted to {len(y)} points")
+            raise StudyError(f"no ARIMA candidate with d={d} could be fitted to {len(y)} points")
         best = min(ok, key=lambda k: (ok[k][0], k))
         return (best[0], d, best[1]), best[2], ok[best][1]
 
@@ -202,7 +203,7 @@ class AutoARIMA(LocalForecaster):
         point = np.asarray(fc.predicted_mean, dtype=float)
         se = np.asarray(fc.se_mean, dtype=float)
         if not (np.all(np.isfinite(point)) and np.all(np.isfinite(se))):
-            raise ValueError(f"{_spec_text(s['order'], s['trend'])} produced a non-finite forecast")
+            raise StudyError(f"{_spec_text(s['order'], s['trend'])} produced a non-finite forecast")
         return point, normal_bounds(point, se, levels)
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kzmig.core.errors import ConfigError
 from kzmig.models.forecast_base import LocalForecaster, normal_bounds
 from kzmig.models.registry import register
 
@@ -198,7 +199,7 @@ class WindowMean(SummaryOfData, LocalForecaster):
 
     def _prepare(self, df):
         if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
-            raise ValueError(f"WindowMean: k={self.k!r} must be an integer >= 1 (years in the window).")
+            raise ConfigError(f"WindowMean: k={self.k!r} must be an integer >= 1 (years in the window).")
         return super()._prepare(df)
 
     def _fit_one(self, years, y, is_break):

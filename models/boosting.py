@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.core.options import check_option
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame
 from kzmig.models.scale import naive_scale
@@ -164,13 +165,13 @@ class GradientBoosting(BaseForecaster):
         for p, lo in (("lags", 1), ("exog_lag", 1), ("max_horizon", 1), ("min_samples_leaf", 1)):
             v = getattr(self, p)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-                raise ValueError(f"GradientBoosting: {p}={v!r} must be an integer >= {lo}.")
+                raise ConfigError(f"GradientBoosting: {p}={v!r} must be an integer >= {lo}.")
 
     def _check_exog(self, data: pd.DataFrame, origin: int) -> None:
         for col in self.exog_columns:
             known = data.loc[data["year"] <= origin - (self.exog_lag if col in self.exog else 0), col]
             if known.notna().sum() == 0:
-                raise ValueError(
+                raise DataError(
                     f"GradientBoosting: exogenous column {col!r} is missing for every region in all years "
                     f"up to {origin - self.exog_lag} (origin {origin}); drop it from exog or move the origin."
                 )
@@ -179,7 +180,7 @@ class GradientBoosting(BaseForecaster):
         self._check_params()
         n_regions = data["region"].nunique()
         if self.region_feature and n_regions > MAX_CATEGORIES:
-            raise ValueError(
+            raise ConfigError(
                 f"GradientBoosting: region_feature=True supports at most {MAX_CATEGORIES} regions "
                 f"(scikit-learn's limit for a categorical feature); got {n_regions}. Pass "
                 "region_feature=False (the scaled target already pools regions on one footing)."
@@ -191,7 +192,7 @@ class GradientBoosting(BaseForecaster):
             train, pred = design_matrix(data, origin, h, lags=self.lags, exog=tuple(self.exog),
                                         exog_lag=self.exog_lag, transform=self.transform, denominator=self.denominator)
             if len(train) < 2:
-                raise ValueError(
+                raise DataError(
                     f"GradientBoosting: horizon h={h} has {len(train)} training rows with lags={self.lags} "
                     f"(years {self.years_[0]}-{origin}); lower max_horizon or lags."
                 )
@@ -238,7 +239,7 @@ class GradientBoosting(BaseForecaster):
 
     def _predict(self, h: int, levels) -> pd.DataFrame:
         if h > self.max_horizon:
-            raise ValueError(
+            raise ConfigError(
                 f"GradientBoosting was fitted for horizons 1..{self.max_horizon}; refit with max_horizon >= {h}."
             )
         paths: dict[str, list[float]] = {}

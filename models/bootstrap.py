@@ -34,6 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.core.options import check_option
 from kzmig.features.lags import difference
 from kzmig.models.schema import check_level
@@ -233,16 +234,16 @@ def wild_cluster_bootstrap(model: object, terms: Sequence[str] | None = None, *,
     """
     check_option("weights", weights, WEIGHTS, owner="wild_cluster_bootstrap")
     if int(B) != B or B < 99:
-        raise ValueError(f"wild_cluster_bootstrap: B={B!r} must be an integer >= 99.")
+        raise ConfigError(f"wild_cluster_bootstrap: B={B!r} must be an integer >= 99.")
     level = check_level(level)
     design = design_from_model(model)
     terms = [t for t in design.terms if t != "const"] if terms is None else list(terms)
     unknown = [t for t in terms if t not in design.terms]
     if unknown:
-        raise ValueError(f"wild_cluster_bootstrap: terms {unknown} are not in the model; "
+        raise ConfigError(f"wild_cluster_bootstrap: terms {unknown} are not in the model; "
                          f"choose from {design.terms}.")
     if design.n_clusters < 2:
-        raise ValueError("wild_cluster_bootstrap: needs at least 2 clusters (regions).")
+        raise DataError("wild_cluster_bootstrap: needs at least 2 clusters (regions).")
     if weights == "rademacher" and 2**design.n_clusters < B:
         logger.warning("wild_cluster_bootstrap: only %d distinct Rademacher draws for %d "
                        "clusters (B=%d); consider weights='webb'.",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from kzmig.core.errors import PanelContractError
+from kzmig.core.errors import ConfigError, PanelContractError
 from kzmig.features.lags import difference, values_years_back
 from kzmig.features.panel import validate_panel
 
@@ -39,7 +39,7 @@ def lag_within_region(panel: pd.DataFrame, features: Sequence[str], lag: int) ->
     another region or a non-adjacent year. Columns are renamed ``x_lag{lag}``.
     """
     if int(lag) != lag or lag < 0:
-        raise ValueError(f"lag={lag!r} must be a non-negative integer number of years.")
+        raise ConfigError(f"lag={lag!r} must be a non-negative integer number of years.")
     if lag == 0:
         return panel.copy()
     past = values_years_back(panel, list(features), lag).drop(columns=["region", "year"])

@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationError, PerfectSeparationWarning
 
-from kzmig.core.errors import PanelContractError
+from kzmig.core.errors import ConfigError, PanelContractError
 from kzmig.core.options import check_option
 from kzmig.features.panel import MISSING_POLICIES
 from kzmig.models.design import SampleEstimator, check_design, estimation_sample
@@ -73,7 +73,7 @@ class _TypeModel(SampleEstimator, Persistable, BaseEstimator):
         check_option("missing", self.missing, MISSING_POLICIES, owner=self._owner)
         order = tuple(self.order)
         if len(set(order)) != len(order) or len(order) < 2:
-            raise ValueError(f"{self._owner}: order={order!r} must list at least 2 distinct types.")
+            raise ConfigError(f"{self._owner}: order={order!r} must list at least 2 distinct types.")
         if self.target not in panel.columns:
             raise PanelContractError(f"{self._owner}: target column {self.target!r} is absent; "
                                      f"found {list(panel.columns)}.")

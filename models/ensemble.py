@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from kzmig.core.errors import ConfigError, StudyError
 from kzmig.core.options import check_option
 from kzmig.models.schema import coerce_forecast
 from kzmig.models.forecast_base import BaseForecaster
@@ -40,7 +41,7 @@ def combine_forecasts(frames: Sequence[pd.DataFrame], *, name: str, how: str = "
     for f, p in zip(frames, points):
         if not p.index.equals(idx):
             model = f["model"].iloc[0] if len(f) else "?"
-            raise ValueError(
+            raise StudyError(
                 f"combine_forecasts({name!r}): member {model!r} covers {len(p)} (region, origin_year, year) rows, "
                 f"the first member {len(idx)}; members must forecast the same regions, origins and years."
             )
@@ -104,7 +105,7 @@ class Ensemble(BaseForecaster):
     def _fit(self, data: pd.DataFrame) -> None:
         check_option("combine", self.combine, COMBINE, owner="Ensemble")
         if not self.members:
-            raise ValueError("Ensemble: members is empty; give a list of (name, forecaster) pairs.")
+            raise ConfigError("Ensemble: members is empty; give a list of (name, forecaster) pairs.")
         self.fitted_members_ = []
         raw = data.drop(columns=["y_fit"])
         for mname, est in self.members:
@@ -149,11 +150,11 @@ def select_best(metrics: pd.DataFrame, *, by: str = "mase", candidates: Sequence
         :func:`kzmig.forecast.evaluate.score`), optionally ``winkler_<level>`` columns.
     """
     if by not in metrics.columns:
-        raise ValueError(f"select_best: metric {by!r} is not a column; found {list(metrics.columns)}.")
+        raise ConfigError(f"select_best: metric {by!r} is not a column; found {list(metrics.columns)}.")
     m = metrics if candidates is None else metrics.loc[metrics["model"].isin(candidates)]
     scores = m.groupby("model")[by].mean().dropna()
     if scores.empty:
-        raise ValueError(f"select_best: no model has a finite {by!r}.")
+        raise StudyError(f"select_best: no model has a finite {by!r}.")
     wink = [c for c in m.columns if c.startswith("winkler_")]
     tie = m.groupby("model")[wink].mean().mean(axis=1) if wink else pd.Series(dtype=float)
     key = lambda kv: (round(kv[1], 12), tie.get(kv[0], np.inf) if pd.notna(tie.get(kv[0], np.nan)) else np.inf, kv[0])  # noqa: E731

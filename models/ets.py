@@ -14,6 +14,7 @@ import pandas as pd
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+from kzmig.core.errors import StudyError
 from kzmig.core.options import check_option
 from kzmig.models.schema import level_to_alpha
 from kzmig.models.forecast_base import LocalForecaster
@@ -91,7 +92,7 @@ class ETS(LocalForecaster):
             elif best is None or score < best[0]:
                 best = (score, label, res)
         if best is None:
-            raise ValueError(f"no ETS form has a finite {self.criterion} on {len(y)} points")
+            raise StudyError(f"no ETS form has a finite {self.criterion} on {len(y)} points")
         return {"label": best[1], "res": best[2], "n": len(y), "y": series.to_numpy()}
 
     def _dump_one(self, state):

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.features.regions import NATIONAL
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame, normal_bounds
 from kzmig.models.tuning import region_scales
@@ -47,7 +48,7 @@ def exog_features(data: pd.DataFrame, exog, log=(), relative=()) -> pd.DataFrame
     """
     unknown = sorted((set(log) | set(relative)) - set(exog))
     if unknown:
-        raise ValueError(f"DirectFE: log/relative name column(s) {unknown} that are not in exog={list(exog)}.")
+        raise ConfigError(f"DirectFE: log/relative name column(s) {unknown} that are not in exog={list(exog)}.")
     out = data[["region", "year"]].copy()
     regional = data["region"].astype(str) != NATIONAL
     for col in exog:
@@ -56,7 +57,7 @@ def exog_features(data: pd.DataFrame, exog, log=(), relative=()) -> pd.DataFrame
             bad = data.loc[x <= 0, ["region", "year"]]
             if len(bad):
                 r = bad.iloc[0]
-                raise ValueError(f"DirectFE: column {col!r} has a value <= 0 (region {r['region']}, year "
+                raise DataError(f"DirectFE: column {col!r} has a value <= 0 (region {r['region']}, year "
                                  f"{int(r['year'])}); it cannot enter as a log.")
             x = np.log(x)
         if col in relative:
@@ -130,7 +131,7 @@ class DirectFE(BaseForecaster):
     def _fit(self, data: pd.DataFrame) -> None:
         if isinstance(self.max_horizon, bool) or not isinstance(self.max_horizon, (int, np.integer)) \
                 or self.max_horizon < 1:
-            raise ValueError(f"DirectFE: max_horizon={self.max_horizon!r} must be an integer >= 1.")
+            raise ConfigError(f"DirectFE: max_horizon={self.max_horizon!r} must be an integer >= 1.")
         cols = list(self.exog)
         data = data.sort_values(["region", "year"], kind="mergesort")
         scales = region_scales(data) if self.scaled else {str(r): 1.0 for r in data["region"].unique()}
@@ -148,7 +149,7 @@ class DirectFE(BaseForecaster):
             if int(self.window) > 0:
                 rows = rows.loc[rows["year"] + h > last_year - int(self.window)]
             if rows.empty:
-                raise ValueError(f"DirectFE: no training row for horizon {h} (series too short for max_horizon="
+                raise DataError(f"DirectFE: no training row for horizon {h} (series too short for max_horizon="
                                  f"{self.max_horizon}).")
             dummies = pd.get_dummies(pd.Categorical(rows["region"], categories=regions), dtype=float)
             X = np.column_stack([dummies.to_numpy(), rows[["z", *cols]].to_numpy(dtype=float)])
@@ -187,7 +188,7 @@ class DirectFE(BaseForecaster):
             if cols:
                 have = g.loc[g[cols].notna().all(axis=1)]
                 if have.empty:
-                    raise ValueError(f"DirectFE: region {r}: the feature(s) {cols} have no value in any year up to "
+                    raise DataError(f"DirectFE: region {r}: the feature(s) {cols} have no value in any year up to "
                                      f"{int(g['year'].iloc[-1])}.")
                 last = have.iloc[-1]
                 row.update({c: float(last[c]) for c in cols}, feature_year=int(last["year"]))
@@ -212,7 +213,7 @@ class DirectFE(BaseForecaster):
 
     def _predict(self, h: int, levels) -> pd.DataFrame:
         if h > int(self.max_horizon):
-            raise ValueError(f"DirectFE: fitted for horizons 1..{self.max_horizon}; refit with max_horizon >= {h}.")
+            raise ConfigError(f"DirectFE: fitted for horizons 1..{self.max_horizon}; refit with max_horizon >= {h}.")
         cols = list(self.exog)
         c = self.coef_.loc[list(range(1, h + 1))]
         slopes = c[cols].to_numpy(dtype=float) if cols else np.zeros((h, 0))

@@ -25,6 +25,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.models.fe_direct import exog_features
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame
 from kzmig.models.tuning import pseudo_origins, region_scales
@@ -121,7 +122,7 @@ class MeanReversion(BaseForecaster):
                                  ("mean_windows", self.mean_windows, lambda x: int(x) == x and x >= 0))
                if not len(v) or not all(ok(x) for x in v)]
         if bad or int(self.tune_horizon) < 1 or int(self.min_train) < 2:
-            raise ValueError(f"MeanReversion: {bad or 'tune_horizon/min_train'} out of range: phis and weights in "
+            raise ConfigError(f"MeanReversion: {bad or 'tune_horizon/min_train'} out of range: phis and weights in "
                              f"[0, 1], windows whole >= 1 (given phis={self.phis}, weights={self.weights}, "
                              f"windows={self.windows}, tune_horizon={self.tune_horizon}, min_train={self.min_train}).")
 
@@ -232,7 +233,7 @@ class MeanReversion(BaseForecaster):
         """The region's features of its latest year with all of them (``feature_year``); raises if none."""
         have = feats.loc[region][cols].dropna()
         if have.empty:
-            raise ValueError(f"MeanReversion: region {region}: the feature(s) {cols} have no value in any training "
+            raise DataError(f"MeanReversion: region {region}: the feature(s) {cols} have no value in any training "
                              "year.")
         return {**{c: float(have[c].iloc[-1]) for c in cols}, "feature_year": int(have.index[-1])}
 

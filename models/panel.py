@@ -22,7 +22,7 @@ from linearmodels import BetweenOLS, PanelOLS, PooledOLS, RandomEffects
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from kzmig.core.errors import PanelContractError
+from kzmig.core.errors import ConfigError, PanelContractError
 from kzmig.core.options import check_option
 from kzmig.features.lags import difference
 from kzmig.features.panel import MISSING_POLICIES, validate_panel
@@ -108,7 +108,7 @@ class _PanelMigrationModel(SampleEstimator, Persistable, BaseEstimator):
         self._check_options()
         features = tuple(self.features)
         if not features:
-            raise ValueError(f"{self._owner}: features is empty; give at least one column.")
+            raise ConfigError(f"{self._owner}: features is empty; give at least one column.")
         sample, names = estimation_sample(panel, self.target, features, lag=self.lag,
                                           missing=self.missing, source=self._owner)
         min_years = self._min_years
@@ -189,9 +189,9 @@ class _PanelMigrationModel(SampleEstimator, Persistable, BaseEstimator):
         if self.cov_type == "driscoll-kraay":
             check_option("kernel", self.kernel, KERNELS, owner=self._owner)
             if self.bandwidth is not None and self.bandwidth < 0:
-                raise ValueError(f"{self._owner}: bandwidth={self.bandwidth!r} must be >= 0.")
+                raise ConfigError(f"{self._owner}: bandwidth={self.bandwidth!r} must be >= 0.")
         if int(self.lag) != self.lag or self.lag < 0:
-            raise ValueError(f"{self._owner}: lag={self.lag!r} must be a non-negative integer.")
+            raise ConfigError(f"{self._owner}: lag={self.lag!r} must be a non-negative integer.")
 
     def _cov_kwargs(self) -> dict[str, Any]:
         kw = dict(COV_TYPES[self.cov_type], debiased=True)

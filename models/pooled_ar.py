@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.meta_analysis import combine_effects
 
+from kzmig.core.errors import ConfigError
 from kzmig.models.forecast_base import BaseForecaster, forecast_frame, normal_bounds
 from kzmig.models.registry import register
 
@@ -66,9 +67,9 @@ class PooledAR(BaseForecaster):
 
     def _fit(self, data: pd.DataFrame) -> None:
         if self.mean_window is not None and (not isinstance(self.mean_window, (int, np.integer)) or self.mean_window < 2):
-            raise ValueError(f"PooledAR: mean_window={self.mean_window!r} must be None or an integer >= 2.")
+            raise ConfigError(f"PooledAR: mean_window={self.mean_window!r} must be None or an integer >= 2.")
         if not 0 < self.phi_bound < 1:
-            raise ValueError(f"PooledAR: phi_bound={self.phi_bound!r} must lie in (0, 1).")
+            raise ConfigError(f"PooledAR: phi_bound={self.phi_bound!r} must lie in (0, 1).")
         rows = []
         for region, part in data.groupby("region", sort=False):
             y = part["y_fit"].to_numpy(dtype=float)

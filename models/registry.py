@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from kzmig.core.errors import ConfigError
 from kzmig.core.options import check_option
 
 FAMILIES = ("panel", "discrete", "forecaster", "wrapper")
@@ -258,7 +259,7 @@ def make_model(kind: str, params: Mapping[str, Any] | None = None, **more: Any) 
     params = {**dict(params or {}), **more}
     bad = sorted(set(params) - set(valid))
     if bad:
-        raise ValueError(f"{cls.__name__} ({kind!r}) takes no parameter(s) {bad}; valid: {sorted(valid)}.")
+        raise ConfigError(f"{cls.__name__} ({kind!r}) takes no parameter(s) {bad}; valid: {sorted(valid)}.")
     params = {k: tuple(v) if k in _TUPLES and isinstance(v, list) else v for k, v in params.items()}
     return cls(**params)
 

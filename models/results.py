@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from kzmig.core.errors import StudyError
 from kzmig.models.schema import check_level
 
 
@@ -115,7 +116,7 @@ class PanelResult:
         m = self._moments()
         ybar = float(m.loc["mean", self._target])
         if ybar == 0.0:
-            raise ValueError(f"elasticity undefined: mean of {self._target!r} is 0 in the sample.")
+            raise StudyError(f"elasticity undefined: mean of {self._target!r} is 0 in the sample.")
         terms = [t for t in self.params.index if t in m.columns and t != self._target]
         return self.params[terms] * m.loc["mean", terms] / ybar
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from kzmig.core.errors import PanelContractError
+from kzmig.core.errors import ConfigError, PanelContractError
 from kzmig.features.panel import validate_panel
 
 
@@ -32,7 +32,7 @@ _short.maxlist = 6
 def check_horizon(h: object) -> int:
     """Return ``h`` as an int, raising ``ValueError`` unless it is an integer >= 1."""
     if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
-        raise ValueError(f"horizon h={h!r} must be an integer >= 1 (years ahead of the origin).")
+        raise ConfigError(f"horizon h={h!r} must be an integer >= 1 (years ahead of the origin).")
     return int(h)
 
 
@@ -57,7 +57,7 @@ def check_levels(levels: Iterable[float]) -> tuple[float, ...]:
     out = tuple(sorted({float(v) for v in levels}))
     bad = [v for v, ok in zip(out, is_level(out)) if not ok]
     if bad:
-        raise ValueError(
+        raise ConfigError(
             f"interval level(s) {bad} are not fractions in (0, 1); write 0.8 and 0.95, not 80 and 95."
         )
     return out
@@ -232,7 +232,7 @@ def coerce_forecast(df: pd.DataFrame) -> pd.DataFrame:
 def alpha_to_level(alpha: float) -> float:
     """statsmodels' ``alpha`` (miss probability) -> our level fraction, e.g. 0.05 -> 0.95."""
     if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha={alpha!r} must lie in (0, 1).")
+        raise ConfigError(f"alpha={alpha!r} must lie in (0, 1).")
     return round(1.0 - float(alpha), 12)
 
 

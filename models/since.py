@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from kzmig.core.errors import ConfigError, DataError
 from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.registry import register
 
@@ -72,12 +73,12 @@ class Since(_Wrapper):
         kept = raw.loc[raw["year"] >= int(self.first_year)]
         short = sorted(set(raw["region"]) - set(kept["region"]))
         if short:
-            raise ValueError(f"Since: series {short} have no year from {self.first_year} on.")
+            raise DataError(f"Since: series {short} have no year from {self.first_year} on.")
         return kept
 
     def _fit(self, data: pd.DataFrame) -> None:
         if self.model is None:
-            raise ValueError("Since: model is None; give the forecaster to wrap.")
+            raise ConfigError("Since: model is None; give the forecaster to wrap.")
         kept = self._kept(data)
         est = clone(self.model)
         if "breaks" in est.get_params():
@@ -129,13 +130,13 @@ class Log(_Wrapper):
         bad = raw.loc[~(raw["y"] > 0)]
         if len(bad):
             r = bad.iloc[0]
-            raise ValueError(f"Log: the series must be positive; (region={r['region']!r}, year={int(r['year'])}) "
+            raise DataError(f"Log: the series must be positive; (region={r['region']!r}, year={int(r['year'])}) "
                              f"is {r['y']}.")
         return raw.assign(y=np.log(raw["y"].to_numpy(dtype=float)))
 
     def _fit(self, data: pd.DataFrame) -> None:
         if self.model is None:
-            raise ValueError("Log: model is None; give the forecaster to wrap.")
+            raise ConfigError("Log: model is None; give the forecaster to wrap.")
         est = clone(self.model)
         if "breaks" in est.get_params():
             est.set_params(breaks=self.breaks)

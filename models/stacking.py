@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from kzmig.core.errors import ConfigError, StudyError
 from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.schema import coerce_forecast
 from kzmig.models.tuning import pseudo_origins, region_scales
@@ -38,7 +39,7 @@ def simplex_grid(m: int, step: float) -> np.ndarray:
     """
     n = int(round(1 / step))
     if not np.isclose(n * step, 1.0) or n < 1:
-        raise ValueError(f"Stacked: step={step!r} must divide 1 (e.g. 0.1, 0.05, 0.25).")
+        raise ConfigError(f"Stacked: step={step!r} must divide 1 (e.g. 0.1, 0.05, 0.25).")
     rows = [c for c in itertools.product(range(n + 1), repeat=m - 1) if sum(c) <= n]
     return np.array([[*c, n - sum(c)] for c in rows], dtype=float) / n
 
@@ -49,7 +50,7 @@ def weighted_forecasts(frames, weights, name: str) -> pd.DataFrame:
     idx = points[0].index
     for p in points[1:]:
         if not p.index.equals(idx):
-            raise ValueError(f"Stacked({name!r}): members forecast different (region, origin_year, year) rows.")
+            raise StudyError(f"Stacked({name!r}): members forecast different (region, origin_year, year) rows.")
     w = np.asarray(weights, dtype=float)
     base = pd.DataFrame({"point": np.column_stack([p.to_numpy() for p in points]) @ w}, index=idx).reset_index()
     common = sorted(set.intersection(*[set(f["level"].dropna().unique()) for f in frames]))
@@ -128,7 +129,7 @@ class Stacked(BaseForecaster):
 
     def _fit(self, data: pd.DataFrame) -> None:
         if not self.members:
-            raise ValueError("Stacked: members is empty; give a list of (name, forecaster) pairs.")
+            raise ConfigError("Stacked: members is empty; give a list of (name, forecaster) pairs.")
         names = [n for n, _ in self.members]
         H = int(self.tune_horizon)
         raw = data.drop(columns=["y_fit"])

@@ -33,18 +33,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kzmig.core.errors import ModelVersionError, StateError  # noqa: F401 - defined in the KzmigError family
 from kzmig.models import registry
 
 #: The results dataclasses :func:`unpack` may rebuild.
 RESULT_CLASSES = ("kzmig.models.results.PanelResult", "kzmig.models.results.DiscreteResult")
-
-
-class StateError(ValueError):
-    """A value cannot be packed, or a packed tree cannot be rebuilt (the loader names the file)."""
-
-
-class ModelVersionError(RuntimeError):
-    """A saved model was made with library versions that cannot (or, strictly, must not) load."""
 
 
 class ModelVersionWarning(UserWarning):

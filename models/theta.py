@@ -8,6 +8,7 @@ import pandas as pd
 from statsmodels.tsa.forecasting.theta import ThetaModel, ThetaModelResults
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
+from kzmig.core.errors import ConfigError, StudyError
 from kzmig.models.schema import level_to_alpha
 from kzmig.models.forecast_base import LocalForecaster
 from kzmig.models.registry import register
@@ -52,7 +53,7 @@ class Theta(LocalForecaster):
 
     def _prepare(self, df):
         if not np.isfinite(self.theta) or self.theta < 1:
-            raise ValueError(f"Theta: theta={self.theta!r} must be a finite number >= 1.")
+            raise ConfigError(f"Theta: theta={self.theta!r} must be a finite number >= 1.")
         return super()._prepare(df)
 
     def _fit_one(self, years, y, is_break):
@@ -62,7 +63,7 @@ class Theta(LocalForecaster):
             res = _theta(series).fit()
             sigma2 = res.sigma2  # fits the ARIMA(0,1,1) once; cached on the results object
         if not (np.isfinite(res.params).all() and np.isfinite(sigma2)):
-            raise ValueError("Theta fit gave non-finite parameters")
+            raise StudyError("Theta fit gave non-finite parameters")
         return {"res": res, "y": series.to_numpy()}
 
     def _dump_one(self, state):

@@ -17,7 +17,8 @@ SMALL_REGRESS = """
 [data]
 view = "harmonised"
 borders = 2018
-years = [2009, 2022]
+first_year = 2009
+last_year = 2022
 
 [features]
 builders = ["labour", "wages"]

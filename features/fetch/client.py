@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import tenacity
 
-from kzmig.core.errors import DataError
+from kzmig.core.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class FetchClient:
     def __init__(self, *, timeout: float = 30.0, connect_timeout: float = 10.0, attempts: int = 4,
                  backoff: float = 1.0, transport: httpx.BaseTransport | None = None):
         if attempts < 1:
-            raise ValueError(f"attempts={attempts}; give at least 1.")
+            raise ConfigError(f"attempts={attempts}; give at least 1.")
         self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout), follow_redirects=True,

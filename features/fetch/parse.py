@@ -97,7 +97,7 @@ def parse_number(text: str) -> tuple[float | None, str]:
         s = s.replace(",", ".")
     value = float(s)  # ValueError for anything else
     if not np.isfinite(value):
-        raise ValueError(f"{text!r} is not finite")
+        raise DataError(f"{text!r} is not finite")
     return value, ""
 
 

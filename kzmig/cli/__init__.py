@@ -16,7 +16,7 @@ from kzmig.cli import data as _data
 from kzmig.cli import predict as _predict
 from kzmig.cli import studies as _studies
 from kzmig.cli._common import err_console, report_internal, setup_logging
-from kzmig.core.errors import KzmigError
+from kzmig.core.errors import EXIT_INTERNAL, EXIT_USER, KzmigError
 
 app = typer.Typer(
     help="kzmig: regional migration econometrics and forecasting for Kazakhstan.",
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except KzmigError as exc:
         err_console().print(f"error: {exc}", markup=False)
-        return 2
+        return EXIT_USER
     except Exception as exc:  # noqa: BLE001 - the one place that turns any failure into exit 1
         log = report_internal(exc)
         line = str(exc).splitlines()[0] if str(exc) else ""
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exception(exc, file=sys.stderr)
-        return 1
+        return EXIT_INTERNAL
 
 
 def entry() -> None:

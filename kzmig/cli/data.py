@@ -7,6 +7,7 @@ import typer
 from rich.table import Table
 
 from kzmig.cli._common import out_console
+from kzmig.core.errors import study_boundary
 from kzmig.features.fetch.catalog import SERIES
 
 app = typer.Typer(help="Build the shipped dataset, check a data file, fetch a new version, compare versions.",
@@ -24,7 +25,8 @@ def check(
     from kzmig.features.dataset import coverage
     from kzmig.studies.data import open_data
 
-    source = open_data(path)
+    with study_boundary(str(path or "")):
+        source = open_data(path)
     long = source.observations
     cov = coverage(long)
     console = out_console()

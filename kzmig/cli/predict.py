@@ -7,6 +7,7 @@ import typer
 
 from kzmig.cli._common import out_console, progress_display, run_folder
 from kzmig.cli.studies import OVERWRITE_OPT
+from kzmig.core.errors import study_boundary
 
 
 def predict(
@@ -32,7 +33,7 @@ def predict(
 
     name = predict_name(run_dir)
     with run_folder(out, study=name, overwrite=overwrite) as run:
-        with progress_display() as progress, run.step("predict"):
+        with progress_display() as progress, run.step("predict"), study_boundary(str(run_dir)):
             result = predict_study(run_dir, to_year=to_year, data=data, progress=progress)
         with run.step("save"):
             result.write(run.path)

@@ -6,6 +6,7 @@ from pathlib import Path
 import typer
 
 from kzmig.cli._common import out_console, progress_display, run_folder
+from kzmig.core.errors import study_boundary
 
 REGRESS_ARG = typer.Argument(..., help="Regression study TOML, e.g. experiments/migration_factors.toml.")
 FORECAST_ARG = typer.Argument(..., help="Forecasting study TOML, e.g. experiments/net_migration.toml.")
@@ -29,9 +30,9 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
     from kzmig.studies import STUDIES
 
     cfg = with_execution(load_config(config, kind=kind), execution or {})
-    name = getattr(cfg, "name", None) or Path(config).stem
+    name = cfg.name
     with run_folder(out, study=name, overwrite=overwrite) as run:
-        with progress_display() as progress, run.step(kind):
+        with progress_display() as progress, run.step(kind), study_boundary(str(config)):
             result = STUDIES[kind](cfg, data, progress=progress)
         with run.step("save"):
             result.write(run.path, info={"run_id": run.run_id, "created_at": run.started.isoformat(timespec="seconds")})

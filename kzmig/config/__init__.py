@@ -18,7 +18,8 @@ detect_kind(raw)
 json_schema(kind)
     The JSON Schema of a config file, for editors.
 ForecastStudyConfig, RegressStudyConfig, AssessStudyConfig, RunConfig
-    The study configs (and the draft planning-run config).
+    The study configs (and the draft planning-run config); ``StudyConfig`` is any of them.
+    Every study reads the same ``[data]`` block (:class:`~kzmig.config.blocks.DataBlock`).
 check_origins, check_to_year, check_columns
     Checks against the data, run after loading it and before fitting.
 
@@ -34,6 +35,7 @@ from kzmig.config.checks import check_columns, check_origins, check_to_year
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.load import (
     KINDS,
+    StudyConfig,
     assess_config,
     detect_kind,
     from_resolved,
@@ -46,7 +48,7 @@ from kzmig.config.regress_study import RegressStudyConfig
 from kzmig.config.run_config import RunConfig, ScenarioBlock, Shift
 
 __all__ = [
-    "KINDS", "AssessStudyConfig", "assess_config", "ForecastStudyConfig", "RegressStudyConfig", "RunConfig", "ScenarioBlock",
+    "KINDS", "StudyConfig", "AssessStudyConfig", "assess_config", "ForecastStudyConfig", "RegressStudyConfig", "RunConfig", "ScenarioBlock",
     "Shift", "check_columns", "check_origins", "check_to_year", "detect_kind", "from_resolved", "json_schema", "load_config",
     "validate_config", "with_execution",
 ]

@@ -7,10 +7,13 @@ reconciliation methods of :mod:`kzmig.forecast.reconcile`), so a new option is a
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, PrivateAttr, WithJsonSchema, model_validator
+from pydantic import BeforeValidator, Field, PlainValidator, SerializationInfo, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from kzmig.config.base import (
     ConfigModel,
@@ -25,6 +28,7 @@ from kzmig.config.base import (
     fail,
     toml_repr,
 )
+from kzmig.core.errors import ConfigError
 from kzmig.core.parallel import BACKENDS, Backend, tcp_host_port
 from kzmig.features.dataset import VIEWS
 from kzmig.features.panel import YEAR_RANGE
@@ -41,21 +45,38 @@ SELECT_BY = ("mase", "mae", "rmse")
 MAX_HORIZON = 30
 
 
-class StudyConfigBase(ConfigModel):
-    """A whole study file: remembers the file it came from (set by the loader)."""
+@dataclass(frozen=True)
+class ConfigFile:
+    """The file a config was read from and the SHA-256 of its bytes."""
 
-    _path: Path | None = PrivateAttr(default=None)
-    _sha256: str = PrivateAttr(default="")
+    path: Path | None = None
+    sha256: str = ""
+
+
+def _not_a_key(value: Any) -> Any:
+    """Fields the loader sets (by ``model_copy``), never a file: a key of that name is unknown."""
+    raise PydanticCustomError("extra_forbidden", "Extra inputs are not permitted")
+
+
+class StudyConfigBase(ConfigModel):
+    """A whole study file: remembers the file it came from.
+
+    The loader records it on a copy (``model_copy(update={"loaded_from": ...})``); a validated
+    config is never changed. ``loaded_from`` is not a key of any file, nor part of a dump.
+    """
+
+    loaded_from: Annotated[SkipJsonSchema[ConfigFile | None], PlainValidator(_not_a_key)] = Field(
+        default=None, exclude=True, repr=False)
 
     @property
     def path(self) -> Path | None:
         """The config file (``None`` when the config was not loaded from a file)."""
-        return self._path
+        return self.loaded_from.path if self.loaded_from is not None else None
 
     @property
     def sha256(self) -> str:
         """SHA-256 of the file's bytes (``""`` when not loaded from a file)."""
-        return self._sha256
+        return self.loaded_from.sha256 if self.loaded_from is not None else ""
 
 
 class StudyBlock(ConfigModel):
@@ -65,47 +86,107 @@ class StudyBlock(ConfigModel):
     description: str = ""
 
 
-class DataSource(ConfigModel):
-    """Which view of the data: ``view`` and, for the harmonised view, fixed ``borders``.
+#: ``[data] breaks``: years flagged ``break:*`` are left out (default) or kept.
+BREAK_POLICIES = ("drop", "keep")
+#: The keys of ``[data]`` each study reads (a key a study does not read is refused, not ignored).
+DATA_KEYS: dict[str, tuple[str, ...]] = {
+    "forecast": ("view", "borders", "first_year", "last_year", "national"),
+    "regress": ("view", "borders", "first_year", "last_year", "breaks"),
+    "assess": ("view", "borders", "first_year", "last_year", "breaks"),
+}
+#: What each key does, for the message that refuses it in a study that does not read it.
+DATA_KEY_ROLE = {
+    "national": "the national series of a forecast study",
+    "breaks": "break years in a regression or an assessment (a forecast study treats them by [breaks] treatment)",
+}
 
-    ``borders`` defaults to 2018 for the harmonised view and to nothing for the current
-    one; giving ``borders`` with ``view = "current"`` is an error.
+
+def _old_years(value: Any) -> str:
+    first, last = (value[0], value[-1]) if isinstance(value, (list, tuple)) and value else ("<first>", "<last>")
+    return (f"years = [first, last] is now two keys of the [data] block every study shares: write "
+            f"first_year = {first} and last_year = {last}")
+
+
+#: Spellings of ``[data]`` keys before the block was shared -> the message that says what to write.
+OLD_DATA_KEYS = {"years": _old_years}
+
+
+class DataBlock(ConfigModel):
+    """``[data]``, the same block for every study: which view of the data and which years.
+
+    ``view = "harmonised"`` (fixed ``borders``, default 2018) or ``"current"`` (the regions of
+    each year; no ``borders``). ``first_year``/``last_year`` bound the years used (a forecast
+    study: default all years of the data; a regression study: the outcome years, default
+    2006-2022; an assessment: the period, default 2006-2022). ``national`` (forecast only):
+    keep the national series. ``breaks`` (regression and assessment): years flagged as
+    breaks (census re-basing, territory transfers) are left out (``"drop"``) or kept.
+
+    A key that a study does not read is refused by that study, naming the key.
     """
 
     view: Literal[VIEWS] = "harmonised"  # type: ignore[valid-type]
     borders: Literal[BORDERS] | None = 2018  # type: ignore[valid-type]
+    first_year: Year | None = None
+    last_year: Year | None = None
+    national: bool = True
+    breaks: Literal[BREAK_POLICIES] = "drop"  # type: ignore[valid-type]
 
     @model_validator(mode="before")
     @classmethod
-    def _no_default_borders_for_current(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("view") == "current" and "borders" not in data:
+    def _old_keys_and_current_view(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fail(error((k,), f"found {toml_repr(data[k])}; {OLD_DATA_KEYS[k](data[k])}.", data[k])
+             for k in OLD_DATA_KEYS if k in data)
+        if data.get("view") == "current" and "borders" not in data:
             return {**data, "borders": None}
         return data
 
     @model_validator(mode="after")
-    def _borders_match_view(self) -> DataSource:
+    def _consistent(self) -> DataBlock:
+        problems = []
         if self.view == "current" and self.borders is not None:
-            fail([error(("borders",), f"found {self.borders}; borders apply only to view = \"harmonised\", "
-                                      "remove it for view = \"current\".", self.borders)])
+            problems.append(error(("borders",), f"found {self.borders}; borders apply only to view = \"harmonised\", "
+                                                "remove it for view = \"current\".", self.borders))
         if self.view == "harmonised" and self.borders is None:
-            fail([error(("borders",), "view = \"harmonised\" needs borders = "
-                                      + " or ".join(map(str, BORDERS)) + ".")])
-        return self
-
-
-class DataBlock(DataSource):
-    """``[data]`` of a forecast study: view, borders, optional year window, national series."""
-
-    first_year: Year | None = None
-    last_year: Year | None = None
-    national: bool = True
-
-    @model_validator(mode="after")
-    def _years_ordered(self) -> DataBlock:
+            problems.append(error(("borders",), "view = \"harmonised\" needs borders = "
+                                                + " or ".join(map(str, BORDERS)) + "."))
         if self.first_year is not None and self.last_year is not None and self.first_year >= self.last_year:
-            fail([error(("last_year",), f"found {self.last_year}; last_year must be after first_year = "
-                                        f"{self.first_year}.", self.last_year)])
+            problems.append(error(("last_year",), f"found {self.last_year}; last_year must be after first_year = "
+                                                  f"{self.first_year}.", self.last_year))
+        fail(problems)
         return self
+
+    def years(self) -> tuple[int, int]:
+        """``(first_year, last_year)`` of a study that fills both in (regression, assessment)."""
+        if self.first_year is None or self.last_year is None:
+            raise ConfigError("data.first_year and data.last_year are needed here; this study's config "
+                              "does not fill them in.")
+        return self.first_year, self.last_year
+
+
+def study_data(raw: Any, defaults: dict[str, Any]) -> Any:
+    """``raw[\"data\"]`` with the study's defaults filled in (a ``mode="before"`` step of a study config)."""
+    if not isinstance(raw, dict):
+        return raw
+    data = raw.get("data", {})
+    if isinstance(data, DataBlock):  # a block built in Python: its keys as given, the study's defaults for the rest
+        data = data.model_dump(include=data.model_fields_set)
+    if not isinstance(data, dict):
+        return raw
+    return {**raw, "data": {**defaults, **data}}
+
+
+def dump_data(data: DataBlock, study: str, info: SerializationInfo) -> dict[str, Any]:
+    """``[data]`` as a ``study`` config dumps it: the keys the study reads (a manifest reads back)."""
+    return data.model_dump(mode=info.mode, include=set(DATA_KEYS[study]))
+
+
+def refuse_data_keys(data: DataBlock, study: str) -> list:
+    """Problems for the ``[data]`` keys given in a ``study`` config that the study does not read."""
+    return [error(("data", k), f"found {toml_repr(getattr(data, k))}; the {study} study does not read data.{k} "
+                               f"(it is for {DATA_KEY_ROLE.get(k, 'other studies')}); remove it.", getattr(data, k))
+            for k in sorted(data.model_fields_set) if k not in DATA_KEYS[study]]
 
 
 _YEAR_SCHEMA = {"type": "integer", "minimum": YEAR_RANGE[0], "maximum": YEAR_RANGE[1]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, field_serializer, field_validator, model_validator
+from pydantic import Field, SerializationInfo, field_serializer, field_validator, model_validator
 
 from kzmig.config.base import SafeName, error, fail, toml_repr
 from kzmig.config.blocks import (
@@ -24,6 +24,7 @@ from kzmig.config.blocks import (
     StudyBlock,
     StudyConfigBase,
     TargetsBlock,
+    dump_data, refuse_data_keys,
 )
 from kzmig.config.params import FORECAST_RESERVED, ForecasterSpec, follow_registry
 
@@ -65,7 +66,7 @@ class ForecastStudyConfig(StudyConfigBase):
     """
 
     study: StudyBlock
-    data: DataBlock = DataBlock()
+    data: DataBlock = Field(default_factory=DataBlock)
     targets: TargetsBlock = TargetsBlock()
     breaks_table: BreaksBlock = Field(default=BreaksBlock(), alias="breaks")
     models: Annotated[dict[SafeName, ForecastModelSpec], Field(min_length=1)]
@@ -82,13 +83,17 @@ class ForecastStudyConfig(StudyConfigBase):
             spec._name = name
         return _dependency_order(value)
 
+    @field_serializer("data")
+    def _dump_data(self, value: DataBlock, info: SerializationInfo) -> dict[str, Any]:
+        return dump_data(value, "forecast", info)
+
     @field_serializer("models")
     def _dump_models(self, value: tuple[Any, ...]) -> dict[str, Any]:
         return {s.name: s.model_dump(by_alias=True) for s in value}
 
     @model_validator(mode="after")
     def _population_refers_to_study(self) -> ForecastStudyConfig:
-        pop, problems = self.population, []
+        pop, problems = self.population, refuse_data_keys(self.data, "forecast")
         if pop.enabled and pop.migration_target not in self.targets.names:
             problems.append(error(("population", "migration_target"),
                                   f"found {toml_repr(pop.migration_target)}; it must be one of [targets] names = "

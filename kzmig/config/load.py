@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.config.base import ConfigModel, toml_repr
-from kzmig.config.blocks import ExecutionBlock, StudyConfigBase
+from kzmig.config.blocks import ConfigFile, ExecutionBlock, StudyConfigBase
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.messages import config_error
 from kzmig.config.regress_study import RegressStudyConfig
@@ -38,6 +39,9 @@ class AssessFile(ConfigModel):
 
     assess: AssessStudyConfig = AssessStudyConfig()
 
+
+#: A validated config of any kind.
+StudyConfig = ForecastStudyConfig | RegressStudyConfig | AssessStudyConfig | RunConfig
 
 #: kind -> the model of the whole file.
 FILE_MODELS: dict[str, type[BaseModel]] = {
@@ -68,19 +72,35 @@ def _check_kind(kind: str) -> None:
         raise ConfigError(f"kind={kind!r} is not a config kind; choose one of {', '.join(map(repr, KINDS))}.")
 
 
-def _stamp(cfg: BaseModel, path: Path | None, sha256: str) -> None:
-    """Record the source file on a study and on the studies it contains."""
+def stamped(cfg: StudyConfigBase, path: Path | None, sha256: str,
+            refs: Mapping[str, tuple[Path, str]] | None = None, where: str = "") -> Any:
+    """A copy of ``cfg`` that records its source file on it and on the studies it contains.
+
+    ``refs`` (``{"forecasts.net_migration": (file, sha256)}``) gives a contained study its own
+    file when a run named it by ``config = "<file>"``. The validated ``cfg`` is left as it is.
+    """
+    refs = refs or {}
+    update: dict[str, Any] = {}
+
+    def one(value: StudyConfigBase, key: str) -> Any:
+        own_path, own_sha = refs.get(key, (path, sha256))
+        return stamped(value, own_path, own_sha, refs, key + ".")
+
+    for name, value in cfg:  # (field, value) pairs
+        if isinstance(value, StudyConfigBase):
+            update[name] = one(value, where + name)
+        elif isinstance(value, dict) and any(isinstance(v, StudyConfigBase) for v in value.values()):
+            update[name] = {k: one(v, f"{where}{name}.{k}") if isinstance(v, StudyConfigBase) else v
+                            for k, v in value.items()}
     if isinstance(cfg, StudyConfigBase):
-        cfg._path, cfg._sha256 = path, sha256
-    for name in type(cfg).model_fields:
-        value = getattr(cfg, name)
-        for item in value.values() if isinstance(value, dict) else [value]:
-            if isinstance(item, StudyConfigBase):
-                _stamp(item, path, sha256)
+        update["loaded_from"] = ConfigFile(path, sha256)
+    if isinstance(cfg, RunConfig) and not where and refs:
+        update["referenced_files"] = {k: ConfigFile(p, s) for k, (p, s) in refs.items()}
+    return cfg.model_copy(update=update) if update else cfg
 
 
 def validate_config(raw: Mapping[str, Any], kind: str, *, source: str = "<config>",
-                    base_dir: Path | None = None) -> Any:
+                    base_dir: Path | None = None) -> StudyConfig:
     """Validate an already parsed document (a dict as from ``tomllib``) as a ``kind`` config.
 
     Parameters
@@ -180,7 +200,7 @@ def resolve_references(raw: Mapping[str, Any], base_dir: Path, source: str) -> t
     return doc, refs
 
 
-def load_config(path: Path | str, kind: str | None = None) -> Any:
+def load_config(path: Path | str, kind: str | None = None) -> StudyConfig:
     """Read, check and return a config file as a frozen object.
 
     Parameters
@@ -220,21 +240,13 @@ def load_config(path: Path | str, kind: str | None = None) -> Any:
     refs: dict = {}
     if kind == "run":
         raw, refs = resolve_references(raw, path.parent, str(path))
-    cfg = validate_config(raw, kind, source=str(path), base_dir=path.parent)
-    _stamp(cfg, path, sha)
-    for where, (ref_path, ref_sha) in refs.items():  # a referenced study remembers its own file
-        part = cfg
-        for key in where.split("."):
-            part = part.get(key) if isinstance(part, dict) else getattr(part, key)
-        _stamp(part, ref_path, ref_sha)
-    if refs:
-        cfg._references = {k: {"path": str(p), "sha256": s} for k, (p, s) in refs.items()}
+    cfg = stamped(validate_config(raw, kind, source=str(path), base_dir=path.parent), path, sha, refs)
     logger.debug("%s: %s config read (sha256 %s)", path, kind, sha[:12])
     return cfg
 
 
 def from_resolved(resolved: Mapping[str, Any], kind: str, *, source: str, path: Path | str | None = None,
-                  sha256: str = "", models_order: list[str] | None = None) -> Any:
+                  sha256: str = "", models_order: list[str] | None = None) -> StudyConfig:
     """The config whose ``model_dump(mode="json")`` a run manifest holds (``config.resolved``).
 
     Parameters
@@ -270,19 +282,37 @@ def from_resolved(resolved: Mapping[str, Any], kind: str, *, source: str, path: 
     if cfg.model_dump(mode="json") != dict(resolved):
         raise ConfigError(f"{source}: the resolved config does not read back to itself; it was written by "
                           "another version of kzmig.")
-    _stamp(cfg, Path(path) if path is not None else None, sha256 or "")
-    return cfg
+    return stamped(cfg, Path(path) if path is not None else None, sha256 or "")
 
 
-#: assessment keys whose command-line option is not ``--<key with dashes>``
-ASSESS_OPTIONS = {"regions": "--region", "smooth_k": "--k", "skip_breaks": "--skip-breaks/--keep-breaks"}
+#: ``kzmig assess`` options -> the key path of the assessment config each one sets
+ASSESS_OPTIONS = {
+    "--start": "data.first_year", "--end": "data.last_year", "--borders": "data.borders",
+    "--skip-breaks/--keep-breaks": "data.breaks", "--method": "method", "--k": "smooth_k",
+    "--rel-tol": "rel_tol", "--abs-tol": "abs_tol", "--region": "regions", "--geojson": "geojson",
+    "--targets": "targets",
+}
+
+
+def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"data.first_year": 2010}`` -> ``{"data": {"first_year": 2010}}``."""
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        *tables, key = path.split(".")
+        node = out
+        for t in tables:
+            node = node.setdefault(t, {})
+        node[key] = value
+    return out
 
 
 def assess_config(path: Path | str | None, options: Mapping[str, Any]) -> AssessStudyConfig:
     """An assessment config from an optional file and command-line options, which override it.
 
-    Problems in the file name the file; problems in the options name ``command-line options``
-    and the key (``end``, ``regions`` ...), which is the option without its dashes.
+    ``options`` maps key paths of the config (``"data.first_year"``, ``"smooth_k"``; see
+    :data:`ASSESS_OPTIONS`) to values; ``None`` = not given. Problems in the file name the
+    file; problems in the options name ``command-line options``, the option and the key path
+    (``--end (assess.data.last_year)``).
 
     Raises
     ------
@@ -298,25 +328,24 @@ def assess_config(path: Path | str | None, options: Mapping[str, Any]) -> Assess
         raw, base = dict(doc.get("assess", {})), Path(path).parent
         validate_config({"assess": raw}, "assess", source=str(path), base_dir=base)
     source = "command-line options" + (f" (with {path})" if path is not None else "")
-    merged = {**raw, **{k: v for k, v in options.items() if v is not None}}
+    given = {k: v for k, v in options.items() if v is not None}
+    merged = _merge(raw, _nested(given))
     try:
         cfg = validate_config({"assess": merged}, "assess", source=source, base_dir=base or Path.cwd())
     except ConfigError as err:  # name the option a user typed beside the key path
-        text = str(err)
-        for key in options:
-            text = text.replace(f"  - assess.{key}", f"  - {ASSESS_OPTIONS.get(key, '--' + key.replace('_', '-'))} "
-                                                     f"(assess.{key})")
+        text, option = str(err), {key: opt for opt, key in ASSESS_OPTIONS.items()}
+        for key in given:
+            text = re.sub(rf"^  - assess\.{re.escape(key)}(?![\w])(\S*):", lambda m, key=key: f"  - {option.get(key, key)} "
+                          f"(assess.{key}{m.group(1)}):", text, flags=re.M)
         raise ConfigError(text) from None
-    if path is not None:
-        _stamp(cfg, Path(path), sha)
-    return cfg
+    return stamped(cfg, Path(path), sha) if path is not None else cfg
 
 
 #: command-line option -> ``[execution]`` key
 EXECUTION_OPTIONS = {"backend": "--backend", "workers": "--workers", "address": "--scheduler"}
 
 
-def with_execution(cfg: Any, options: Mapping[str, Any]) -> Any:
+def with_execution(cfg: StudyConfig, options: Mapping[str, Any]) -> StudyConfig:
     """``cfg`` (a forecast or run config) with its ``[execution]`` table overridden by command-line
     options (``backend``, ``workers``, ``address``; ``None`` = not given). A scheduler address
     alone means ``backend = "dask"``.

@@ -5,22 +5,20 @@ covariance types, kernels, Hausman options, bootstrap weights, draws and level, 
 lags, trend-type models and orders, model kinds and their ``params``. Option sets come from
 the registries of :mod:`kzmig.models`.
 
-Besides attribute access (``cfg.covariance.types``), ``cfg.sections`` is a read-only
-``{section: {key: value}}`` view with every key filled in (defaults included), as the old
-the old hand-written parser's ``sections``; sequences are tuples.
+Read it by attribute (``cfg.covariance.types``, ``cfg.data.first_year``); every key has a
+value (defaults filled in) and sequences are tuples.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, SerializationInfo, field_serializer, model_validator
 
-from kzmig.config.base import ConfigModel, Hint, Level, SafeName, Text, Unique, Year, error, fail, toml_repr
-from kzmig.config.blocks import DataSource, StudyConfigBase
+from kzmig.config.base import ConfigModel, Level, SafeName, Text, Unique, error, fail, toml_repr
+from kzmig.config.blocks import DataBlock, StudyConfigBase, dump_data, refuse_data_keys, study_data
 from kzmig.config.params import ModelSpecBase, spec_classes
-from kzmig.features.panel import MISSING_POLICIES, YEAR_RANGE
+from kzmig.features.factors import BUILDERS
+from kzmig.features.panel import MISSING_POLICIES
 from kzmig.models.bootstrap import SUPPORTED as BOOTSTRAP_KINDS
 from kzmig.models.bootstrap import WEIGHTS
 from kzmig.features.typology import DEFAULT_ABS_TOL, DEFAULT_REL_TOL, DEFAULT_ROLL_K, DEFAULT_ROLL_WINDOW
@@ -32,8 +30,8 @@ from kzmig.models.panel import COV_TYPES, KERNELS
 from kzmig.models.registry import DISCRETE_KINDS, PANEL_KINDS, REGISTRY
 
 
-#: ``[data] breaks``: outcome years flagged ``break:*`` are dropped (default) or kept.
-BREAK_POLICIES = ("drop", "keep")
+#: ``[data]`` years of a regression study when the file leaves them out: the outcome years.
+DATA_DEFAULTS = {"first_year": 2006, "last_year": 2022}
 #: Smallest number of bootstrap draws.
 MIN_DRAWS = 99
 #: Constructor parameters the command sets itself -> where the user sets them.
@@ -46,25 +44,11 @@ RESERVED = {
 }
 
 
-class RegressDataBlock(DataSource):
-    """``[data]``: view, borders, outcome years ``[first, last]`` and the break-year policy."""
-
-    years: Annotated[tuple[Year, Year], Hint(f"a list [first, last] of two years {YEAR_RANGE[0]}-{YEAR_RANGE[1]}, "
-                                             "first < last")] = (2006, 2022)
-    breaks: Literal[BREAK_POLICIES] = "drop"  # type: ignore[valid-type]
-
-    @model_validator(mode="after")
-    def _years_ordered(self) -> RegressDataBlock:
-        if self.years[0] >= self.years[1]:
-            fail([error(("years",), f"found {toml_repr(self.years)}; years is [first, last] with first < last.",
-                        self.years)])
-        return self
-
-
 class FeaturesBlock(ConfigModel):
     """``[features]``: builders to run, regressor columns, their lag and the missing-value policy."""
 
-    builders: Annotated[tuple[Text, ...], Unique] = ("density", "labour", "wages", "attractiveness")
+    builders: Annotated[tuple[Literal[tuple(BUILDERS)], ...], Unique] = (  # type: ignore[valid-type]
+        "density", "labour", "wages", "attractiveness")
     columns: Annotated[tuple[Text, ...], Field(min_length=1), Unique]
     lag: Annotated[int, Field(ge=0)] = 1
     missing: Literal[MISSING_POLICIES] = "drop"  # type: ignore[valid-type]
@@ -157,13 +141,10 @@ SPECS = spec_classes({k: REGISTRY[k] for k in PANEL_KINDS}, RegressSpecBase, RES
 #: One ``[[models]]`` entry: the class is chosen by ``kind``.
 RegressModelSpec = Annotated[Union[tuple(SPECS.values())], Field(discriminator="kind")]  # type: ignore[valid-type]
 
-SECTIONS = ("data", "features", "outcomes", "covariance", "hausman", "bootstrap", "discrete", "plot")
-
-
 class RegressStudyConfig(StudyConfigBase):
     """A regression study: the tables of ``experiments/migration_factors.toml``."""
 
-    data: RegressDataBlock = RegressDataBlock()
+    data: DataBlock = Field(default_factory=lambda: DataBlock(**DATA_DEFAULTS))
     features: FeaturesBlock
     outcomes: OutcomesBlock = OutcomesBlock()
     models: Annotated[tuple[RegressModelSpec, ...], Field(min_length=1)]
@@ -173,9 +154,18 @@ class RegressStudyConfig(StudyConfigBase):
     discrete: DiscreteBlock = DiscreteBlock()
     plot: PlotBlock = PlotBlock()
 
+    @field_serializer("data")
+    def _dump_data(self, value: DataBlock, info: SerializationInfo) -> dict[str, Any]:
+        return dump_data(value, "regress", info)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _data_defaults(cls, data: Any) -> Any:
+        return study_data(data, DATA_DEFAULTS)
+
     @model_validator(mode="after")
     def _models_and_bootstrap(self) -> RegressStudyConfig:
-        problems, seen = [], set()
+        problems, seen = refuse_data_keys(self.data, "regress"), set()
         for i, spec in enumerate(self.models):
             if spec.name in seen:
                 problems.append(error(("models", i, "name"), f"found {toml_repr(spec.name)} a second time; "
@@ -200,10 +190,6 @@ class RegressStudyConfig(StudyConfigBase):
         return self
 
     @property
-    def sections(self) -> Mapping[str, Mapping[str, Any]]:
-        """Read-only ``{section: {key: value}}`` of every table but ``[[models]]``, defaults filled in."""
-        return MappingProxyType({s: MappingProxyType(dict(getattr(self, s))) for s in SECTIONS})
-
-    def get(self, section: str, key: str) -> Any:
-        """Value of ``[section] key`` (the default when the file leaves it out)."""
-        return self.sections[section][key]
+    def name(self) -> str:
+        """The study's name: the config file's name without ``.toml`` (``"regress"`` when not from a file)."""
+        return self.path.stem if self.path is not None else "regress"

@@ -33,11 +33,12 @@ import difflib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PlainValidator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.config.base import ConfigModel, FilePath, SafeName, Text, Unique, Year, error, fail, toml_repr
-from kzmig.config.blocks import ExecutionBlock, StudyConfigBase
+from kzmig.config.blocks import ConfigFile, ExecutionBlock, StudyConfigBase, _not_a_key
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.params import follow_registry
 from kzmig.config.regress_study import RegressStudyConfig
@@ -191,6 +192,17 @@ class RunConfig(StudyConfigBase):
                         problems.append(error(("scenario", name, "shifts", i, "feature"),
                                               f"found {toml_repr(shift.feature)}; the panel model's features are "
                                               f"{toml_repr(features)} (regress.features.columns).", shift.feature))
+        if self.scenario and self.scenarios.forecast in self.forecasts:
+            names = self.forecasts[self.scenarios.forecast].targets.names
+            if self.scenarios.target not in names:
+                problems.append(error(("scenarios", "target"), f"found {toml_repr(self.scenarios.target)}; it must be a "
+                                      f"target of [forecasts.{self.scenarios.forecast}]: {toml_repr(list(names))}.",
+                                      self.scenarios.target))
+        sp = self.specialists
+        if sp is not None and sp.forecast in self.forecasts and sp.target not in self.forecasts[sp.forecast].targets.names:
+            names = self.forecasts[sp.forecast].targets.names
+            problems.append(error(("specialists", "target"), f"found {toml_repr(sp.target)}; it must be a target of "
+                                  f"[forecasts.{sp.forecast}]: {toml_repr(list(names))}.", sp.target))
         if self.specialists is not None and self.specialists.forecast not in self.forecasts:
             problems.append(error(("specialists", "forecast"), f"found {toml_repr(self.specialists.forecast)}; it "
                                   f"must name a [forecasts.<name>] study: {toml_repr(sorted(self.forecasts))}.",
@@ -205,12 +217,14 @@ class RunConfig(StudyConfigBase):
              for k, f in self.forecasts.items() if f.name != k)
         return self
 
-    _references: dict = PrivateAttr(default_factory=dict)
+    #: study files named by ``config = "<file>"`` (set by the loader on a copy; not a key)
+    referenced_files: Annotated[SkipJsonSchema[dict[str, ConfigFile]], PlainValidator(_not_a_key)] = Field(
+        default_factory=dict, exclude=True, repr=False)
 
     @property
-    def references(self) -> dict:
+    def references(self) -> dict[str, dict[str, str]]:
         """Study files named by ``config = "<file>"``: ``{table: {"path", "sha256"}}``."""
-        return self._references
+        return {k: {"path": str(f.path), "sha256": f.sha256} for k, f in self.referenced_files.items()}
 
     @property
     def name(self) -> str:

@@ -36,7 +36,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from kzmig.core.errors import ConfigError
+from kzmig.core.errors import ConfigError, KzmigError, StudyError
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +78,12 @@ class Backend:
 
     def __post_init__(self) -> None:
         if self.kind not in BACKENDS:
-            raise ValueError(f"backend {self.kind!r} is unknown; choose one of {', '.join(BACKENDS)}.")
+            raise ConfigError(f"backend {self.kind!r} is unknown; choose one of {', '.join(BACKENDS)}.")
         if self.workers is not None and (isinstance(self.workers, bool) or not isinstance(self.workers, int)
                                          or self.workers < 1):
-            raise ValueError(f"backend workers={self.workers!r} must be an integer >= 1.")
+            raise ConfigError(f"backend workers={self.workers!r} must be an integer >= 1.")
         if self.address is not None and self.kind != "dask":
-            raise ValueError(f"a scheduler address ({self.address!r}) needs backend 'dask', not {self.kind!r}.")
+            raise ConfigError(f"a scheduler address ({self.address!r}) needs backend 'dask', not {self.kind!r}.")
 
     @property
     def n_workers(self) -> int:
@@ -194,8 +194,15 @@ class TaskValueFailures(TaskFailures, ValueError):
     """:class:`TaskFailures` whose every failure is a ``ValueError`` (bad input, not a crash)."""
 
 
+class TaskUserFailures(TaskValueFailures, StudyError):
+    """:class:`TaskFailures` whose every failure is a user error (:class:`~kzmig.core.errors.KzmigError`):
+    a user error itself (exit 2)."""
+
+
 def _failures(failed: dict, results: dict, total: int, attempts: int) -> TaskFailures:
-    cls = TaskValueFailures if all(isinstance(e, ValueError) for e in failed.values()) else TaskFailures
+    errors = failed.values()
+    cls = (TaskUserFailures if all(isinstance(e, KzmigError) for e in errors) else
+           TaskValueFailures if all(isinstance(e, ValueError) for e in errors) else TaskFailures)
     err = cls(failed, sorted(results.items(), key=lambda kv: kv[0]), total, attempts)
     err.__cause__ = failed[sorted(failed)[0]]
     return err
@@ -277,10 +284,13 @@ def run_tasks(
     Raises
     ------
     ValueError
-        Duplicate keys, ``n_jobs < 1``, or both ``n_jobs`` and ``backend``.
+        Duplicate keys (a bug of the caller).
+    ConfigError
+        ``n_jobs < 1``, or both ``n_jobs`` and ``backend``.
     TaskFailures
         Tasks that failed on every attempt, by key, with the other results in ``.results``
-        (a :class:`TaskValueFailures`, also a ``ValueError``, when every failure was one).
+        (a :class:`TaskValueFailures`, also a ``ValueError``, when every failure was one; a
+        :class:`TaskUserFailures`, also a ``StudyError``, when every failure was a user error).
     ConfigError
         The Dask scheduler at ``backend.address`` cannot be reached.
     """
@@ -289,11 +299,11 @@ def run_tasks(
         raise ValueError("run_tasks: task keys must be unique.")
     if n_jobs is not None:
         if backend is not None:
-            raise ValueError("run_tasks: give n_jobs or backend, not both.")
+            raise ConfigError("run_tasks: give n_jobs or backend, not both.")
         if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-            raise ValueError(f"run_tasks: n_jobs={n_jobs!r} must be an integer >= 1.")
+            raise ConfigError(f"run_tasks: n_jobs={n_jobs!r} must be an integer >= 1.")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"run_tasks: retries={retries!r} must be an integer >= 0.")
+        raise ConfigError(f"run_tasks: retries={retries!r} must be an integer >= 0.")
     backend = backend or Backend("local", workers=n_jobs or 1)
     state = _State(len(tasks), progress)
     if backend.kind == "dask":

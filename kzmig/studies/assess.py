@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.core.errors import ConfigError, DataError, PanelContractError
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
@@ -78,36 +79,38 @@ def smoothing_k(start: int, end: int, k: int) -> int:
     return used
 
 
-def convention(cfg: Any) -> str:
+def convention(cfg: AssessStudyConfig) -> str:
     """The conventions of the configured method, in one sentence (printed, and in ``rules.csv``)."""
+    start, end = cfg.data.years()
     if cfg.method == "paper":
-        return paper_convention(cfg.start, cfg.end)
-    return (f"default: growth index 1 Jan {cfg.start} -> 1 Jan {cfg.end + 1} (the {cfg.start}-{cfg.end} flows close "
+        return paper_convention(start, end)
+    return (f"default: growth index 1 Jan {start} -> 1 Jan {end + 1} (the {start}-{end} flows close "
             f"the balance); start and end rates: means of {cfg.smooth_k} years per 1,000 average population"
-            + (", break years skipped" if cfg.skip_breaks else ", break years kept")
+            + (", break years skipped" if cfg.data.breaks == "drop" else ", break years kept")
             + "; groups from cumulative net migration and the smoothed rates")
 
 
-def _rules_table(cfg: Any, k: int, flags: pd.DataFrame) -> pd.DataFrame:
+def _rules_table(cfg: AssessStudyConfig, k: int, flags: pd.DataFrame) -> pd.DataFrame:
     from kzmig.features.problems import PROBLEM_RULES
     from kzmig.features.typology import GROUP_LABELS, TREND_TYPES
 
+    start, end = cfg.data.years()
     rows = [("method", convention(cfg)),
-            ("period", f"{cfg.start}-{cfg.end}: flows of these years; population from 1 Jan {cfg.start} "
-                       f"to 1 Jan {cfg.end + 1}" + (" (default method; the paper method's index stops at 1 Jan "
-                                                    f"{cfg.end})" if cfg.method != "paper" else
-                                                    f" in the default method; here 1 Jan {cfg.start} -> 1 Jan {cfg.end}")),
-            ("borders", f"harmonised, fixed borders of {cfg.borders}"),
+            ("period", f"{start}-{end}: flows of these years; population from 1 Jan {start} "
+                       f"to 1 Jan {end + 1}" + (" (default method; the paper method's index stops at 1 Jan "
+                                                    f"{end})" if cfg.method != "paper" else
+                                                    f" in the default method; here 1 Jan {start} -> 1 Jan {end}")),
+            ("borders", f"harmonised, fixed borders of {cfg.data.borders}"),
             ("smoothing", f"start and end rates are means of the first and last {k} years "
                           f"(configured {cfg.smooth_k}, at most half the period; per 1,000 average population)"
                           + ("; years with a break flag on net migration (census re-basing, territory transfers) are "
-                             "skipped and the end moves inward (see start_years/end_years)" if cfg.skip_breaks else
-                             "; break years kept (skip_breaks = false)")),
+                             "skipped and the end moves inward (see start_years/end_years)" if cfg.data.breaks == "drop" else
+                             "; break years kept (data.breaks = \"keep\")")),
             ("groups", "; ".join(f"{g}: {v}" for g, v in GROUP_LABELS.items())),
             ("group rule", "4 if change < 0; 1 if change >= 0 and cumulative net migration >= 0; 2 if net migration < 0 "
                            "and smoothed rate turned from >= 0 to < 0; 3 otherwise (label names the variant). "
                            + ("Net migration here excludes the break years (net_migration_excl_skipped); the balancing "
-                              "identity uses all years (net_migration)" if cfg.skip_breaks else "")),
+                              "identity uses all years (net_migration)" if cfg.data.breaks == "drop" else "")),
             ("trend types", ", ".join(f"{i + 1} {t}" for i, t in enumerate(TREND_TYPES))),
             ("trend tolerance", f"inflow weakening if end < start - max({cfg.rel_tol} x |start|, {cfg.abs_tol}); "
                                 "outflow intensifying if |end| >= |start|"),
@@ -170,7 +173,7 @@ def stage2_tables(long: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {k: v for k, v in out.items() if len(v)}
 
 
-def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets: pd.DataFrame | None = None,
+def assessment_tables(cfg: AssessStudyConfig, panel: pd.DataFrame, long: pd.DataFrame, targets: pd.DataFrame | None = None,
                       notes: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """All tables of the assessment, keyed by file name (no I/O).
 
@@ -178,7 +181,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
     is left out of stage 4 with a line appended to ``notes``; stages 1-3 do not need it.
 
     ``long`` (the long table of the same view) gives the break flags of net migration, left
-    out of the smoothed ends when ``cfg.skip_breaks``, and the national external series.
+    out of the smoothed ends when ``cfg.data.breaks == "drop"``, and the national external series.
     ``targets`` (indicator, region, year, target) adds ``targets``: actual / target, where
     the indicator is any panel column or rate of :func:`kzmig.features.indicators.migration_rates`.
     """
@@ -193,11 +196,11 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
     from kzmig.features.wages import build_wages
 
     notes = [] if notes is None else notes
-    start, end = cfg.start, cfg.end
+    start, end = cfg.data.years()
     units = list(cfg.regions) if cfg.regions else sorted(set(panel["region"]) - {NATIONAL})
     k = smoothing_k(start, end, cfg.smooth_k)
     breaks = ty.break_years(long)
-    skip = breaks if cfg.skip_breaks else None
+    skip = breaks if cfg.data.breaks == "drop" else None
     default_pop = ty.population_change_groups(panel, start, end, k=k, regions=units, skip=skip)
     default_trends = ty.migration_trend_types(panel, start, end, k=k, rel_tol=cfg.rel_tol, abs_tol=cfg.abs_tol,
                                               skip=skip)
@@ -267,7 +270,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
     return tables
 
 
-def assess(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
+def assess(config: AssessStudyConfig, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
     """Run the four-stage assessment.
 
     Parameters
@@ -298,27 +301,28 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
     """
     progress = progress or no_progress
     cfg = config
-    goals = read_targets(Path(cfg.targets)) if getattr(cfg, "targets", None) else None
+    start, end = cfg.data.years()
+    goals = read_targets(Path(cfg.targets)) if cfg.targets else None
     source = open_data(data)
     source.require(REQUIRED, study="assessment")
     progress("assessment: load", 0, 3)
-    long = load_long(view="harmonised", borders=cfg.borders, observations=source.observations)
+    long = load_long(view="harmonised", borders=cfg.data.borders, observations=source.observations)
     panel = to_wide(long)
     for col in ("population", "natural_increase", "net_migration"):
         if col not in panel.columns:
-            raise DataError(f"{source.label}: no {col.replace('_', ' ')} can be formed in borders={cfg.borders} "
+            raise DataError(f"{source.label}: no {col.replace('_', ' ')} can be formed in borders={cfg.data.borders} "
                             f"(variable {col!r} is absent after harmonising); check the regions and years of the file.")
-    _check_period(panel, cfg.start, cfg.end, cfg.borders)
+    _check_period(panel, start, end, cfg.data.borders)
     if cfg.regions:
-        _check_regions(panel, list(cfg.regions), cfg.start, cfg.end, cfg.borders)
+        _check_regions(panel, list(cfg.regions), start, end, cfg.data.borders)
     progress("assessment: tables", 1, 3)
     notes: list[str] = []
     tables = assessment_tables(cfg, panel, long, goals, notes)
     progress("assessment: charts", 2, 3)
     total = tables["migration_trends"].query("flow == 'total'")
     figures = {"growth_index": plot_growth_index(tables["population_change"],
-                                                 title=f"Population growth index {cfg.start}-{cfg.end} (start = 100)"),
-               "trend_map": plot_tile_map(total, title=f"Net migration trend type {cfg.start}-{cfg.end} (schematic)")}
+                                                 title=f"Population growth index {start}-{end} (start = 100)"),
+               "trend_map": plot_tile_map(total, title=f"Net migration trend type {start}-{end} (schematic)")}
     if "external_flows" in tables:
         figures["external_flows"] = plot_external_flows(tables["external_flows"],
                                                         title="External migration of Kazakhstan: arrivals, departures, net")
@@ -326,9 +330,9 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
         figures["external_partners"] = plot_partner_flows(tables["external_partners"],
                                                           non_cis=tables.get("external_cis_split"),
                                                           title="External flows by CIS partner country")
-    if getattr(cfg, "geojson", None):
+    if cfg.geojson:
         figures["trend_map_geojson"] = plot_geojson_map(total, Path(cfg.geojson),
-                                                        title=f"Net migration trend type {cfg.start}-{cfg.end}")
+                                                        title=f"Net migration trend type {start}-{end}")
     pop = tables["population_change"]
     warnings = tuple([f"{rec.region}: not classified: {rec.reason}"
                       for rec in pop.loc[pop["group"].isna(), ["region", "reason"]].itertuples(index=False)] + notes)
@@ -337,7 +341,7 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
     logger.info("balancing identity: max |residual| over regions %.0f persons", pop["balancing_residual"].abs().max())
     progress("assessment: done", 3, 3)
     return StudyResult(
-        study="assess", name=getattr(cfg, "name", "assess"), tables=tables, figures=figures,
+        study="assess", name=cfg.name, tables=tables, figures=figures,
         writers={"assessment.xlsx": lambda path: write_workbook(tables, path)},
         warnings=warnings,
         metadata={"config": config_meta(cfg), "data": source.meta(), "method": cfg.method,

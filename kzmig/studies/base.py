@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kzmig.config.blocks import StudyConfigBase
 from kzmig.core.atomic import atomic_write_csv, atomic_write_text
 from kzmig.core.runs import RunFolder
 from kzmig.reporting.charts import save_figure
@@ -111,8 +112,6 @@ class StudyResult:
             return run.complete(self.manifest())
 
 
-def config_meta(cfg: Any) -> dict[str, Any]:
+def config_meta(cfg: StudyConfigBase) -> dict[str, Any]:
     """The resolved config as plain data (the manifest's ``config`` block), with its file and hash."""
-    dump = cfg.model_dump(mode="json") if hasattr(cfg, "model_dump") else {
-        k: v for k, v in vars(cfg).items() if not k.startswith("_")}
-    return {"resolved": dump, "sha256": getattr(cfg, "sha256", None), "path": getattr(cfg, "path", None)}
+    return {"resolved": cfg.model_dump(mode="json"), "sha256": cfg.sha256, "path": cfg.path}

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.core.errors import KzmigError, StudyError
 from kzmig.core.parallel import Backend, check_scheduler, open_backend
 from kzmig.features.dataset import load_long, to_wide
@@ -55,7 +56,7 @@ from kzmig.studies.forecast_final import (  # noqa: F401 (re-exported)
 logger = logging.getLogger(__name__)
 
 
-def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
+def build_models(cfg: ForecastStudyConfig, horizon: int) -> dict[str, BaseForecaster]:
     """Forecasters of the study by name, combinations wired to their members.
 
     Reads only what each kind declares in :mod:`kzmig.models.registry`: a kind with members gets
@@ -80,16 +81,16 @@ def build_models(cfg: Any, horizon: int) -> dict[str, BaseForecaster]:
             if "breaks" in est.get_params():
                 est.set_params(breaks=cfg.breaks)
             registry.set_horizon(est, horizon, at_least=True)
-            if getattr(spec, "log", False):
+            if spec.log:
                 est = registry.make_model("log", model=est, name=spec.name, breaks=cfg.breaks)
-            if getattr(spec, "first_year", None) is not None:
+            if spec.first_year is not None:
                 est = registry.make_model("since", model=est, first_year=spec.first_year, name=spec.name,
                                           breaks=cfg.breaks)
         models[spec.name] = est
     return {spec.name: models[spec.name] for spec in cfg.models}
 
 
-def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def study_panel(cfg: ForecastStudyConfig, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Wide panel and long flag table of the configured view and years."""
     long = load_long(cfg.data.view, cfg.data.borders if cfg.data.view == "harmonised" else None,
                      observations=observations)
@@ -103,7 +104,7 @@ def study_panel(cfg: Any, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return wide.reset_index(drop=True), long
 
 
-def last_observed_year(cfg: Any, wide: pd.DataFrame, label: str) -> int:
+def last_observed_year(cfg: ForecastStudyConfig, wide: pd.DataFrame, label: str) -> int:
     """The last year with a value of any target: what ``forecast.to_year`` is checked against.
 
     Raises
@@ -119,23 +120,22 @@ def last_observed_year(cfg: Any, wide: pd.DataFrame, label: str) -> int:
 
 
 @contextlib.contextmanager
-def _as_study_error(cfg: Any, target: str, step: str):
-    """A model or backtest that cannot work with this data and config is the user's to fix (exit 2):
-    name the config, the target and the step, keep the library's own message."""
+def _as_study_error(cfg: ForecastStudyConfig, target: str, step: str):
+    """A model or backtest that cannot work with this data and config is the user's to fix (a library
+    error, exit 2): name the config, the target and the step, keep the library's own message. Any
+    other exception is an internal error and passes unchanged (exit 1)."""
     try:
         yield
-    except KzmigError:
-        raise
-    except ValueError as err:
+    except KzmigError as err:
         raise StudyError(f"{cfg.path}: target {target!r}: {step} cannot run: {err}") from err
 
 
-def exog_columns(cfg: Any, models: dict[str, BaseForecaster]) -> list[str]:
+def exog_columns(cfg: ForecastStudyConfig, models: dict[str, BaseForecaster]) -> list[str]:
     """Exogenous columns the series of a target carries: the config's and those the models need."""
     return engine.exog_columns(cfg.targets.exog, models)
 
 
-def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, models: dict[str, BaseForecaster],
+def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: ForecastStudyConfig, models: dict[str, BaseForecaster],
                progress: Progress, backend: Backend | None = None) -> dict:
     """Backtest, select, fit, forecast and reconcile one target (:func:`kzmig.forecast.engine.run_target`)."""
     return engine.run_target(
@@ -145,7 +145,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, cfg: Any, mo
         guard=lambda step: _as_study_error(cfg, target, step))
 
 
-def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str, SavedModel]:
+def _saved_models(target: str, res: dict, cfg: ForecastStudyConfig, data_meta: dict) -> dict[str, SavedModel]:
     series, metrics = res["series"], res["metrics"]
     out = {}
     for name, est in res["fitted"].items():
@@ -161,7 +161,7 @@ def _saved_models(target: str, res: dict, cfg: Any, data_meta: dict) -> dict[str
     return out
 
 
-def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
+def forecast(config: ForecastStudyConfig, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
     """Run a forecasting study.
 
     Parameters
@@ -216,7 +216,7 @@ def forecast(config: Any, data: DataArg = None, *, progress: Progress | None = N
               and not r["notes"]]
     models_out = {k: v for t, r in results.items() for k, v in _saved_models(t, r, cfg, data_meta).items()}
     warnings = tuple([f"{t}: not forecast: {s['reason']}" for t, s in skipped_targets.items()] + notes)
-    texts = {"config.toml": open(cfg.path, encoding="utf-8").read()} if getattr(cfg, "path", None) else {}
+    texts = {"config.toml": open(cfg.path, encoding="utf-8").read()} if cfg.path is not None else {}
     return StudyResult(
         study="forecast", name=cfg.name, tables=tables, figures=figures, models=models_out, texts=texts,
         warnings=warnings,

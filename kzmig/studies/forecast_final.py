@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.features.typology import break_years
 from kzmig.forecast import engine
 from kzmig.models.forecast_base import BaseForecaster
@@ -48,18 +49,18 @@ EMPTY = {"reconciliation": ["target", "model", "origin_year", "year", "method", 
 BASELINE_KINDS = {"naive": "naive", "mean": "window_mean", "historic": "historic_mean"}
 
 
-def baseline_names(cfg: Any) -> dict[str, str | None]:
+def baseline_names(cfg: ForecastStudyConfig) -> dict[str, str | None]:
     """The study's model for each baseline role: the first of its kind in the file fitted on the
     whole series (else the first of its kind at all); None when the study has none."""
     out: dict[str, str | None] = {}
     for role, kind in BASELINE_KINDS.items():
         specs = [s for s in cfg.models if s.kind == kind]
-        whole = [s for s in specs if getattr(s, "first_year", None) is None]
+        whole = [s for s in specs if s.first_year is None]
         out[role] = (whole or specs)[0].name if specs else None
     return out
 
 
-def settings(cfg: Any) -> engine.Settings:
+def settings(cfg: ForecastStudyConfig) -> engine.Settings:
     """What the forecast engine reads from the study's config."""
     return engine.Settings(
         levels=tuple(cfg.forecast.levels), conformal=cfg.forecast.conformal, select_by=cfg.forecast.select_by,
@@ -69,14 +70,14 @@ def settings(cfg: Any) -> engine.Settings:
 
 
 def finish_target(target: str, series: pd.DataFrame, fitted: Mapping[str, BaseForecaster], preds: pd.DataFrame,
-                  sources: Mapping[str, str], *, selected: str, skipped: Sequence[dict], h: int, cfg: Any) -> dict:
+                  sources: Mapping[str, str], *, selected: str, skipped: Sequence[dict], h: int, cfg: ForecastStudyConfig) -> dict:
     """Forecast, interval, reconcile and label one target with fitted models
     (:func:`kzmig.forecast.engine.finish_target` with the study's :func:`settings`)."""
     return engine.finish_target(target, series, fitted, preds, sources, selected=selected, skipped=skipped, h=h,
                                 settings=settings(cfg))
 
 
-def project_population_step(cfg: Any, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
+def project_population_step(cfg: ForecastStudyConfig, wide: pd.DataFrame, results: dict) -> pd.DataFrame | None:
     """Population per region from the (reconciled) forecast of ``cfg.population.model`` for
     ``migration_target`` (:func:`kzmig.forecast.engine.project_population`); None without ``[population]``."""
     if not cfg.population.enabled:
@@ -90,7 +91,7 @@ def _target_first(df: pd.DataFrame) -> pd.DataFrame:
     return df[[c for c in ("target",) if c in df.columns] + [c for c in df.columns if c != "target"]]
 
 
-def final_tables(cfg: Any, wide: pd.DataFrame, long: pd.DataFrame, results: dict, *,
+def final_tables(cfg: ForecastStudyConfig, wide: pd.DataFrame, long: pd.DataFrame, results: dict, *,
                  tables: Sequence[str] = tuple(TABLES)) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """The study's tables and fan charts from the targets' results.
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.run_config import RunConfig
 from kzmig.core.atomic import atomic_path
 from kzmig.features.regions import NATIONAL
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
@@ -240,7 +241,7 @@ def national_consistency(forecasts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mapping, info: MutableMapping
+def planning_parts(cfg: RunConfig, parts: Mapping[str, StudyResult], data_meta: Mapping, info: MutableMapping
                    ) -> dict[str, StudyResult]:
     """The planning, charts and report parts of a run (see the module docstring)."""
     forecasts = _concat(parts, "forecasts")

@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.core.errors import ConfigError, StudyError
 from kzmig.core.runs import MANIFEST, RunFolder, read_manifest
 from kzmig.forecast import engine
@@ -95,7 +96,7 @@ class PredictResult:
             return run.complete(self.manifest())
 
 
-def _check_to_year(to_year: int, last: int, cfg: Any, option: str, where: str) -> None:
+def _check_to_year(to_year: int, last: int, cfg: ForecastStudyConfig, option: str, where: str) -> None:
     ahead = to_year - last
     if ahead < 1:
         raise ConfigError(f"{option} {to_year} is not after the last observed year {last} of {where}; choose "

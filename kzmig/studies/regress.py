@@ -13,12 +13,12 @@ figure ``coefficients``; and the fitted models (``models/<target>/<model>/``).
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 import logging
 from typing import Any
 
 import pandas as pd
 
+from kzmig.config.regress_study import RegressModelSpec, RegressStudyConfig
 from kzmig.core.errors import PanelContractError, StudyError
 from kzmig.features.dataset import load_long
 from kzmig.features.factors import factor_panel, regional_sample, tercile_table, type_panel
@@ -39,18 +39,18 @@ logger = logging.getLogger(__name__)
 BETWEEN_COV = {"clustered": "robust", "driscoll-kraay": "robust"}
 
 
-def _model_params(cfg: Any, spec: Any, target: str, cov: str) -> dict[str, Any]:
-    f, c = cfg.sections["features"], cfg.sections["covariance"]
-    params = {"target": target, "features": list(f["columns"]), "lag": f["lag"],
-              "missing": f["missing"], **spec.params}
+def _model_params(cfg: RegressStudyConfig, spec: RegressModelSpec, target: str, cov: str) -> dict[str, Any]:
+    f, c = cfg.features, cfg.covariance
+    params = {"target": target, "features": list(f.columns), "lag": f.lag,
+              "missing": f.missing, **spec.params}
     if spec.kind == "between":
         params["cov_type"] = BETWEEN_COV.get(cov, cov)
     else:
-        params.update(cov_type=cov, kernel=c["kernel"], bandwidth=c["bandwidth"])
+        params.update(cov_type=cov, kernel=c.kernel, bandwidth=c.bandwidth)
     return params
 
 
-def fit_continuous(cfg: Any, panel: pd.DataFrame, target: str,
+def fit_continuous(cfg: RegressStudyConfig, panel: pd.DataFrame, target: str,
                    skipped: list[dict[str, str]]) -> dict[tuple, Any]:
     """Fit every model x covariance for one target; returns {(model name, cov): estimator}.
 
@@ -59,7 +59,7 @@ def fit_continuous(cfg: Any, panel: pd.DataFrame, target: str,
     """
     fitted = {}
     for spec in cfg.models:
-        for cov in cfg.sections["covariance"]["types"]:
+        for cov in cfg.covariance.types:
             est = make_model(spec.kind, **_model_params(cfg, spec, target, cov))
             try:
                 est.fit(panel)
@@ -88,11 +88,11 @@ def _tidy(fitted: dict[tuple, Any], target: str, level: float) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def _bootstrap(cfg: Any, fitted: dict[tuple, Any], target: str) -> pd.DataFrame:
-    b = cfg.sections["bootstrap"]
-    main_cov = cfg.sections["covariance"]["types"][0]
+def _bootstrap(cfg: RegressStudyConfig, fitted: dict[tuple, Any], target: str) -> pd.DataFrame:
+    b = cfg.bootstrap
+    main_cov = cfg.covariance.types[0]
     out = []
-    for name in b["models"]:
+    for name in b.models:
         est = fitted.get((name, main_cov))
         if est is None:
             logger.warning("bootstrap: model %r was not estimated; see skipped.csv.", name)
@@ -101,9 +101,9 @@ def _bootstrap(cfg: Any, fitted: dict[tuple, Any], target: str) -> pd.DataFrame:
             logger.warning("bootstrap: model %r (%s) skipped; supported kinds: %s.", name,
                            est._estimator, list(BOOT_KINDS))
             continue
-        terms = [t for t in b["terms"]] or None
-        res = wild_cluster_bootstrap(est, terms, B=b["B"], weights=b["weights"],
-                                     level=b["level"], seed=b["seed"])
+        terms = [t for t in b.terms] or None
+        res = wild_cluster_bootstrap(est, terms, B=b.B, weights=b.weights,
+                                     level=b.level, seed=b.seed)
         analytic = est.result_.pvalues
         out.append(res.assign(model=name, target=target,
                               p_value_clustered=res["term"].map(analytic)))
@@ -117,7 +117,7 @@ ENTRY_COLUMNS = ["target", "model", "kind", "cov", "dropped", "term", "estimate_
                  "p_value_all_rows", "nobs_all_rows", "years_all_rows"]
 
 
-def _entry(cfg: Any, fitted: dict[tuple, Any], panel: pd.DataFrame, target: str,
+def _entry(cfg: RegressStudyConfig, fitted: dict[tuple, Any], panel: pd.DataFrame, target: str,
            skipped: list[dict[str, str]]) -> pd.DataFrame:
     """How the other coefficients move when each ``[features] compare_without`` column enters.
 
@@ -129,16 +129,16 @@ def _entry(cfg: Any, fitted: dict[tuple, Any], panel: pd.DataFrame, target: str,
     from kzmig.features.lags import values_years_back
     from kzmig.models.design import lag_name
 
-    f = cfg.sections["features"]
-    main_cov = cfg.sections["covariance"]["types"][0]
+    f = cfg.features
+    main_cov = cfg.covariance.types[0]
     rows = []
-    for term in f["compare_without"]:
-        others = [c for c in f["columns"] if c != term]
+    for term in f.compare_without:
+        others = [c for c in f.columns if c != term]
         for spec in cfg.models:
             full = fitted.get((spec.name, main_cov))
             if full is None:
                 continue
-            lag = spec.params.get("lag", f["lag"])
+            lag = spec.params.get("lag", f.lag)
             lagged = values_years_back(panel, [term], lag)[term].to_numpy()
             same = panel.copy()
             same[target] = same[target].where(pd.notna(lagged))
@@ -175,58 +175,58 @@ def _entry(cfg: Any, fitted: dict[tuple, Any], panel: pd.DataFrame, target: str,
     return pd.DataFrame(rows, columns=ENTRY_COLUMNS)
 
 
-def _discrete(cfg: Any, full: pd.DataFrame, regional: pd.DataFrame,
+def _discrete(cfg: RegressStudyConfig, full: pd.DataFrame, regional: pd.DataFrame,
               skipped: list[dict[str, str]], skip: pd.DataFrame | None = None) -> list[Any]:
-    dsc = cfg.sections["discrete"]
-    if not dsc["enabled"]:
+    dsc = cfg.discrete
+    if not dsc.enabled:
         logger.info("categorical models disabled in [discrete].")
         return []
-    if not dsc["columns"]:
+    if not dsc.columns:
         logger.warning("categorical models skipped: [discrete] columns is empty.")
         return []
-    tp = type_panel(full, regional, years=cfg.sections["data"]["years"], columns=dsc["columns"], window=dsc["window"],
-                    k=dsc["k"], rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], skip=skip)
+    tp = type_panel(full, regional, years=cfg.data.years(), columns=dsc.columns, window=dsc.window,
+                    k=dsc.k, rel_tol=dsc.rel_tol, abs_tol=dsc.abs_tol, skip=skip)
     fitted = []
-    for kind in dsc["models"]:
-        params = {"target": "type", "features": list(dsc["columns"]), "lag": dsc["lag"],
-                  "cov_type": dsc["cov_type"], "missing": "drop"}
-        if dsc["order"]:
-            params["order"] = tuple(dsc["order"])
+    for kind in dsc.models:
+        params = {"target": "type", "features": list(dsc.columns), "lag": dsc.lag,
+                  "cov_type": dsc.cov_type, "missing": "drop"}
+        if dsc.order:
+            params["order"] = tuple(dsc.order)
         try:
             fitted.append(make_model(kind, **params).fit(tp))
         except PanelContractError as err:
             logger.warning("trend type / %s skipped: %s", kind, err)
-            skipped.append({"target": "type", "model": kind, "cov": dsc["cov_type"],
+            skipped.append({"target": "type", "model": kind, "cov": dsc.cov_type,
                             "reason": str(err)})
     return fitted
 
 
-def _saved_models(fitted: dict[tuple, Any], cfg: Any, target: str, data_meta: dict) -> dict[str, SavedModel]:
-    main_cov = cfg.sections["covariance"]["types"][0]
+def _saved_models(fitted: dict[tuple, Any], cfg: RegressStudyConfig, target: str, data_meta: dict) -> dict[str, SavedModel]:
+    main_cov = cfg.covariance.types[0]
     return {f"{target}/{name}": SavedModel(est, {
         "config_sha256": cfg.sha256, "data": {"path": data_meta["path"], "sha256": data_meta["sha256"]},
         "n_rows": int(est.result_.nobs), "n_regions": len(est.regions_), "n_years": len(est.years_),
         "intervals": False}) for (name, cov), est in fitted.items() if cov == main_cov}
 
 
-def _hausman(cfg: Any, panel: pd.DataFrame, target: str,
+def _hausman(cfg: RegressStudyConfig, panel: pd.DataFrame, target: str,
              skipped: list[dict[str, str]]) -> pd.DataFrame:
-    h, f = cfg.sections["hausman"], cfg.sections["features"]
+    h, f = cfg.hausman, cfg.features
     try:
-        res = hausman(panel, target, f["columns"], lag=f["lag"], method=h["method"],
-                      time_effects=h["time_effects"], sigma=h["sigma"], missing=f["missing"])
+        res = hausman(panel, target, f.columns, lag=f.lag, method=h.method,
+                      time_effects=h.time_effects, sigma=h.sigma, missing=f.missing)
     except PanelContractError as err:
         logger.warning("%s / hausman skipped: %s", target, err)
-        skipped.append({"target": target, "model": "hausman", "cov": h["method"],
+        skipped.append({"target": target, "model": "hausman", "cov": h.method,
                         "reason": str(err)})
         return pd.DataFrame()
     return res.to_frame().assign(target=target)
 
 
-def _run_target(cfg: Any, full: pd.DataFrame, target: str, t_i: int, data_meta: dict,
+def _run_target(cfg: RegressStudyConfig, full: pd.DataFrame, target: str, t_i: int, data_meta: dict,
                 skipped: list[dict[str, str]]) -> dict | None:
     """All continuous-outcome pieces for one target, or None when it cannot be estimated."""
-    panel = regional_sample(full, target, cfg.sections["data"]["years"])
+    panel = regional_sample(full, target, cfg.data.years())
     if panel[target].notna().groupby(panel["year"]).any().sum() < 3:
         logger.warning("outcome %r skipped: observed in fewer than 3 study years.", target)
         skipped.append({"target": target, "model": "*", "cov": "*",
@@ -236,12 +236,12 @@ def _run_target(cfg: Any, full: pd.DataFrame, target: str, t_i: int, data_meta: 
     if not fitted:
         return None
     tables, sheets = {}, {}
-    for cov in cfg.sections["covariance"]["types"]:
+    for cov in cfg.covariance.types:
         results = [est.result_ for (_, c), est in fitted.items() if c == cov]
         if results:
             tables[f"{target} | {cov}"] = side_by_side(results)
             sheets[f"{target} | {cov}"] = cov if t_i == 0 else f"y{t_i + 1} {cov}"
-    return {"models": _saved_models(fitted, cfg, target, data_meta), "tidy": _tidy(fitted, target, cfg.sections["plot"]["level"]), "tables": tables,
+    return {"models": _saved_models(fitted, cfg, target, data_meta), "tidy": _tidy(fitted, target, cfg.plot.level), "tables": tables,
             "sheets": sheets, "hausman": _hausman(cfg, panel, target, skipped),
             "bootstrap": _bootstrap(cfg, fitted, target), "entry": _entry(cfg, fitted, panel, target, skipped)}
 
@@ -256,7 +256,7 @@ def _discrete_frames(logits: list[Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return me, conf
 
 
-def regress(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
+def regress(config: RegressStudyConfig, data: DataArg = None, *, progress: Progress | None = None) -> StudyResult:
     """Estimate the factors-of-migration panel models of a study config.
 
     Parameters
@@ -280,17 +280,17 @@ def regress(config: Any, data: DataArg = None, *, progress: Progress | None = No
 
     progress = progress or no_progress
     cfg = config
-    d, f, dsc = cfg.sections["data"], cfg.sections["features"], cfg.sections["discrete"]
+    d, f, dsc = cfg.data, cfg.features, cfg.discrete
     source = open_data(data)
-    long = load_long(view=d["view"], borders=d["borders"], observations=source.observations)
-    full, skip = factor_panel(long, builders=f["builders"], targets=cfg.sections["outcomes"]["targets"],
-                              columns=[], drop_breaks=d["breaks"] == "drop")
-    check_columns(f["columns"], full.columns, key="features.columns", source=cfg.path)
-    if dsc["enabled"]:
-        check_columns(dsc["columns"], full.columns, key="discrete.columns", source=cfg.path)
+    long = load_long(view=d.view, borders=d.borders, observations=source.observations)
+    full, skip = factor_panel(long, builders=f.builders, targets=cfg.outcomes.targets,
+                              columns=[], drop_breaks=d.breaks == "drop")
+    check_columns(f.columns, full.columns, key="features.columns", source=cfg.path)
+    if dsc.enabled:
+        check_columns(dsc.columns, full.columns, key="discrete.columns", source=cfg.path)
     data_meta = source.meta()
     skipped: list[dict[str, str]] = []
-    targets = cfg.sections["outcomes"]["targets"]
+    targets = cfg.outcomes.targets
     total = len(targets) + 1
     parts = []
     for i, t in enumerate(targets):
@@ -313,26 +313,26 @@ def regress(config: Any, data: DataArg = None, *, progress: Progress | None = No
     workbook = {"contents": index, **{sheets[k]: t for k, t in tables.items()}}
     main = tidy.loc[(tidy["requested_cov"] == tidy["requested_cov"].iloc[0])
                     & (tidy["target"] == tidy["target"].iloc[0])]
-    level = cfg.sections["plot"]["level"]
+    level = cfg.plot.level
     out_tables = {
         "coefficients": tidy,
         "hausman": pd.concat([p["hausman"] for p in parts], ignore_index=True),
         "wild_bootstrap": pd.concat([p["bootstrap"] for p in parts], ignore_index=True),
         "marginal_effects": me, "confusion": conf,
-        **({"entry": pd.concat([p["entry"] for p in parts], ignore_index=True)} if f["compare_without"] else {}),
+        **({"entry": pd.concat([p["entry"] for p in parts], ignore_index=True)} if f.compare_without else {}),
         "skipped": pd.DataFrame(skipped, columns=["target", "model", "cov", "reason"]),
-        "terciles": tercile_table(full, years=d["years"], factors=[*f["columns"], *dsc["columns"]], k=dsc["k"],
-                                  rel_tol=dsc["rel_tol"], abs_tol=dsc["abs_tol"], skip=skip),
+        "terciles": tercile_table(full, years=d.years(), factors=[*f.columns, *dsc.columns], k=dsc.k,
+                                  rel_tol=dsc.rel_tol, abs_tol=dsc.abs_tol, skip=skip),
     }
     progress("regress: done", total, total)
     logger.info("regress: %d coefficient rows, %d tables, %d skipped", len(tidy), len(tables), len(skipped))
     return StudyResult(
-        study="regress", name=Path(cfg.path).stem if cfg.path else "regress", tables=out_tables,
+        study="regress", name=cfg.name, tables=out_tables,
         figures={"coefficients": plot_coefficients(main, level)},
         texts={"models.txt": "\n\n".join(to_text(t, title=k) for k, t in tables.items()) + "\n"},
         writers={"models.xlsx": lambda path: write_regression_workbook(workbook, path)},
         models={k: v for p in parts for k, v in p["models"].items()},
         warnings=tuple(f"{s['target']} / {s['model']} / {s['cov']}: {s['reason']}" for s in skipped),
         metadata={"config": config_meta(cfg), "data": data_meta,
-                  "seeds": {"bootstrap": cfg.sections["bootstrap"]["seed"]}},
+                  "seeds": {"bootstrap": cfg.bootstrap.seed}},
     )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kzmig.config.run_config import RunConfig
 from kzmig.core.parallel import check_scheduler
 from kzmig.core.runs import RunFolder
 from kzmig.studies.assess import assess
@@ -104,7 +105,7 @@ class _Steps:
         return out
 
 
-def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) -> RunResult:
+def run(config: RunConfig, data: DataArg = None, *, progress: Progress | None = None) -> RunResult:
     """Run every study and planning step a run config declares.
 
     Parameters
@@ -154,6 +155,6 @@ def run(config: Any, data: DataArg = None, *, progress: Progress | None = None) 
         parts.update(steps("planning", lambda: planning_parts(cfg, parts, source.meta(), info)))
     return RunResult(
         name=cfg.name, parts=parts, steps=tuple(steps.log), warnings=warnings, info=info,
-        metadata={"config": config_meta(cfg), "references": dict(getattr(cfg, "references", {})),
+        metadata={"config": config_meta(cfg), "references": cfg.references,
                   "data": source.meta(), "seeds": seeds},
     )

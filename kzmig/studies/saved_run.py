@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config import from_resolved
 from kzmig.core.errors import ConfigError, DataError, DataFileError
 from kzmig.core.provenance import sha256_file
@@ -54,7 +55,7 @@ class SavedStudy:
     sub: str
     folder: Path
     part: Mapping[str, Any]
-    config: Any
+    config: ForecastStudyConfig
 
     def targets(self) -> list[str]:
         """The targets the run forecast, in the config's order."""

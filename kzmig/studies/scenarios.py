@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.config.run_config import RunConfig
 from kzmig.core.errors import ConfigError, StudyError
 from kzmig.features.dataset import load_long
 from kzmig.features.factors import factor_panel
@@ -38,7 +39,7 @@ from kzmig.studies.forecast import study_panel
 logger = logging.getLogger(__name__)
 
 
-def _model(cfg: Any, regression: StudyResult) -> Any:
+def _model(cfg: RunConfig, regression: StudyResult) -> Any:
     s = cfg.scenarios
     key = f"{s.outcome}/{s.model}"
     if key not in regression.models:
@@ -48,7 +49,7 @@ def _model(cfg: Any, regression: StudyResult) -> Any:
     return regression.models[key].estimator
 
 
-def _check_features(cfg: Any, model: Any) -> None:
+def _check_features(cfg: RunConfig, model: Any) -> None:
     features = list(model.features)
     for name, block in cfg.scenario.items():
         for i, shift in enumerate(block.shifts):
@@ -68,7 +69,7 @@ def _baseline(forecast: StudyResult, target: str) -> pd.DataFrame:
     return sel.reset_index(drop=True)
 
 
-def scenario_part(cfg: Any, source: DataSource, regression: StudyResult, forecast: StudyResult) -> StudyResult:
+def scenario_part(cfg: RunConfig, source: DataSource, regression: StudyResult, forecast: StudyResult) -> StudyResult:
     """Run every ``[scenario.NAME]`` of ``cfg`` against the baseline of ``forecast``.
 
     Raises

@@ -11,10 +11,10 @@ are forecast directly and say so (``method = "direct"``).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pandas as pd
 
+from kzmig.config.run_config import RunConfig
 from kzmig.core.errors import StudyError
 from kzmig.features.composition import brain_drain_table, composition_table
 from kzmig.features.dataset import load_long, user_observations
@@ -25,7 +25,7 @@ from kzmig.studies.data import DataSource
 logger = logging.getLogger(__name__)
 
 
-def specialist_part(cfg: Any, source: DataSource, forecast: StudyResult) -> StudyResult:
+def specialist_part(cfg: RunConfig, source: DataSource, forecast: StudyResult) -> StudyResult:
     """Specialist forecasts of every configured dimension, the composition and the brain-drain view.
 
     Raises

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kzmig.config.run_config import RunConfig
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.indicators import target_achievement
 from kzmig.features.build_press_series import SHIPPED as PRESS_SERIES, base_of
@@ -71,7 +71,7 @@ def _forecast_rows(targets: pd.DataFrame, forecasts: pd.DataFrame) -> tuple[pd.D
     return pd.DataFrame(rows, columns=cols), reasons
 
 
-def target_part(cfg: Any, source: DataSource, parts: Mapping[str, StudyResult],
+def target_part(cfg: RunConfig, source: DataSource, parts: Mapping[str, StudyResult],
                 targets: pd.DataFrame | None = None) -> StudyResult:
     """The targets table of a run with forecast probabilities and achievements (``targets``: the
     table already read from ``cfg.targets``)."""

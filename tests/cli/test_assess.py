@@ -53,11 +53,14 @@ def test_trends_internal_absent_and_workbook_has_russian_names(out):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--start", "2020", "--end", "2010"], "--end (assess.end): found 2010; end must be after start = 2020"),
-    (["--borders", "2019"], "--borders (assess.borders): found 2019 (an integer); expected one of 2017, 2018, 2022"),
+    (["--start", "2020", "--end", "2010"],
+     "--end (assess.data.last_year): found 2010; last_year must be after first_year = 2020"),
+    (["--borders", "2019"],
+     "--borders (assess.data.borders): found 2019 (an integer); expected one of 2017, 2018, 2022"),
+    (["--k", "0"], "--k (assess.smooth_k): found 0 (an integer); expected an integer >= 1"),
     (["--start", "1990", "--end", "2022"], "period 1990-2022 is outside the data"),
     (["--region", "shymkent"], "region shymkent is missing in the period 2006-2022 with borders=2018: its data cover 2017-"),
-    (["--region", "abai"], "regions ['abai'] not in borders=2018; available: akmola"),
+    (["--region", "abai"], '--region (assess.regions[0]): found "abai"; not a unit of borders = 2018: akmola'),
 ])
 def test_bad_options_exit_2_with_message(args, message, tmp_path):
     res = _invoke([*args, "--out", str(tmp_path / "x")])

@@ -185,7 +185,7 @@ def test_failed_tasks_are_named_and_the_others_written_to_the_failed_folder(stud
     res = run_kzmig("forecast", bad, "--out", tmp_path / "late", "--data", data, "--workers", "1")
     assert res.code == 2 and "Traceback" not in res.text
     assert "the backtest (backtest.origins, backtest.horizon) cannot run: 3 of 16 tasks failed (2 attempts each)" in res.text
-    assert "BacktestTask(origin=2012, order=3, model='late', group=0, regions='all'): ValueError: Since: series " in res.text
+    assert "BacktestTask(origin=2012, order=3, model='late', group=0, regions='all'): DataError: Since: series " in res.text
     failed = next(tmp_path.glob("late.failed-*"))
     partial = pd.read_csv(failed / "backtest_partial.csv")
     # the 13 tasks that ran: naive, mean2 and pooled AR at 2012-2015 (the ensemble is combined later), late at 2015

@@ -124,5 +124,5 @@ def test_shipped_config_parses():
     cfg = load_config(experiments_dir() / "migration_factors.toml")
     assert [m.kind for m in cfg.models] == ["pooled_ols", "fixed_effects", "fixed_effects",
                                             "random_effects", "between", "first_difference"]
-    assert cfg.get("data", "borders") == 2018 and cfg.get("features", "lag") == 1
-    assert cfg.get("outcomes", "targets")[0] == "net_migration_rate_per_1000"
+    assert cfg.data.borders == 2018 and cfg.features.lag == 1 and cfg.data.years() == (2006, 2022)
+    assert cfg.outcomes.targets[0] == "net_migration_rate_per_1000"

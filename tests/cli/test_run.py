@@ -25,9 +25,9 @@ RUN = """
 name = "mini"
 targets = "targets.csv"
 
-[assess]
-start = 2015
-end = 2022
+[assess.data]
+first_year = 2015
+last_year = 2022
 
 [regress]
 config = "regress.toml"

@@ -96,6 +96,25 @@ def test_study_name_cannot_leave_runs(name, refused):
     refused(f"[study]\nname = \"{name}\"\n[models.naive]\nkind = \"naive\"\n", "study.name")
 
 
+def test_data_keys_a_forecast_does_not_read_are_refused(minimal_forecast, refused):
+    refused(minimal_forecast + "[data]\nbreaks = \"keep\"\n", "data.breaks",
+            "the forecast study does not read data.breaks", "[breaks] treatment")
+    refused(minimal_forecast + "[data]\nfirst_year = 2010\nlast_year = 2010\n", "data.last_year",
+            "must be after first_year = 2010")
+
+
+def test_manifest_dump_holds_the_keys_the_study_reads(write, minimal_forecast):
+    from kzmig.config import from_resolved, load_config
+
+    cfg = load_config(write(minimal_forecast + "[data]\nfirst_year = 2000\n"))
+    dump = cfg.model_dump(mode="json")
+    assert dump["data"] == {"view": "harmonised", "borders": 2018, "first_year": 2000, "last_year": None,
+                            "national": True}
+    assert "loaded_from" not in dump
+    back = from_resolved(dump, "forecast", source="m.json", path=cfg.path, sha256=cfg.sha256)
+    assert back.data == cfg.data and back.sha256 == cfg.sha256 and back.path == cfg.path
+
+
 def test_model_names_are_folder_names(refused):
     refused("[study]\nname = \"t\"\n[models.\"../up\"]\nkind = \"naive\"\n", 'models."../up" (the table name)')
 

@@ -34,7 +34,7 @@ def test_missing_unreadable_and_invalid_files(tmp_path, write):
     ("[features]\ncolumns = [\"x\"]\n[[models]]\nname = \"p\"\nkind = \"pooled_ols\"\n", "regress",
      RegressStudyConfig),
     ("[study]\nname = \"s\"\n[models.n]\nkind = \"naive\"\n", "forecast", ForecastStudyConfig),
-    ("[assess]\nstart = 2008\n", "assess", AssessStudyConfig),
+    ("[assess]\nsmooth_k = 2\n", "assess", AssessStudyConfig),
 ])
 def test_kind_is_detected_from_the_tables(write, text, kind, cls):
     path = write(text)
@@ -124,3 +124,29 @@ def test_from_resolved_gives_back_the_config_a_manifest_recorded(forecast_toml):
         from_resolved(dumped, "forecast", source="m.json", models_order=["naive"])
     with pytest.raises(ConfigError, match=r"^m\.json: 1 problem in this forecast config:\n  - forecast\.to_year"):
         from_resolved({**dumped, "forecast": {**dumped["forecast"], "to_year": "soon"}}, "forecast", source="m.json")
+
+
+def test_the_source_file_is_recorded_on_a_copy(minimal_forecast):
+    import tomllib
+    from pathlib import Path
+
+    from kzmig.config.load import stamped, validate_config
+
+    cfg = validate_config(tomllib.loads(minimal_forecast), "forecast")
+    out = stamped(cfg, Path("x.toml"), "ab" * 32)
+    assert out is not cfg and (out.path, out.sha256) == (Path("x.toml"), "ab" * 32)
+    assert (cfg.path, cfg.sha256) == (None, "")  # the validated object is left as it was
+    assert out.model_dump() == cfg.model_dump()
+
+
+def test_run_studies_remember_their_own_files(write):
+    study = write('[study]\nname = "net"\n[models.naive]\nkind = "naive"\n', name="net.toml")
+    run = write('[run]\nname = "r"\n[forecasts.net]\nconfig = "net.toml"\n', name="run.toml")
+    cfg = load_config(run)
+    assert cfg.path == run and cfg.forecasts["net"].path == study
+    assert cfg.references == {"forecasts.net": {"path": str(study), "sha256": cfg.forecasts["net"].sha256}}
+    assert cfg.forecasts["net"].sha256 != cfg.sha256
+
+
+def test_loaded_from_is_not_a_key(write, minimal_forecast, refused):
+    refused('loaded_from = "x"\n' + minimal_forecast, "loaded_from", "unknown key", "the top level takes study")

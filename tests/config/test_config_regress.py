@@ -1,4 +1,4 @@
-"""RegressStudyConfig: every key of a study file reads as written (``.sections``, ``.models``,
+"""RegressStudyConfig: every key of a study file reads as written (by attribute, ``.models``,
 checked against ``tomllib``'s own reading of the file); values the old parser checked only
 after fitting every model are now errors at load time, naming the file and the key path."""
 from __future__ import annotations
@@ -16,14 +16,13 @@ def _plain(value):
 
 
 def _assert_reads_as_written(new, path):
-    """Every key the file sets has that value in ``.sections`` / ``.get`` / ``.models``."""
+    """Every key the file sets has that value as an attribute of its block, and in ``.models``."""
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     for section, keys in raw.items():
         if section == "models":
             continue
         for key, value in keys.items():
-            assert _plain(new.sections[section][key]) == value, (section, key)
-            assert _plain(new.get(section, key)) == value
+            assert _plain(getattr(getattr(new, section), key)) == value, (section, key)
     assert [(m.name, m.kind, {k: _plain(v) for k, v in dict(m.params).items()}) for m in new.models] == [
         (m["name"], m["kind"], m.get("params", {})) for m in raw["models"]]
     assert str(new.path) == str(path)
@@ -34,7 +33,7 @@ def test_shipped_study_reads_as_written(regress_toml):
     assert isinstance(new, RegressStudyConfig)
     _assert_reads_as_written(new, regress_toml)
     assert new.covariance.types == ("clustered", "driscoll-kraay", "robust")
-    assert new.bootstrap.seed == 20240601 and new.data.years == (2006, 2022)
+    assert new.bootstrap.seed == 20240601 and new.data.years() == (2006, 2022)
 
 
 @pytest.mark.parametrize("extra", [
@@ -56,7 +55,7 @@ def test_every_key_reads_as_written(write, minimal_regress, extra):
 
 
 def test_data_keys_read_the_same(write):
-    path = write("[data]\nview = \"harmonised\"\nborders = 2022\nyears = [2010, 2020]\nbreaks = \"keep\"\n"
+    path = write("[data]\nview = \"harmonised\"\nborders = 2022\nfirst_year = 2010\nlast_year = 2020\nbreaks = \"keep\"\n"
                  "[features]\ncolumns = [\"x\"]\n[[models]]\nname = \"p\"\nkind = \"pooled_ols\"\n")
     _assert_reads_as_written(load_config(path), path)
 
@@ -89,9 +88,10 @@ def test_values_are_checked_before_fitting(minimal_regress, text, key, allowed, 
 
 
 @pytest.mark.parametrize(("data", "key", "allowed"), [
-    ("years = [2022, 2006]", "data.years", "first < last"),
-    ("years = [2006]", "data.years[1]", "missing; expected an integer from 1990 to 2100"),
-    ("years = [2006, \"2022\"]", "data.years[1]", "expected an integer from 1990 to 2100"),
+    ("first_year = 2022\nlast_year = 2006", "data.last_year", "must be after first_year = 2022"),
+    ("last_year = \"2022\"", "data.last_year", "an integer from 1990 to 2100"),
+    ("years = [2006, 2020]", "data.years", "write first_year = 2006 and last_year = 2020"),
+    ("national = false", "data.national", "the regress study does not read data.national"),
     ("breaks = \"remove\"", "data.breaks", '"drop", "keep"'),
     ("view = \"current\"", "data.borders", "harmonised"),
 ])
@@ -136,12 +136,22 @@ def test_models_are_checked(minimal_regress, models, key, text, refused):
     refused(minimal_regress + models + "\n", key, text)
 
 
-def test_sections_view_is_read_only(regress_toml):
+def test_config_is_frozen(regress_toml):
     cfg = load_config(regress_toml)
-    assert cfg.sections["features"]["columns"][0] == "unemployment_rate_pct"
-    first, last = cfg.sections["data"]["years"]
-    assert (first, last) == (2006, 2022)
-    with pytest.raises(TypeError):
-        cfg.sections["features"]["lag"] = 2
+    assert cfg.features.columns[0] == "unemployment_rate_pct" and cfg.data.years() == (2006, 2022)
     with pytest.raises(ValidationError, match="frozen"):
         cfg.features = None
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.data.first_year = 2010
+
+
+def test_years_default_to_the_outcome_years(write, minimal_regress):
+    cfg = load_config(write(minimal_regress))
+    assert (cfg.data.first_year, cfg.data.last_year, cfg.data.breaks) == (2006, 2022, "drop")
+    cfg = load_config(write(minimal_regress.replace("borders = 2018", "borders = 2018\nlast_year = 2015")))
+    assert cfg.data.years() == (2006, 2015)
+
+
+def test_builders_are_checked_when_the_file_is_read(minimal_regress, refused):
+    refused(minimal_regress.replace("[features]", '[features]\nbuilders = ["density", "densityx"]'),
+            "features.builders[1]", 'found "densityx"', '"density", "labour"')

@@ -15,7 +15,8 @@ CONFIG = """
 [data]
 view = "harmonised"
 borders = 2018
-years = [2009, 2022]
+first_year = 2009
+last_year = 2022
 breaks = "keep"
 
 [features]
@@ -132,4 +133,4 @@ def test_housing_variant_is_the_main_study_plus_housing():
     assert list(housing.features.columns) == [*main.features.columns, "price_new_m2_to_monthly_wage"]
     assert set(housing.features.builders) == set(main.features.builders) | {"housing"}
     for section in ("data", "outcomes", "covariance", "bootstrap", "discrete", "hausman"):
-        assert housing.sections[section] == main.sections[section], section
+        assert getattr(housing, section) == getattr(main, section), section
