@@ -32,6 +32,7 @@ def assess(
     and Russian names), growth_index.png, trend_map.png and manifest.json into the run folder.
     """
     from kzmig.config import assess_config
+    from kzmig.reporting import write
     from kzmig.studies.assess import assess as run_assess
 
     options = {"start": start, "end": end, "borders": borders, "method": method, "k": k, "rel_tol": rel_tol,
@@ -43,7 +44,7 @@ def assess(
         with progress_display() as progress, run.step("assess"):
             result = run_assess(cfg, data, progress=progress)
         with run.step("save"):
-            result.write(run.path)
+            write(result, run.path, stamp=run.stamp)
         path = run.complete(result.manifest())
     pop = result.tables["population_change"]
     out_console().print(f"convention: {result.metadata['convention']}", markup=False)

@@ -1,11 +1,12 @@
 """The four-stage assessment (METHOD.md sections 1-4 and 6) as a library study.
 
-``assess(config, data=None, *, progress=None) -> AssessResult`` computes every table and chart
-of the assessment without writing anything; ``result.save(folder)`` writes them. The command
-``kzmig assess`` only builds the config from its options, calls this and saves.
+``assess(config, data=None, *, progress=None) -> AssessResult`` computes every table and the
+data of every chart of the assessment without writing anything;
+``kzmig.reporting.save(result, folder)`` draws and writes them. The command ``kzmig assess`` only builds the config from its options, calls this and saves.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,8 @@ from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
 from kzmig.features.regions import NATIONAL
 from kzmig.features.sensitivity import method_sensitivity
-from kzmig.reporting.charts import (
-    plot_external_flows,
-    plot_geojson_map,
-    plot_growth_index,
-    plot_partner_flows,
-    plot_tile_map,
-)
-from kzmig.reporting.tables import write_workbook
-from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
+from kzmig.features.registry import ASSESSMENT_BUILDERS, get_builder
+from kzmig.studies.base import Document, Progress, StudyResult, chart, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 
 logger = logging.getLogger(__name__)
@@ -90,6 +84,23 @@ def read_targets(path: Path) -> pd.DataFrame:
         return t.astype({"year": "int64", "target": "float64"})
     except (TypeError, ValueError) as exc:
         raise DataFileError(f"targets {path}: 'year' must be whole numbers and 'target' numeric ({exc}).") from None
+
+
+def read_geojson(path: Path) -> dict:
+    """A GeoJSON FeatureCollection of region boundaries, read when the study runs (not when it is saved).
+
+    Raises
+    ------
+    DataFileError
+        The file cannot be read, is not JSON, or holds no ``features`` list.
+    """
+    try:
+        gj = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(gj.get("features"), list):
+            raise ValueError("no 'features' list")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DataFileError(f"{path}: not a readable GeoJSON FeatureCollection ({exc}).") from None
+    return gj
 
 
 def convention(cfg: Any) -> str:
@@ -198,13 +209,8 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
     """
     from kzmig.features import typology as ty
     from kzmig.features.problems import problem_flags
-    from kzmig.features.attractiveness import AttractivenessIndex
-    from kzmig.features.density import build_density
     from kzmig.features.external import external_series
-    from kzmig.features.housing import build_housing
     from kzmig.features.indicators import balancing_residual, migration_rates, target_achievement
-    from kzmig.features.labour import build_labour
-    from kzmig.features.wages import build_wages
 
     notes = [] if notes is None else notes
     start, end = cfg.start, cfg.end
@@ -231,25 +237,15 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
     ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
     feats = win[["region", "year", "population"]]
     att_tables: dict[str, pd.DataFrame] = {}
-    builders = {"labour": build_labour, "wages": lambda w: build_wages(w, proxy="both"), "housing": build_housing,
-                "density": build_density, "attractiveness": None}
-    for name, build in builders.items():
+    for name in ASSESSMENT_BUILDERS:  # the one registry (kzmig.features.registry), as the regression uses it
         try:
-            if build is not None:
-                part = build(win)
-            else:
-                att_model = AttractivenessIndex().fit(win)
-                att = att_model.transform(win)
-                att_tables = {"attractiveness": att,
-                              "attractiveness_loadings": att_model.loadings_.assign(
-                                  explained_variance_ratio_pc1=att_model.explained_variance_ratio_),
-                              "attractiveness_missing": att_model.missing_components_}
-                part = att[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]
+            built = get_builder(name).build(win)
         except PanelContractError as err:  # the data lack this family's inputs: stage 4 goes without it
             notes.append(f"stage 4: {name} features not built: {err}")
             logger.warning("%s", notes[-1])
             continue
-        feats = feats.merge(part, on=["region", "year"], how="left")
+        att_tables.update(built.tables)
+        feats = feats.merge(built.columns, on=["region", "year"], how="left")
     factors = [f for f in FACTORS if f in feats.columns]
     try:
         flags = problem_flags(feats)
@@ -300,8 +296,8 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
         Tables (population_change, migration_trends under ``config.method``; sensitivity: every
         region whose class differs between the default and the paper method, with both
         methods' inputs; trend_panel, problems, indicators ...),
-        the workbook ``assessment.xlsx`` (English keys and Russian names), and the figures
-        ``growth_index`` and ``trend_map`` (and ``trend_map_geojson`` with a GeoJSON).
+        the workbook ``assessment.xlsx`` (English keys and Russian names, rendered when saved), and
+        the charts ``growth_index`` and ``trend_map`` (and ``trend_map_geojson`` with a GeoJSON).
 
     Raises
     ------
@@ -330,19 +326,19 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
     tables = assessment_tables(cfg, panel, long, goals, notes)
     progress("assessment: charts", 2, 3)
     total = tables["migration_trends"].query("flow == 'total'")
-    figures = {"growth_index": plot_growth_index(tables["population_change"],
-                                                 title=f"Population growth index {cfg.start}-{cfg.end} (start = 100)"),
-               "trend_map": plot_tile_map(total, title=f"Net migration trend type {cfg.start}-{cfg.end} (schematic)")}
+    figures = {"growth_index": chart("growth_index", tables["population_change"],
+                                     title=f"Population growth index {cfg.start}-{cfg.end} (start = 100)"),
+               "trend_map": chart("tile_map", total, title=f"Net migration trend type {cfg.start}-{cfg.end} (schematic)")}
     if "external_flows" in tables:
-        figures["external_flows"] = plot_external_flows(tables["external_flows"],
-                                                        title="External migration of Kazakhstan: arrivals, departures, net")
+        figures["external_flows"] = chart("external_flows", tables["external_flows"],
+                                          title="External migration of Kazakhstan: arrivals, departures, net")
     if "external_partners" in tables:
-        figures["external_partners"] = plot_partner_flows(tables["external_partners"],
-                                                          non_cis=tables.get("external_cis_split"),
-                                                          title="External flows by CIS partner country")
+        figures["external_partners"] = chart("partner_flows", tables["external_partners"],
+                                             non_cis=tables.get("external_cis_split"),
+                                             title="External flows by CIS partner country")
     if getattr(cfg, "geojson", None):
-        figures["trend_map_geojson"] = plot_geojson_map(total, Path(cfg.geojson),
-                                                        title=f"Net migration trend type {cfg.start}-{cfg.end}")
+        figures["trend_map_geojson"] = chart("geojson_map", total, read_geojson(Path(cfg.geojson)),
+                                             source=str(cfg.geojson), title=f"Net migration trend type {cfg.start}-{cfg.end}")
     pop = tables["population_change"]
     warnings = tuple([f"{rec.region}: not classified: {rec.reason}"
                       for rec in pop.loc[pop["group"].isna(), ["region", "reason"]].itertuples(index=False)] + notes)
@@ -352,7 +348,7 @@ def assess(config: Any, data: DataArg = None, *, progress: Progress | None = Non
     progress("assessment: done", 3, 3)
     return StudyResult(
         study="assess", name=getattr(cfg, "name", "assess"), tables=tables, figures=figures,
-        writers={"assessment.xlsx": lambda path: write_workbook(tables, path)},
+        documents={"assessment.xlsx": Document("workbook", (tables,))},
         warnings=warnings,
         metadata={"config": config_meta(cfg), "data": source.meta(), "method": cfg.method,
                   "convention": convention(cfg)},

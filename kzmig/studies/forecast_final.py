@@ -27,7 +27,7 @@ from kzmig.features.typology import break_years
 from kzmig.forecast.steps import final_forecasts, reconcile_target
 from kzmig.models.forecast_base import BaseForecaster
 from kzmig.models.schema import check_nested_levels, coerce_forecast, validate_forecast
-from kzmig.reporting.planning_charts import plot_overview
+from kzmig.studies.charts import plot_overview  # a Chart (data); kzmig.reporting draws it when saved
 
 logger = logging.getLogger(__name__)
 
