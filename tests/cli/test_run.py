@@ -227,9 +227,10 @@ def test_targets_answered_or_said_why_not(run):
 
 def test_same_config_and_data_give_identical_tables(config, run, tmp_path):
     from kzmig.config import load_config
+    from kzmig.reporting import save
     from kzmig.studies import run as run_study
 
-    again = run_study(load_config(config)).save(tmp_path / "again")
+    again = save(run_study(load_config(config)), tmp_path / "again")
     tables = sorted(p.relative_to(run) for p in run.rglob("*.csv"))
     assert len(tables) > 40
     for rel in tables:
