@@ -1,11 +1,12 @@
 """The factor panel of stage 4: the study panel with features, and the trend-type panel.
 
 Features come from the one registry of builders, :data:`kzmig.features.registry.BUILDERS`
-(density, labour, housing, wages, attractiveness), where they exist; two columns no builder provides are computed here from
-:func:`kzmig.features.dataset.load_panel` columns: ``grp_rel_national_pct`` (GRP per capita as
-% of the national value of the same year) and ``doctors_per_10000`` (doctors per 10,000
-average population); ``log_pop_density_km2`` is the log of the density builder's column. The outcome is masked to the study years; features keep their
-earlier years so that lags reach back before the first outcome year.
+(density, labour, housing, wages, attractiveness), where they exist; two columns no builder
+provides are computed here from :func:`kzmig.features.dataset.load_panel` columns:
+``grp_rel_national_pct`` (GRP per capita as % of the national value of the same year) and
+``doctors_per_10000`` (doctors per 10,000 average population); ``log_pop_density_km2`` is the
+log of the density builder's column. The outcome is masked to the study years; features keep
+their earlier years so that lags reach back before the first outcome year.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The four-stage assessment (METHOD.md sections 1-4 and 6) as a library study.
 
-``assess(config, data=None, *, progress=None) -> AssessResult`` computes every table and the
+``assess(config, data=None, *, progress=None) -> StudyResult`` computes every table and the
 data of every chart of the assessment without writing anything;
-``kzmig.reporting.save(result, folder)`` draws and writes them. The command ``kzmig assess`` only builds the config from its options, calls this and saves.
+``kzmig.reporting.save(result, folder)`` draws and writes them. The command ``kzmig assess``
+only builds the config from its options, calls this and saves.
 """
 from __future__ import annotations
 
@@ -236,7 +237,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
     win = panel.loc[panel["year"].between(start, end)].reset_index(drop=True)
     ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
     feats = win[["region", "year", "population"]]
-    att_tables: dict[str, pd.DataFrame] = {}
+    diagnostics: dict[str, pd.DataFrame] = {}
     for name in ASSESSMENT_BUILDERS:  # the one registry (kzmig.features.registry), as the regression uses it
         try:
             built = get_builder(name).build(win)
@@ -244,7 +245,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
             notes.append(f"stage 4: {name} features not built: {err}")
             logger.warning("%s", notes[-1])
             continue
-        att_tables.update(built.tables)
+        diagnostics.update(built.tables)
         feats = feats.merge(built.columns, on=["region", "year"], how="left")
     factors = [f for f in FACTORS if f in feats.columns]
     try:
@@ -262,7 +263,7 @@ def assessment_tables(cfg: Any, panel: pd.DataFrame, long: pd.DataFrame, targets
         "indicators": ind,
         **_stage4_tables(flags, feats, trends, factors, units, start, end, notes),
         "features": feats,
-        **att_tables,
+        **diagnostics,
         "sensitivity": method_sensitivity(default_pop, paper_pop, default_trends, paper_trends),
         "rules": _rules_table(cfg, k, flags),
         "breaks": breaks,
