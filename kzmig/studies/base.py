@@ -16,6 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from kzmig.core.charts import Chart, Document, chart
+
+__all__ = ["Chart", "Document", "Progress", "SavedModel", "StudyResult", "chart", "config_meta", "no_progress"]
+
 #: progress callback: ``progress(step, done, total)``
 Progress = Callable[[str, int, int], None]
 
@@ -27,46 +31,6 @@ def no_progress(step: str, done: int, total: int) -> None:
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     """A read-only copy (the result's mappings cannot be changed after it is built)."""
     return MappingProxyType(dict(mapping))
-
-
-@dataclass(frozen=True)
-class Chart:
-    """The data to draw one figure; :mod:`kzmig.reporting` draws it when the result is saved.
-
-    ``kind`` names a plotter of :data:`kzmig.reporting.charts.PLOTTERS` (``"growth_index"``,
-    ``"tile_map"``, ``"overview"``, ``"coefficients"`` ...), which is called as
-    ``plotter(*args, **kwargs)`` and returns a matplotlib ``Figure``.
-    """
-
-    kind: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "args", tuple(self.args))
-        object.__setattr__(self, "kwargs", _frozen(self.kwargs))
-
-
-def chart(kind: str, *args: Any, **kwargs: Any) -> Chart:
-    """``chart("growth_index", table, title="...")``: a :class:`Chart` with these arguments."""
-    return Chart(kind, args, kwargs)
-
-
-@dataclass(frozen=True)
-class Document:
-    """The data of one file rendered by :mod:`kzmig.reporting` (a workbook ...) when the result is saved.
-
-    ``kind`` names a writer of :data:`kzmig.reporting.results.DOCUMENTS` (``"workbook"``,
-    ``"regression_workbook"``), called as ``writer(path, *args, **kwargs)``.
-    """
-
-    kind: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "args", tuple(self.args))
-        object.__setattr__(self, "kwargs", _frozen(self.kwargs))
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,14 @@
 
 The helpers take the same arguments as the plotter of the same name in :mod:`kzmig.reporting`
 (which draws the figure when the result is saved), so a study says *what* to draw without
-importing the layer that draws it.
+importing the layer that draws it. Code below the studies (the forecast engine) uses
+:func:`kzmig.core.charts.chart` the same way.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from kzmig.studies.base import Chart
+from kzmig.core.charts import Chart
 
 
 def plot_overview(*args: Any, **kwargs: Any) -> Chart:

@@ -96,9 +96,9 @@ def test_results_are_read_only():
 
 def _declared_kinds() -> set[tuple[str, str]]:
     """(file, kind) of every ``chart("kind", ...)``, ``Chart("kind", ...)`` and ``Document("kind", ...)`` in
-    the layers below reporting (studies and the forecast code they call)."""
+    the layers below reporting (studies, and the forecast and model code they call)."""
     found = set()
-    for folder in ("kzmig/studies", "forecast"):
+    for folder in ("kzmig/studies", "forecast", "models", "features"):
         for path in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("chart", "Chart", "Document")
