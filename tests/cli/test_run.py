@@ -140,6 +140,19 @@ def _selected(run: Path) -> pd.DataFrame:
     return fc.loc[fc["selected"].astype(bool)]
 
 
+def test_cover_and_report_show_the_run_folder_s_id_and_time(run):
+    """The run id and creation time reach the workbook and the report from the run folder (RunStamp)."""
+    from kzmig.core.runs import read_manifest
+
+    manifest = read_manifest(run)
+    cover = {r[0]: r[1] for r in openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["cover"]
+             .iter_rows(values_only=True) if r and r[0]}
+    assert cover["Run id / Идентификатор расчёта"] == manifest["run_id"]
+    assert cover["Created at / Дата расчёта"] == manifest["started_at"]
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert f"<dt>run id</dt><dd>{manifest['run_id']}</dd><dt>created at</dt><dd>{manifest['started_at']}</dd>" in html
+
+
 def test_workbook_numbers_equal_the_long_tables(run):
     fc = _selected(run)
     wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")
