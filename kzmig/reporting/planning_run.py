@@ -161,7 +161,7 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
     wanted = set(KEY_VARIABLES) | {t for t in targets["target"] if "_specialty_" not in t and "_education_" not in t}
     meta = {"title": f"kzmig planning run {result.name}", "method": METHOD,
             "vintage": {k: v for k, v in vintage.items() if k in wanted},
-            "run_id": stamp.run_id, "created_at": stamp.created_at}
+            "run_id": stamp.run_id, **({"created_at": stamp.created_at} if stamp.created_at else {})}
 
     (folder / "planning").mkdir(parents=True, exist_ok=True)
     written = [write_planning_workbook(folder / "planning" / "forecast_tables.xlsx", tables=tables, accuracy=accuracy,

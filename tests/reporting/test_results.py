@@ -126,3 +126,27 @@ def test_composite_results_write_their_parts_into_subfolders(tmp_path):
     with pytest.raises(TypeError, match="cannot save a dict"):
         write({"tables": {}}, tmp_path)
     assert json.dumps(res.manifest())  # plain data
+
+
+def test_a_run_written_without_a_stamp_shows_the_folder_name_and_no_time(tmp_path):
+    """``write(run_result, folder)`` outside a run folder: the cover and report name the folder, with no
+    creation time (the workbook's own date is then the fixed one), instead of failing."""
+    import openpyxl
+    from planning_data import synthetic_accuracy, synthetic_forecasts, synthetic_history
+
+    from kzmig.studies.planning import planning_part
+    from kzmig.studies.run import RunResult
+
+    forecast = StudyResult(study="forecast", name="f", tables={
+        "forecasts": synthetic_forecasts(), "backtest_metrics": synthetic_accuracy(), "history": synthetic_history()})
+    parts = {"forecast/f": forecast}
+    parts["planning"] = planning_part(type("Cfg", (), {"name": "demo"})(), parts)
+    written = write(RunResult(name="demo", parts=parts), tmp_path / "my-run")
+    names = {p.relative_to(tmp_path / "my-run").as_posix() for p in written}
+    assert {"planning/forecast_tables.xlsx", "planning/forecast_tables.csv", "report.html"} <= names
+    assert any(n.startswith("charts/fan_") for n in names)
+    cover = {r[0]: r[1] for r in openpyxl.load_workbook(tmp_path / "my-run" / "planning" / "forecast_tables.xlsx")
+             ["cover"].iter_rows(values_only=True) if r and r[0]}
+    assert cover["Run id / Идентификатор расчёта"] == "my-run"
+    html = (tmp_path / "my-run" / "report.html").read_text(encoding="utf-8")
+    assert "<dt>run id</dt><dd>my-run</dd>" in html and "<dt>created at</dt>" not in html
