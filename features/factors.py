@@ -1,47 +1,31 @@
 """The factor panel of stage 4: the study panel with features, and the trend-type panel.
 
-Features come from the builders of :mod:`features` (density, labour, housing, wages,
-attractiveness) where they exist; two columns no builder provides are computed here from
-:func:`kzmig.features.dataset.load_panel` columns: ``grp_rel_national_pct`` (GRP per capita as
-% of the national value of the same year) and ``doctors_per_10000`` (doctors per 10,000
-average population); ``log_pop_density_km2`` is the log of the density builder's column. The outcome is masked to the study years; features keep their
-earlier years so that lags reach back before the first outcome year.
+Features come from the one registry of builders, :data:`kzmig.features.registry.BUILDERS`
+(density, labour, housing, wages, attractiveness), where they exist; two columns no builder
+provides are computed here from :func:`kzmig.features.dataset.load_panel` columns:
+``grp_rel_national_pct`` (GRP per capita as % of the national value of the same year) and
+``doctors_per_10000`` (doctors per 10,000 average population); ``log_pop_density_km2`` is the
+log of the density builder's column. The outcome is masked to the study years; features keep
+their earlier years so that lags reach back before the first outcome year.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from kzmig.core.errors import ConfigError, PanelContractError
-from kzmig.features.attractiveness import AttractivenessIndex
-from kzmig.features.density import build_density
-from kzmig.features.housing import build_housing
-from kzmig.features.labour import build_labour
+from kzmig.features.registry import BUILDER_NAMES, BUILDERS
 from kzmig.features.regions import NATIONAL
 from kzmig.features.problems import tercile_crosstab
 from kzmig.features.typology import break_years, migration_trend_types, rolling_trend_panel
-from kzmig.features.wages import build_wages
 
 logger = logging.getLogger(__name__)
 
-
-def build_attractiveness(panel: pd.DataFrame) -> pd.DataFrame:
-    """Equal-weight and first-principal-component attractiveness indices (fitted on ``panel``)."""
-    out = AttractivenessIndex().fit_transform(panel)
-    return out[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]
-
-
-#: builder name -> function; each returns region, year and new float columns.
-BUILDERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
-    "density": build_density,
-    "labour": build_labour,
-    "housing": build_housing,
-    "wages": build_wages,
-    "attractiveness": build_attractiveness,
-}
+__all__ = ["BUILDERS", "BUILDER_NAMES", "add_features", "factor_panel", "own_features", "regional_sample",
+           "tercile_table", "type_panel"]
 
 
 def own_features(panel: pd.DataFrame) -> pd.DataFrame:
@@ -71,7 +55,7 @@ def add_features(panel: pd.DataFrame, builders: Sequence[str]) -> pd.DataFrame:
     if unknown:
         raise ConfigError(f"features.builders: {unknown} unknown; choose from {sorted(BUILDERS)}.")
     out = panel.copy()
-    parts = [own_features(panel), *(BUILDERS[name](panel) for name in builders)]
+    parts = [own_features(panel), *(BUILDERS[name].build(panel).columns for name in builders)]
     for part in parts:
         new = [c for c in part.columns if c not in ("region", "year")]
         part = part[["region", "year", *new]]
@@ -96,7 +80,7 @@ def factor_panel(long: pd.DataFrame, *, builders: Sequence[str], targets: Sequen
     long : DataFrame
         Long table of one view (:func:`kzmig.features.dataset.load_long`).
     builders : sequence of str
-        Names of :data:`BUILDERS` to run.
+        Names of :data:`kzmig.features.registry.BUILDERS` to run.
     targets, columns : sequence of str
         Outcome columns and feature columns that must exist afterwards.
     drop_breaks : bool, default True

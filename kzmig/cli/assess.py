@@ -34,6 +34,7 @@ def assess(
     """
     from kzmig.config import assess_config
     from kzmig.config.load import ASSESS_OPTIONS
+    from kzmig.reporting import write
     from kzmig.studies.assess import assess as run_assess
 
     given = {"--start": start, "--end": end, "--borders": borders, "--method": method, "--k": k,
@@ -45,7 +46,7 @@ def assess(
         with progress_display() as progress, run.step("assess"), study_boundary(str(config or "")):
             result = run_assess(cfg, data, progress=progress)
         with run.step("save"):
-            result.write(run.path)
+            write(result, run.path, stamp=run.stamp)
         path = run.complete(result.manifest())
     pop = result.tables["population_change"]
     out_console().print(f"convention: {result.metadata['convention']}", markup=False)

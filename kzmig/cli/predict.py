@@ -28,6 +28,7 @@ def predict(
     fit_report.csv, population_forecasts.csv (with a population table), history.csv, breaks.csv, the fan
     charts, and manifest.json naming the source run, the data and the models used.
     """
+    from kzmig.reporting import write
     from kzmig.studies.predict import predict as predict_study
     from kzmig.studies.predict import predict_name
 
@@ -36,7 +37,7 @@ def predict(
         with progress_display() as progress, run.step("predict"), study_boundary(str(run_dir)):
             result = predict_study(run_dir, to_year=to_year, data=data, progress=progress)
         with run.step("save"):
-            result.write(run.path)
+            write(result, run.path, stamp=run.stamp)
         path = run.complete(result.manifest())
     console = out_console()
     for warning in result.warnings:

@@ -27,6 +27,7 @@ SCHEDULER_OPT = typer.Option(None, "--scheduler", metavar="ADDRESS",
 def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite: bool,
          execution: dict | None = None) -> Path:
     from kzmig.config import load_config, with_execution
+    from kzmig.reporting import write
     from kzmig.studies import STUDIES
 
     cfg = with_execution(load_config(config, kind=kind), execution or {})
@@ -35,7 +36,7 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
         with progress_display() as progress, run.step(kind), study_boundary(str(config)):
             result = STUDIES[kind](cfg, data, progress=progress)
         with run.step("save"):
-            result.write(run.path, info={"run_id": run.run_id, "created_at": run.started.isoformat(timespec="seconds")})
+            write(result, run.path, stamp=run.stamp)
         path = run.complete(result.manifest())
     for warning in result.warnings:
         out_console().print(f"note: {warning}", markup=False)

@@ -24,6 +24,7 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,22 @@ def new_run_id() -> str:
     return f"{_now():%Y%m%dT%H%M%SZ}-{sha}-{secrets.token_hex(4)}"
 
 
+@dataclass(frozen=True)
+class RunStamp:
+    """Run id and creation time of a run folder, as the workbook cover and the report show them.
+
+    Not part of any table: the tables of a run are a function of its config and data alone.
+    """
+
+    run_id: str
+    created_at: str = ""
+
+    @classmethod
+    def of_folder(cls, folder: str | Path) -> RunStamp:
+        """The stamp of a folder written outside a :class:`RunFolder`: its name, no creation time."""
+        return cls(run_id=Path(folder).name)
+
+
 def _check_target(target: Path, overwrite: bool, option: str) -> None:
     if target.exists() and not target.is_dir():
         raise ConfigError(f"{option} {target}: is a file, not a folder; give a new or empty folder.")
@@ -144,6 +161,11 @@ class RunFolder:
         self.started = _now()
         self._lock: FileLock | None = None
         self._done = False
+
+    @property
+    def stamp(self) -> RunStamp:
+        """The run id and creation (start) time of this run, for the files that show them."""
+        return RunStamp(run_id=self.run_id, created_at=self.started.isoformat(timespec="seconds"))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> RunFolder:

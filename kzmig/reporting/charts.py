@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -128,22 +129,26 @@ def _rings(geometry: dict) -> list[list]:
     return []
 
 
-def plot_geojson_map(types: pd.DataFrame, geojson: Path, *, key: str = "region", title: str = "") -> Figure:
+def plot_geojson_map(types: pd.DataFrame, geojson: Path | Mapping, *, key: str = "region", title: str = "",
+                     source: str | None = None) -> Figure:
     """True choropleth from a user GeoJSON of region boundaries (outer rings drawn, holes ignored).
 
-    Each feature's ``properties[key]`` must hold a region code or a known name (Russian,
-    Kazakh or English spelling of ``data/region_aliases.csv``).
+    ``geojson`` is the file or its content (a FeatureCollection already read, with ``source``
+    naming the file in messages). Each feature's ``properties[key]`` must hold a region code
+    or a known name (Russian, Kazakh or English spelling of ``data/region_aliases.csv``).
 
     Raises
     ------
     DataFileError
         If the file is not a GeoJSON FeatureCollection or no feature matches a region.
     """
+    if source is None:
+        source = "GeoJSON" if isinstance(geojson, Mapping) else str(geojson)
     try:
-        gj = json.loads(Path(geojson).read_text(encoding="utf-8"))
+        gj = geojson if isinstance(geojson, Mapping) else json.loads(Path(geojson).read_text(encoding="utf-8"))
         feats = gj["features"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise DataFileError(f"{geojson}: not a readable GeoJSON FeatureCollection ({exc}).") from None
+        raise DataFileError(f"{source}: not a readable GeoJSON FeatureCollection ({exc}).") from None
     colour = dict(zip(types["region"], types["type"]))
     fig = Figure(figsize=(10, 6))
     ax = fig.subplots()
@@ -159,7 +164,7 @@ def plot_geojson_map(types: pd.DataFrame, geojson: Path, *, key: str = "region",
             ax.add_patch(Polygon(np.asarray(ring)[:, :2], closed=True, facecolor=_type_colour(colour.get(code)),
                                  edgecolor="white", lw=0.5))
     if not matched:
-        raise DataFileError(f"{geojson}: no feature's properties[{key!r}] names a known region; saw {unmatched[:5]}.")
+        raise DataFileError(f"{source}: no feature's properties[{key!r}] names a known region; saw {unmatched[:5]}.")
     if unmatched:
         logger.warning("plot_geojson_map: %d feature(s) not matched to a region: %s", len(unmatched), unmatched[:5])
     ax.autoscale_view()

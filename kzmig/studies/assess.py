@@ -1,11 +1,13 @@
 """The four-stage assessment (METHOD.md sections 1-4 and 6) as a library study.
 
-``assess(config, data=None, *, progress=None) -> AssessResult`` computes every table and chart
-of the assessment without writing anything; ``result.save(folder)`` writes them. The command
-``kzmig assess`` only builds the config from its options, calls this and saves.
+``assess(config, data=None, *, progress=None) -> StudyResult`` computes every table and the
+data of every chart of the assessment without writing anything;
+``kzmig.reporting.save(result, folder)`` draws and writes them. The command ``kzmig assess``
+only builds the config from its options, calls this and saves.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,21 +15,14 @@ from typing import Any
 import pandas as pd
 
 from kzmig.config.assess_study import AssessStudyConfig
-from kzmig.core.errors import ConfigError, DataError, PanelContractError
+from kzmig.core.errors import ConfigError, DataError, DataFileError, PanelContractError
 from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
 from kzmig.features.regions import NATIONAL
 from kzmig.features.sensitivity import method_sensitivity
+from kzmig.features.registry import ASSESSMENT_BUILDERS, get_builder
 from kzmig.forecast.targets import read_targets  # the one targets reader (also the older layout)
-from kzmig.reporting.charts import (
-    plot_external_flows,
-    plot_geojson_map,
-    plot_growth_index,
-    plot_partner_flows,
-    plot_tile_map,
-)
-from kzmig.reporting.tables import write_workbook
-from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
+from kzmig.studies.base import Document, Progress, StudyResult, chart, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 
 
@@ -77,6 +72,23 @@ def smoothing_k(start: int, end: int, k: int) -> int:
     if used < k:
         logger.info("period %d-%d is short: start and end rates are means of %d year(s), not %d", start, end, used, k)
     return used
+
+
+def read_geojson(path: Path) -> dict:
+    """A GeoJSON FeatureCollection of region boundaries, read when the study runs (not when it is saved).
+
+    Raises
+    ------
+    DataFileError
+        The file cannot be read, is not JSON, or holds no ``features`` list.
+    """
+    try:
+        gj = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(gj.get("features"), list):
+            raise ValueError("no 'features' list")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DataFileError(f"{path}: not a readable GeoJSON FeatureCollection ({exc}).") from None
+    return gj
 
 
 def convention(cfg: AssessStudyConfig) -> str:
@@ -187,13 +199,8 @@ def assessment_tables(cfg: AssessStudyConfig, panel: pd.DataFrame, long: pd.Data
     """
     from kzmig.features import typology as ty
     from kzmig.features.problems import problem_flags
-    from kzmig.features.attractiveness import AttractivenessIndex
-    from kzmig.features.density import build_density
     from kzmig.features.external import external_series
-    from kzmig.features.housing import build_housing
     from kzmig.features.indicators import balancing_residual, migration_rates, target_achievement
-    from kzmig.features.labour import build_labour
-    from kzmig.features.wages import build_wages
 
     notes = [] if notes is None else notes
     start, end = cfg.data.years()
@@ -219,26 +226,16 @@ def assessment_tables(cfg: AssessStudyConfig, panel: pd.DataFrame, long: pd.Data
     win = panel.loc[panel["year"].between(start, end)].reset_index(drop=True)
     ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
     feats = win[["region", "year", "population"]]
-    att_tables: dict[str, pd.DataFrame] = {}
-    builders = {"labour": build_labour, "wages": lambda w: build_wages(w, proxy="both"), "housing": build_housing,
-                "density": build_density, "attractiveness": None}
-    for name, build in builders.items():
+    diagnostics: dict[str, pd.DataFrame] = {}
+    for name in ASSESSMENT_BUILDERS:  # the one registry (kzmig.features.registry), as the regression uses it
         try:
-            if build is not None:
-                part = build(win)
-            else:
-                att_model = AttractivenessIndex().fit(win)
-                att = att_model.transform(win)
-                att_tables = {"attractiveness": att,
-                              "attractiveness_loadings": att_model.loadings_.assign(
-                                  explained_variance_ratio_pc1=att_model.explained_variance_ratio_),
-                              "attractiveness_missing": att_model.missing_components_}
-                part = att[["region", "year", "attractiveness_equal", "attractiveness_pc1"]]
+            built = get_builder(name).build(win)
         except PanelContractError as err:  # the data lack this family's inputs: stage 4 goes without it
             notes.append(f"stage 4: {name} features not built: {err}")
             logger.warning("%s", notes[-1])
             continue
-        feats = feats.merge(part, on=["region", "year"], how="left")
+        diagnostics.update(built.tables)
+        feats = feats.merge(built.columns, on=["region", "year"], how="left")
     factors = [f for f in FACTORS if f in feats.columns]
     try:
         flags = problem_flags(feats)
@@ -255,7 +252,7 @@ def assessment_tables(cfg: AssessStudyConfig, panel: pd.DataFrame, long: pd.Data
         "indicators": ind,
         **_stage4_tables(flags, feats, trends, factors, units, start, end, notes),
         "features": feats,
-        **att_tables,
+        **diagnostics,
         "sensitivity": method_sensitivity(default_pop, paper_pop, default_trends, paper_trends),
         "rules": _rules_table(cfg, k, flags),
         "breaks": breaks,
@@ -289,8 +286,8 @@ def assess(config: AssessStudyConfig, data: DataArg = None, *, progress: Progres
         Tables (population_change, migration_trends under ``config.method``; sensitivity: every
         region whose class differs between the default and the paper method, with both
         methods' inputs; trend_panel, problems, indicators ...),
-        the workbook ``assessment.xlsx`` (English keys and Russian names), and the figures
-        ``growth_index`` and ``trend_map`` (and ``trend_map_geojson`` with a GeoJSON).
+        the workbook ``assessment.xlsx`` (English keys and Russian names, rendered when saved), and
+        the charts ``growth_index`` and ``trend_map`` (and ``trend_map_geojson`` with a GeoJSON).
 
     Raises
     ------
@@ -320,19 +317,19 @@ def assess(config: AssessStudyConfig, data: DataArg = None, *, progress: Progres
     tables = assessment_tables(cfg, panel, long, goals, notes)
     progress("assessment: charts", 2, 3)
     total = tables["migration_trends"].query("flow == 'total'")
-    figures = {"growth_index": plot_growth_index(tables["population_change"],
-                                                 title=f"Population growth index {start}-{end} (start = 100)"),
-               "trend_map": plot_tile_map(total, title=f"Net migration trend type {start}-{end} (schematic)")}
+    figures = {"growth_index": chart("growth_index", tables["population_change"],
+                                     title=f"Population growth index {start}-{end} (start = 100)"),
+               "trend_map": chart("tile_map", total, title=f"Net migration trend type {start}-{end} (schematic)")}
     if "external_flows" in tables:
-        figures["external_flows"] = plot_external_flows(tables["external_flows"],
-                                                        title="External migration of Kazakhstan: arrivals, departures, net")
+        figures["external_flows"] = chart("external_flows", tables["external_flows"],
+                                          title="External migration of Kazakhstan: arrivals, departures, net")
     if "external_partners" in tables:
-        figures["external_partners"] = plot_partner_flows(tables["external_partners"],
-                                                          non_cis=tables.get("external_cis_split"),
-                                                          title="External flows by CIS partner country")
+        figures["external_partners"] = chart("partner_flows", tables["external_partners"],
+                                             non_cis=tables.get("external_cis_split"),
+                                             title="External flows by CIS partner country")
     if cfg.geojson:
-        figures["trend_map_geojson"] = plot_geojson_map(total, Path(cfg.geojson),
-                                                        title=f"Net migration trend type {start}-{end}")
+        figures["trend_map_geojson"] = chart("geojson_map", total, read_geojson(Path(cfg.geojson)),
+                                             source=str(cfg.geojson), title=f"Net migration trend type {start}-{end}")
     pop = tables["population_change"]
     warnings = tuple([f"{rec.region}: not classified: {rec.reason}"
                       for rec in pop.loc[pop["group"].isna(), ["region", "reason"]].itertuples(index=False)] + notes)
@@ -342,7 +339,7 @@ def assess(config: AssessStudyConfig, data: DataArg = None, *, progress: Progres
     progress("assessment: done", 3, 3)
     return StudyResult(
         study="assess", name=cfg.name, tables=tables, figures=figures,
-        writers={"assessment.xlsx": lambda path: write_workbook(tables, path)},
+        documents={"assessment.xlsx": Document("workbook", (tables,))},
         warnings=warnings,
         metadata={"config": config_meta(cfg), "data": source.meta(), "method": cfg.method,
                   "convention": convention(cfg)},

@@ -1,26 +1,25 @@
-"""What every study returns: a frozen result holding tables, figures and models, and how it is saved.
+"""What every study returns: a frozen, data-only result (tables, charts to draw, models, warnings, metadata).
 
-A study is a function ``study(config, data=None, *, progress=None) -> Result``. ``Result.write``
-writes its files into a folder; ``Result.save`` does that through a :class:`~kzmig.core.runs.RunFolder`
-(staging folder, lock, manifest, rename), which is the only side effect of a study.
+A study is a function ``study(config, data=None, *, progress=None) -> Result``. It computes and
+returns; it never draws, renders or writes. Saving is done by :func:`kzmig.reporting.save`
+(``kzmig.reporting`` imports the studies, never the reverse), which writes the tables as CSV,
+draws each :class:`Chart` with the plotter of its ``kind``, renders each :class:`Document`
+(workbooks) with the writer of its ``kind``, and saves the models, inside a run folder
+(:class:`~kzmig.core.runs.RunFolder`: staging folder, lock, manifest, rename).
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from kzmig.config.blocks import StudyConfigBase
-from kzmig.core.atomic import atomic_write_csv, atomic_write_text
-from kzmig.core.runs import RunFolder
-from kzmig.reporting.charts import save_figure
+from kzmig.core.charts import Chart, Document, chart
 
-logger = logging.getLogger(__name__)
+__all__ = ["Chart", "Document", "Progress", "SavedModel", "StudyResult", "chart", "config_meta", "no_progress"]
 
 #: progress callback: ``progress(step, done, total)``
 Progress = Callable[[str, int, int], None]
@@ -28,6 +27,11 @@ Progress = Callable[[str, int, int], None]
 
 def no_progress(step: str, done: int, total: int) -> None:
     """The default progress callback: report nothing."""
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A read-only copy (the result's mappings cannot be changed after it is built)."""
+    return MappingProxyType(dict(mapping))
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class SavedModel:
 
 @dataclass(frozen=True)
 class StudyResult:
-    """Tables, figures, texts, workbooks and models of one study, with its manifest metadata.
+    """Tables, charts, texts, documents and models of one study, with its manifest metadata.
+
+    Every mapping is read-only once the result is built; :func:`kzmig.reporting.save` writes it.
 
     Attributes
     ----------
@@ -50,12 +56,13 @@ class StudyResult:
         Name of this study (folder name under ``runs/``).
     tables : mapping of str to DataFrame
         Saved as ``<name>.csv`` (UTF-8, ``\\n``), in the order given.
-    figures : mapping of str to Figure
-        Saved as ``<name>.png``.
+    figures : mapping of str to Chart or Figure
+        Saved as ``<name>.png``: a :class:`Chart` is drawn by :mod:`kzmig.reporting`; a
+        matplotlib ``Figure`` (object API, never pyplot state) is saved as it is.
     texts : mapping of str to str
         Saved as files of that name (e.g. ``models.txt``).
-    writers : mapping of str to callable
-        ``file name -> write(path)`` for formats with their own writer (workbooks).
+    documents : mapping of str to Document
+        ``file name -> Document``: rendered by :mod:`kzmig.reporting` (workbooks).
     models : mapping of str to SavedModel
         Saved under ``models/<key>/`` by :func:`kzmig.models.persistence.save_model`.
     warnings : tuple of str
@@ -67,49 +74,21 @@ class StudyResult:
     study: str
     name: str
     tables: Mapping[str, pd.DataFrame]
-    figures: Mapping[str, Figure] = field(default_factory=dict)
+    figures: Mapping[str, Any] = field(default_factory=dict)
     texts: Mapping[str, str] = field(default_factory=dict)
-    writers: Mapping[str, Callable[[Path], Any]] = field(default_factory=dict)
+    documents: Mapping[str, Document] = field(default_factory=dict)
     models: Mapping[str, SavedModel] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
-    def write(self, folder: str | Path, *, info: Mapping[str, Any] | None = None) -> list[Path]:
-        """Write every output into ``folder`` (each file atomically); return the paths.
-
-        ``info`` (run id, creation time) is for writers that show it (a run's cover sheet).
-        """
-        from kzmig.models.persistence import save_model
-
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        written = [atomic_write_csv(df, folder / f"{name}.csv") for name, df in self.tables.items()]
-        written += [save_figure(fig, folder / f"{name}.png") for name, fig in self.figures.items()]
-        written += [atomic_write_text(text, folder / name) for name, text in self.texts.items()]
-        for name, write in self.writers.items():
-            write(folder / name)
-            written.append(folder / name)
-        for key, saved in self.models.items():
-            written.append(save_model(saved.estimator, folder / "models" / key,
-                                      {"run_study": self.name, **dict(saved.metadata)}))
-        logger.info("%s %s: %d files written to %s", self.study, self.name, len(written), folder)
-        return written
+    def __post_init__(self) -> None:
+        for name in ("tables", "figures", "texts", "documents", "models", "metadata"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
 
     def manifest(self) -> dict[str, Any]:
         """The study block of the run manifest."""
         return {"kind": self.study, "name": self.name, "warnings": list(self.warnings), **dict(self.metadata)}
-
-    def save(self, folder: str | Path | None = None, *, overwrite: bool = False) -> Path:
-        """Write the result as a complete run folder (staged, locked, renamed into place).
-
-        ``folder`` defaults to ``./runs/<name>/<run id>``; an existing non-empty folder is
-        refused unless ``overwrite``.
-        """
-        with RunFolder(folder, study=self.name, overwrite=overwrite) as run:
-            with run.step("save"):
-                self.write(run.path, info={"run_id": run.run_id,
-                                           "created_at": run.started.isoformat(timespec="seconds")})
-            return run.complete(self.manifest())
 
 
 def config_meta(cfg: StudyConfigBase) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.features.typology import break_years
 from kzmig.forecast import engine
 from kzmig.models.forecast_base import BaseForecaster
-from kzmig.reporting.planning_charts import plot_overview
+from kzmig.studies.charts import plot_overview  # a Chart (data); kzmig.reporting draws it when saved
 
 logger = logging.getLogger(__name__)
 

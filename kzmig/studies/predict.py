@@ -34,7 +34,7 @@ import pandas as pd
 
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.core.errors import ConfigError, StudyError
-from kzmig.core.runs import MANIFEST, RunFolder, read_manifest
+from kzmig.core.runs import MANIFEST, read_manifest
 from kzmig.forecast import engine
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataSource
@@ -75,25 +75,11 @@ class PredictResult:
     warnings: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
-    def write(self, folder: str | Path) -> list[Path]:
-        """Write every part into its subfolder of ``folder`` (the same layout as the source run)."""
-        written = []
-        for sub, part in self.parts.items():
-            written += part.write(Path(folder) / sub if sub else Path(folder))
-        return written
-
     def manifest(self) -> dict[str, Any]:
         """The manifest block (the run folder adds status, timings, versions, file checksums)."""
         return {"kind": "predict", "name": self.name, "warnings": list(self.warnings),
                 "updates": list(self.updates), **dict(self.metadata),
                 "parts": {sub: part.manifest() for sub, part in self.parts.items()}}
-
-    def save(self, folder: str | Path | None = None, *, overwrite: bool = False) -> Path:
-        """Write a new run folder (staged, locked, manifest last); default ``runs/<name>/<run id>``."""
-        with RunFolder(folder, study=self.name, overwrite=overwrite) as run:
-            with run.step("save"):
-                self.write(run.path)
-            return run.complete(self.manifest())
 
 
 def _check_to_year(to_year: int, last: int, cfg: ForecastStudyConfig, option: str, where: str) -> None:

@@ -6,9 +6,10 @@ and the trend-type logits, and returns the tables: ``coefficients`` (tidy, all m
 standardised coefficients and elasticities), ``hausman``, ``wild_bootstrap``,
 ``marginal_effects``, ``confusion``, ``entry`` (with ``[features] compare_without``: each
 model refitted without a column, on the same rows and on all rows, beside the fit with it),
-``skipped`` (models the data could not support, with the reason), ``terciles`` (each feature's tercile against the period's trend type, as the source
-paper shows); the texts ``models.txt`` and workbook ``models.xlsx`` (side-by-side tables); the
-figure ``coefficients``; and the fitted models (``models/<target>/<model>/``).
+``skipped`` (models the data could not support, with the reason), ``terciles`` (each feature's
+tercile against the period's trend type, as the source paper shows); the text ``models.txt``
+and the data of the workbook ``models.xlsx`` (side-by-side tables); the chart ``coefficients``;
+and the fitted models (``models/<target>/<model>/``). :func:`kzmig.reporting.save` renders and writes them.
 """
 from __future__ import annotations
 
@@ -28,9 +29,7 @@ from kzmig.models.bootstrap import wild_cluster_bootstrap
 from kzmig.models.hausman import hausman
 from kzmig.models.registry import make_model
 from kzmig.models.tables import side_by_side, to_text
-from kzmig.reporting.tables import write_regression_workbook
-from kzmig.reporting.charts import plot_coefficients
-from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
+from kzmig.studies.base import Document, Progress, SavedModel, StudyResult, chart, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 
 logger = logging.getLogger(__name__)
@@ -328,9 +327,9 @@ def regress(config: RegressStudyConfig, data: DataArg = None, *, progress: Progr
     logger.info("regress: %d coefficient rows, %d tables, %d skipped", len(tidy), len(tables), len(skipped))
     return StudyResult(
         study="regress", name=cfg.name, tables=out_tables,
-        figures={"coefficients": plot_coefficients(main, level)},
+        figures={"coefficients": chart("coefficients", main, level)},
         texts={"models.txt": "\n\n".join(to_text(t, title=k) for k, t in tables.items()) + "\n"},
-        writers={"models.xlsx": lambda path: write_regression_workbook(workbook, path)},
+        documents={"models.xlsx": Document("regression_workbook", (workbook,))},
         models={k: v for p in parts for k, v in p["models"].items()},
         warnings=tuple(f"{s['target']} / {s['model']} / {s['cov']}: {s['reason']}" for s in skipped),
         metadata={"config": config_meta(cfg), "data": data_meta,

@@ -2,8 +2,9 @@
 
 ``run(config, data=None, *, progress=None) -> RunResult`` runs, in order, the assessment,
 the regression study, each forecasting study, the specialist forecasts, the scenarios and
-the planning targets that ``config`` declares, then builds the planning tables, workbook,
-charts and report from their results. ``RunResult.save(folder)`` writes one run folder::
+the planning targets that ``config`` declares, and the planning part from their results; it
+returns data only. ``kzmig.reporting.save(result, folder)`` writes one run folder, rendering
+the planning workbook, charts and report from the parts (:mod:`kzmig.reporting.planning_run`)::
 
     manifest.json            resolved config and hashes, data hashes and vintage, versions, git,
                              seeds, step timings, status (written last)
@@ -20,17 +21,16 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from kzmig.config.run_config import RunConfig
 from kzmig.core.parallel import check_scheduler
-from kzmig.core.runs import RunFolder
 from kzmig.studies.assess import assess
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 from kzmig.studies.forecast import forecast
-from kzmig.studies.planning import RunInfo, planning_parts
+from kzmig.studies.planning import planning_part
 from kzmig.studies.regress import regress
 from kzmig.studies.scenarios import scenario_part
 from kzmig.studies.specialists import specialist_part
@@ -50,7 +50,7 @@ class RunResult:
         The run's name (``[run] name``).
     parts : mapping of str to StudyResult
         ``"assessment"``, ``"regression"``, ``"forecast/<study>"``, ``"specialists"``,
-        ``"scenarios"``, ``"targets"``, ``"planning"`` ... in the order they ran.
+        ``"scenarios"``, ``"targets"``, ``"planning"`` ... in the order they ran (read-only).
     steps : tuple of dict
         ``step``, ``started_at`` (UTC), ``seconds`` of each step (manifest only).
     metadata : mapping
@@ -62,30 +62,17 @@ class RunResult:
     steps: tuple[dict[str, Any], ...] = ()
     warnings: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    info: RunInfo = field(default_factory=RunInfo, repr=False, compare=False)
 
-    def write(self, folder: str | Path, *, info: Mapping[str, Any] | None = None) -> list[Path]:
-        """Write every part into its subfolder of ``folder``; ``info`` (run id, created at) goes
-        into the workbook cover and the report."""
-        self.info.clear()
-        self.info.update(info or {"run_id": Path(folder).name, "created_at": ""})
-        written = []
-        for sub, part in self.parts.items():
-            written += part.write(Path(folder) / sub)
-        return written
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", MappingProxyType(dict(self.parts)))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "warnings", tuple(self.warnings))
 
     def manifest(self) -> dict[str, Any]:
         """The run block of the manifest (the run folder adds status, timings of saving, versions)."""
         return {"kind": "run", "name": self.name, "run_steps": list(self.steps), "warnings": list(self.warnings),
                 "parts": {sub: part.manifest() for sub, part in self.parts.items()}, **dict(self.metadata)}
-
-    def save(self, folder: str | Path | None = None, *, overwrite: bool = False) -> Path:
-        """Write the run folder (staged, locked, manifest last, renamed into place)."""
-        with RunFolder(folder, study=self.name, overwrite=overwrite) as run_dir:
-            with run_dir.step("save"):
-                self.write(run_dir.path, info={"run_id": run_dir.run_id,
-                                               "created_at": run_dir.started.isoformat(timespec="seconds")})
-            return run_dir.complete(self.manifest())
 
 
 class _Steps:
@@ -150,11 +137,10 @@ def run(config: RunConfig, data: DataArg = None, *, progress: Progress | None = 
         parts["targets"] = steps("targets", lambda: target_part(cfg, source, parts, targets))
     warnings = tuple(f"{sub}: {w}" for sub, part in parts.items() for w in part.warnings)
     seeds = {sub: part.metadata.get("seeds") for sub, part in parts.items() if part.metadata.get("seeds")}
-    info = RunInfo()
     if cfg.forecasts:
-        parts.update(steps("planning", lambda: planning_parts(cfg, parts, source.meta(), info)))
+        parts["planning"] = steps("planning", lambda: planning_part(cfg, parts))
     return RunResult(
-        name=cfg.name, parts=parts, steps=tuple(steps.log), warnings=warnings, info=info,
-        metadata={"config": config_meta(cfg), "references": cfg.references,
+        name=cfg.name, parts=parts, steps=tuple(steps.log), warnings=warnings,
+        metadata={"config": config_meta(cfg), "references": dict(cfg.references),
                   "data": source.meta(), "seeds": seeds},
     )

@@ -13,6 +13,7 @@ from cli_helpers import run_kzmig
 from kzmig.config import load_config
 from kzmig.core.errors import ConfigError
 from kzmig.models.persistence import load_model, read_metadata
+from kzmig.reporting import save
 from kzmig.studies import forecast
 
 REGIONS = ["akmola", "aktobe", "atyrau", "pavlodar", "kostanay"]
@@ -154,7 +155,7 @@ def test_saved_model_loads_and_predicts(run):
 
 def test_same_config_and_data_give_identical_bytes(study, run, tmp_path):
     cfg, data = study
-    again = forecast(load_config(cfg), data).save(tmp_path / "again")  # the library, not the command line
+    again = save(forecast(load_config(cfg), data), tmp_path / "again")  # the library, not the command line
     for f in ("forecasts.csv", "backtest_metrics.csv", "backtest_predictions.csv", "reconciliation.csv",
               "population_forecasts.csv", "forecast_net_migration.png", "accuracy_honest.csv", "selection_nested.csv"):
         assert (run / f).read_bytes() == (again / f).read_bytes(), f
@@ -165,7 +166,7 @@ def test_run_never_overwrites(study, run):
     res = run_kzmig("forecast", cfg, "--out", run, "--data", data)
     assert res.code == 2 and "the folder exists and is not empty; a run never overwrites another" in res.text
     with pytest.raises(ConfigError, match=r"exists and is not empty"):
-        forecast(load_config(cfg), data).save(run)
+        save(forecast(load_config(cfg), data), run)
 
 
 def test_cli_errors_exit_2_with_the_key(study, tmp_path):

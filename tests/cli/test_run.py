@@ -141,6 +141,19 @@ def _selected(run: Path) -> pd.DataFrame:
     return fc.loc[fc["selected"].astype(bool)]
 
 
+def test_cover_and_report_show_the_run_folder_s_id_and_time(run):
+    """The run id and creation time reach the workbook and the report from the run folder (RunStamp)."""
+    from kzmig.core.runs import read_manifest
+
+    manifest = read_manifest(run)
+    cover = {r[0]: r[1] for r in openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["cover"]
+             .iter_rows(values_only=True) if r and r[0]}
+    assert cover["Run id / Идентификатор расчёта"] == manifest["run_id"]
+    assert cover["Created at / Дата расчёта"] == manifest["started_at"]
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert f"<dt>run id</dt><dd>{manifest['run_id']}</dd><dt>created at</dt><dd>{manifest['started_at']}</dd>" in html
+
+
 def test_workbook_numbers_equal_the_long_tables(run):
     fc = _selected(run)
     wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")
@@ -242,9 +255,10 @@ def test_state_targets_in_the_table_workbook_and_report(run):
 
 def test_same_config_and_data_give_identical_tables(config, run, tmp_path):
     from kzmig.config import load_config
+    from kzmig.reporting import save
     from kzmig.studies import run as run_study
 
-    again = run_study(load_config(config)).save(tmp_path / "again")
+    again = save(run_study(load_config(config)), tmp_path / "again")
     tables = sorted(p.relative_to(run) for p in run.rglob("*.csv"))
     assert len(tables) > 40
     for rel in tables:

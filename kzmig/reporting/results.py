@@ -1,0 +1,166 @@
+"""Saving results: the one place where a study's data become files.
+
+:func:`save` writes any result (a :class:`~kzmig.studies.base.StudyResult`, a planning run's
+:class:`~kzmig.studies.run.RunResult`, a :class:`~kzmig.studies.predict.PredictResult`) as a
+complete run folder (:class:`~kzmig.core.runs.RunFolder`: staged, locked, manifest last,
+renamed into place); :func:`write` writes it into a folder the caller manages (the command
+line, which times the steps). For each study result:
+
+* ``tables`` -> ``<name>.csv`` (UTF-8, ``\\n``, atomically);
+* ``figures`` -> ``<name>.png``: a :class:`~kzmig.studies.base.Chart` is drawn by the plotter of
+  its kind (:data:`PLOTTERS`), a ``Figure`` saved as it is;
+* ``documents`` -> rendered by the writer of their kind (:data:`DOCUMENTS`: workbooks);
+* ``texts`` -> files; ``models`` -> ``models/<key>/`` (:func:`kzmig.models.persistence.save_model`).
+
+A planning run adds the planning workbook, the charts and ``report.html``
+(:mod:`kzmig.reporting.planning_run`). Studies never import this module; it imports them.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from kzmig.core.atomic import atomic_path, atomic_write_csv, atomic_write_text
+from kzmig.core.runs import RunFolder, RunStamp
+from kzmig.reporting.charts import (
+    figure_bytes,
+    plot_coefficients,
+    plot_external_flows,
+    plot_geojson_map,
+    plot_growth_index,
+    plot_partner_flows,
+    plot_tile_map,
+)
+from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
+from kzmig.reporting.tables import write_regression_workbook, write_workbook
+from kzmig.studies.base import Chart, Document, StudyResult
+
+logger = logging.getLogger(__name__)
+
+#: chart kind -> plotter ``plot(*args, **kwargs) -> Figure`` (see :class:`kzmig.studies.base.Chart`)
+PLOTTERS: dict[str, Callable[..., Figure]] = {
+    "growth_index": plot_growth_index,
+    "tile_map": plot_tile_map,
+    "geojson_map": plot_geojson_map,
+    "coefficients": plot_coefficients,
+    "external_flows": plot_external_flows,
+    "partner_flows": plot_partner_flows,
+    "overview": plot_overview,
+    "fan": plot_fan,
+    "accuracy": plot_accuracy,
+    "population": plot_population,
+}
+
+#: document kind -> writer ``write(path, *args, **kwargs)`` (see :class:`kzmig.studies.base.Document`)
+DOCUMENTS: dict[str, Callable[..., Any]] = {
+    "workbook": lambda path, tables: write_workbook(tables, path),
+    "regression_workbook": lambda path, sheets: write_regression_workbook(sheets, path),
+}
+
+
+class Renderer:
+    """Draws charts and renders their PNG bytes once per save: a chart saved in one folder and
+    shown again (the planning charts, the report) is drawn and rendered once."""
+
+    def __init__(self) -> None:
+        self._figures: dict[int, tuple[Any, Figure]] = {}
+        self._png: dict[int, tuple[Figure, bytes]] = {}
+
+    def figure(self, item: Chart | Figure) -> Figure:
+        """The figure of ``item``: drawn from a :class:`Chart` (once), or the ``Figure`` itself."""
+        if isinstance(item, Figure):
+            return item
+        if not isinstance(item, Chart):
+            raise TypeError(f"a result's figure must be a kzmig.studies.base.Chart or a matplotlib Figure, "
+                            f"not {type(item).__name__}.")
+        if id(item) not in self._figures:  # the chart is kept with its figure, so its id is not reused
+            plot = PLOTTERS.get(item.kind)
+            if plot is None:
+                raise ValueError(f"chart kind {item.kind!r} has no plotter; known kinds: {sorted(PLOTTERS)}.")
+            self._figures[id(item)] = (item, plot(*item.args, **item.kwargs))
+        return self._figures[id(item)][1]
+
+    def png(self, item: Chart | Figure) -> bytes:
+        """The PNG bytes of ``item`` (:func:`kzmig.reporting.charts.figure_bytes`: no timestamp)."""
+        fig = self.figure(item)
+        if id(fig) not in self._png:
+            self._png[id(fig)] = (fig, figure_bytes(fig))
+        return self._png[id(fig)][1]
+
+    def write_png(self, item: Chart | Figure, path: Path) -> Path:
+        """Write the PNG of ``item`` to ``path`` atomically."""
+        data = self.png(item)
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(data)
+        return path
+
+
+def write_study(result: StudyResult, folder: str | Path, renderer: Renderer | None = None) -> list[Path]:
+    """Write one study result into ``folder`` (each file atomically); return the paths."""
+    from kzmig.models.persistence import save_model
+
+    renderer = renderer or Renderer()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = [atomic_write_csv(df, folder / f"{name}.csv") for name, df in result.tables.items()]
+    written += [renderer.write_png(item, folder / f"{name}.png") for name, item in result.figures.items()]
+    written += [atomic_write_text(text, folder / name) for name, text in result.texts.items()]
+    for name, doc in result.documents.items():
+        writer = DOCUMENTS.get(doc.kind)
+        if writer is None:
+            raise ValueError(f"document kind {doc.kind!r} ({name}) has no writer; known kinds: {sorted(DOCUMENTS)}.")
+        writer(folder / name, *doc.args, **doc.kwargs)
+        written.append(folder / name)
+    for key, saved in result.models.items():
+        written.append(save_model(saved.estimator, folder / "models" / key,
+                                  {"run_study": result.name, **dict(saved.metadata)}))
+    logger.info("%s %s: %d files written to %s", result.study, result.name, len(written), folder)
+    return written
+
+
+def write(result: Any, folder: str | Path, *, stamp: RunStamp | None = None) -> list[Path]:
+    """Write ``result`` into ``folder``; return the paths written.
+
+    A result with ``parts`` (a run, a predict result) writes each part into its subfolder
+    (``""`` is the folder itself); a planning run then renders its planning outputs, which
+    show ``stamp`` (run id and creation time; default: the folder's name, no time).
+    """
+    from kzmig.reporting.planning_run import write_planning
+    from kzmig.studies.run import RunResult
+
+    folder = Path(folder)
+    renderer = Renderer()
+    if isinstance(result, StudyResult):
+        return write_study(result, folder, renderer)
+    parts: Mapping[str, StudyResult] | None = getattr(result, "parts", None)
+    if parts is None:
+        raise TypeError(f"cannot save a {type(result).__name__}: expected a study result or a result with parts.")
+    written = []
+    for sub, part in parts.items():
+        written += write_study(part, folder / sub if sub else folder, renderer)
+    if isinstance(result, RunResult) and "planning" in parts:
+        written += write_planning(result, folder, stamp or RunStamp.of_folder(folder), renderer)
+    return written
+
+
+def save(result: Any, folder: str | Path | None = None, *, overwrite: bool = False) -> Path:
+    """Write ``result`` as a complete run folder (staged, locked, manifest last, renamed into place).
+
+    ``folder`` defaults to ``./runs/<result name>/<run id>``; an existing non-empty folder is
+    refused unless ``overwrite``. Returns the run folder.
+
+    Examples
+    --------
+    >>> from kzmig.config import load_config                  # doctest: +SKIP
+    >>> from kzmig.reporting import save
+    >>> from kzmig.studies import forecast
+    >>> save(forecast(load_config("experiments/net_migration.toml")), "runs/demo")
+    """
+    with RunFolder(folder, study=result.name, overwrite=overwrite) as run:
+        with run.step("save"):
+            write(result, run.path, stamp=run.stamp)
+        return run.complete(result.manifest())
