@@ -84,7 +84,8 @@ def _type(s: dict[str, Any], paths: dict[str, str]) -> str:
 
 
 def _anchor(path: str) -> str:
-    """The anchor MkDocs gives a heading (its default ``toc`` slugify)."""
+    """The anchor of a table's heading, written explicitly after it (attr_list): the default ``toc``
+    slugify would read ``<name>`` as an HTML tag in some paths and not in others."""
     return re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", path).strip().lower())
 
 
@@ -131,7 +132,7 @@ def markdown(kind: str) -> str:
     tables = [("(top level)", schema)] + [(paths[name], defs[name]) for name in paths if name in defs]
     for path, node in tables:
         keys = node.get("properties", {})
-        lines += [f"#### {path}", ""]
+        lines += [f"#### {path} {{#{_anchor(path)}}}", ""]  # an explicit id: MkDocs reads <name> as a tag
         if node.get("description") and path != "(top level)":
             lines += [_text(node["description"]), ""]
         if not keys:

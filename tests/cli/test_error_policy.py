@@ -122,7 +122,7 @@ def test_predict_past_a_saved_direct_models_horizon_exits_2_naming_the_model_and
     first = run_kzmig("forecast", cfg, "--data", _data(tmp_path), "--out", run)
     assert first.code == 0, first.text
     res = run_kzmig("predict", run, "--to-year", "2040", "--out", tmp_path / "p")
-    _user_error(res, run, "DirectFE", "horizons 1..")
+    _user_error(res, run, "model 'direct'", "up to 2019", "max_horizon")
 
 
 def test_predict_of_a_folder_that_is_no_run_exits_2(tmp_path):

@@ -31,6 +31,7 @@ def test_anchor_links_point_at_headings():
 
     for kind in ("forecast", "regress", "assess", "run"):
         text = markdown(kind)
-        anchors = {_anchor(h) for h in re.findall(r"^#### (.+)$", text, flags=re.M)}
+        anchors = set(re.findall(r"^#### .+ \{#([\w-]+)\}$", text, flags=re.M))
+        assert anchors == {_anchor(h) for h in re.findall(r"^#### (.+) \{#", text, flags=re.M)}
         links = set(re.findall(r"\]\(#([^)]+)\)", text))
         assert links <= anchors, (kind, sorted(links - anchors)[:5])
