@@ -33,6 +33,22 @@ def test_classify_trend_table():
     assert classify_trend([10], [7.9], rel_tol=0.3)[0] == "stable inflow"  # tolerance is configurable
 
 
+def test_trend_tolerance_is_taken_from_the_start_rate_at_its_boundary():
+    """delta = max(rel_tol * |start|, abs_tol): an end exactly delta below the start is still stable."""
+    # start 10: delta 2 -> end 8 is on the boundary (stable), 7.99 below it (weakening);
+    # a margin from the end rate (0.2 * 8 = 1.6) would call 8 weakening
+    got = classify_trend([10, 10, 10, 20], [8.0, 7.99, 8.4, 16.0], rel_tol=0.2, abs_tol=0.5)
+    assert list(got) == ["stable inflow", "weakening inflow", "stable inflow", "stable inflow"], \
+        "the trend-type tolerance must be rel_tol times the START rate (METHOD.md section 3)"
+    # rel_tol 0.3: start 10 -> delta 3, end 7 stable (end-based: 2.1, weakening)
+    assert classify_trend([10], [7.0], rel_tol=0.3)[0] == "stable inflow"
+    assert classify_trend([10], [6.99], rel_tol=0.3)[0] == "weakening inflow"
+    # absolute floor at its boundary: start 1.5 -> max(0.3, 0.5) = 0.5; end 1.0 stable, 0.99 weakening
+    assert list(classify_trend([1.5, 1.5], [1.0, 0.99])) == ["stable inflow", "weakening inflow"]
+    # a rise is never weakening, however small the start
+    assert classify_trend([0.1], [50.0])[0] == "stable inflow"
+
+
 def test_smoothed_ends_hand_and_skip(panel):
     rates = panel.assign(r=panel["net_migration"])
     out = smoothed_ends(rates, "r", 2000, 2007, k=3).set_index("region")

@@ -1,4 +1,10 @@
-"""Metrics on a hand-worked table; conformal quantiles by rank and without look-ahead."""
+"""Metrics on hand-worked tables; conformal quantiles by rank and without look-ahead.
+
+The hand-worked cases use series of different naive scales and errors that are not equal to
+their scales, so that the rules that matter can fail: MASE is the mean of scaled errors (not
+mean error / mean scale), and a conformal residual is divided by its own series' scale before
+the pooled quantile is taken.
+"""
 from __future__ import annotations
 
 import math
@@ -128,3 +134,131 @@ def test_models_on_different_cells_cannot_be_compared():
     nan_point.loc[(nan_point["model"] == "m") & (nan_point["region"] == "A"), "point"] = np.nan
     with pytest.raises(CellMismatch, match=r"2 against 1, e.g. \(region, origin_year, year\) \[\(.A., 2010, 2011\)\]"):
         score(nan_point, by=("model", "horizon"), levels=())
+
+
+# --- MASE: the mean of scaled errors ---------------------------------------------------------
+
+
+def _unequal() -> pd.DataFrame:
+    """Two regions, two horizons; errors and scales unequal (hand-worked below)."""
+    return pd.DataFrame({
+        "model": "m", "region": ["A", "A", "B", "B"], "origin_year": 2010, "year": [2011, 2012, 2011, 2012],
+        # errors point - actual: A: +1, -3 (scale 0.5); B: -6, +2 (scale 4)
+        "point": [2.0, 1.0, 4.0, 12.0], "actual": [1.0, 4.0, 10.0, 10.0], "scale": [0.5, 0.5, 4.0, 4.0],
+    }).astype({"origin_year": "int64", "year": "int64"})
+
+
+def test_mase_is_the_mean_of_scaled_errors_not_mean_error_over_mean_scale():
+    out = score(_unequal(), by=("model",), levels=()).iloc[0]
+    # scaled errors |e| / s: 1/0.5 = 2, 3/0.5 = 6, 6/4 = 1.5, 2/4 = 0.5 -> mean 10 / 4 = 2.5
+    # (the ratio of means would be mean|e| / mean s = 3 / 2.25 = 1.333...)
+    assert out["mase"] == pytest.approx(2.5, rel=1e-12), \
+        "MASE must be the mean of the scaled errors |e|/s (Hyndman & Koehler 2006), not mean|e| / mean s"
+    assert out["mae"] == pytest.approx(3.0) and out["bias"] == pytest.approx((1 - 3 - 6 + 2) / 4)
+    assert out["rmse"] == pytest.approx(math.sqrt((1 + 9 + 36 + 4) / 4))
+    by_h = score(_unequal(), by=("model", "horizon"), levels=()).set_index("horizon")["mase"]
+    # h=1: (2 + 1.5) / 2; h=2: (6 + 0.5) / 2; ratio of means would give 3.5/2.25 and 2.5/2.25
+    np.testing.assert_allclose(by_h.to_numpy(), [1.75, 3.25], rtol=1e-12,
+                               err_msg="MASE per horizon must average the scaled errors of the horizon")
+
+
+def test_mase_by_region_matches_a_plain_loop_over_rows():
+    rng = np.random.default_rng(7)
+    rows = []
+    for r, s in zip("ABCDE", (0.3, 1.0, 2.5, 40.0, 900.0)):
+        for o in (2010, 2011, 2012):
+            for h in (1, 2, 3):
+                rows.append(("m", r, o, o + h, rng.normal(scale=s), rng.normal(scale=3 * s), s))
+    bt = pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "actual", "scale"])
+    got = score(bt, by=("model",), levels=()).iloc[0]
+    total, count = 0.0, 0
+    for _, _, _, _, p, a, s in rows:  # plain loop: sum of |error| / own scale
+        total += abs(p - a) / s
+        count += 1
+    assert got["mase"] == pytest.approx(total / count, rel=1e-12)
+    assert got["cells_mase"] == count
+    per_region = score(bt, by=("model", "region"), levels=()).set_index("region")["mase"]
+    for r in "ABCDE":
+        mine = [abs(p - a) / s for _, rr, _, _, p, a, s in rows if rr == r]
+        assert per_region[r] == pytest.approx(sum(mine) / len(mine), rel=1e-12)
+
+
+def test_mase_skips_cells_without_scale_and_coverage_counts_the_bounds_inclusive():
+    bt = _unequal().assign(scale=[0.5, 0.0, 4.0, np.nan], level=0.8)
+    # bounds: A 2011 [1, 3] holds 1 on its lower bound, B 2012 [8, 10] holds 10 on its upper bound
+    bt = bt.assign(lower=[1.0, 0.0, 0.0, 8.0], upper=[3.0, 2.0, 9.0, 10.0])
+    out = score(bt, by=("model",), levels=(0.8,)).iloc[0]
+    assert out["cells_mase"] == 2 and out["mase"] == pytest.approx((2 + 1.5) / 2)
+    # A 2011 inside (on the bound), A 2012 above (4 > 2), B 2011 above (10 > 9), B 2012 inside
+    assert out["coverage_80"] == pytest.approx(0.5)
+    w = [2.0, 2 + 10 * 2, 9 + 10 * 1, 2.0]  # width + 2/0.2 * miss
+    assert out["winkler_80"] == pytest.approx(np.mean(w))
+
+
+def test_winkler_score_below_above_and_inside_by_hand():
+    np.testing.assert_allclose(winkler([0.0, 0.0, 0.0], [2.0, 2.0, 2.0], [-1.0, 1.0, 5.0], 0.8),
+                               [2 + 10 * 1, 2.0, 2 + 10 * 3], rtol=1e-12)
+
+
+# --- conformal: residuals divided by each series' own naive scale ------------------------------
+
+
+def _calibration() -> pd.DataFrame:
+    """Nine horizon-1 residuals of three series of scales 1, 10 and 100 (signs mixed)."""
+    rows = []
+    resid = {"A": (1.0, [0.5, -1.0, 2.0]), "B": (10.0, [-3.0, 12.0, -25.0]), "C": (100.0, [40.0, -150.0, 80.0])}
+    for r, (s, errs) in resid.items():
+        for o, e in zip((2010, 2011, 2012), errs):
+            rows.append({"model": "m", "region": r, "origin_year": o, "year": o + 1, "point": 7.0,
+                         "actual": 7.0 + e, "scale": s})
+    return pd.DataFrame(rows).astype({"origin_year": "int64", "year": "int64"})
+
+
+def test_conformal_residuals_are_divided_by_each_series_scale():
+    q = conformal_quantiles(_calibration(), (0.5, 0.8)).set_index("level")
+    # |e| / s sorted: 0.3 0.4 0.5 0.8 1.0 1.2 1.5 2.0 2.5 (n = 9)
+    # level 0.5: rank ceil(10 * 0.5) = 5 -> 1.0; level 0.8: rank ceil(10 * 0.8) = 8 -> 2.0
+    # (unscaled |e| sorted 0.5 1 2 3 12 25 40 80 150 would give 12 and 80)
+    assert q.loc[0.5, "n"] == 9
+    assert (q.loc[0.5, "q"], q.loc[0.8, "q"]) == (1.0, 2.0), \
+        "conformal scores must be |actual - point| / the series' own naive scale before pooling"
+
+
+def test_conformal_interval_width_scales_with_each_series_by_hand():
+    q = conformal_quantiles(_calibration(), (0.8,))
+    fc = pd.DataFrame({"model": "m", "region": ["A", "B", "C"], "origin_year": 2020, "year": 2021,
+                       "point": [5.0, -5.0, 100.0], "lower": np.nan, "upper": np.nan, "level": np.nan})
+    out = apply_conformal(fc, q, pd.Series({"A": 1.0, "B": 10.0, "C": 100.0}), (0.8,)).set_index("region")
+    # q = 2.0: half-widths 2, 20, 200 around each point
+    np.testing.assert_allclose(out.loc[["A", "B", "C"], "lower"], [3.0, -25.0, -100.0], rtol=1e-12)
+    np.testing.assert_allclose(out.loc[["A", "B", "C"], "upper"], [7.0, 15.0, 300.0], rtol=1e-12,
+                               err_msg="conformal half-width must be q (pooled scaled quantile) times the series' scale")
+
+
+def test_conformal_backtest_with_unequal_scales_by_hand():
+    cal = _calibration()
+    later = pd.DataFrame({"model": "m", "region": ["A", "B", "C"], "origin_year": 2013, "year": 2014,
+                          "point": 0.0, "actual": 0.0, "scale": [2.0, 20.0, 50.0]})
+    bt = pd.concat([cal, later], ignore_index=True).astype({"origin_year": "int64", "year": "int64"})
+    bt = bt.assign(lower=np.nan, upper=np.nan, level=np.nan)
+    out = conformalize_backtest(bt, (0.8,))
+    o = out.loc[out["origin_year"] == 2013].set_index("region")
+    # calibrated on the nine residuals with year <= 2013: q = 2.0, times each row's own scale
+    np.testing.assert_allclose(o.loc[["A", "B", "C"], "upper"], [4.0, 40.0, 100.0], rtol=1e-12)
+    # origin 2012 sees the six residuals of years 2011-2012: rank ceil(7 * 0.8) = 6 of 6
+    o12 = out.loc[out["origin_year"] == 2012].set_index("region")
+    # |e|/s of years 2011, 2012: A 0.5, 1.0; B 0.3, 1.2; C 0.4, 1.5 -> 6th smallest 1.5
+    np.testing.assert_allclose(o12.loc["C", "upper"], 7.0 + 1.5 * 100.0, rtol=1e-12)
+
+
+def test_conformal_coverage_holds_for_every_scale_on_exchangeable_residuals():
+    """Residuals e = s_r * z with z i.i.d.: pooled scaled intervals cover ~level in every region."""
+    rng = np.random.default_rng(3)
+    scales = {"S": 0.1, "M": 1.0, "L": 50.0}
+    cal = pd.DataFrame([{"horizon": 1, "point": 0.0, "actual": s * rng.standard_t(5), "scale": s}
+                        for _ in range(400) for s in scales.values()])
+    q = conformal_quantiles(cal, (0.8,))["q"].iloc[0]
+    for r, s in scales.items():
+        z = s * rng.standard_t(5, size=4000)
+        cover = np.mean(np.abs(z) <= q * s)
+        assert 0.76 < cover < 0.84, (r, cover)
