@@ -262,3 +262,52 @@ def test_conformal_coverage_holds_for_every_scale_on_exchangeable_residuals():
         z = s * rng.standard_t(5, size=4000)
         cover = np.mean(np.abs(z) <= q * s)
         assert 0.76 < cover < 0.84, (r, cover)
+
+
+def test_conformal_quantiles_run_up_over_horizons_in_horizon_order_whatever_the_row_order():
+    # horizon 2 rows first: its quantile (8.0) must still be raised to horizon 1's (16.0)
+    h2 = [{"horizon": 2, "point": 0.0, "actual": e / 2, "scale": 1.0} for e in range(1, 20)]
+    h1 = [{"horizon": 1, "point": 0.0, "actual": float(e), "scale": 1.0} for e in range(1, 20)]
+    q = conformal_quantiles(pd.DataFrame(h2 + h1), [0.8])
+    assert q["horizon"].tolist() == [1, 2] and q["q"].tolist() == [16.0, 16.0]
+
+
+def test_apply_conformal_one_row_per_key_and_level_with_scales_looked_up_by_region():
+    q = conformal_quantiles(_calibration(), (0.8, 0.95))  # n = 9: rank 10 > 9, no 95 % interval
+    assert np.isnan(q.set_index("level").loc[0.95, "q"])
+    # the forecast carries a model's own intervals at two levels (two rows per key)
+    fc = pd.DataFrame({"model": "m", "region": ["A", "A", "B", "B"], "origin_year": 2020, "year": 2021,
+                       "point": [5.0, 5.0, -5.0, -5.0], "lower": [0.0, -1.0, -9.0, -10.0],
+                       "upper": [9.0, 10.0, 0.0, 1.0], "level": [0.8, 0.95, 0.8, 0.95], "target": "t"})
+    scales = pd.Series({"Z": 7.0, "B": 10.0, "C": 100.0, "A": 1.0})  # other order, an extra region
+    out = apply_conformal(fc, q, scales, (0.8, 0.95))
+    from kzmig.models.schema import FORECAST_COLUMNS
+    assert list(out.columns) == [*FORECAST_COLUMNS, "target"]
+    # one 80 % row per key (no 95 % interval: too few residuals), no extra NA row
+    assert len(out) == 2 and (out["level"] == 0.8).all() and out.index.tolist() == [0, 1]
+    o = out.set_index("region")
+    np.testing.assert_allclose(o.loc[["A", "B"], "upper"], [5.0 + 2.0, -5.0 + 20.0], rtol=1e-12)
+    np.testing.assert_allclose(o.loc[["A", "B"], "lower"], [5.0 - 2.0, -5.0 - 20.0], rtol=1e-12)
+    # a region without a scale keeps one row with NA bounds and level
+    none = apply_conformal(fc.assign(region="Q"), q, scales, (0.8,))
+    assert len(none) == 1 and none[["lower", "upper", "level"]].isna().all(axis=None)
+
+
+def test_conformal_backtest_counts_each_residual_once_across_levels_and_horizons():
+    cal = _calibration()
+    later = pd.DataFrame({"model": "m", "region": ["A", "B", "C"] * 2, "origin_year": 2013,
+                          "year": [2014] * 3 + [2015] * 3, "point": 0.0, "actual": 0.0,
+                          "scale": [2.0, 20.0, 50.0] * 2})
+    one = pd.concat([cal, later], ignore_index=True).astype({"origin_year": "int64", "year": "int64"})
+    # every backtest cell twice, with the model's own 80 % and 95 % bounds
+    bt = pd.concat([one.assign(level=0.8, lower=-1.0, upper=1.0), one.assign(level=0.95, lower=-2.0, upper=2.0)],
+                   ignore_index=True)
+    out = conformalize_backtest(bt, (0.8,))
+    o = out.loc[out["origin_year"] == 2013]
+    assert len(o) == 6 and (o["level"] == 0.8).all()
+    # still the nine residuals (n = 9, rank 8 -> q = 2.0), each region its own scale, both horizons
+    # (h = 2 beyond the calibrated h = 1: q * sqrt(2 / 1))
+    o = o.set_index(["region", "year"])["upper"]
+    np.testing.assert_allclose([o[("A", 2014)], o[("B", 2014)], o[("C", 2014)]], [4.0, 40.0, 100.0], rtol=1e-12)
+    np.testing.assert_allclose(o[("C", 2015)], 2.0 * math.sqrt(2) * 50.0, rtol=1e-12)
+    assert out.index.tolist() == list(range(len(out)))
