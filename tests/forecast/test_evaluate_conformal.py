@@ -311,3 +311,107 @@ def test_conformal_backtest_counts_each_residual_once_across_levels_and_horizons
     np.testing.assert_allclose([o[("A", 2014)], o[("B", 2014)], o[("C", 2014)]], [4.0, 40.0, 100.0], rtol=1e-12)
     np.testing.assert_allclose(o[("C", 2015)], 2.0 * math.sqrt(2) * 50.0, rtol=1e-12)
     assert out.index.tolist() == list(range(len(out)))
+
+
+# --- the rest of score()'s contract (each test kills mutants that survived the ones above) ----
+
+
+def test_naive_scale_of_two_points_is_their_absolute_difference():
+    assert naive_scale(np.array([1.0, 4.0])) == 3.0  # one naive error, n - 1 = 1
+    assert naive_scale([5, 2, 2]) == 1.5  # a list of integers
+    assert np.isnan(naive_scale(np.array([3.0]))) and np.isnan(naive_scale(np.array([1.0, np.inf])))
+
+
+def test_series_scales_is_a_float_series_named_scale_per_region():
+    from kzmig.forecast.evaluate import series_scales
+
+    df = pd.DataFrame({"region": ["B", "A", "B", "A", "B"], "year": [2001, 2001, 2000, 2000, 2002],
+                       "y": [3.0, 1.0, 0.0, 5.0, 9.0]})
+    s = series_scales(df)
+    assert s.name == "scale" and s.dtype == "float64" and s.index.tolist() == ["A", "B"]
+    np.testing.assert_allclose(s.to_numpy(), [4.0, 4.5])  # A: |1 - 5|; B: (|3 - 0| + |9 - 3|) / 2
+    empty = series_scales(df.iloc[:0])
+    assert empty.dtype == "float64" and empty.name == "scale" and len(empty) == 0
+
+
+def test_score_counts_each_cell_once_across_levels_and_keeps_a_given_horizon():
+    two = pd.concat([_bt(), _bt().assign(level=0.95, lower=_bt()["lower"] - 1, upper=_bt()["upper"] + 1)],
+                    ignore_index=True)
+    out = score(two, by=("model",), levels=(0.8, 0.95)).iloc[0]
+    assert out["n"] == 4 and out["cells_mase"] == 4 and out["cells_80"] == 4 and out["cells_95"] == 4
+    assert out["mae"] == pytest.approx((0.5 + 2 + 2 + 0) / 4)
+    # a horizon column given by the caller is used as it is (here: all one step)
+    given = score(_bt().assign(horizon=1), by=("model", "horizon"), levels=())
+    assert given["horizon"].tolist() == [1] and given["n"].tolist() == [4]
+
+
+def test_score_columns_dtypes_and_groups_without_intervals():
+    bt = _bt()
+    bt.loc[bt["year"] == 2012, ["lower", "upper", "level"]] = np.nan  # horizon 2 has no interval at all
+    out = score(bt, by=("model", "horizon"), levels=(0.8, 0.95))
+    assert list(out.columns) == ["model", "horizon", "n", "mae", "rmse", "mase", "cells_mase", "bias",
+                                 "coverage_80", "winkler_80", "cells_80", "coverage_95", "winkler_95", "cells_95"]
+    for c in ("n", "cells_mase", "cells_80", "cells_95"):
+        assert out[c].dtype == "int64", c
+    o = out.set_index("horizon")
+    assert o.loc[1, "cells_80"] == 2 and o.loc[2, "cells_80"] == 0 and np.isnan(o.loc[2, "coverage_80"])
+    assert o.loc[1, "coverage_80"] == 0.5 and (o["cells_95"] == 0).all()
+    # intervals only at the second level asked for: its columns are still filled
+    only95 = score(_bt().assign(level=0.95), by=("model",), levels=(0.8, 0.95)).iloc[0]
+    assert only95["cells_80"] == 0 and only95["cells_95"] == 4 and only95["coverage_95"] == pytest.approx(0.5)
+    # a table without interval columns, or with a level but no bounds: no coverage, no error
+    for t in (_unequal(), _unequal().assign(level=0.8)):
+        r = score(t, by=("model",), levels=(0.8,)).iloc[0]
+        assert np.isnan(r["coverage_80"]) and r["cells_80"] == 0
+
+
+def test_score_sorts_groups_whatever_the_row_order():
+    two = pd.concat([_bt().assign(model="z"), _bt().assign(model="a", point=_bt()["point"] + 1)], ignore_index=True)
+    out = score(two.iloc[::-1], by=("model", "horizon"), levels=(0.8,))
+    assert out[["model", "horizon"]].values.tolist() == [["a", 1], ["a", 2], ["z", 1], ["z", 2]]
+    np.testing.assert_allclose(out["mae"], [(0.5 + 3) / 2, (1 + 1) / 2, 1.25, (2 + 0) / 2])
+
+
+def test_score_logs_how_many_forecasts_have_no_naive_scale(caplog):
+    bt = _unequal().assign(scale=[0.5, 0.0, np.nan, 0.75])
+    with caplog.at_level("WARNING", logger="kzmig.forecast.evaluate"):
+        out = score(bt, by=("model",), levels=()).iloc[0]
+    assert ("score: 2 forecast(s) of series without a naive scale (flat or one-point up to the origin) are "
+            "counted out of MASE (cells_mase < n).") in caplog.text
+    assert out["cells_mase"] == 2 and out["mase"] == pytest.approx((1 / 0.5 + 2 / 0.75) / 2)
+
+
+def test_models_with_naive_scales_on_different_cells_cannot_be_compared():
+    from kzmig.forecast.evaluate import CellMismatch, check_same_cells
+
+    two = pd.concat([_unequal(), _unequal().assign(model="k")], ignore_index=True)
+    score(two, by=("model",), levels=())  # the same cells and scales: fine
+    bad = two.copy()
+    bad.loc[(bad["model"] == "k") & (bad["region"] == "A"), "scale"] = np.nan  # k has no scale for A
+    with pytest.raises(CellMismatch) as err:
+        score(bad, by=("model",), levels=())
+    msg = str(err.value)
+    assert msg.startswith("score: models 'k' and 'm' are scored on different cells with a naive scale (MASE): "
+                          "2 against 4, e.g. (region, origin_year, year) [('A', 2010, 2011), ('A', 2010, 2012)]; "
+                          "restrict the backtest table to the cells every model forecasts before comparing them.")
+    # a scale of 0.5 is a scale (not only scales above 1); 0 is none, as NaN
+    small = two.assign(scale=0.5)
+    small.loc[(small["model"] == "k") & (small["region"] == "A"), "scale"] = 0.0
+    with pytest.raises(CellMismatch, match="cells with a naive scale"):
+        score(small, by=("model",), levels=())
+    zero_vs_nan = two.copy()
+    zero_vs_nan.loc[(zero_vs_nan["model"] == "k") & (zero_vs_nan["region"] == "A"), "scale"] = 0.0
+    zero_vs_nan.loc[(zero_vs_nan["model"] == "m") & (zero_vs_nan["region"] == "A"), "scale"] = np.nan
+    score(zero_vs_nan, by=("model",), levels=())  # neither has a scale there: the same cells
+    # a cell neither model forecasts (NaN point) has no scale to compare, whatever its scale column
+    gap = two.copy()
+    gap.loc[gap["region"] == "B", "point"] = np.nan
+    gap.loc[(gap["model"] == "k") & (gap["region"] == "B"), "scale"] = np.nan
+    score(gap, by=("model",), levels=())
+    # the example lists at most three cells; no model column, or one model: nothing to compare
+    many = pd.concat([_unequal(), _unequal().assign(model="k", point=np.nan)], ignore_index=True)
+    with pytest.raises(CellMismatch) as err:
+        check_same_cells(many)
+    assert str(err.value).count("', 2010, 20") == 3 and "different forecasts: 0 against 4, e.g." in str(err.value)
+    check_same_cells(_unequal().drop(columns="model"))
+    check_same_cells(_unequal())
