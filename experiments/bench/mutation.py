@@ -44,6 +44,7 @@ MODULES: dict[str, list[str]] = {
     "forecast/conformal.py": ["tests/forecast/test_evaluate_conformal.py"],
     "forecast/reconcile.py": ["tests/forecast/test_reconcile.py"],
     "features/balance.py": ["tests/features/test_balance.py"],
+    "features/indicators.py": ["tests/features/test_indicators.py"],
     "features/typology.py": ["tests/features/test_typology.py"],
     "models/panel.py": ["tests/models/test_panel_estimators.py"],
 }

@@ -45,7 +45,7 @@ def test_balancing_migration_is_next_population_minus_population_minus_natural_i
     want = _plain_loop(wide)
     got = balancing_migration(wide)
     assert len(got) == len(wide)
-    for (r, y), m, v in zip(zip(wide["region"], wide["year"]), got.index, got.to_numpy()):
+    for r, y, v in zip(wide["region"], wide["year"], got.to_numpy()):
         if (r, y) in want:
             assert v == pytest.approx(want[(r, y)], abs=0), f"M({r}, {y}) = P(t+1) - P(t) - N(t)"
         else:
