@@ -42,7 +42,7 @@ MODULES: dict[str, list[str]] = {
     "models/scale.py": ["tests/models/test_scale.py", "tests/forecast/test_evaluate_conformal.py"],
     "forecast/evaluate.py": ["tests/forecast/test_evaluate_conformal.py"],
     "forecast/conformal.py": ["tests/forecast/test_evaluate_conformal.py"],
-    "forecast/reconcile.py": ["tests/forecast/test_reconcile.py"],
+    "forecast/reconcile.py": ["tests/forecast/test_reconcile.py", "tests/forecast/test_reconcile_hand.py"],
     "features/balance.py": ["tests/features/test_balance.py"],
     "features/indicators.py": ["tests/features/test_indicators.py"],
     "features/typology.py": ["tests/features/test_typology.py"],
