@@ -115,3 +115,33 @@ def test_residuals_without_region_columns_are_named():
     resid = pd.DataFrame({"residual": [1.0], "origin_year": [2010], "year": [2011]})
     with pytest.raises(ValueError, match=r"residuals: missing column\(s\) \['region'\]"):
         reconcile(_cross_section({NAT: 1.0, "A": 1.0}), method="wls", residuals=resid)
+
+
+def test_option_and_residual_errors_name_what_is_wrong_once():
+    from kzmig.core.errors import PanelContractError
+    from kzmig.forecast.reconcile import constraint_matrix
+
+    fc = _cross_section({NAT: 3.0, "A": 1.0, "B": 1.0})
+    with pytest.raises(ValueError, match=r"^method='bad' is not supported by reconcile; choose one of "):
+        reconcile(fc, method="bad")
+    with pytest.raises(ValueError, match=r"^constraint='bad' is not supported by reconcile; choose one of "):
+        reconcile(fc, constraint="bad")
+    with pytest.raises(ValueError, match=r"^constraint='bad' is not supported by reconcile"):
+        constraint_matrix(["A"], "bad")
+    with pytest.raises(ValueError, match=r"^method='bad' is not supported by reconcile"):
+        error_covariance(np.ones((5, 2)), "bad")
+    with pytest.raises(PanelContractError, match=r"^reconcile: forecast table: missing column\(s\) \['level'\]"):
+        reconcile(fc.drop(columns="level"))
+    resid = pd.DataFrame({"model": "m", "region": [NAT, "A"] * 5, "origin_year": np.repeat(range(2010, 2015), 2),
+                          "year": np.repeat(range(2011, 2016), 2), "residual": np.arange(10.0)})
+    # a region without errors: the message of _errors_for, prefixed once
+    with pytest.raises(ValueError, match=r"^residuals: model='m' has no backtest errors for region\(s\) \['B'\]; WLS "
+                                         r"and MinT need errors for every series of the hierarchy\.$"):
+        reconcile(fc, method="wls", residuals=resid)
+    # too few vectors: error_covariance's message, prefixed with the model
+    two = _cross_section({NAT: 3.0, "A": 1.0})
+    with pytest.raises(ValueError, match=r"^residuals: model='m': method='wls' needs at least 5 complete error "
+                                         r"vectors for 2 series, got 4\.$"):
+        reconcile(two, method="wls", residuals=resid.iloc[:8])
+    with pytest.raises(ValueError, match=r"^residuals: no backtest errors for model='m'; models with errors: \['k'\]"):
+        reconcile(two, method="wls", residuals=resid.assign(model="k"))
