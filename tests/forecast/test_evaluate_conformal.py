@@ -299,9 +299,10 @@ def test_conformal_backtest_counts_each_residual_once_across_levels_and_horizons
                           "year": [2014] * 3 + [2015] * 3, "point": 0.0, "actual": 0.0,
                           "scale": [2.0, 20.0, 50.0] * 2})
     one = pd.concat([cal, later], ignore_index=True).astype({"origin_year": "int64", "year": "int64"})
-    # every backtest cell twice, with the model's own 80 % and 95 % bounds
-    bt = pd.concat([one.assign(level=0.8, lower=-1.0, upper=1.0), one.assign(level=0.95, lower=-2.0, upper=2.0)],
-                   ignore_index=True)
+    # every backtest cell with the model's own 80 % bounds, B's also with 95 % bounds (counted
+    # twice, B's scaled residuals 0.3, 1.2, 2.5 would move the 80 % rank from 2.0 to 2.5)
+    bt = pd.concat([one.assign(level=0.8, lower=-1.0, upper=1.0),
+                    one.loc[one["region"] == "B"].assign(level=0.95, lower=-2.0, upper=2.0)], ignore_index=True)
     out = conformalize_backtest(bt, (0.8,))
     o = out.loc[out["origin_year"] == 2013]
     assert len(o) == 6 and (o["level"] == 0.8).all()
