@@ -23,7 +23,8 @@ def _wide() -> pd.DataFrame:
             nat = float(rng.integers(-500, 3000))
             rows.append({"region": region, "year": year, "population": float(rng.integers(10**5, 2 * 10**6)),
                          "natural_increase": np.nan if (region, year) == ("astana", 2010) else nat})
-    df = pd.DataFrame(rows).sample(frac=1.0, random_state=3).reset_index(drop=True)  # rows out of order
+    df = pd.DataFrame(rows).sample(frac=1.0, random_state=3)  # rows out of order
+    df.index = df.index * 10 + 7  # and an index that is not 0..n-1: results align on it
     return df.astype({"region": "string", "year": "int64"})
 
 
@@ -95,3 +96,15 @@ def test_break_flags_by_view_join_several_breaks():
     assert fixed == ["break:census_2021", "", "break:territory_astana_2017", "break:territory_almaty_2014",
                      "break:census_2021"]
     assert break_flags(regions, years, "borders=1999").tolist() == [""] * 5  # no break in an unknown view
+
+
+def test_break_flags_look_at_every_break_whatever_the_order(monkeypatch):
+    """A break of another view listed before one of this view does not stop the search."""
+    import kzmig.features.balance as balance
+    from kzmig.features.balance import Break
+
+    later = Break("test_transfer", 2019, frozenset({"kostanay"}), frozenset({"borders=2018"}), "a test break")
+    monkeypatch.setattr(balance, "BREAKS", (*BREAKS, later))
+    assert BREAKS[-1].views == frozenset({"current"})  # the last shipped break is of another view
+    flags = break_flags(pd.Series(["kostanay", "kostanay"]), pd.Series([2019, 2021]), "borders=2018").tolist()
+    assert flags == ["break:test_transfer", "break:census_2021"]

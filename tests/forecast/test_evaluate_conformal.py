@@ -374,12 +374,16 @@ def test_score_sorts_groups_whatever_the_row_order():
 
 
 def test_score_logs_how_many_forecasts_have_no_naive_scale(caplog):
-    bt = _unequal().assign(scale=[0.5, 0.0, np.nan, 0.75])
+    bt = _unequal().assign(scale=[0.5, 0.0, 4.0, 0.75])  # one cell without a scale, three with
     with caplog.at_level("WARNING", logger="kzmig.forecast.evaluate"):
         out = score(bt, by=("model",), levels=()).iloc[0]
-    assert ("score: 2 forecast(s) of series without a naive scale (flat or one-point up to the origin) are "
+    assert ("score: 1 forecast(s) of series without a naive scale (flat or one-point up to the origin) are "
             "counted out of MASE (cells_mase < n).") in caplog.text
-    assert out["cells_mase"] == 2 and out["mase"] == pytest.approx((1 / 0.5 + 2 / 0.75) / 2)
+    assert out["cells_mase"] == 3 and out["mase"] == pytest.approx((1 / 0.5 + 6 / 4 + 2 / 0.75) / 3)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="kzmig.forecast.evaluate"):
+        score(_unequal(), by=("model",), levels=())
+    assert "without a naive scale" not in caplog.text
 
 
 def test_models_with_naive_scales_on_different_cells_cannot_be_compared():
