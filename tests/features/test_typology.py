@@ -177,3 +177,15 @@ def test_problem_counts_are_na_where_no_region_has_the_indicator():
     out = problem_counts(flags).set_index("year")
     assert out.loc[2020, "n_regions"] == 1 and out.loc[2020, "n_with_data"] == 2
     assert pd.isna(out.loc[2021, "n_regions"]) and out.loc[2021, "n_with_data"] == 0
+
+
+def test_classify_trend_zero_and_small_rates_at_the_edges_of_the_table():
+    """An end rate of exactly 0 is in no type; a small positive end after a non-positive start is an
+    emerging inflow; a small positive start that falls to 0 is not 'stable' even within the margin."""
+    cases = [(0.4, 0.0, None), (-2.0, 0.0, None), (0.0, 0.0, None), (-1.0, 0.5, "emerging inflow"),
+             (0.0, 0.5, "emerging inflow"), (0.4, -0.1, "emerging outflow"), (-0.5, -0.5, "intensifying outflow"),
+             (-0.5, -0.49, "weakening outflow")]
+    s, e, want = zip(*cases)
+    assert list(classify_trend(s, e)) == list(want)
+    # missing inputs given as None (an object column) are missing, not an error
+    assert list(classify_trend([None, 1.0], [1.0, None])) == [None, None]
