@@ -189,3 +189,19 @@ def test_classify_trend_zero_and_small_rates_at_the_edges_of_the_table():
     assert list(classify_trend(s, e)) == list(want)
     # missing inputs given as None (an object column) are missing, not an error
     assert list(classify_trend([None, 1.0], [1.0, None])) == [None, None]
+
+
+def test_population_change_groups_at_exactly_zero(flow_panel):
+    """The group boundaries of METHOD.md stage 1 at a change, a net migration or a start rate of exactly 0."""
+    flows = {
+        "akmola": ([5] * 8, [-5] * 8),                         # dP = 0 (not a decline), M < 0 throughout: 3
+        "aktobe": ([10] * 8, [1, -1] * 4),                     # dP > 0, M = 0 exactly: 1
+        "astana": ([20] * 8, [0, 0, 0, -1, -2, -3, -3, -3]),   # start rate exactly 0, end < 0: 2
+        "atyrau": ([1] * 8, [-2] * 8),                         # dP < 0: 4
+    }
+    out = population_change_groups(flow_panel(flows, 1000.0), 2000, 2007, k=3).set_index("region")
+    assert out.loc["akmola", "population_change"] == 0 and out.loc["aktobe", "net_migration_excl_skipped"] == 0
+    assert out.loc["astana", "migration_rate_start"] == 0
+    assert out["group"].to_dict() == {"akmola": 3, "aktobe": 1, "astana": 2, "atyrau": 4}
+    only = population_change_groups(flow_panel(flows, 1000.0), 2000, 2007, k=3, regions=["aktobe"])
+    assert only["region"].tolist() == ["aktobe"] and only["group"].tolist() == [1]
