@@ -145,3 +145,25 @@ def test_option_and_residual_errors_name_what_is_wrong_once():
         reconcile(two, method="wls", residuals=resid.iloc[:8])
     with pytest.raises(ValueError, match=r"^residuals: no backtest errors for model='m'; models with errors: \['k'\]"):
         reconcile(two, method="wls", residuals=resid.assign(model="k"))
+
+
+def test_report_columns_custom_national_and_unusable_weights():
+    from kzmig.forecast.reconcile import project
+
+    fc = _cross_section({"KZ": 12.0, "A": 4.0, "B": 5.0})
+    out, report = reconcile(fc, national="KZ")
+    assert list(report.columns) == ["model", "origin_year", "year", "constraint", "method", "n_series", "total_base",
+                                    "total_reconciled", "sum_regions_base", "sum_regions_reconciled",
+                                    "incoherence_base", "incoherence_reconciled", "max_abs_adjustment", "shrinkage"]
+    # OLS, national_total: incoherence 3 spread over three series, -1 / +1 / +1
+    np.testing.assert_allclose(out["point"], [11.0, 5.0, 6.0], rtol=1e-12)
+    assert report.iloc[0]["origin_year"] == 2022 and report.iloc[0]["n_series"] == 2
+    with pytest.raises(ValueError, match=r"^the weighted constraint matrix C W C' is singular \(all error variances "
+                                         r"zero\?\); use method='ols'\.$"):
+        project(np.ones(3), np.array([[1.0, -1.0, -1.0]]), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"^residuals: need a 'residual' column or both 'actual' and 'point'; found "):
+        reconcile(fc, method="wls", residuals=pd.DataFrame({"region": ["A"], "origin_year": [1], "year": [2]}))
+    flat = pd.DataFrame({"region": ["KZ", "A", "B"] * 5, "origin_year": np.repeat(range(2010, 2015), 3),
+                         "year": np.repeat(range(2011, 2016), 3), "residual": [1.0, 2.0, 5.0] * 4 + [2.0, 0.0, 5.0]})
+    with pytest.raises(ValueError, match=r"their weight is undefined, use method='ols'\.$"):
+        reconcile(fc, method="wls", residuals=flat, national="KZ")  # B's errors are all 5: zero variance
