@@ -198,10 +198,14 @@ def test_population_change_groups_at_exactly_zero(flow_panel):
         "aktobe": ([10] * 8, [1, -1] * 4),                     # dP > 0, M = 0 exactly: 1
         "astana": ([20] * 8, [0, 0, 0, -1, -2, -3, -3, -3]),   # start rate exactly 0, end < 0: 2
         "atyrau": ([1] * 8, [-2] * 8),                         # dP < 0: 4
+        "almaty_city": ([-5] * 8, [5] * 8),                    # dP = 0, M > 0: 1
+        "kostanay": ([0, 0, 0, 1, 2, 3, 3, 3], [0, 0, 0, -1, -2, -3, -3, -3]),  # dP = 0, start rate 0, end < 0: 2
     }
     out = population_change_groups(flow_panel(flows, 1000.0), 2000, 2007, k=3).set_index("region")
     assert out.loc["akmola", "population_change"] == 0 and out.loc["aktobe", "net_migration_excl_skipped"] == 0
     assert out.loc["astana", "migration_rate_start"] == 0
-    assert out["group"].to_dict() == {"akmola": 3, "aktobe": 1, "astana": 2, "atyrau": 4}
+    assert out.loc[["almaty_city", "kostanay"], "population_change"].tolist() == [0, 0]
+    assert out["group"].to_dict() == {"akmola": 3, "aktobe": 1, "astana": 2, "atyrau": 4, "almaty_city": 1,
+                                      "kostanay": 2}
     only = population_change_groups(flow_panel(flows, 1000.0), 2000, 2007, k=3, regions=["aktobe"])
     assert only["region"].tolist() == ["aktobe"] and only["group"].tolist() == [1]
