@@ -9,6 +9,7 @@ synthetic panel with one more, equally synthetic, year).
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -264,21 +265,48 @@ def test_updated_arima_keeps_the_saved_parameters(run, newer):
     assert checked >= 4
 
 
+def _plain_scale(rows: pd.DataFrame, region: str, last: int) -> float:
+    """Mean absolute first difference of a region's net migration up to ``last``, a break year
+    replaced by the mean of its neighbours (the bridging of the study), by a plain loop."""
+    sub = rows.loc[(rows["region"] == region) & (rows["year"] <= last)].sort_values("year")
+    years, values, flags = sub["year"].tolist(), sub["value"].tolist(), sub["flag"].fillna("").tolist()
+    for i, f in enumerate(flags):
+        if "break:" in f:
+            values[i] = (values[i - 1] + values[i + 1]) / 2
+    assert years == list(range(years[0], last + 1))
+    return sum(abs(b - a) for a, b in zip(values, values[1:])) / (len(values) - 1)
+
+
 def test_newer_data_keep_the_runs_conformal_quantiles(run, newer, tmp_path):
-    from kzmig.forecast.evaluate import series_scales
+    """The 95 % conformal half-width of gbm one year ahead is q * s_r, with q the rank
+    ceil((n + 1) 0.95) of the run's horizon-1 backtest residuals |actual - point| / scale (a
+    plain loop over backtest_predictions.csv) and s_r each series' own naive scale up to the
+    origin, for the run (origin 2017) and for the update on newer data (origin 2018, same q)."""
+    import csv
+
+    scores = {}
+    with open(run / "backtest_predictions.csv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            if row["model"] == "gbm" and int(row["year"]) - int(row["origin_year"]) == 1:
+                key = (row["region"], row["origin_year"])
+                scores[key] = abs(float(row["actual"]) - float(row["point"])) / float(row["scale"])
+    ranked = sorted(scores.values())
+    k = math.ceil((len(ranked) + 1) * 0.95)
+    assert len(ranked) == 24 and k == 24  # 6 series x 4 origins (2012-2015)
+    q = ranked[k - 1]
 
     result = predict(run, data=newer)
     new = result.parts[""].tables["forecasts_base"]
     old = pd.read_csv(run / "forecasts_base.csv")
-    panel = pd.read_csv(newer).query("variable == 'net_migration'").rename(columns={"value": "y"})
-    panel["is_break"] = panel["flag"].fillna("").str.contains("break:")
-    scales = {"old": series_scales(panel.loc[panel["year"] <= 2017]), "new": series_scales(panel)}
-    for tab, which, origin in ((old, "old", 2017), (new, "new", 2018)):
+    rows = pd.read_csv(newer).query("variable == 'net_migration'")
+    for tab, origin in ((old, 2017), (new, 2018)):
         g = tab.loc[(tab["model"] == "gbm") & (tab["level"] == 0.95) & (tab["year"] == origin + 1)].set_index("region")
-        q = (g["upper"] - g["point"]) / scales[which].reindex(g.index)
-        np.testing.assert_allclose(q.to_numpy(), q.iloc[0], rtol=1e-12)  # one pooled quantile for every region
-        scales[which + "_q"] = q.iloc[0]
-    assert scales["new_q"] == pytest.approx(scales["old_q"], rel=1e-12)
+        assert len(g) == 6
+        for region, r in g.iterrows():
+            want = q * _plain_scale(rows, region, origin)
+            assert r["upper"] - r["point"] == pytest.approx(want, rel=1e-9), \
+                f"{region} {origin + 1}: conformal half-width = pooled quantile of scaled residuals x own naive scale"
+            assert r["point"] - r["lower"] == pytest.approx(want, rel=1e-9)
 
 
 def test_predict_on_a_planning_run(study, tmp_path):

@@ -33,6 +33,22 @@ def test_classify_trend_table():
     assert classify_trend([10], [7.9], rel_tol=0.3)[0] == "stable inflow"  # tolerance is configurable
 
 
+def test_trend_tolerance_is_taken_from_the_start_rate_at_its_boundary():
+    """delta = max(rel_tol * |start|, abs_tol): an end exactly delta below the start is still stable."""
+    # start 10: delta 2 -> end 8 is on the boundary (stable), 7.99 below it (weakening);
+    # a margin from the end rate (0.2 * 8 = 1.6) would call 8 weakening
+    got = classify_trend([10, 10, 10, 20], [8.0, 7.99, 8.4, 16.0], rel_tol=0.2, abs_tol=0.5)
+    assert list(got) == ["stable inflow", "weakening inflow", "stable inflow", "stable inflow"], \
+        "the trend-type tolerance must be rel_tol times the START rate (METHOD.md section 3)"
+    # rel_tol 0.3: start 10 -> delta 3, end 7 stable (end-based: 2.1, weakening)
+    assert classify_trend([10], [7.0], rel_tol=0.3)[0] == "stable inflow"
+    assert classify_trend([10], [6.99], rel_tol=0.3)[0] == "weakening inflow"
+    # absolute floor at its boundary: start 1.5 -> max(0.3, 0.5) = 0.5; end 1.0 stable, 0.99 weakening
+    assert list(classify_trend([1.5, 1.5], [1.0, 0.99])) == ["stable inflow", "weakening inflow"]
+    # a rise is never weakening, however small the start
+    assert classify_trend([0.1], [50.0])[0] == "stable inflow"
+
+
 def test_smoothed_ends_hand_and_skip(panel):
     rates = panel.assign(r=panel["net_migration"])
     out = smoothed_ends(rates, "r", 2000, 2007, k=3).set_index("region")
@@ -161,3 +177,35 @@ def test_problem_counts_are_na_where_no_region_has_the_indicator():
     out = problem_counts(flags).set_index("year")
     assert out.loc[2020, "n_regions"] == 1 and out.loc[2020, "n_with_data"] == 2
     assert pd.isna(out.loc[2021, "n_regions"]) and out.loc[2021, "n_with_data"] == 0
+
+
+def test_classify_trend_zero_and_small_rates_at_the_edges_of_the_table():
+    """An end rate of exactly 0 is in no type; a small positive end after a non-positive start is an
+    emerging inflow; a small positive start that falls to 0 is not 'stable' even within the margin."""
+    cases = [(0.4, 0.0, None), (-2.0, 0.0, None), (0.0, 0.0, None), (-1.0, 0.5, "emerging inflow"),
+             (0.0, 0.5, "emerging inflow"), (0.4, -0.1, "emerging outflow"), (-0.5, -0.5, "intensifying outflow"),
+             (-0.5, -0.49, "weakening outflow")]
+    s, e, want = zip(*cases)
+    assert list(classify_trend(s, e)) == list(want)
+    # missing inputs given as None (an object column) are missing, not an error
+    assert list(classify_trend([None, 1.0], [1.0, None])) == [None, None]
+
+
+def test_population_change_groups_at_exactly_zero(flow_panel):
+    """The group boundaries of METHOD.md stage 1 at a change, a net migration or a start rate of exactly 0."""
+    flows = {
+        "akmola": ([5] * 8, [-5] * 8),                         # dP = 0 (not a decline), M < 0 throughout: 3
+        "aktobe": ([10] * 8, [1, -1] * 4),                     # dP > 0, M = 0 exactly: 1
+        "astana": ([20] * 8, [0, 0, 0, -1, -2, -3, -3, -3]),   # start rate exactly 0, end < 0: 2
+        "atyrau": ([1] * 8, [-2] * 8),                         # dP < 0: 4
+        "almaty_city": ([-5] * 8, [5] * 8),                    # dP = 0, M > 0: 1
+        "kostanay": ([0, 0, 0, 1, 2, 3, 3, 3], [0, 0, 0, -1, -2, -3, -3, -3]),  # dP = 0, start rate 0, end < 0: 2
+    }
+    out = population_change_groups(flow_panel(flows, 1000.0), 2000, 2007, k=3).set_index("region")
+    assert out.loc["akmola", "population_change"] == 0 and out.loc["aktobe", "net_migration_excl_skipped"] == 0
+    assert out.loc["astana", "migration_rate_start"] == 0
+    assert out.loc[["almaty_city", "kostanay"], "population_change"].tolist() == [0, 0]
+    assert out["group"].to_dict() == {"akmola": 3, "aktobe": 1, "astana": 2, "atyrau": 4, "almaty_city": 1,
+                                      "kostanay": 2}
+    only = population_change_groups(flow_panel(flows, 1000.0), 2000, 2007, k=3, regions=["aktobe"])
+    assert only["region"].tolist() == ["aktobe"] and only["group"].tolist() == [1]

@@ -76,11 +76,41 @@ def test_same_seed_same_forecast_and_horizon_guard():
         GradientBoosting(max_horizon=3).fit(df).predict(5)
 
 
-def test_rate_denominator_round_trip():
-    df = _panel().drop(columns="y_fit")
-    df["pop"] = 1000.0 * (1 + np.arange(len(df)) % 3)
-    fc = GradientBoosting(denominator="pop", max_horizon=1, max_iter=20).fit(df).predict(1)
-    assert np.isfinite(fc["point"]).all() and len(fc) == df["region"].nunique()
+def _rate_panel(pops) -> pd.DataFrame:
+    df = _panel(n_regions=len(pops)).drop(columns="y_fit")
+    df["pop"] = df["region"].map(dict(zip(sorted(df["region"].unique()), pops))).astype(float)
+    return df
+
+
+def test_rate_forecasts_are_multiplied_back_by_the_denominator_value_by_value():
+    """A plain computation with the fitted trees: rate = y / (pop / 1000), scaled by the rate's
+    naive scale; the forecast is (tree output) * scale * (origin-year pop / 1000)."""
+    df = _rate_panel([250_000.0, 1_500_000.0, 40_000.0, 800_000.0, 3_000.0, 2_000_000.0])
+    df["pop"] *= 1 + 0.01 * (df["year"] - 2000)  # a growing population: the origin year's value is used
+    est = GradientBoosting(denominator="pop", max_horizon=2, lags=2, max_iter=20, transform="level").fit(df)
+    fc = est.predict(2).set_index(["region", "year"])["point"]
+    for code, (region, g) in enumerate(df.sort_values("year").groupby("region", sort=True)):
+        d = g["pop"].to_numpy() / 1000.0
+        rate = g["y"].to_numpy() / d
+        s = np.mean(np.abs(np.diff(rate)))  # naive scale of the rate series
+        x = np.array([[code, rate[-1] / s, rate[-2] / s]])  # region_code, y_lag0, y_lag1
+        for h in (1, 2):
+            want = est.models_[h].predict(x)[0] * s * d[-1]
+            assert fc[(region, 2015 + h)] == pytest.approx(want, rel=1e-10), \
+                f"{region} h={h}: a rate forecast must be multiplied back by the denominator (pop / 1000)"
+
+
+def test_rate_model_with_constant_population_equals_the_count_model():
+    """Closed form: with a constant population P_r per region, the scaled rates y / (P_r/1000) / s_rate
+    equal the scaled counts y / s_y, so the trees are the same and the rate forecast turned back
+    into counts must equal the count model's forecast, whatever P_r."""
+    df = _rate_panel([250_000.0, 1_500_000.0, 40_000.0, 800_000.0, 3_000.0, 2_000_000.0])
+    for transform in ("level", "diff"):
+        rate = GradientBoosting(denominator="pop", max_horizon=2, max_iter=30, transform=transform).fit(df).predict(2)
+        count = GradientBoosting(max_horizon=2, max_iter=30, transform=transform).fit(df.drop(columns="pop")).predict(2)
+        np.testing.assert_allclose(rate["point"], count["point"], rtol=1e-9, err_msg=(
+            f"transform={transform}: rate forecasts must be multiplied back by the denominator to counts"))
+        assert rate["region"].tolist() == count["region"].tolist()
 
 
 def test_bad_transform_lists_choices():
