@@ -361,13 +361,23 @@ def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.Da
     -------
     AccountResult
 
+    Raises
+    ------
+    ValueError
+        Missing columns, duplicate or non-finite rows, or an identity whose series are all
+        ``fixed``.
+
     Notes
     -----
     .. math:: \\tilde y = \\hat y - W C' (C W C')^{-1} C \\hat y
 
     (:func:`kzmig.forecast.reconcile.project`), the MinT projection of Wickramasuriya et al.
     (2019) written with a constraint matrix, which handles signed identities (arrivals -
-    departures) that a non-negative summing matrix cannot. The rate view is not linear in the
+    departures) that a non-negative summing matrix cannot.
+
+    A boolean column ``fixed`` marks observed values inside a forecast year (e.g. external flows
+    published for a year the regional series still forecasts): their rows and columns of ``W``
+    are zero, so the projection leaves them unchanged and moves only the forecasts. The rate view is not linear in the
     persons, so it is not reconciled here: derive it afterwards from the reconciled persons
     and the population (:func:`rate_from_persons`), which makes it exact.
     """
@@ -397,11 +407,21 @@ def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.Da
             w, lam = account_weights(keys, method, errors)
             cache[keys] = (c, w, lam, skipped)
         c, w, lam, skipped = cache[keys]
+        if "fixed" in frame.columns:
+            fixed = frame["fixed"].to_numpy(dtype=bool)[pos]
+            if fixed.any():
+                w = w.copy()
+                w[fixed, :] = 0.0
+                w[:, fixed] = 0.0
         for s in skipped:
             if s not in skipped_all:
                 skipped_all.append(s)
         y = point[pos]
-        y_rec = project(y, c, w) if len(c) else y.copy()
+        try:
+            y_rec = project(y, c, w) if len(c) else y.copy()
+        except ValueError:
+            raise ValueError(f"reconcile_account: {dict(zip(by, cell))}: an identity has only fixed (observed) "
+                             "series, nothing to adjust.") from None
         new[pos] = y_rec
         rows.append({**dict(zip(by, cell)), "n_series": len(keys), "n_identities": len(c),
                      "incoherence_base": float(np.abs(c @ y).max()) if len(c) else 0.0,

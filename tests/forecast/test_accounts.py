@@ -107,6 +107,20 @@ def test_signed_identity_national_is_arrivals_minus_departures():
     assert any("arrivals_are_cis_plus_non_cis" in s for s in res.skipped)
 
 
+def test_fixed_observed_series_stay_put():
+    """Arrivals and departures observed (fixed), the national forecast is not: T = A - D pins T = 4,
+    then the regions share the gap: y = (T, a, b, A, D) = (1, 3, 4, 10, 6) -> a + b = 4 with the least
+    squares change a = 3 - 1.5, b = 4 - 1.5."""
+    f = _frame({(NET, NAT): 1.0, (NET, "a"): 3.0, (NET, "b"): 4.0, (ARRIVALS, NAT): 10.0, (DEPARTURES, NAT): 6.0})
+    f["fixed"] = f["variable"].isin([ARRIVALS, DEPARTURES])
+    got = reconcile_account(f).reconciled.set_index(["variable", "region"])["point"]
+    np.testing.assert_allclose(got[[(NET, NAT), (NET, "a"), (NET, "b"), (ARRIVALS, NAT), (DEPARTURES, NAT)]],
+                               [4, 1.5, 2.5, 10, 6], atol=1e-12)
+    f["fixed"] = True
+    with pytest.raises(ValueError, match="only fixed"):
+        reconcile_account(f)
+
+
 def test_constraint_matrix_signs():
     keys = [(NET, NAT), (NET, "a"), (NET, "b"), (ARRIVALS, NAT), (DEPARTURES, NAT)]
     ids, skipped = linear_identities(keys)
