@@ -413,6 +413,15 @@ def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.Da
                 w = w.copy()
                 w[fixed, :] = 0.0
                 w[:, fixed] = 0.0
+                # an identity among observed values only is the data's own: check it, do not enforce it
+                only = ~(np.abs(c[:, ~fixed]) > 0).any(axis=1)
+                dev = np.abs(c[only] @ point[pos])
+                if (dev > TOLERANCE["persons"]).any():
+                    ids, _ = linear_identities(keys, national)
+                    bad = [i.name for i, o in zip(ids, only) if o]
+                    raise ValueError(f"reconcile_account: {dict(zip(by, cell))}: observed values break "
+                                     f"{bad} by up to {dev.max():,.1f}; the data do not add up.")
+                c = c[~only]
         for s in skipped:
             if s not in skipped_all:
                 skipped_all.append(s)
