@@ -235,7 +235,10 @@ def main(argv=None) -> int:
     print(f"regional cells outside the account (incomplete partition at their origin): {len(partial)} of "
           f"{int(reg.sum())}, origins {sorted(set(partial['origin_year']))}")
     separate = {acc.NET: persons, acc.RATE: rate}
+    inside = lambda d: d.merge(partial[CELL], on=CELL, how="left", indicator=True).query(  # noqa: E731
+        "_merge == 'left_only'").drop(columns="_merge")
     groups = [("regional persons", acc.NET, False), ("regional rate", acc.RATE, False),
+              ("regional persons, in account", acc.NET, "inside"), ("regional rate, in account", acc.RATE, "inside"),
               ("national balance", acc.NET, True), ("arrivals", acc.ARRIVALS, True),
               ("departures", acc.DEPARTURES, True)]
     for method in ("ols", "wls"):
@@ -248,9 +251,13 @@ def main(argv=None) -> int:
                                         ignore_index=True))
         rows = []
         for label, var, national in groups:
-            pick = (lambda d: d.loc[d["region"] == NATIONAL]) if national else \
-                (lambda d: d.loc[d["region"] != NATIONAL])
-            sep = separate.get(var) if not national else None
+            if national == "inside":
+                pick = lambda d: inside(d.loc[d["region"] != NATIONAL])  # noqa: E731
+            elif national:
+                pick = lambda d: d.loc[d["region"] == NATIONAL]  # noqa: E731
+            else:
+                pick = lambda d: d.loc[d["region"] != NATIONAL]  # noqa: E731
+            sep = separate.get(var) if national is not True else None
             if sep is None:
                 src = net if var == acc.NET else ext
                 sep = src.loc[src["target"] == var]
@@ -259,7 +266,7 @@ def main(argv=None) -> int:
             c = nb(pick(c_all)).merge(sep[CELL], on=CELL)
             s = sep.merge(c[CELL], on=CELL)
             cf = nb(pick(conf.loc[conf["variable"] == var])).merge(c[CELL], on=CELL)
-            r, lo, hi = ratio_ci(c, s, "origin_year" if national else "region", a.boot, a.seed)
+            r, lo, hi = ratio_ci(c, s, "origin_year" if national is True else "region", a.boot, a.seed)
             row = {"series": label, "cells": len(c), "mase_separate": mase(s), "mase_coherent": mase(c),
                    "ratio": r, "ci90_lo": lo, "ci90_hi": hi}
             for lv in (80, 95):

@@ -241,3 +241,39 @@ def _replace(forecasts: pd.DataFrame, rec: pd.DataFrame, regional: pd.DataFrame,
         touched = sel & out["target"].isin([*set(new.index.get_level_values(0)), acc.RATE, acc.POPULATION])
         out.loc[touched, "reconciled"] = "account"
     return out
+
+
+def run_account(parts, forecasts: pd.DataFrame, history: pd.DataFrame | None = None, *, quantity: str = "rate"
+                ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
+    """The planning run's hook: coherent forecasts, the consistency table and notes.
+
+    Parameters
+    ----------
+    parts : mapping of str to StudyResult
+        The run's parts; the population projection is taken from the forecasting study that
+        has a ``population_forecasts`` table.
+    forecasts : DataFrame
+        The run's concatenated forecast table (:func:`kzmig.studies.planning.planning_parts`).
+    history : DataFrame, optional
+        Observed values, wide (``region, year``, one column per target).
+    quantity : {"rate", "persons"}, default "rate"
+
+    Returns
+    -------
+    (forecasts, tables, notes)
+        ``tables`` is ``{"consistency": ...}``; when the run has no net migration forecast or
+        population projection, the forecasts come back unchanged, ``tables`` is empty and the
+        note says why.
+    """
+    pops = [p.tables["population_forecasts"] for k, p in parts.items()
+            if k.startswith("forecast/") and "population_forecasts" in p.tables]
+    have = set(forecasts.get("target", pd.Series(dtype=str)))
+    if not pops or not {acc.NET, acc.RATE} <= have:
+        return forecasts, {}, ["The forecasts are not reconciled into one account: the run has no population "
+                               "projection or no forecast of both net migration and its rate."]
+    res = coherent_forecasts(forecasts, pops[0], history, quantity=quantity)
+    bad = res.consistency.loc[~res.consistency["holds"]]
+    notes = list(res.notes)
+    if len(bad):
+        notes.append(f"{len(bad)} identity-years miss the tolerance (planning/consistency.csv).")
+    return res.forecasts, {"consistency": res.consistency}, notes
