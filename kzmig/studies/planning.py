@@ -24,6 +24,7 @@ from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overvi
 from kzmig.reporting.planning_workbook import write_planning_workbook
 from kzmig.reporting.charts import figure_bytes
 from kzmig.reporting.report import FigureBlock, TableBlock, write_report
+from kzmig.studies.accounts import run_account
 from kzmig.studies.base import StudyResult
 
 logger = logging.getLogger(__name__)
@@ -246,16 +247,17 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
         if key in parts and "specialist_forecasts" in parts[key].tables:
             forecasts = pd.concat([forecasts, parts[key].tables["specialist_forecasts"]], ignore_index=True)
     history, breaks = _history(parts), _breaks(parts)
+    forecasts, account_tables, account_notes = run_account(parts, forecasts, history)  # one account (issue 18)
     tables = planning_tables(forecasts)
     targets = planning_targets(forecasts)
     skipped = [w for p in parts.values() for w in p.warnings if "not forecast" in w]
-    gaps = list(GAPS) + skipped
+    gaps = list(GAPS) + skipped + account_notes
     caveats = coverage_caveats(targets, accuracy)
     merged = {t.target: "; ".join(c for c in (t.caveat, caveats.get(t.target, "")) if c)
               for t in targets.itertuples(index=False)}
     targets = targets.assign(caveat=targets["target"].map(merged))
     consistency = national_consistency(forecasts)
-    if len(consistency):
+    if len(consistency) and consistency["difference"].abs().max() > 0.5:
         last = consistency.iloc[-1]
         gaps.append(f"National net migration is forecast twice: as a series (net_migration: {last['net_migration']:,.0f} "
                     f"in {int(last['year'])}) and as external arrivals minus departures ({last['arrivals_minus_departures']:,.0f});"
@@ -287,7 +289,8 @@ def planning_parts(cfg: Any, parts: Mapping[str, StudyResult], data_meta: Mappin
 
     return {
         "planning": StudyResult(study="planning", name=cfg.name,
-                                tables={"national_consistency": consistency} if len(consistency) else {},
+                                tables={**({"national_consistency": consistency} if len(consistency) else {}),
+                                        **account_tables},
                                 writers={"forecast_tables.xlsx": workbook,
                                          "forecast_tables.csv": lambda path: write_planning_csv(tables, path)}),
         "charts": StudyResult(study="charts", name=cfg.name, tables={},
