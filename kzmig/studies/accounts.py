@@ -261,7 +261,8 @@ def run_account(parts, forecasts: pd.DataFrame, history: pd.DataFrame | None = N
     Returns
     -------
     (forecasts, tables, notes)
-        ``tables`` is ``{"consistency": ...}``; when the run has no net migration forecast or
+        ``tables`` is ``{"consistency": ..., "forecasts_coherent": ...}`` (the selected rows of
+        the account's targets, as the workbook shows them); when the run has no net migration forecast or
         population projection, the forecasts come back unchanged, ``tables`` is empty and the
         note says why.
     """
@@ -276,4 +277,7 @@ def run_account(parts, forecasts: pd.DataFrame, history: pd.DataFrame | None = N
     notes = list(res.notes)
     if len(bad):
         notes.append(f"{len(bad)} identity-years miss the tolerance (planning/consistency.csv).")
-    return res.forecasts, {"consistency": res.consistency}, notes
+    touched = res.forecasts["selected"].astype(bool) & res.forecasts["target"].isin(
+        [acc.NET, acc.RATE, acc.POPULATION, *FLOWS])
+    return res.forecasts, {"consistency": res.consistency,
+                           "forecasts_coherent": res.forecasts.loc[touched].reset_index(drop=True)}, notes

@@ -101,3 +101,17 @@ def test_a_missing_flow_is_named_not_dropped():
     res = coherent_forecasts(fc, popt, hist)
     assert any("departures_are_cis_plus_non_cis" in n and DEPARTURES_NON_CIS in n for n in res.notes)
     assert res.consistency["holds"].all()
+
+
+def test_run_hook_returns_tables_or_says_why_not():
+    from kzmig.studies.accounts import run_account
+    from kzmig.studies.base import StudyResult
+
+    fc, popt, hist = _run(3)
+    parts = {"forecast/net_migration": StudyResult(study="forecast", name="x", tables={"population_forecasts": popt})}
+    out, tables, notes = run_account(parts, fc, hist)
+    assert set(tables) == {"consistency", "forecasts_coherent"} and tables["consistency"]["holds"].all()
+    assert tables["forecasts_coherent"]["selected"].all()
+    assert not out.equals(fc)
+    same, none, why = run_account(parts, fc.loc[fc["target"] != RATE], hist)
+    assert none == {} and same.equals(fc.loc[fc["target"] != RATE]) and "not reconciled" in why[0]
