@@ -115,3 +115,39 @@ def test_run_hook_returns_tables_or_says_why_not():
     assert not out.equals(fc)
     same, none, why = run_account(parts, fc.loc[fc["target"] != RATE], hist)
     assert none == {} and same.equals(fc.loc[fc["target"] != RATE]) and "not reconciled" in why[0]
+
+
+def test_coherent_input_comes_back_unchanged_with_persons_from_the_rate():
+    """A run whose only incoherence is the persons model: the account derives persons from the rate
+    (independent loop here), which already add up, so the rate is returned as forecast."""
+    fc, popt, hist = _run(4)
+    sel = fc["selected"]
+    persons = {}
+    for r in REGIONS:
+        p = popt.loc[(popt.region == r) & (popt.flow_year == YEARS[0]), "population_start"].item()
+        for y in YEARS:
+            n = popt.loc[(popt.region == r) & (popt.flow_year == y), "natural_increase"].item()
+            m = fc.loc[sel & (fc.target == RATE) & (fc.region == r) & (fc.year == y), "point"].iloc[0]
+            x = m * (2 * p + n) / (2000 - m)  # M = m (P + P + N + M) / 2000, solved for M
+            persons[(r, y)] = x
+            p = p + n + x
+    for y in YEARS:
+        nat = sum(persons[(r, y)] for r in REGIONS)
+        fc.loc[sel & (fc.target == NET) & (fc.region == NAT) & (fc.year == y), "point"] = nat
+        if y == YEARS[0]:
+            continue
+        flows = {ARRIVALS: 40000.0 + nat, DEPARTURES: 40000.0, ARRIVALS_CIS: 25000.0,
+                 ARRIVALS_NON_CIS: 15000.0 + nat, DEPARTURES_CIS: 30000.0, DEPARTURES_NON_CIS: 10000.0}
+        for t, v in flows.items():
+            fc.loc[sel & (fc.target == t) & (fc.year == y), "point"] = v
+    hist = None  # no observed year: 2025 has no flows at all, its flow identities are reported as skipped
+    res = coherent_forecasts(fc, popt, hist)
+    out = res.forecasts.loc[res.forecasts["selected"]]
+    for r in REGIONS:
+        for y in YEARS:
+            got = out.loc[(out.target == NET) & (out.region == r) & (out.year == y), "point"].iloc[0]
+            rate_in = fc.loc[sel & (fc.target == RATE) & (fc.region == r) & (fc.year == y), "point"].iloc[0]
+            rate_out = out.loc[(out.target == RATE) & (out.region == r) & (out.year == y), "point"].iloc[0]
+            assert got == pytest.approx(persons[(r, y)], abs=1e-6)
+            assert rate_out == pytest.approx(rate_in, abs=1e-9)
+    assert any("national_is_arrivals_minus_departures" in n for n in res.notes)
