@@ -24,6 +24,7 @@ def _run(seed=0):
             n = rng.uniform(5e3, 3e4)
             pop.append(("m_pop", r, y, p, n))
             p += n
+            rows.append(("population", "m_pop", r, 2024, y + 1, p, p - 1e4, p + 1e4, 0.8, True))
             rate = rng.normal(0, 6)
             for t, x, half in ((RATE, rate, 2.0), (NET, rng.normal(0, 5000), 3000.0)):
                 for lv, k in ((0.8, 1.0), (0.95, 1.5)):
@@ -64,6 +65,7 @@ def test_every_identity_holds_and_views_agree():
             m, rate = pts.loc[(r, y), NET], pts.loc[(r, y), RATE]
             p1 = p + n + m
             assert m == pytest.approx(rate * (p + p1) / 2 / 1000, abs=1e-6)
+            assert pts.loc[(r, y + 1), "population"] == pytest.approx(p1, rel=1e-12)
             p = p1
     for y in YEARS:
         nat = pts.loc[(NAT, y), NET]
