@@ -55,7 +55,6 @@ EXTERNAL = "external_net"
 METHODS = ("ols", "wls", "mint_shrink")
 #: tolerances of the consistency table (issue 18): persons, and rates per 1,000
 TOLERANCE = {"persons": 0.5, "per_1000": 1e-6}
-_KEY = ("variable", "region")
 
 
 # --------------------------------------------------------------------- persons <-> rate
