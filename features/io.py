@@ -251,7 +251,7 @@ def read_user_table(path: str | Path, *, allow_new: bool | Iterable[str] = False
         Content errors (regions, years, variables, numbers, and those of
         :func:`kzmig.features.validate.check_long`), all kinds found in one pass, each naming
         the file, row (and sheet), column, region and year.
-    ValueError
+    ConfigError
         A ``decimal`` or ``thousands`` value kzmig cannot use.
     """
     check_options(decimal, thousands)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from kzmig.core.errors import ConfigError
+
 #: the space characters read as a thousands separator when the thousands separator is " "
 SPACES = " \u00a0\u202f\u2009"
 _SP = f"[{SPACES}]"
@@ -66,14 +68,14 @@ class AmbiguousNumbers(ValueError):
 
 
 def check_options(decimal: str | None, thousands: str | None, *, owner: str = "read_user_table") -> None:
-    """Raise :class:`ValueError` for a decimal or thousands option kzmig cannot use."""
+    """Raise :class:`~kzmig.core.errors.ConfigError` for a decimal or thousands option kzmig cannot use."""
     if decimal is not None and decimal not in DECIMALS:
-        raise ValueError(f"{owner}: decimal={decimal!r}; give '.' or ','.")
+        raise ConfigError(f"{owner}: decimal={decimal!r} (--decimal); give '.' or ','.")
     if thousands is not None and thousands not in THOUSANDS and thousands not in SPACES:
-        raise ValueError(f"{owner}: thousands={thousands!r}; give ' ' (any space, also non-breaking), ',', "
-                         "'.' or '' (none).")
+        raise ConfigError(f"{owner}: thousands={thousands!r} (--thousands); give ' ' (any space, also "
+                          "non-breaking), ',', '.' or '' (none).")
     if decimal is not None and thousands is not None and decimal == thousands:
-        raise ValueError(f"{owner}: decimal and thousands are both {decimal!r}; they must differ.")
+        raise ConfigError(f"{owner}: decimal and thousands are both {decimal!r}; they must differ.")
 
 
 def _texts(cells: pd.Series) -> pd.Series:

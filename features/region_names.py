@@ -95,20 +95,27 @@ def _kazakh_latin(text: str, table: dict[str, str]) -> str:
 def fold(name: str) -> str:
     """The script-, case-, diacritic- and punctuation-free key of a region label.
 
-    ``'Северо-Казахстанская обл.'``, ``'severo kazakhstanskaya obl'`` -> ``'severokazakhstanskayaobl'``.
+    ``'severo kazakhstanskaya OBL.'`` -> ``'severokazakhstanskayaobl'``; a Cyrillic label keeps a
+    ``'c:'`` prefix (``'Северо-Казахстанская обл.'`` -> ``'c:severokazakhstanskayaobl'``).
     """
     from anyascii import anyascii
 
     s = unicodedata.normalize("NFC", str(name)).lower().replace("ё", "е").replace("ı", "i")
-    s = re.sub(r"[\"'«»’ʼ`]", "", s)
-    return re.sub(r"[^a-z0-9]+", "", anyascii(s).lower())
+    # the Cyrillic soft and hard signs count (a truncated official label 'ОБЛАСТ' is not 'ОБЛАСТЬ');
+    # their Latin renderings (', ʹ, `) do not, so each transliteration is a spelling of its own
+    s = s.replace("ь", "6").replace("ъ", "7")
+    s = re.sub(r"[\"'«»’ʼʹ`]", "", s)
+    # a Cyrillic label is matched against Cyrillic spellings only (each has its Latin forms of its own):
+    # 'АКМОЛИНСКАЯ ОБЛАСТ' must not pass as the transliteration 'Akmolinskaya oblast'
+    script = "c:" if re.search(r"[\u0400-\u04FF]", s) else ""
+    return script + re.sub(r"[^a-z0-9]+", "", anyascii(s).lower())
 
 
 def _tokens(name: str) -> list[str]:
     from anyascii import anyascii
 
     s = unicodedata.normalize("NFC", str(name)).lower().replace("ё", "е").replace("ı", "i")
-    s = re.sub(r"[\"'«»’ʼ`]", "", s)
+    s = re.sub(r"[\"'«»’ʼʹ`]", "", s.replace("ь", "").replace("ъ", ""))
     return [t for t in re.split(r"[^a-z0-9]+", anyascii(s).lower()) if t]
 
 
@@ -252,8 +259,10 @@ def vocabulary() -> Vocabulary:
         d = distinctive(text)
         if d:
             pool.setdefault(d, code)
-    spellings = spellings.assign(key=spellings["spelling"].map(fold))
-    spellings = spellings.drop_duplicates(["region", "key"]).drop(columns="key").reset_index(drop=True)
+    # one spelling per region, folded key and script (Cyrillic forms and their Latin transliterations both shown)
+    spellings = spellings.assign(key=spellings["spelling"].map(fold),
+                                 cyr=spellings["spelling"].str.contains(r"[\u0400-\u04FF]", regex=True))
+    spellings = spellings.drop_duplicates(["region", "key", "cyr"]).drop(columns=["key", "cyr"]).reset_index(drop=True)
     return Vocabulary(spellings, exact, {k: frozenset(v) for k, v in folded.items()}, pool, iso_of)
 
 
@@ -294,3 +303,48 @@ def spellings_of(code: str) -> list[str]:
     """The accepted spellings of a region (one per folded key, official forms first)."""
     sp = vocabulary().spellings
     return sp.loc[sp["region"] == code, "spelling"].tolist()
+
+
+def borders_note(code: str) -> str:
+    """When a region exists and what it is in the fixed-border views (for ``kzmig data regions``)."""
+    from kzmig.features.regions import BORDERS, MERGES, load_regions, units
+
+    reg = load_regions().set_index("region")
+    if code not in reg.index or code == "kazakhstan":
+        return "national total" if code == "kazakhstan" else ""
+    rec = reg.loc[code]
+    parts = []
+    created, abolished = rec.get("year_created"), rec.get("year_abolished")
+    if pd.notna(created) and str(created).strip():
+        parts.append(f"since {int(float(created))}")
+    if pd.notna(abolished) and str(abolished).strip():
+        parts.append(f"until {int(float(abolished))}")
+    views = []
+    for b in sorted(BORDERS, reverse=True):
+        if code in MERGES[b]:
+            views.append(f"{b} borders: in {MERGES[b][code]}")
+        elif code in units(b):
+            continue
+        else:
+            views.append(f"{b} borders: no unit")
+    inside = [b for b in BORDERS if code in units(b)]
+    if code in MERGES[2017].values() and code == "south_kazakhstan":
+        views = [f"a unit of the {', '.join(map(str, inside))} borders view only (Shymkent + Turkestan)"]
+    return "; ".join(parts + views)
+
+
+def region_table() -> pd.DataFrame:
+    """One row per region code: ISO 3166-2, KATO, Russian and Kazakh names, borders note."""
+    from kzmig.features.regions import load_regions
+
+    reg = load_regions()
+    v = vocabulary()
+    out = pd.DataFrame({
+        "region": reg["region"].astype(str),
+        "iso_3166_2": reg["region"].map(lambda c: v.iso.get(c, "")),
+        "kato": reg["kato"].fillna("").astype(str),
+        "name_ru": reg["name_ru"].fillna("").astype(str),
+        "name_kk": reg["name_kk"].fillna("").astype(str),
+        "borders": reg["region"].map(borders_note),
+    })
+    return out.sort_values("region", kind="stable").reset_index(drop=True)
