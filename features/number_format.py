@@ -71,7 +71,7 @@ def check_options(decimal: str | None, thousands: str | None, *, owner: str = "r
     """Raise :class:`~kzmig.core.errors.ConfigError` for a decimal or thousands option kzmig cannot use."""
     if decimal is not None and decimal not in DECIMALS:
         raise ConfigError(f"{owner}: decimal={decimal!r} (--decimal); give '.' or ','.")
-    if thousands is not None and thousands not in THOUSANDS and thousands not in SPACES:
+    if thousands is not None and thousands not in THOUSANDS and thousands not in set(SPACES):
         raise ConfigError(f"{owner}: thousands={thousands!r} (--thousands); give ' ' (any space, also "
                           "non-breaking), ',', '.' or '' (none).")
     if decimal is not None and thousands is not None and decimal == thousands:
@@ -96,7 +96,7 @@ def decide(cells: pd.Series, *, separator: str | None, decimal: str | None = Non
         outside a ``;``-separated file, and ``decimal`` is not given.
     """
     check_options(decimal, thousands)
-    if thousands is not None and thousands in SPACES:
+    if thousands is not None and thousands in set(SPACES):
         thousands = " "
     s = _texts(cells)
     if decimal is None and thousands in (",", "."):

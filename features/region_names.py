@@ -137,6 +137,21 @@ def _russian_short(name: str) -> list[str]:
     return []
 
 
+#: Kazakh letters as Russian texts replace them (``область Жетісу`` -> ``область Жетысу``, ``Жетису``)
+_KK_TO_RU = ({"і": "ы", "ұ": "у", "ү": "у", "ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "һ": "х"},
+             {"і": "и", "ұ": "у", "ү": "у", "ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "һ": "х"})
+
+
+def _russian_letters(name: str) -> list[str]:
+    """A Russian name holding Kazakh letters written with Russian ones only (both usual renderings of і)."""
+    if not re.search(r"[іұүәғқңөһІҰҮӘҒҚҢӨҺ]", name):
+        return []
+    out = []
+    for table in _KK_TO_RU:
+        out.append("".join((table.get(c.lower(), c.lower()).upper() if c.isupper() else table.get(c, c)) for c in name))
+    return out
+
+
 def _kazakh_short(name: str) -> list[str]:
     m = re.fullmatch(r"(.+?)\s+облысы", name, flags=re.I)
     if m:
@@ -208,12 +223,17 @@ def vocabulary() -> Vocabulary:
     for rec in regions.itertuples(index=False):
         code = str(rec.region)
         ru, kk, en = (str(v) if isinstance(v, str) else "" for v in (rec.name_ru, rec.name_kk, rec.name_en))
-        add((ru, code, "russian"))
-        for s in _russian_short(ru):
-            add((s, code, "russian short"))
+        for form in dict.fromkeys([ru, *_russian_letters(ru)]):
+            add((form, code, "russian"))
+            for s in _russian_short(form):
+                add((s, code, "russian short"))
         add((kk, code, "kazakh"))
         for s in _kazakh_short(kk):
             add((s, code, "kazakh short"))
+        for form in _russian_letters(kk):  # Қазақстан -> Казакстан, as typed on a Russian keyboard
+            add((form, code, "kazakh in russian letters"))
+            for s in _kazakh_short(form):
+                add((s, code, "kazakh in russian letters"))
         add((en, code, "english"))
         for s in _latin_variants(en):
             add((s, code, "english"))

@@ -182,7 +182,7 @@ def check_long(df: pd.DataFrame, source: str = "table", problems: Problems | Non
         report.add("negative counts", f"{int(neg.sum())} negative count(s): " + _rows(df, neg))
     lo = df["variable"].map(lambda v: VARIABLES[v].lo if v in VARIABLES else -np.inf)
     hi = df["variable"].map(lambda v: VARIABLES[v].hi if v in VARIABLES else np.inf)
-    out = (df["value"] < lo) | (df["value"] > hi)
+    out = ((df["value"] < lo) | (df["value"] > hi)) & ~neg  # a negative count is reported once, as such
     if out.any():
         report.add("implausible values", f"{int(out.sum())} value(s) outside the plausible range of their "
                    "variable: " + _rows(df, out, lambda r: f"value={r['value']!r} not in "
