@@ -239,7 +239,7 @@ def read_user_table(path: str | Path, *, allow_new: bool | Iterable[str] = False
         ``region`` (string, codes), ``year`` (int64), ``variable`` (string), ``value``
         (float64) and the file's other columns, one row per (region, year, variable).
         ``attrs["read_as"]`` says how the file was read: ``separator`` (``comma``,
-        ``semicolon``, ``tab`` or ``spreadsheet cells``), ``decimal`` (``point``/``comma``) and
+        ``semicolon``, ``tab``, or ``none (workbook cells)`` for XLSX), ``decimal`` (``point``/``comma``) and
         ``thousands`` (``space``, ``comma``, ``point``, ``none``).
 
     Raises

@@ -40,7 +40,7 @@ _SPACE_GROUPS = re.compile(rf"^[+-]?\d{{1,3}}(?:{_SP}\d{{3}})+(?:([.,])\d+)?$")
 
 DECIMALS = (".", ",")
 THOUSANDS = {" ": "space", ",": "comma", ".": "point", "": "none"}
-SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", None: "spreadsheet cells"}
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", None: "none (workbook cells)"}
 
 
 @dataclass(frozen=True)

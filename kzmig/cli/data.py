@@ -39,8 +39,10 @@ def check(
     cov = coverage(long)
     console = out_console()
     read_as = long.attrs.get("read_as")
-    caption = (f"read as {read_as['separator']}-separated, decimal {read_as['decimal']}, thousands separator "
-               f"{read_as['thousands']}" if read_as else None)
+    caption = None
+    if read_as:
+        how = "a workbook" if read_as["separator"].startswith("none") else f"{read_as['separator']}-separated"
+        caption = f"read as {how}, decimal {read_as['decimal']}, thousands separator {read_as['thousands']}"
     table = Table(title=f"coverage of {source.label}", caption=caption)
     for col in cov.columns:
         table.add_column(col, justify="left" if col == "variable" else "right")

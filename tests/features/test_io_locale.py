@@ -115,8 +115,10 @@ def test_xlsx_text_cells_in_russian_format(tmp_path):
     p = tmp_path / "ru.xlsx"
     pd.DataFrame({"region": ["СКО", "ВКО"], "year": [2023, 2023], "variable": ["population", "population"],
                   "value": ["530\u00a0100", 1350000]}).to_excel(p, index=False)
-    assert _values(read_user_table(p)) == [["east_kazakhstan", 2023, "population", 1350000.0],
-                                           ["north_kazakhstan", 2023, "population", 530100.0]]
+    df = read_user_table(p)
+    assert _values(df) == [["east_kazakhstan", 2023, "population", 1350000.0],
+                           ["north_kazakhstan", 2023, "population", 530100.0]]
+    assert df.attrs["read_as"] == {"separator": "none (workbook cells)", "decimal": "point", "thousands": "space"}
 
 
 def test_three_kinds_of_problem_in_one_pass(user_file):
