@@ -9,7 +9,7 @@ from rich.table import Table
 from kzmig.cli._common import out_console
 from kzmig.features.fetch.catalog import SERIES
 
-app = typer.Typer(help="Build the shipped dataset, check a data file, fetch a new version, compare versions.",
+app = typer.Typer(help="Build the shipped dataset, check a data file, list the regions and their spellings, fetch a new version, compare versions.",
                   no_args_is_help=True)
 
 
