@@ -75,9 +75,8 @@ ABBREVIATIONS = {
 RU_SCHEMES = ("BGN_PCGN", "WIKIPEDIA", "ICAO_DOC_9303", "ALA_LC", "SCIENTIFIC", "GOST_779_ALT")
 #: Words every region name shares, in every script (after :func:`fold`): no evidence in suggestions.
 GENERIC = frozenset({
-    "oblast", "oblasti", "oblast", "obl", "oblysy", "oblys", "region", "regionen", "oblast", "oblys",
-    "respublika", "respubliki", "respublikasy", "republic", "of", "gorod", "goroda", "g", "qalasy",
-    "kalasy", "q", "k", "city", "the",
+    "oblast", "oblasti", "obl", "oblysy", "oblys", "region", "regionen", "respublika", "respubliki",
+    "respublikasy", "republic", "of", "gorod", "goroda", "g", "qalasy", "kalasy", "q", "k", "city", "the",
 })
 #: How close the distinctive part of a name must be to a known one to be suggested (difflib ratio).
 SUGGEST_CUTOFF = 0.75
