@@ -189,11 +189,18 @@ def _with_derived(long: pd.DataFrame, view_name: str) -> pd.DataFrame:
     return out[LONG_COLUMNS].sort_values(["variable", "region", "year"], kind="stable").reset_index(drop=True)
 
 
-def user_observations(path: Path | str) -> pd.DataFrame:
-    """A user file (CSV/XLSX, long or wide) in the stored layout: source = the file, flag as given."""
+def user_observations(path: Path | str, *, decimal: str | None = None, thousands: str | None = None) -> pd.DataFrame:
+    """A user file (CSV/XLSX, long or wide) in the stored layout: source = the file, flag as given.
+
+    ``decimal`` and ``thousands`` say how its numbers are written (see
+    :func:`kzmig.features.io.read_user_table`); ``attrs["read_as"]`` says how the file was read.
+    """
     from kzmig.features.io import read_user_table
 
-    return complete_observations(read_user_table(Path(path)), source=str(path))
+    table = read_user_table(Path(path), decimal=decimal, thousands=thousands)
+    out = complete_observations(table, source=str(path))
+    out.attrs["read_as"] = table.attrs.get("read_as")
+    return out
 
 
 def complete_observations(df: pd.DataFrame, *, source: str = "user table") -> pd.DataFrame:

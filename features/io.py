@@ -11,13 +11,26 @@ wide by year
     an error (its values would otherwise be dropped unseen).
 
 How the cells are read (delimiter sniffing, cut files, control characters) is described in
-:mod:`kzmig.features.io_read`. Region names may be codes or any spelling in
-``data/region_aliases.csv`` (Russian, Kazakh, Latin transliterations, old names); they are
+:mod:`kzmig.features.io_read`. Region names may be codes or any accepted spelling (Russian
+full and short forms, Kazakh, Latin transliterations, ISO 3166-2 and KATO codes, abbreviations,
+former names; :mod:`kzmig.features.region_names`, listed by ``kzmig data regions``); they are
 mapped to codes once, here. Row numbers in messages are the file's own (header = row 1); a
 cell of a wide file is named by its row and its year.
 
 Rules
 -----
+Numbers
+    The ``value`` cells (the year cells of a wide file) may be written as Russian-locale Excel
+    writes them: ``530 100`` (space, U+00A0 or U+202F between thousands), ``4,7`` (decimal
+    comma). The convention is found from the cells and the separator
+    (:mod:`kzmig.features.number_format`): a ``;``-separated file, or a column whose cells can
+    only be read one way, is read without asking; an ambiguous column (``1,234`` alone in a
+    comma- or tab-separated file, or decimal commas mixed with decimal points) is an error
+    naming the column and the ``decimal=`` / ``thousands=`` arguments that settle it.
+All problems in one pass
+    Problems of the content (regions, years, variables, numbers, duplicates, units, ranges,
+    scale slips) are all collected and reported together, grouped by kind, each listing its
+    first rows (file row, column, region, year) and a count of the rest.
 Several XLSX sheets
     Every sheet with data is read and the sheets are concatenated, provided they all have the
     same layout (all long, or all wide; wide sheets may cover different years). Messages name
@@ -43,10 +56,13 @@ import pandas as pd
 
 from kzmig.core.errors import DataFileError, PanelContractError
 from kzmig.features.io_read import LONG_REQUIRED, YEAR_COL, Sheet, layout, read_sheets
+from kzmig.features.number_format import (SEPARATOR_NAMES, THOUSANDS, AmbiguousNumbers, NumberFormat,
+                                          check_options, decide, foreign, normalise)
 from kzmig.features.panel import validate_panel
-from kzmig.features.regions import resolve_region, suggest_region
-from kzmig.features.validate import (MAX_LISTED, ROW_COL, SHEET_COL, check_derived, check_variables,
-                                     location)
+from kzmig.features.region_names import ambiguous as ambiguous_region
+from kzmig.features.regions import SPELLINGS_HINT, resolve_region, suggest_region
+from kzmig.features.validate import (MAX_LISTED, ROW_COL, SHEET_COL, Problems, check_derived, check_long,
+                                     check_variables, location)
 
 logger = logging.getLogger(__name__)
 
@@ -108,44 +124,96 @@ def _combine(path: Path, sheets: list[Sheet]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _resolve_regions(path: Path, df: pd.DataFrame) -> pd.DataFrame:
+def _resolve_regions(path: Path, df: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """Region names to codes; blank and unknown names are recorded (and kept as written)."""
     names = df["region"].astype("string").str.strip()
     blank = names.isna() | (names == "")
     if blank.any():
         rows = ", ".join(location(df.loc[i]) for i in df.index[blank][:MAX_LISTED])
-        raise PanelContractError(
-            f"{path}: column 'region' is blank in {int(blank.sum())} row(s): {rows}; give the region of each row."
-        )
-    mapping = {n: resolve_region(n) for n in names.unique()}
+        more = f" and {int(blank.sum()) - MAX_LISTED} more" if blank.sum() > MAX_LISTED else ""
+        problems.add("blank regions", f"column 'region' is blank in {int(blank.sum())} row(s): {rows}{more}; "
+                     "give the region of each row.")
+    mapping = {n: resolve_region(n) for n in names[~blank].unique()}
     unknown = [n for n, code in mapping.items() if code is None]
     if unknown:
         parts = []
         for n in unknown[:MAX_LISTED]:
-            where = location(df.loc[names.index[names == n][0]])
+            rows = names.index[names == n]
+            rec = df.loc[rows[0]]
+            where = f"{location(rec)}, year {rec['year']}" + (f"; {len(rows)} rows in all" if len(rows) > 1 else "")
+            could = ambiguous_region(n)
             hint = suggest_region(n)
-            parts.append(f"{n!r} ({where})" + (f" -> closest known: {hint!r}" if hint else ""))
-        raise PanelContractError(
-            f"{path}: column 'region' has {len(unknown)} unknown region name(s): " + "; ".join(parts)
-            + ". Use a code of data/regions.csv or a spelling of data/region_aliases.csv."
-        )
-    return df.assign(region=names.map(mapping).astype("string"))
+            if could:
+                parts.append(f"{n!r} ({where}) -> could be {' or '.join(map(repr, could))}: give the code")
+            else:
+                parts.append(f"{n!r} ({where})" + (f" -> closest known: {hint!r}" if hint else ""))
+        more = f"; ... and {len(unknown) - MAX_LISTED} more" if len(unknown) > MAX_LISTED else ""
+        problems.add("unknown regions", f"column 'region' has {len(unknown)} unknown region name(s): "
+                     + "; ".join(parts) + more + f". Use a region code or an accepted spelling: {SPELLINGS_HINT}.")
+    codes = names.map(lambda n: mapping.get(n) or n)
+    return df.assign(region=codes.astype("string"))
 
 
-def _parse_years(path: Path, df: pd.DataFrame) -> pd.DataFrame:
+def _parse_years(path: Path, df: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """Years as int64; rows whose year is not a whole number are recorded and left out."""
     text = df["year"].astype("string").str.strip()
     years = pd.to_numeric(text, errors="coerce")
     bad = years.isna() | (years % 1 != 0) | (years.abs() > 99_999)
     if bad.any():
         rows = "; ".join(f"{location(df.loc[i])} (region={df.at[i, 'region']!r}): {df.at[i, 'year']!r}"
                          for i in df.index[bad][:MAX_LISTED])
-        raise PanelContractError(
-            f"{path}: column 'year' has {int(bad.sum())} value(s) that are not whole years: {rows}. "
-            "Write each year as a whole number such as 2020."
-        )
-    return df.assign(year=years.astype("int64"))
+        more = f"; ... and {int(bad.sum()) - MAX_LISTED} more" if bad.sum() > MAX_LISTED else ""
+        problems.add("bad years", f"column 'year' has {int(bad.sum())} value(s) that are not whole years: {rows}{more}. "
+                     "Write each year as a whole number such as 2020.")
+    return df[~bad].assign(year=years[~bad].astype("int64"))
 
 
-def read_user_table(path: str | Path, *, allow_new: bool | Iterable[str] = False) -> pd.DataFrame:
+def _numbers(path: Path, sheets: list[Sheet], df: pd.DataFrame, decimal: str | None, thousands: str | None,
+             problems: Problems) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The ``value`` cells in the file's number format (:mod:`kzmig.features.number_format`).
+
+    Returns the frame (``value`` cells rewritten as plain numbers; cells of an undecidable or
+    foreign format blanked, and recorded) and how the file was read (``separator``,
+    ``decimal``, ``thousands``, for the coverage table).
+    """
+    seps = {s.separator for s in sheets}
+    sep = seps.pop() if len(seps) == 1 else None
+    column = "value" if layout(sheets[0].frame.columns) == "long" else "the year columns"
+    cells = df["value"]
+    option = ("the decimal= or thousands= argument of read_user_table (on the command line "
+              "--decimal or --thousands)")
+    try:
+        fmt = decide(cells, separator=sep, decimal=decimal, thousands=thousands)
+    except AmbiguousNumbers as exc:
+        ex = "; ".join(f"{location(df.loc[i])} (region={df.at[i, 'region']!r}, year={df.at[i, 'year']}): {v!r}"
+                       for i, v in exc.examples)
+        problems.add("ambiguous numbers", f"column {column!r} {exc.reason}, e.g. {ex}; say how the numbers are "
+                     f"written with {option}: decimal=',' (--decimal ,) if '1,234' is 1.234, thousands=',' "
+                     "(--thousands ,) if it is 1234; or write the file with a decimal point and no thousands "
+                     "separator.")
+        ambiguous = cells.map(lambda v: isinstance(v, str) and "," in v)
+        fmt = NumberFormat(".", " ")
+        cells = cells.where(~ambiguous, None)
+    odd = foreign(cells, fmt)
+    cells = normalise(cells, fmt)
+    if odd.any():
+        listed = "; ".join(f"{location(df.loc[i])} (region={df.at[i, 'region']!r}, year={df.at[i, 'year']}): "
+                           f"{cells[i]!r}" for i in df.index[odd][:MAX_LISTED])
+        more = f"; ... and {int(odd.sum()) - MAX_LISTED} more" if odd.sum() > MAX_LISTED else ""
+        problems.add("decimal points in a decimal-comma file",
+                     f"column {column!r} is read with a decimal comma, but {int(odd.sum())} cell(s) hold a point: "
+                     f"{listed}{more}; in this convention '1.234' may mean 1234. Write them with a comma "
+                     f"(4,7), or give {option} (decimal='.' / --decimal .) if the file uses decimal points.")
+        cells = cells.where(~odd, None)
+    read_as = {"separator": SEPARATOR_NAMES.get(sep, "mixed"), "decimal": "comma" if fmt.decimal == "," else "point",
+               "thousands": THOUSANDS[fmt.thousands]}
+    if (decimal, thousands) == (None, None) and fmt != NumberFormat():
+        logger.info("%s: numbers read with a %s", path, fmt.describe())
+    return df.assign(value=cells), read_as
+
+
+def read_user_table(path: str | Path, *, allow_new: bool | Iterable[str] = False, decimal: str | None = None,
+                    thousands: str | None = None) -> pd.DataFrame:
     """Read, reshape and validate a user file; return the long contract with codes as regions.
 
     Parameters
@@ -157,12 +225,22 @@ def read_user_table(path: str | Path, *, allow_new: bool | Iterable[str] = False
         New series to accept besides those the file declares (see "Variable names" in the
         module docstring): ``True`` for any name that is not a near-miss of a known one, or
         the names themselves.
+    decimal : {".", ","}, optional
+        The decimal mark of the file's numbers; by default found from the cells (see
+        "Numbers" in the module docstring). Give it when the file is ambiguous (``1,234``).
+    thousands : {" ", ",", ".", ""}, optional
+        The thousands separator (``" "`` stands for any space, the non-breaking ones
+        U+00A0 and U+202F too; ``""`` for none); by default spaces, or commas in a file with
+        decimal points.
 
     Returns
     -------
     DataFrame
         ``region`` (string, codes), ``year`` (int64), ``variable`` (string), ``value``
         (float64) and the file's other columns, one row per (region, year, variable).
+        ``attrs["read_as"]`` says how the file was read: ``separator`` (``comma``,
+        ``semicolon``, ``tab``, or ``none (workbook cells)`` for XLSX), ``decimal`` (``point``/``comma``) and
+        ``thousands`` (``space``, ``comma``, ``point``, ``none``).
 
     Raises
     ------
@@ -170,17 +248,28 @@ def read_user_table(path: str | Path, *, allow_new: bool | Iterable[str] = False
         Missing, empty, cut, non-UTF-8, damaged or unreadable file, a control character in a
         cell, or an unknown layout (see :mod:`kzmig.features.io_read`).
     PanelContractError
-        Content errors (regions, years, variables, and those of
-        :func:`kzmig.features.panel.validate_panel`), naming the file, row (and sheet), region,
-        year and variable.
+        Content errors (regions, years, variables, numbers, and those of
+        :func:`kzmig.features.validate.check_long`), all kinds found in one pass, each naming
+        the file, row (and sheet), column, region and year.
+    ConfigError
+        A ``decimal`` or ``thousands`` value kzmig cannot use.
     """
+    check_options(decimal, thousands)
     path = Path(path)
-    df = _combine(path, read_sheets(path))
-    df = _parse_years(path, _resolve_regions(path, df))
+    sheets = read_sheets(path)
+    df = _combine(path, sheets)
+    problems = Problems(str(path))
+    df, read_as = _numbers(path, sheets, df, decimal, thousands, problems)
+    df = _parse_years(path, _resolve_regions(path, df, problems), problems)
     df = df.assign(variable=df["variable"].astype("string").str.strip())
-    check_variables(df, str(path), allow_new)
-    check_derived(df, str(path))
+    check_variables(df, str(path), allow_new, problems=problems)
+    check_derived(df, str(path), problems=problems)
     if "unit" in df:
         df["unit"] = df["unit"].astype("string")
+    if not df.empty:
+        df = check_long(df, str(path), problems=problems)
+    problems.raise_if_any()
     df = validate_panel(df, source=str(path))
-    return df.drop(columns=[c for c in (ROW_COL, SHEET_COL) if c in df.columns])
+    df = df.drop(columns=[c for c in (ROW_COL, SHEET_COL) if c in df.columns])
+    df.attrs["read_as"] = read_as
+    return df

@@ -8,9 +8,12 @@ Text files (``.csv``, ``.txt``, ``.tsv``, ``.tab``)
     **Delimiter**: the first of tab, comma, semicolon (tab first for ``.tsv``/``.tab``, comma
     first otherwise) under which the header names a known layout. So BNS exports, which are
     tab-separated with a BOM despite their ``.csv`` name, and the ``;``-separated CSV of a
-    European Excel are read as they are (decimal commas are not converted: the value check
-    explains them). When no delimiter gives a known layout, the one that splits the header
-    into most columns is used, so that the layout error lists the real column names.
+    European or Russian Excel are read as they are; the separator found is kept
+    (:attr:`Sheet.separator`), since it tells how the numbers are written: decimal commas and
+    space thousands separators are read by :func:`kzmig.features.io.read_user_table` (rules in
+    :mod:`kzmig.features.number_format`). When no delimiter gives a known layout, the one that
+    splits the header into most columns is used, so that the layout error lists the real
+    column names.
     **Cut files**: rows with another number of fields than the header are rejected; so is a
     file whose last row does not end with a newline, since then nothing tells ``123`` from
     a cut ``1234567``. Every program that writes CSV (Excel, LibreOffice, pandas, R) ends the
@@ -62,6 +65,7 @@ class Sheet:
 
     name: str | None
     frame: pd.DataFrame
+    separator: str | None = None  # the field separator of a text file (None for XLSX)
 
 
 def layout(columns) -> str | None:
@@ -91,7 +95,8 @@ def read_sheets(path: Path) -> list[Sheet]:
     if suffix in XLSX_SUFFIXES:
         return _read_xlsx(path)
     if suffix in TEXT_SUFFIXES:
-        return [Sheet(None, _read_text(path, TEXT_SUFFIXES[suffix]))]
+        frame, delim = _read_text(path, TEXT_SUFFIXES[suffix])
+        return [Sheet(None, frame, delim)]
     old = " (save an old .xls workbook as .xlsx first)" if suffix == ".xls" else ""
     raise DataFileError(f"{path}: unsupported file type {suffix!r}; give a .csv, .tsv or .xlsx file{old}.")
 
@@ -171,7 +176,7 @@ def _check_control(path: Path, records: list[tuple[int, list]], sheet: str | Non
             )
 
 
-def _read_text(path: Path, default: str) -> pd.DataFrame:
+def _read_text(path: Path, default: str) -> tuple[pd.DataFrame, str]:
     text = _decode(path)
     delim = _delimiter(path, text, default)
     records = _records(path, text, delim)
@@ -200,7 +205,7 @@ def _read_text(path: Path, default: str) -> pd.DataFrame:
             "every other row ends with one. If the file is complete, add a newline after the last row "
             "(in a text editor: Enter at the end of the last line, then save) and read it again."
         )
-    return _frame(path, header, rows, None)
+    return _frame(path, header, rows, None), delim
 
 
 def _frame(path: Path, header: list, rows: list[tuple[int, list]], sheet: str | None) -> pd.DataFrame:

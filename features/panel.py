@@ -89,8 +89,9 @@ def _check_regions(df: pd.DataFrame, regions: Iterable[str] | None, source: str)
             f"{u!r} -> did you mean {suggest_region(u)!r}?" for u in unknown[:5] if suggest_region(u)
         )
         raise PanelContractError(
-            f"{source}: {len(unknown)} region code(s) are not in data/regions.csv: "
-            f"{_short.repr(unknown)} (first at row {first_row}). {hints}".rstrip()
+            f"{source}: {len(unknown)} region code(s) are not known region codes: "
+            f"{_short.repr(unknown)} (first at row {first_row}). {hints} "
+            "(`kzmig data regions` lists the codes.)"
         )
 
 

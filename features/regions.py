@@ -6,7 +6,6 @@ Border views map each code to the unit it belongs to at fixed borders.
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import re
 import unicodedata
@@ -80,45 +79,31 @@ def normalise_name(name: str) -> str:
 
 
 def resolve_region(name: str) -> str | None:
-    """Map a code or any known spelling to its code, or ``None`` when unknown."""
-    codes = set(region_codes())
-    if name in codes:
-        return name
-    aliases = load_aliases()
-    hit = aliases.loc[aliases["alias_normalised"] == normalise_name(name), "region"]
-    return str(hit.iloc[0]) if len(hit) else None
+    """Map a code or any accepted spelling to its code, or ``None`` when unknown.
 
+    Accepted: the codes, every spelling of ``data/region_aliases.csv``, and the forms of
+    :mod:`kzmig.features.region_names` (Russian short forms, Kazakh names, Latin
+    transliterations, ISO 3166-2 and KATO codes, abbreviations), case-, hyphen- and
+    diacritic-insensitive. ``kzmig data regions`` lists them.
+    """
+    from kzmig.features.region_names import resolve
 
-#: words every region name shares ("область", "облысы", "город", "region" ...): a match on them alone
-#: is no evidence (``НОВАЯ ОБЛАСТЬ`` is not "close" to ``АТЫРАУСКАЯ ОБЛАСТЬ``), so suggestions ignore them
-_GENERIC_WORDS = re.compile(r"\b(?:област\w*|обл|облысы|республик\w*|город\w*|г|қаласы|region|oblast|city)\b\.?")
-#: how close the distinctive part of a name must be to a known one to be suggested (difflib ratio)
-SUGGEST_CUTOFF = 0.75
-
-
-def _distinctive(name: str) -> str:
-    return re.sub(r"\s+", " ", _GENERIC_WORDS.sub(" ", normalise_name(name).replace(".", ". "))).strip()
+    return resolve(name)
 
 
 def suggest_region(name: str) -> str | None:
-    """The closest known code or alias to ``name`` (for error messages), or ``None``.
+    """The closest known region code to ``name`` (for error messages), in any script, or ``None``.
 
-    Names are compared without their generic words (:data:`_GENERIC_WORDS`) and suggested only
-    when the rest is reasonably close (ratio >= :data:`SUGGEST_CUTOFF`): ``Павлодарская обл`` ->
-    ``pavlodar``, ``pavlodr`` -> ``pavlodar``, but nothing for ``НОВАЯ ОБЛАСТЬ``.
+    See :func:`kzmig.features.region_names.suggest`: ``Павлодарская обл`` -> ``pavlodar``,
+    ``pavlodr`` -> ``pavlodar``, but nothing for ``НОВАЯ ОБЛАСТЬ``.
     """
-    key = _distinctive(name)
-    if not key:
-        return None
-    aliases = load_aliases()
-    pool: dict[str, str] = {}
-    for alias, code in zip(aliases["alias_normalised"].astype(str), aliases["region"].astype(str)):
-        pool.setdefault(_distinctive(alias), code)
-    for code in region_codes():
-        pool[code] = code
-    pool.pop("", None)
-    best = difflib.get_close_matches(key, list(pool), n=1, cutoff=SUGGEST_CUTOFF)
-    return pool[best[0]] if best else None
+    from kzmig.features.region_names import suggest
+
+    return suggest(name)
+
+
+#: how messages tell the user where the accepted spellings are (a command: a wheel has no data/ path)
+SPELLINGS_HINT = "`kzmig data regions` lists the codes and every accepted spelling"
 
 
 def unit_map(borders: int) -> dict[str, str]:

@@ -1,8 +1,9 @@
-"""Content checks of a long region-year-variable table, one class of error at a time.
+"""Content checks of a long region-year-variable table, every class of problem in one pass.
 
-Each check returns the offending rows; :func:`check_long` raises on the first class that has
-any, listing every offending row of that class (shortened when long) with file row, region,
-year and variable. The column schema itself (names, dtypes, year range) is a pandera schema.
+Each check adds the offending rows of its class to a :class:`Problems` report; the report is
+raised once, grouped by kind, listing the offending rows of each kind (the first
+:data:`MAX_LISTED`, then a count of the rest) with file row, region, year and variable. The
+column schema itself (names, dtypes, year range) is a pandera schema.
 
 A table read from a file (:func:`kzmig.features.io.read_user_table`) carries where each row came
 from in two helper columns, ``_row`` (the file's row number, header = row 1) and ``_sheet``
@@ -15,6 +16,7 @@ import difflib
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -42,6 +44,37 @@ SCHEMA = pa.DataFrameSchema(
     strict=False,
     coerce=False,
 )
+
+
+@dataclass
+class Problems:
+    """The problems found in one table, by kind, raised together by :meth:`raise_if_any`.
+
+    Each kind is one line of the message: what is wrong, the first :data:`MAX_LISTED` rows
+    (file row, region, year, column), a count of the rest, and how to fix it.
+    """
+
+    source: str
+    kinds: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, kind: str, text: str) -> None:
+        """Record a kind of problem; ``text`` is its one-line description (without the source)."""
+        self.kinds.append((kind, text))
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds)
+
+    def message(self) -> str:
+        if len(self.kinds) == 1:
+            return f"{self.source}: {self.kinds[0][1]}"
+        head = (f"{self.source}: {len(self.kinds)} kinds of problem ("
+                + ", ".join(k for k, _ in self.kinds) + "); all are listed, fix them and check again:")
+        return head + "".join(f"\n- {k}: {t}" for k, t in self.kinds)
+
+    def raise_if_any(self) -> None:
+        """Raise :class:`PanelContractError` listing every kind recorded, if any."""
+        if self.kinds:
+            raise PanelContractError(self.message())
 
 
 def location(record: pd.Series, label: object = None) -> str:
@@ -83,33 +116,43 @@ def non_numeric(df: pd.DataFrame) -> pd.Series:
 def _hint(value: str) -> str:
     if _GROUPED_NUMBER.match(str(value).strip()):
         return (f"{value!r} looks like a number written with a space as thousands separator and/or a "
-                "decimal comma; remove the spaces and use a decimal point (e.g. '1 234,5' -> 1234.5), "
-                "or in pandas read_csv(..., thousands=' ', decimal=',')")
+                "decimal comma, but the file is read otherwise; give the file's convention (decimal=',' "
+                "and/or thousands=' ' in Python, --decimal , / --thousands ' ' on the command line) or "
+                "write it with a decimal point and no spaces (e.g. '1 234,5' -> 1234.5)")
     if np.isinf(pd.to_numeric(pd.Series([str(value).strip()]), errors="coerce").iloc[0]):
         return f"{value!r} is infinite; give a finite number, or leave the cell blank if the value is missing"
     return f"{value!r} is not a number"
 
 
-def check_long(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:
-    """Validate a long table and return it with ``value`` as float64 and ``year`` as int64.
+def check_long(df: pd.DataFrame, source: str = "table", problems: Problems | None = None) -> pd.DataFrame:
+    """Validate a long table and return it with ``value`` as float64.
+
+    Every class of problem is looked for in one pass: non-numeric values, schema (types, year
+    range), duplicate keys, mixed units for one variable, negative counts, values outside a
+    plausible range, values ~1000x off their neighbours. Non-numeric cells are left out of
+    the checks on values.
+
+    Parameters
+    ----------
+    problems : Problems, optional
+        A report to add to (the caller raises it); by default one is made and raised here.
 
     Raises
     ------
     PanelContractError
-        On the first class of error found, in this order: non-numeric values, schema (types,
-        year range), duplicate keys, mixed units for one variable, negative counts,
-        values outside a plausible range, values ~1000x off their neighbours.
+        Listing every class found (only when ``problems`` is not given).
     """
     absent = [c for c in ("region", "year", "variable", "value") if c not in df.columns]
     if absent:
         raise PanelContractError(f"{source}: missing column(s) {absent}; found columns {list(df.columns)}.")
+    report = Problems(source) if problems is None else problems
     bad = non_numeric(df)
     if bad.any():
-        raise PanelContractError(
-            f"{source}: column 'value' has {int(bad.sum())} non-numeric cell(s): "
-            + _rows(df, bad, lambda r: _hint(r["value"]))
-        )
-    df = df.assign(value=pd.to_numeric(df["value"], errors="raise").astype("float64"))
+        report.add("non-numeric values", f"column 'value' has {int(bad.sum())} non-numeric cell(s): "
+                   + _rows(df, bad, lambda r: _hint(r["value"])))
+    raw = df["value"] if pd.api.types.is_numeric_dtype(df["value"]) else df["value"].astype("string").str.strip()
+    value = pd.to_numeric(raw, errors="coerce").astype("float64")
+    df = df.assign(value=value.where(~bad))
     try:
         SCHEMA.validate(df, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -118,47 +161,39 @@ def check_long(df: pd.DataFrame, source: str = "table") -> pd.DataFrame:
         labels = fc.loc[fc["column"] == first["column"], "index"].dropna().head(MAX_LISTED).tolist()
         col = first["column"]
         where = f"; e.g. {_rows(df, df.index.isin(labels))}" if labels else ""
-        raise PanelContractError(
-            f"{source}: column {col!r} fails {first['check']!r} in {len(fc)} row(s){where}. "
-            "Years must be whole numbers in 1990-2100; variables snake_case."
-        ) from None
+        # names that are not snake_case are already reported (with suggestions) as unknown variables
+        if not (col == "variable" and any(k == "unknown variables" for k, _ in report.kinds)):
+            report.add("schema", f"column {col!r} fails {first['check']!r} in {len(fc)} row(s){where}. "
+                       "Years must be whole numbers in 1990-2100; variables snake_case.")
     dup = df.duplicated(["region", "year", "variable"], keep=False)
     if dup.any():
-        raise PanelContractError(
-            f"{source}: {int(dup.sum())} rows repeat a (region, year, variable) key; each must be unique: "
-            + _rows(df, dup)
-        )
+        report.add("duplicate keys", f"{int(dup.sum())} rows repeat a (region, year, variable) key; each must be "
+                   "unique: " + _rows(df, dup))
     if "unit" in df:
         units = df.groupby("variable")["unit"].nunique(dropna=True)
-        mixed = units[units > 1].index.tolist()
-        if mixed:
-            v = mixed[0]
+        for v in units[units > 1].index.tolist()[:MAX_LISTED]:
             seen = sorted(df.loc[df["variable"] == v, "unit"].dropna().unique().tolist())
             mask = (df["variable"] == v) & (df["unit"] != df.loc[df["variable"] == v, "unit"].mode().iloc[0])
-            raise PanelContractError(
-                f"{source}: variable {v!r} mixes units {seen}; convert to one unit first. Rows in the "
-                f"minority unit: " + _rows(df, mask, lambda r: f"unit={r['unit']!r}")
-            )
+            report.add("mixed units", f"variable {v!r} mixes units {seen}; convert to one unit first. Rows in the "
+                       f"minority unit: " + _rows(df, mask, lambda r: f"unit={r['unit']!r}"))
     kinds = df["variable"].map(lambda v: VARIABLES[v].kind if v in VARIABLES else None)
     neg = (kinds == "count") & (df["value"] < 0)
     if neg.any():
-        raise PanelContractError(f"{source}: {int(neg.sum())} negative count(s): " + _rows(df, neg))
+        report.add("negative counts", f"{int(neg.sum())} negative count(s): " + _rows(df, neg))
     lo = df["variable"].map(lambda v: VARIABLES[v].lo if v in VARIABLES else -np.inf)
     hi = df["variable"].map(lambda v: VARIABLES[v].hi if v in VARIABLES else np.inf)
-    out = (df["value"] < lo) | (df["value"] > hi)
+    out = ((df["value"] < lo) | (df["value"] > hi)) & ~neg  # a negative count is reported once, as such
     if out.any():
-        raise PanelContractError(
-            f"{source}: {int(out.sum())} value(s) outside the plausible range of their variable: "
-            + _rows(df, out, lambda r: f"value={r['value']!r} not in "
-                    f"[{VARIABLES[r['variable']].lo:g}, {VARIABLES[r['variable']].hi:g}]")
-        )
+        report.add("implausible values", f"{int(out.sum())} value(s) outside the plausible range of their "
+                   "variable: " + _rows(df, out, lambda r: f"value={r['value']!r} not in "
+                                    f"[{VARIABLES[r['variable']].lo:g}, {VARIABLES[r['variable']].hi:g}]"))
     slip = scale_slips(df)
     if slip.any():
-        raise PanelContractError(
-            f"{source}: {int(slip.sum())} value(s) are ~1000x off both neighbouring years of their "
-            "series (the BNS export scale defect: extra groups of zeros, see SOURCES.md); check and "
-            "divide by the right power of 1000: " + _rows(df, slip)
-        )
+        report.add("scale slips", f"{int(slip.sum())} value(s) are ~1000x off both neighbouring years of their "
+                   "series (the BNS export scale defect: extra groups of zeros, see SOURCES.md); check and "
+                   "divide by the right power of 1000: " + _rows(df, slip))
+    if problems is None:
+        report.raise_if_any()
     return df
 
 
@@ -211,7 +246,8 @@ def _declared(df: pd.DataFrame, name: str) -> bool:
     return bool(rows.apply(lambda c: c.str.strip().fillna("") != "").all(axis=None))
 
 
-def check_variables(df: pd.DataFrame, source: str = "table", allow_new: bool | Iterable[str] = False) -> None:
+def check_variables(df: pd.DataFrame, source: str = "table", allow_new: bool | Iterable[str] = False,
+                    problems: Problems | None = None) -> None:
     """Reject variable names the toolkit does not know, suggesting the closest known ones.
 
     Parameters
@@ -223,11 +259,14 @@ def check_variables(df: pd.DataFrame, source: str = "table", allow_new: bool | I
     allow_new : bool or iterable of str, default False
         Names of new series to accept as they are; ``True`` accepts every new name that is
         not a near-miss of a known one.
+    problems : Problems, optional
+        A report to add to (the caller raises it); by default the error is raised here.
 
     Raises
     ------
     PanelContractError
-        On a blank variable cell, or an unknown name that is not a new series.
+        On a blank variable cell, or an unknown name that is not a new series (only when
+        ``problems`` is not given).
 
     Notes
     -----
@@ -237,13 +276,13 @@ def check_variables(df: pd.DataFrame, source: str = "table", allow_new: bool | I
     when ``allow_new=True`` or the file declares it by giving a ``unit`` and a ``source`` on
     every one of its rows. New series may cover any regions, e.g. only ``kazakhstan``.
     """
+    report = Problems(source) if problems is None else problems
     names = df["variable"].astype("string").str.strip()
     blank = names.isna() | (names == "")
     if blank.any():
-        raise PanelContractError(
-            f"{source}: column 'variable' is blank in {int(blank.sum())} row(s): "
-            + _rows(df, blank, lambda r: f"value={r['value']!r}") + "; name the series of each row."
-        )
+        report.add("blank variables", f"column 'variable' is blank in {int(blank.sum())} row(s): "
+                   + _rows(df, blank, lambda r: f"value={r['value']!r}") + "; name the series of each row.")
+    names = names[~blank]
     known = known_variables()
     listed = {allow_new} if isinstance(allow_new, str) else set() if isinstance(allow_new, bool) else set(allow_new)
     parts, bad, new = [], [], []
@@ -254,25 +293,26 @@ def check_variables(df: pd.DataFrame, source: str = "table", allow_new: bool | I
             continue
         close = near or difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         rows = names == name
-        first = df.loc[rows].iloc[0]
+        first = df.loc[rows[rows].index].iloc[0]
         hint = f" -> closest known: {', '.join(map(repr, close))}" if close else " -> no close known name"
         if not _SNAKE.match(name):
             hint += " (names are snake_case: lower-case letters, digits and '_')"
         elif near and _declared(df, name):
             hint += " (it has a unit and a source like a new series, but is too close to a known name to be one)"
         bad.append(repr(name))
-        parts.append(f"{name!r} ({location(first, df.index[rows][0])}: region={first['region']!r}, "
+        parts.append(f"{name!r} ({location(first, rows[rows].index[0])}: region={first['region']!r}, "
                      f"year={first['year']}; {int(rows.sum())} row(s) in all){hint}")
     if new:
         logger.info("%s: new series (not in features/variables.py): %s", source, ", ".join(new))
     if parts:
-        raise PanelContractError(
-            f"{source}: column 'variable' has {len(parts)} unknown name(s): " + "; ".join(parts[:MAX_LISTED])
-            + (f"; ... and {len(parts) - MAX_LISTED} more" if len(parts) > MAX_LISTED else "")
-            + ". Known names are those of features/variables.py, plus population_avg, external_net and "
-            "<count>_rate_per_1000/_per_10000, which the loader computes. To load a genuinely new series, "
-            f"give it a 'unit' and a 'source' on each of its rows, or pass allow_new=[{', '.join(bad[:3])}]."
-        )
+        report.add("unknown variables",
+                   f"column 'variable' has {len(parts)} unknown name(s): " + "; ".join(parts[:MAX_LISTED])
+                   + (f"; ... and {len(parts) - MAX_LISTED} more" if len(parts) > MAX_LISTED else "")
+                   + ". Known names are those of features/variables.py, plus population_avg, external_net and "
+                   "<count>_rate_per_1000/_per_10000, which the loader computes. To load a genuinely new series, "
+                   f"give it a 'unit' and a 'source' on each of its rows, or pass allow_new=[{', '.join(bad[:3])}].")
+    if problems is None:
+        report.raise_if_any()
 
 
 def _derived_inputs(name: str) -> tuple[str, ...]:
@@ -295,7 +335,7 @@ def _derivable(name: str, present: set[str]) -> bool:
     return bool(inputs) and all(i in present or _derivable(i, present) for i in inputs)
 
 
-def check_derived(df: pd.DataFrame, source: str = "table") -> None:
+def check_derived(df: pd.DataFrame, source: str = "table", problems: Problems | None = None) -> None:
     """Reject a derived variable given together with the inputs the loader computes it from.
 
     :func:`kzmig.features.dataset.load_long` adds ``population_avg``, ``external_net`` and rates
@@ -306,12 +346,14 @@ def check_derived(df: pd.DataFrame, source: str = "table") -> None:
     PanelContractError
         Naming the derived variable, its inputs and its first rows.
     """
+    report = Problems(source) if problems is None else problems
     present = set(df["variable"].dropna())
     for name in sorted(present):
         if _derived_inputs(name) and _derivable(name, present):
             inputs = ", ".join(map(repr, _derived_inputs(name)))
-            raise PanelContractError(
-                f"{source}: variable {name!r} is computed by the loader from {inputs}, which the file also "
-                f"holds, so it would get two values per region-year: " + _rows(df, df["variable"] == name)
-                + f". Delete the {name!r} rows (the loader derives them) or the rows of its inputs."
-            )
+            report.add("derived variables given", 
+                       f"variable {name!r} is computed by the loader from {inputs}, which the file also "
+                       f"holds, so it would get two values per region-year: " + _rows(df, df["variable"] == name)
+                       + f". Delete the {name!r} rows (the loader derives them) or the rows of its inputs.")
+    if problems is None:
+        report.raise_if_any()

@@ -1,4 +1,4 @@
-"""``kzmig data``: build the shipped dataset, check a data file, fetch a new version from the official APIs, diff two versions."""
+"""``kzmig data``: build the shipped dataset, check a data file, list the regions, fetch a new version from the official APIs, diff two versions."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,27 +10,42 @@ from kzmig.cli._common import out_console
 from kzmig.core.errors import study_boundary
 from kzmig.features.fetch.catalog import SERIES
 
-app = typer.Typer(help="Build the shipped dataset, check a data file, fetch a new version, compare versions.",
+app = typer.Typer(help="Build the shipped dataset, check a data file, list the regions and their spellings, fetch a new version, compare versions.",
                   no_args_is_help=True)
 
 
 @app.command()
 def check(
     path: Path | None = typer.Argument(None, help="CSV, TSV or XLSX file (long, or wide by year). Default: the shipped data."),
+    decimal: str | None = typer.Option(None, "--decimal", help="Decimal mark of the file's numbers: '.' or ','. "
+                                       "Default: found from the file (a ';'-separated file has decimal commas)."),
+    thousands: str | None = typer.Option(None, "--thousands", help="Thousands separator: ' ' (any space, also "
+                                         "non-breaking), ',', '.' or '' (none). Default: found from the file."),
 ) -> None:
     """Validate a data file and print its coverage (variables x regions x years).
 
-    Exits with status 2 on the first class of error, listing every offending row of that class.
+    Exits with status 2 listing every kind of problem found, each with its rows. The table's
+    caption says how a file was read (separator, decimal mark, thousands separator).
     """
     from kzmig.features.dataset import coverage
     from kzmig.studies.data import open_data
 
     with study_boundary(str(path or "")):
-        source = open_data(path)
+        if (decimal is not None or thousands is not None) and (path is None or path.is_dir()):
+            from kzmig.core.errors import ConfigError
+
+            raise ConfigError("--decimal and --thousands apply to a user file (CSV, TSV or XLSX), not to the "
+                              "shipped data or a dataset version folder.")
+        source = open_data(path, decimal=decimal, thousands=thousands)
     long = source.observations
     cov = coverage(long)
     console = out_console()
-    table = Table(title=f"coverage of {source.label}")
+    read_as = long.attrs.get("read_as")
+    caption = None
+    if read_as:
+        how = "a workbook" if read_as["separator"].startswith("none") else f"{read_as['separator']}-separated"
+        caption = f"read as {how}, decimal {read_as['decimal']}, thousands separator {read_as['thousands']}"
+    table = Table(title=f"coverage of {source.label}", caption=caption)
     for col in cov.columns:
         table.add_column(col, justify="left" if col == "variable" else "right")
     for rec in cov.itertuples(index=False):
@@ -38,6 +53,42 @@ def check(
     console.print(table)
     console.print(f"ok: {len(long)} rows, {long['variable'].nunique()} variables, "
                   f"{long['region'].nunique()} regions, years {long['year'].min()}-{long['year'].max()}", markup=False)
+
+
+@app.command()
+def regions(
+    region: str | None = typer.Argument(None, help="A region code or any spelling of it: list only its spellings."),
+) -> None:
+    """List the region codes, their ISO 3166-2 and KATO codes and names, and every accepted spelling.
+
+    Any of these spellings may stand in a data file's ``region`` column (or a targets table);
+    case, hyphens, dots, quotes and diacritics do not matter.
+    """
+    from kzmig.core.errors import DataError
+    from kzmig.features.region_names import region_table, resolve, spellings_of, suggest
+
+    codes = None
+    if region is not None:
+        code = resolve(region)
+        if code is None:
+            hint = suggest(region)
+            raise DataError(f"region {region!r} is unknown" + (f"; closest known: {hint!r}" if hint else "")
+                            + ". Run `kzmig data regions` without an argument for the list.")
+        codes = [code]
+    tab = region_table()
+    if codes is not None:
+        tab = tab[tab["region"].isin(codes)]
+    console = out_console()
+    table = Table(title="regions")
+    for col in tab.columns:
+        table.add_column(col)
+    for rec in tab.itertuples(index=False):
+        table.add_row(*(str(v) for v in rec))
+    console.print(table)
+    for code in tab["region"]:
+        console.print(f"{code}: " + "; ".join(spellings_of(code)), markup=False, highlight=False)
+    console.print("Case, hyphens, spaces, dots, quotes and diacritics are ignored; an unknown name gets the "
+                  "closest suggestion.", markup=False)
 
 
 @app.command()

@@ -67,7 +67,8 @@ class DataSource:
                             f"it has {sorted(have)[:12]}{' ...' if len(have) > 12 else ''}.")
 
 
-def open_data(data: DataArg = None, *, arg: str = "--data") -> DataSource:
+def open_data(data: DataArg = None, *, arg: str = "--data", decimal: str | None = None,
+              thousands: str | None = None) -> DataSource:
     """Read and validate a study's data once.
 
     Parameters
@@ -80,6 +81,9 @@ def open_data(data: DataArg = None, *, arg: str = "--data") -> DataSource:
         a version folder; a DataFrame: a long table (``region, year, variable, value[, unit, source, flag]``).
     arg : str
         How messages name the argument (``--data``; ``OLD``/``NEW`` for ``kzmig data diff``).
+    decimal, thousands : str, optional
+        How the numbers of a user file are written (see :func:`kzmig.features.io.read_user_table`);
+        found from the file when not given. Only for a user file.
     """
     if isinstance(data, DataSource):
         return data
@@ -97,7 +101,8 @@ def open_data(data: DataArg = None, *, arg: str = "--data") -> DataSource:
     folder = path.parent.parent
     if path.name == "observations.csv" and path.parent.name == "processed" and read_version(folder) is not None:
         return _open_version(folder, arg)
-    return DataSource(user_observations(path), str(path), str(path), sha256_file(path))
+    return DataSource(user_observations(path, decimal=decimal, thousands=thousands), str(path), str(path),
+                      sha256_file(path))
 
 
 def read_version(folder: Path) -> dict[str, Any] | None:

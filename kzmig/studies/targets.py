@@ -31,6 +31,7 @@ from kzmig.features.dataset import load_long, to_wide
 from kzmig.features.indicators import target_achievement
 from kzmig.features.build_press_series import SHIPPED as PRESS_SERIES, base_of
 from kzmig.forecast.feasibility import MIN_POINTS, feasibility, loglinear_path, series_points
+from kzmig.forecast.target_names import check_indicators, unanswerable_note
 from kzmig.forecast.targets import read_targets, target_probability
 from kzmig.studies.base import StudyResult
 from kzmig.studies.data import DataSource
@@ -76,8 +77,11 @@ def target_part(cfg: RunConfig, source: DataSource, parts: Mapping[str, StudyRes
     """The targets table of a run with forecast probabilities and achievements (``targets``: the
     table already read from ``cfg.targets``)."""
     targets = read_targets(cfg.targets) if targets is None else targets
-    fc, _ = _forecast_rows(targets, _selected(parts))
+    selected = _selected(parts)
     wide = to_wide(load_long("current", observations=source.observations))
+    answerable = {*(selected["target"] if len(selected) else ()), *(c for c in wide.columns if c not in KEY)}
+    check_indicators(targets, answerable, source=cfg.targets)  # a misspelt indicator is an error (issue 22)
+    fc, _ = _forecast_rows(targets, selected)
     known = targets.loc[targets["indicator"].isin(wide.columns)]
     ach = target_achievement(wide, known) if len(known) else pd.DataFrame(columns=[*KEY, "actual"])
     ach = ach.loc[ach["actual"].notna()] if "actual" in ach else ach
@@ -95,7 +99,8 @@ def target_part(cfg: RunConfig, source: DataSource, parts: Mapping[str, StudyRes
     unanswered = out.loc[out["status"].str.startswith("not answerable")]
     return StudyResult(
         study="targets", name=cfg.name, tables={"target_probabilities": out, **state},
-        warnings=tuple(f"target {r.indicator} / {r.region} / {r.year}: not answerable by this run"
+        warnings=tuple(f"target {r.indicator} / {r.region} / {r.year}: not answerable by this run "
+                       f"({unanswerable_note(selected['target'] if len(selected) else ())})"
                        for r in unanswered.itertuples(index=False)),
         metadata={"targets_file": str(cfg.targets), "status": {str(k): int(v) for k, v in n.items()}},
     )
