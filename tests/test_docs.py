@@ -6,19 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-
-#: Pages of the nav that other branches of issue 21 write (configs from the JSON schema, the error
-#: policy, architecture, input files, state targets, testing). Until they are merged, the build runs
-#: on a copy of docs/ where each missing one is a one-line page; once merged, on the real tree only.
-PENDING = ("configs.md", "errors.md", "architecture.md", "architecture_studies.md", "input-files.md",
-           "state-targets.md", "development/testing.md")
-
 
 def nav_pages(nav) -> list[str]:
     """Every Markdown file the nav names, in order."""
@@ -40,29 +32,14 @@ def _build(config_file: Path, site: Path) -> subprocess.CompletedProcess:
                           env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})  # Material's banner about MkDocs 2
 
 
-def test_nav_names_only_pages_that_exist_or_are_pending():
+def test_nav_names_only_pages_that_exist():
     docs = ROOT / _config()["docs_dir"]
     missing = [p for p in nav_pages(_config()["nav"]) if not (docs / p).is_file()]
-    assert set(missing) <= set(PENDING), f"nav names pages that no branch writes: {sorted(set(missing) - set(PENDING))}"
-    if missing:
-        warnings.warn(f"docs pages not merged yet (built as placeholders in the test): {missing}", stacklevel=1)
+    assert not missing, f"mkdocs.yml's nav names pages that do not exist: {missing}"
 
 
 def test_site_builds_strict(tmp_path):
-    cfg = _config()
-    docs = ROOT / cfg["docs_dir"]
-    missing = [p for p in nav_pages(cfg["nav"]) if p in PENDING and not (docs / p).is_file()]
     config_file = ROOT / "mkdocs.yml"
-    if missing:  # before the merge: the same config on a copy of docs/ with the pending pages as placeholders
-        copy = tmp_path / "docs"
-        shutil.copytree(docs, copy)
-        for page in missing:
-            (copy / page).parent.mkdir(parents=True, exist_ok=True)
-            (copy / page).write_text(f"# {page}\n\nPLACEHOLDER written by tests/test_docs.py: this page comes from "
-                                     "another branch of issue 21.\n", encoding="utf-8")
-        cfg["docs_dir"] = str(copy)
-        config_file = tmp_path / "mkdocs.yml"
-        config_file.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     site = tmp_path / "site"
     res = _build(config_file, site)
     assert res.returncode == 0, res.stderr[-4000:]
@@ -83,10 +60,6 @@ def test_strict_build_fails_on_a_broken_link(tmp_path):
     cfg = _config()
     copy = tmp_path / "docs"
     shutil.copytree(ROOT / cfg["docs_dir"], copy)
-    for page in PENDING:
-        if not (copy / page).is_file():
-            (copy / page).parent.mkdir(parents=True, exist_ok=True)
-            (copy / page).write_text(f"# {page}\n", encoding="utf-8")
     (copy / "index.md").write_text((copy / "index.md").read_text(encoding="utf-8")
                                    + "\n[gone](no-such-page.md)\n", encoding="utf-8")
     cfg["docs_dir"] = str(copy)

@@ -39,6 +39,7 @@ NOT_CONFIG = {
     "--example": "a shipped config file", "--raw": "the raw statistics folder", "--series": "what to download",
     "--since": "what to download", "--replay": "recorded responses instead of the network",
     "--timeout": "network", "--limit": "rows printed", "--markdown": "the output format of config schema",
+    "--decimal": "how a user file's numbers are written", "--thousands": "how a user file's numbers are written",
 }
 
 
