@@ -11,7 +11,7 @@ The declaration (:class:`ModelInfo`) is all the rest of kzmig reads about a mode
 * the **config schema** of its ``params`` table: the constructor parameters, typed by their
   defaults (:mod:`kzmig.config.params`), with ``choices`` and ``ranges`` declared here;
 * its **persistence**: every registered class is on the allow-list of loadable model files
-  (:func:`model_classes`, read by :mod:`kzmig.models.state`);
+  (:func:`model_classes`, read by :mod:`kzmig.models.persistence.state`);
 * whether it **pools** series (fits every series together) or fits each series alone (the
   backtest then splits the series into groups of tasks);
 * its **horizon limit**: the parameter that bounds how far it forecasts (``max_horizon`` of a
@@ -42,10 +42,10 @@ from kzmig.core.options import check_option
 FAMILIES = ("panel", "discrete", "forecaster", "wrapper")
 #: Modules that register the built-in models, in the order of the registry.
 BUILTIN_MODULES = (
-    "kzmig.models.panel", "kzmig.models.discrete", "kzmig.models.baselines", "kzmig.models.arima",
-    "kzmig.models.ets", "kzmig.models.theta", "kzmig.models.pooled_ar", "kzmig.models.boosting",
-    "kzmig.models.ensemble", "kzmig.models.mean_reversion", "kzmig.models.fe_direct", "kzmig.models.stacking",
-    "kzmig.models.since",
+    "kzmig.models.panel", "kzmig.models.panel.discrete", "kzmig.models.forecasters.baselines", "kzmig.models.forecasters.arima",
+    "kzmig.models.forecasters.ets", "kzmig.models.forecasters.theta", "kzmig.models.forecasters.pooled_ar", "kzmig.models.forecasters.boosting",
+    "kzmig.models.forecasters.ensemble", "kzmig.models.forecasters.mean_reversion", "kzmig.models.forecasters.fe_direct", "kzmig.models.forecasters.stacking",
+    "kzmig.models.forecasters.since",
 )
 #: parameters given as TOML arrays that the classes take as tuples
 _TUPLES = ("exog", "trends", "features", "order", "log", "relative", "phis", "weights", "windows")

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.features.build import build
-from kzmig.features.dataset import load_long, load_panel, read_observations
-from kzmig.features.regions import DATA_DIR, units
+from kzmig.features.ingest.build import build
+from kzmig.features.data.dataset import load_long, load_panel, read_observations
+from kzmig.features.data.regions import DATA_DIR, units
 
 SHIPPED = ["regions.csv", "region_aliases.csv", "sources.csv", "processed/observations.csv",
            "processed/vintage_disagreements.csv"]
@@ -50,7 +50,7 @@ def test_derived_net_migration_matches_official_2023(raw_dir):
     regions = {r for r, y in official if r != "kazakhstan"}
     assert len(regions) == 20
     # the same identity, through the package's derivation on the current view
-    from kzmig.features.balance import derive_net_migration
+    from kzmig.features.assessment.balance import derive_net_migration
 
     wide = load_panel()[["region", "year", "population", "natural_increase"]]
     der = derive_net_migration(wide, "current").set_index(["region", "year"])["value"]

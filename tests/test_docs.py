@@ -48,8 +48,8 @@ def test_site_builds_strict(tmp_path):
     api = (site / "api" / "studies" / "index.html").read_text(encoding="utf-8")
     assert "kzmig.studies.run.run" in api and "progress" in api
     # ... and for the folders installed under the namespace (docs/hooks/api_source.py)
-    for page, obj in (("features", "kzmig.features.panel"), ("models", "kzmig.models.scale"),
-                      ("forecast", "kzmig.forecast.evaluate")):
+    for page, obj in (("features", "kzmig.features.data.panel"), ("models", "kzmig.models.forecasters.scale"),
+                      ("forecast", "kzmig.forecast.engine.evaluate")):
         assert obj in (site / "api" / page / "index.html").read_text(encoding="utf-8"), page
     card = (site / "data-card" / "index.html").read_text(encoding="utf-8")
     assert "Data card" in card and "--8&lt;--" not in card and "--8<--" not in card

@@ -7,7 +7,7 @@ study) and prints, per target:
 * the model the study selected and its backtest MASE as the study reports it (mean over
   horizons; optimistic, because the selection saw those years);
 * the MASE of the nested selection (at each origin the model with the best score on the errors
-  known there, :func:`kzmig.forecast.honest.nested_selection`), and on the same cells the MASE
+  known there, :func:`kzmig.forecast.engine.honest.nested_selection`), and on the same cells the MASE
   of the naive forecast, the mean of the last years and the historic mean;
 * the ratio of the nested selection's MASE to the best of those three baselines (chosen after
   the fact, which favours the baselines), with its bootstrap interval (regions resampled; origins
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-AGGREGATES = ("all_regions", "all_series")  # kzmig.forecast.steps.AGGREGATES, the study's selection rows
+AGGREGATES = ("all_regions", "all_series")  # kzmig.forecast.engine.steps.AGGREGATES, the study's selection rows
 NESTED = "nested_selection"
 ROLES = {"naive": "naive", "mean": "mean of last years", "historic": "historic mean"}
 

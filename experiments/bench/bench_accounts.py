@@ -6,7 +6,7 @@ a planning run's ``forecast/net_migration`` and ``forecast/external_flows``) and
 each study selected per target (the forecast the run publishes), prints:
 
 1. **Which quantity to model.** Regional persons from the selected *rate* forecast through
-   the population projection (:func:`kzmig.forecast.accounts.persons_from_rate`) against the
+   the population projection (:func:`kzmig.forecast.planning.accounts.persons_from_rate`) against the
    selected *persons* forecast, and the rate from the persons forecast against the rate
    forecast: MASE ratio with a bootstrap interval (regions resampled), on the same non-break
    cells. The population path starts from the 1 January population after the origin year
@@ -15,7 +15,7 @@ each study selected per target (the forecast the run publishes), prints:
 2. **Coherent against separate.** At every backtest origin and target year, the account
    (regional persons, national net migration, external arrivals and departures, and their CIS /
    non-CIS parts where the external study has them) is reconciled at once
-   (:func:`kzmig.forecast.accounts.reconcile_account`), by OLS and by WLS with the variances of
+   (:func:`kzmig.forecast.planning.accounts.reconcile_account`), by OLS and by WLS with the variances of
    the backtest errors known at the origin (target year <= origin; OLS where a series has fewer
    than 3 such errors). The regional rate is derived from the coherent persons. MASE of the
    coherent and of the separate forecast on the same non-break cells, with the cells counted
@@ -24,7 +24,7 @@ each study selected per target (the forecast the run publishes), prints:
 3. **Coverage.** Share of non-break outcomes inside the 80 % / 95 % intervals: the separate
    forecast's own intervals, the coherent forecast with the same intervals moved by the
    reconciliation, and split-conformal intervals calibrated on the *reconciled* backtest errors
-   known at each origin (:func:`kzmig.forecast.conformal.conformalize_backtest`; early origins
+   known at each origin (:func:`kzmig.forecast.engine.conformal.conformalize_backtest`; early origins
    without enough errors get none, and the cells with an interval are counted).
 
 Scoring uses each series' scale as the study stored it (``scale``, the bridged naive scale)
@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kzmig.features.dataset import load_panel
-from kzmig.features.regions import NATIONAL
-from kzmig.forecast import accounts as acc
-from kzmig.forecast.conformal import conformalize_backtest
+from kzmig.features.data.dataset import load_panel
+from kzmig.features.data.regions import NATIONAL
+from kzmig.forecast.planning import accounts as acc
+from kzmig.forecast.engine.conformal import conformalize_backtest
 
 LEVELS = (0.8, 0.95)
 AGGREGATES = ("all_regions", "all_series")

@@ -4,7 +4,7 @@ Backtests, on the regional series of both targets of ``experiments/net_migration
 (harmonised 2018 borders, 17 units; origins 2013-2021, the cells of ``bench_statsforecast.py``;
 h = 1-3), the naive forecast, the mean of 3 years and every variant below, each tuned at each
 origin from earlier years only (pseudo-origins inside its training data,
-:mod:`kzmig.models.tuning`), and prints MASE without break years and over all years, as a
+:mod:`kzmig.models.forecasters.tuning`), and prints MASE without break years and over all years, as a
 ratio to the naive forecast (which equals statsforecast's Naive on the bridged input on these
 cells) and, with ``--bench``, to the best bridged statsforecast model of a
 ``bench_statsforecast.csv`` written by ``bench_statsforecast.py`` (same cells)::
@@ -35,13 +35,13 @@ import pandas as pd
 
 from kzmig.config import load_config
 from kzmig.core.resources import experiments_dir
-from kzmig.features.dataset import load_long, to_wide
-from kzmig.features.regions import NATIONAL
-from kzmig.forecast.backtest import backtest
-from kzmig.forecast.evaluate import score
-from kzmig.forecast.steps import target_series
+from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.data.regions import NATIONAL
+from kzmig.forecast.engine.backtest import backtest
+from kzmig.forecast.engine.evaluate import score
+from kzmig.forecast.engine.steps import target_series
 from kzmig.models.registry import make_model
-from kzmig.models.schema import BREAK_COLUMN
+from kzmig.models.forecasters.schema import BREAK_COLUMN
 from kzmig.studies.forecast import build_models
 
 TARGETS = {"net_migration": "persons", "net_migration_rate_per_1000": "rate per 1,000"}

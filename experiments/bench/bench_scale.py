@@ -1,6 +1,6 @@
 """Benchmark: how backtest time and memory grow with the number of series (SYNTHETIC data).
 
-Times the rolling-origin backtest of :func:`kzmig.forecast.backtest.backtest` for each kzmig
+Times the rolling-origin backtest of :func:`kzmig.forecast.engine.backtest.backtest` for each kzmig
 forecaster on 20, 200 and 2,000 seeded synthetic series, and measures its peak traced memory
 (``tracemalloc``, in a second, separate run, because tracing slows Python code down). Figures
 are printed as seconds per series and MiB, and as ratios to the 20-series reference measured
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kzmig.forecast.backtest import backtest
+from kzmig.forecast.engine.backtest import backtest
 from kzmig.models.registry import make_model
 
 MODELS = {  # name -> (kind, params)

@@ -3,7 +3,7 @@
 For each backend -- ``local1`` (one worker: this process), ``local2`` (a local pool of 2
 processes) and ``dask2`` (a dask.distributed ``LocalCluster`` of 2 worker processes, started
 once and reached by its address, so its start-up is timed apart) -- and each size (default 20,
-200, 2,000 and 10,000 series) it runs :func:`kzmig.forecast.backtest.backtest` and records
+200, 2,000 and 10,000 series) it runs :func:`kzmig.forecast.engine.backtest.backtest` and records
 
 - the total (wall) time and the time per series, and the CPU time of all processes (this one,
   a local pool's workers, a LocalCluster's workers), which other users of the machine disturb less;
@@ -53,7 +53,7 @@ import pandas as pd
 
 from bench_scale import synthetic_series
 from kzmig.core.parallel import Backend
-from kzmig.forecast.backtest import backtest
+from kzmig.forecast.engine.backtest import backtest
 from kzmig.models.registry import make_model
 
 MODELS = {"naive": ("naive", {}), "mean3": ("window_mean", {"k": 3}), "hist_mean": ("historic_mean", {}),

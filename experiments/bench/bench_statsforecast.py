@@ -5,10 +5,10 @@ and per 1,000) and for the regional series (harmonised 2018 borders, 17 units) a
 series, a table of
 
 * kzmig: the study's models (the shipped config's ``[models]``, breaks treated as it says),
-  each fitted at each origin on the years up to it (:func:`kzmig.forecast.backtest.backtest`),
+  each fitted at each origin on the years up to it (:func:`kzmig.forecast.engine.backtest.backtest`),
   with the study's conformal intervals, and the **nested selection**: at each origin the model
   with the lowest mean MASE over the errors known at that origin
-  (:func:`kzmig.forecast.honest.nested_choices`), its forecasts taken as one procedure;
+  (:func:`kzmig.forecast.engine.honest.nested_choices`), its forecasts taken as one procedure;
 * statsforecast's AutoARIMA, AutoETS, DynamicOptimizedTheta, Naive, HistoricAverage,
   WindowAverage(3) and the median of those six, fitted at each origin on the same training
   rows, once on the published values (``sf_*``) and once on the values with the census and
@@ -20,7 +20,7 @@ earlier error to select from), horizons 1-3, published values, MASE scaled by ea
 in-sample naive error up to the origin with break years bridged. The headline column is the
 ratio of each model's MASE to that of the best statsforecast model on the bridged input, on
 target years without a break, with 90 % percentile bootstrap intervals resampling regions and,
-separately, origins (:func:`kzmig.forecast.honest.ratio_intervals`; the national series has one
+separately, origins (:func:`kzmig.forecast.engine.honest.ratio_intervals`; the national series has one
 series, so only origins). Coverage is of the 80 % / 95 % intervals on the same cells.
 
 statsforecast 2.1.1 needs ``pandas<3`` and kzmig pins pandas 3.1.1: the statsforecast side runs in
@@ -49,15 +49,15 @@ import pandas as pd
 
 from kzmig.config import load_config
 from kzmig.core.resources import experiments_dir
-from kzmig.features.dataset import load_long, to_wide
-from kzmig.features.regions import NATIONAL
-from kzmig.forecast.backtest import backtest
-from kzmig.forecast.evaluate import score, series_scales
-from kzmig.forecast.honest import NESTED, nested_choices, ratio_intervals, selected_procedure
-from kzmig.forecast.reconcile import reconcile
-from kzmig.forecast.steps import conformal_fallback, interval_source, target_series, with_conformal_backtest
-from kzmig.models.forecast_base import bridge_breaks
-from kzmig.models.schema import BREAK_COLUMN
+from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.data.regions import NATIONAL
+from kzmig.forecast.engine.backtest import backtest
+from kzmig.forecast.engine.evaluate import score, series_scales
+from kzmig.forecast.engine.honest import NESTED, nested_choices, ratio_intervals, selected_procedure
+from kzmig.forecast.engine.reconcile import reconcile
+from kzmig.forecast.engine.steps import conformal_fallback, interval_source, target_series, with_conformal_backtest
+from kzmig.models.forecasters.forecast_base import bridge_breaks
+from kzmig.models.forecasters.schema import BREAK_COLUMN
 from kzmig.studies.forecast import build_models, exog_columns
 
 #: the statsforecast side, a companion script that sits beside this one

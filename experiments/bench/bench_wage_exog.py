@@ -6,7 +6,7 @@ forecaster with and without lagged exogenous features, on the same series and or
 
 * ``gbm``: lags of the target only (the study's model);
 * ``gbm_wage``: plus ``wage_rel_national_pct`` of year t-1 (the average wage, % of national;
-  :func:`kzmig.features.wages.build_wages`; wages exist from 2011, earlier years are missing and
+  :func:`kzmig.features.builders.wages.build_wages`; wages exist from 2011, earlier years are missing and
   HistGradientBoosting routes them as missing values);
 * ``gbm_income``: plus ``income_rel_national_pct`` of t-1 (the former proxy, 2000-2024), as a
   control for "any relative-level feature";
@@ -33,9 +33,9 @@ import pandas as pd
 
 from kzmig.config import validate_config
 from kzmig.core.resources import experiments_dir
-from kzmig.features.wages import build_wages
-from kzmig.forecast.backtest import backtest
-from kzmig.forecast.steps import backtest_metrics, drop_short, target_series
+from kzmig.features.builders.wages import build_wages
+from kzmig.forecast.engine.backtest import backtest
+from kzmig.forecast.engine.steps import backtest_metrics, drop_short, target_series
 from kzmig.studies.data import open_data
 from kzmig.studies.forecast import build_models, study_panel
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from kzmig.models.bootstrap import wild_cluster_bootstrap
+from kzmig.models.panel.bootstrap import wild_cluster_bootstrap
 from kzmig.models.panel import FixedEffectsMigration
 
 

@@ -16,7 +16,7 @@ changed.
 Run from the repository root, with the ``test`` extra installed (it holds mutmut)::
 
     python experiments/bench/mutation.py                      # every module of MODULES
-    python experiments/bench/mutation.py forecast/conformal.py # one module
+    python experiments/bench/mutation.py forecast/engine/conformal.py # one module
     python experiments/bench/mutation.py --max-children 2 --table docs/development/mutation.md
 
 It writes ``runs/mutation/<module>.txt`` (every surviving mutant with its diff) and replaces the
@@ -39,14 +39,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: module (path in the checkout) -> its own test files (paths in the checkout)
 MODULES: dict[str, list[str]] = {
-    "models/scale.py": ["tests/models/test_scale.py", "tests/forecast/test_evaluate_conformal.py"],
-    "forecast/evaluate.py": ["tests/forecast/test_evaluate_conformal.py"],
-    "forecast/conformal.py": ["tests/forecast/test_evaluate_conformal.py"],
-    "forecast/reconcile.py": ["tests/forecast/test_reconcile.py", "tests/forecast/test_reconcile_hand.py"],
-    "features/balance.py": ["tests/features/test_balance.py"],
-    "features/indicators.py": ["tests/features/test_indicators.py"],
-    "features/typology.py": ["tests/features/test_typology.py"],
-    "models/panel.py": ["tests/models/test_panel_estimators.py"],
+    "models/forecasters/scale.py": ["tests/models/test_scale.py", "tests/forecast/test_evaluate_conformal.py"],
+    "forecast/engine/evaluate.py": ["tests/forecast/test_evaluate_conformal.py"],
+    "forecast/engine/conformal.py": ["tests/forecast/test_evaluate_conformal.py"],
+    "forecast/engine/reconcile.py": ["tests/forecast/test_reconcile.py", "tests/forecast/test_reconcile_hand.py"],
+    "features/assessment/balance.py": ["tests/features/test_balance.py"],
+    "features/assessment/indicators.py": ["tests/features/test_indicators.py"],
+    "features/assessment/typology.py": ["tests/features/test_typology.py"],
+    "models/panel/__init__.py": ["tests/models/test_panel_estimators.py"],
 }
 #: top-level folder of the checkout -> folder of the installed package (pyproject package-dir)
 PACKAGE_DIRS = {"kzmig": "kzmig", "features": "kzmig/features", "models": "kzmig/models",

@@ -29,7 +29,7 @@ def check_files(cfg: StudyConfig) -> None:
     refuse is refused here (naming the file)."""
     from kzmig.config import AssessStudyConfig, RunConfig
 
-    from kzmig.forecast.targets import read_targets  # the one targets reader, both layouts
+    from kzmig.forecast.planning.targets import read_targets  # the one targets reader, both layouts
 
     assess = cfg if isinstance(cfg, AssessStudyConfig) else cfg.assess if isinstance(cfg, RunConfig) else None
     if assess is not None and assess.targets is not None:
@@ -37,7 +37,7 @@ def check_files(cfg: StudyConfig) -> None:
     if isinstance(cfg, RunConfig) and cfg.targets is not None:
         read_targets(cfg.targets)
     if isinstance(cfg, RunConfig) and cfg.specialists is not None and cfg.specialists.user_series is not None:
-        from kzmig.features.dataset import user_observations
+        from kzmig.features.data.dataset import user_observations
 
         user_observations(cfg.specialists.user_series)
 

@@ -8,7 +8,7 @@ from rich.table import Table
 
 from kzmig.cli._common import out_console
 from kzmig.core.errors import study_boundary
-from kzmig.features.fetch.catalog import SERIES
+from kzmig.features.ingest.fetch.catalog import SERIES
 
 app = typer.Typer(help="Build the shipped dataset, check a data file, list the regions and their spellings, fetch a new version, compare versions.",
                   no_args_is_help=True)
@@ -27,7 +27,7 @@ def check(
     Exits with status 2 listing every kind of problem found, each with its rows. The table's
     caption says how a file was read (separator, decimal mark, thousands separator).
     """
-    from kzmig.features.dataset import coverage
+    from kzmig.features.data.dataset import coverage
     from kzmig.studies.data import open_data
 
     with study_boundary(str(path or "")):
@@ -65,7 +65,7 @@ def regions(
     case, hyphens, dots, quotes and diacritics do not matter.
     """
     from kzmig.core.errors import DataError
-    from kzmig.features.region_names import region_table, resolve, spellings_of, suggest
+    from kzmig.features.data.region_names import region_table, resolve, spellings_of, suggest
 
     codes = None
     if region is not None:
@@ -97,9 +97,9 @@ def build(
     out: Path = typer.Option(None, help="Output data folder (default: the package's data folder)."),
 ) -> None:
     """Rebuild data/ from the raw official statistics (deterministic; atomic writes)."""
-    from kzmig.features.build import RAW_DEFAULT
-    from kzmig.features.build import build as build_dataset
-    from kzmig.features.regions import DATA_DIR
+    from kzmig.features.ingest.build import RAW_DEFAULT
+    from kzmig.features.ingest.build import build as build_dataset
+    from kzmig.features.data.regions import DATA_DIR
 
     written = build_dataset(raw or RAW_DEFAULT, out or DATA_DIR)
     console = out_console()
@@ -131,7 +131,7 @@ def fetch(
 
     transport = None
     if replay is not None:
-        from kzmig.features.fetch.replay import recorded_transport
+        from kzmig.features.ingest.fetch.replay import recorded_transport
 
         transport = recorded_transport(replay)
     version = fetch_study(series or None, since, transport=transport, timeout=timeout)
@@ -160,7 +160,7 @@ def diff(
     """List the values revised, added and removed from OLD to NEW, by variable, region and year."""
     from kzmig.core.atomic import atomic_write_csv
     from kzmig.core.errors import DataFileError
-    from kzmig.features.fetch.diff import summarise
+    from kzmig.features.ingest.fetch.diff import summarise
     from kzmig.studies.data import diff as diff_study
 
     if out is not None:

@@ -19,7 +19,7 @@ In a file it is the ``[assess]`` table (alone, or inside a run config)::
     borders = 2018                        # view = "harmonised" (the assessment needs fixed borders)
     breaks = "drop"                       # break years left out of the smoothed start/end rates
 
-Defaults are the thresholds of :mod:`kzmig.features.typology`. Whether the period (``data.first_year``-``data.last_year``) and regions are covered by the data is
+Defaults are the thresholds of :mod:`kzmig.features.assessment.typology`. Whether the period (``data.first_year``-``data.last_year``) and regions are covered by the data is
 checked after loading it.
 """
 from __future__ import annotations
@@ -31,8 +31,8 @@ from pydantic import Field, SerializationInfo, field_serializer, model_validator
 
 from kzmig.config.base import FilePath, SafeName, Text, Unique, error, fail, toml_repr
 from kzmig.config.blocks import DataBlock, StudyConfigBase, dump_data, refuse_data_keys, study_data
-from kzmig.features.regions import units
-from kzmig.features.typology import (
+from kzmig.features.data.regions import units
+from kzmig.features.assessment.typology import (
     DEFAULT_ABS_TOL,
     DEFAULT_K,
     DEFAULT_REL_TOL,

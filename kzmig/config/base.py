@@ -20,7 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from pydantic import model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from kzmig.features.panel import YEAR_RANGE
+from kzmig.features.data.panel import YEAR_RANGE
 
 
 #: Error type of the messages written by this package (used as they are by the formatter).

@@ -2,8 +2,8 @@
 ``[targets]``, ``[breaks]``, ``[reconciliation]`` and ``[population]``.
 
 Option sets come from the registries of the modules that use them (views and borders of
-:mod:`kzmig.features.dataset`, break treatments of :mod:`kzmig.models.forecast_base`,
-reconciliation methods of :mod:`kzmig.forecast.reconcile`), so a new option is added in one place.
+:mod:`kzmig.features.data.dataset`, break treatments of :mod:`kzmig.models.forecasters.forecast_base`,
+reconciliation methods of :mod:`kzmig.forecast.engine.reconcile`), so a new option is added in one place.
 """
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ from kzmig.config.base import (
 )
 from kzmig.core.errors import ConfigError
 from kzmig.core.parallel import BACKENDS, Backend, tcp_host_port
-from kzmig.features.dataset import VIEWS
-from kzmig.features.panel import YEAR_RANGE
-from kzmig.features.regions import BORDERS
-from kzmig.forecast.reconcile import METHODS as RECONCILE_METHODS
-from kzmig.models.forecast_base import BREAK_TREATMENTS
+from kzmig.features.data.dataset import VIEWS
+from kzmig.features.data.panel import YEAR_RANGE
+from kzmig.features.data.regions import BORDERS
+from kzmig.forecast.engine.reconcile import METHODS as RECONCILE_METHODS
+from kzmig.models.forecasters.forecast_base import BREAK_TREATMENTS
 
 
 #: ``[forecast] conformal``: which models get conformal intervals from backtest errors.

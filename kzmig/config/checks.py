@@ -37,7 +37,7 @@ def check_origins(origins: Sequence[int], years: Iterable[int], *, series: str |
 
     An origin needs a year to fit on before it and a year to score after it, so it must lie
     strictly between the first and the last observed year (as
-    :func:`kzmig.forecast.backtest.check_origins` requires).
+    :func:`kzmig.forecast.engine.backtest.check_origins` requires).
     Dropped origins are logged as a warning naming them and the data years.
 
     Parameters

@@ -20,7 +20,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from kzmig.config.base import ERROR_TYPE, ConfigModel, Text, Year, toml_repr
-from kzmig.features.panel import MISSING_POLICIES
+from kzmig.features.data.panel import MISSING_POLICIES
 from kzmig.models import registry
 
 #: Parameters, of any model that takes them, whose values come from a registry.
@@ -114,7 +114,7 @@ class SingleSpec(NamedSpec):
     """A model that is not an ensemble: no members (``members``/``combine`` read as empty/"mean").
 
     ``first_year`` fits the model on the years from it on only (an earlier regime, such as the
-    1990s emigration wave, left out; the ``since`` wrapper of :mod:`kzmig.models.since`); ``log = true``
+    1990s emigration wave, left out; the ``since`` wrapper of :mod:`kzmig.models.forecasters.since`); ``log = true``
     fits it on the logarithm of a positive series (counts: positive, proportional intervals; the
     ``log`` wrapper).
     """

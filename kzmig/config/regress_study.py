@@ -17,15 +17,15 @@ from pydantic import Field, SerializationInfo, field_serializer, model_validator
 from kzmig.config.base import ConfigModel, Level, SafeName, Text, Unique, error, fail, toml_repr
 from kzmig.config.blocks import DataBlock, StudyConfigBase, dump_data, refuse_data_keys, study_data
 from kzmig.config.params import ModelSpecBase, spec_classes
-from kzmig.features.factors import BUILDERS
-from kzmig.features.panel import MISSING_POLICIES
-from kzmig.models.bootstrap import SUPPORTED as BOOTSTRAP_KINDS
-from kzmig.models.bootstrap import WEIGHTS
-from kzmig.features.typology import DEFAULT_ABS_TOL, DEFAULT_REL_TOL, DEFAULT_ROLL_K, DEFAULT_ROLL_WINDOW
-from kzmig.models.design import lag_name
-from kzmig.models.discrete import DISCRETE_COV, TREND_ORDER
-from kzmig.models.hausman import METHODS as HAUSMAN_METHODS
-from kzmig.models.hausman import SIGMAS
+from kzmig.features.builders.factors import BUILDERS
+from kzmig.features.data.panel import MISSING_POLICIES
+from kzmig.models.panel.bootstrap import SUPPORTED as BOOTSTRAP_KINDS
+from kzmig.models.panel.bootstrap import WEIGHTS
+from kzmig.features.assessment.typology import DEFAULT_ABS_TOL, DEFAULT_REL_TOL, DEFAULT_ROLL_K, DEFAULT_ROLL_WINDOW
+from kzmig.models.panel.design import lag_name
+from kzmig.models.panel.discrete import DISCRETE_COV, TREND_ORDER
+from kzmig.models.panel.hausman import METHODS as HAUSMAN_METHODS
+from kzmig.models.panel.hausman import SIGMAS
 from kzmig.models.panel import COV_TYPES, KERNELS
 from kzmig.models.registry import DISCRETE_KINDS, PANEL_KINDS, REGISTRY
 

@@ -42,7 +42,7 @@ from kzmig.config.blocks import ConfigFile, ExecutionBlock, StudyConfigBase, _no
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.config.params import follow_registry
 from kzmig.config.regress_study import RegressStudyConfig
-from kzmig.features.regions import region_codes
+from kzmig.features.data.regions import region_codes
 
 
 #: ``kind`` of a scenario shift: a fraction of the baseline value, or an amount in its unit.

@@ -18,8 +18,8 @@ from matplotlib.patches import Patch, Polygon
 
 from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataFileError
-from kzmig.features.regions import load_regions, resolve_region
-from kzmig.features.typology import GROUP_LABELS, TREND_TYPES
+from kzmig.features.data.regions import load_regions, resolve_region
+from kzmig.features.assessment.typology import GROUP_LABELS, TREND_TYPES
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def plot_external_flows(flows: pd.DataFrame, *, wave_threshold: float = -50_000.
     Parameters
     ----------
     flows : DataFrame
-        :func:`kzmig.features.external.external_flows_table`: ``year``, ``arrivals``,
+        :func:`kzmig.features.assessment.external.external_flows_table`: ``year``, ``arrivals``,
         ``departures``, ``net``, ``publisher``.
     wave_threshold : float, default -50,000
         The emigration wave is the first run of consecutive years whose net is below this
@@ -269,10 +269,10 @@ def plot_partner_flows(partners: pd.DataFrame, *, non_cis: pd.DataFrame | None =
     Parameters
     ----------
     partners : DataFrame
-        :func:`kzmig.features.external.partner_table`: ``year``, ``direction``, ``partner``,
+        :func:`kzmig.features.assessment.external.partner_table`: ``year``, ``direction``, ``partner``,
         ``partner_name``, ``value``.
     non_cis : DataFrame, optional
-        :func:`kzmig.features.external.cis_split_table`; its ``non_cis`` rows are stacked on top
+        :func:`kzmig.features.assessment.external.cis_split_table`; its ``non_cis`` rows are stacked on top
         (label ``non-CIS countries``), since no non-CIS partner is published.
     top : int, default 5
         Partners drawn separately per direction (largest over all years); the rest are summed

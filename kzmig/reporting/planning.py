@@ -22,7 +22,7 @@ import pandas as pd
 
 from kzmig.core.atomic import atomic_write
 from kzmig.core.errors import DataError
-from kzmig.features.regions import NATIONAL, load_regions
+from kzmig.features.data.regions import NATIONAL, load_regions
 from kzmig.reporting.tables import with_names
 
 REQUIRED = ("target", "model", "region", "origin_year", "year", "point", "lower", "upper", "level", "selected")

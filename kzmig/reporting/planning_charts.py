@@ -2,7 +2,7 @@
 
 Every chart draws the **selected** model of a target (``selected`` column of the long forecast
 table). Bands are the stored intervals (80 % and 95 %) and, unless stored too, a 50 % band read
-from the same rows through :mod:`kzmig.forecast.distribution` (the median-preserving split
+from the same rows through :mod:`kzmig.forecast.engine.distribution` (the median-preserving split
 normal whose quantiles are the stored bounds): ``point -/+ z(0.5) * sd_lower/sd_upper``.
 
 Artists carry labels a test (or a reader of the legend) can find: ``history``, ``break year``
@@ -20,8 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
 from kzmig.core.errors import DataError
-from kzmig.features.regions import NATIONAL, load_regions
-from kzmig.forecast.distribution import row_scales, z_value
+from kzmig.features.data.regions import NATIONAL, load_regions
+from kzmig.forecast.engine.distribution import row_scales, z_value
 from kzmig.reporting.planning import is_rate, level_tag, region_order, selected_rows
 
 BAND_COLOUR = "#2171b5"
@@ -44,7 +44,7 @@ def fan_bands(selected: pd.DataFrame, *, band_50: bool = True) -> pd.DataFrame:
     """Bands of a selected model's rows: ``region, year, level, point, lower, upper``.
 
     The stored levels as they are, plus the 50 % band from the split normal of
-    :func:`kzmig.forecast.distribution.row_scales` when ``band_50`` and 0.5 is not stored.
+    :func:`kzmig.forecast.engine.distribution.row_scales` when ``band_50`` and 0.5 is not stored.
     Rows without an interval give no band.
     """
     f = selected.loc[selected["level"].notna()]
@@ -117,7 +117,7 @@ def plot_fan(history: pd.DataFrame | None, forecasts: pd.DataFrame, target: str,
         ``point``, ``lower``, ``upper``, ``level``, ``selected``).
     target, region : str
     breaks : DataFrame, optional
-        ``region``, ``year`` of break years (:func:`kzmig.features.typology.break_years`).
+        ``region``, ``year`` of break years (:func:`kzmig.features.assessment.typology.break_years`).
     scenarios : DataFrame, optional
         Long scenario table: ``scenario``, ``target``, ``region``, ``year``, ``point``; the
         rows of this target and region are drawn as one line per scenario.

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kzmig.core.runs import RunStamp
-from kzmig.features.regions import NATIONAL
+from kzmig.features.data.regions import NATIONAL
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import write_planning_workbook

@@ -44,7 +44,7 @@ import xlsxwriter
 
 from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataError
-from kzmig.features.regions import NATIONAL
+from kzmig.features.data.regions import NATIONAL
 from kzmig.reporting.planning import KEY_COLUMNS, number_format, vintage_text
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ section "Государственные цели / State targets" and one chart 
 
 Input: the ``feasibility``, ``feasibility_points``, ``series_forecasts`` and ``series_models``
 tables of the run's targets part (:func:`kzmig.studies.targets.state_targets`). Rendering only:
-every number is computed by :mod:`kzmig.forecast.feasibility`.
+every number is computed by :mod:`kzmig.forecast.planning.feasibility`.
 """
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ def report_blocks(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
 def target_charts(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
     """One chart per target: published points, the required path from the latest point to the
     target, and the projected 80 % range of the log-linear trend (where there is one)."""
-    from kzmig.forecast.feasibility import loglinear_path
+    from kzmig.forecast.planning.feasibility import loglinear_path
 
     feas, pts = tables["feasibility"], tables["feasibility_points"]
     out = {}

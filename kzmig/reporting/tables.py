@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from kzmig.core.atomic import atomic_path
-from kzmig.features.regions import load_regions
+from kzmig.features.data.regions import load_regions
 
 
 def with_names(df: pd.DataFrame) -> pd.DataFrame:
@@ -39,7 +39,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
 
 
 def write_regression_workbook(tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
-    """Side-by-side regression tables (:func:`kzmig.models.tables.side_by_side`), one sheet each, atomically.
+    """Side-by-side regression tables (:func:`kzmig.models.panel.tables.side_by_side`), one sheet each, atomically.
 
     Sheet names are cut to Excel's 31 characters; standard-error rows lose their label.
     """

@@ -6,10 +6,10 @@ the forecasts cover) and returns the coherent tables and the consistency table:
 
 1. regional net migration in persons is derived from the modelled quantity (by default the
    rate per 1,000, see ``docs/accounts.md`` for the backtest that decided it) through the
-   population projection, :func:`kzmig.forecast.accounts.persons_from_rate`;
+   population projection, :func:`kzmig.forecast.planning.accounts.persons_from_rate`;
 2. regional and national net migration, regional and national natural increase, external
    arrivals and departures and their CIS / non-CIS parts are reconciled at once, year by year
-   (:func:`kzmig.forecast.accounts.reconcile_account`); observed values inside a forecast year
+   (:func:`kzmig.forecast.planning.accounts.reconcile_account`); observed values inside a forecast year
    (external flows are published a year ahead of the regional balance) are held fixed;
 3. the population follows from the coherent flows (``P(t+1) = P(t) + N + M``) and the rate
    from the coherent persons and that population, so persons = rate x mean population / 1,000
@@ -32,9 +32,8 @@ import numpy as np
 import pandas as pd
 
 from kzmig.core.options import check_option
-from kzmig.features.regions import NATIONAL
-from kzmig.forecast import accounts as acc
-
+from kzmig.features.data.regions import NATIONAL
+from kzmig.forecast.planning import accounts as acc
 logger = logging.getLogger(__name__)
 
 QUANTITIES = ("rate", "persons")

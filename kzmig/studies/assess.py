@@ -16,12 +16,12 @@ import pandas as pd
 
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.core.errors import ConfigError, DataError, DataFileError, PanelContractError
-from kzmig.features.dataset import load_long, to_wide
-from kzmig.features.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
-from kzmig.features.regions import NATIONAL
-from kzmig.features.sensitivity import method_sensitivity
-from kzmig.features.registry import ASSESSMENT_BUILDERS, get_builder
-from kzmig.forecast.targets import read_targets  # the one targets reader (also the older layout)
+from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.assessment.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
+from kzmig.features.data.regions import NATIONAL
+from kzmig.features.assessment.sensitivity import method_sensitivity
+from kzmig.features.builders.registry import ASSESSMENT_BUILDERS, get_builder
+from kzmig.forecast.planning.targets import read_targets  # the one targets reader (also the older layout)
 from kzmig.studies.base import Document, Progress, StudyResult, chart, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 
@@ -103,8 +103,8 @@ def convention(cfg: AssessStudyConfig) -> str:
 
 
 def _rules_table(cfg: AssessStudyConfig, k: int, flags: pd.DataFrame) -> pd.DataFrame:
-    from kzmig.features.problems import PROBLEM_RULES
-    from kzmig.features.typology import GROUP_LABELS, TREND_TYPES
+    from kzmig.features.assessment.problems import PROBLEM_RULES
+    from kzmig.features.assessment.typology import GROUP_LABELS, TREND_TYPES
 
     start, end = cfg.data.years()
     rows = [("method", convention(cfg)),
@@ -160,7 +160,7 @@ def _indicator_years(flags: pd.DataFrame, problem: str, cols: tuple, op: str, be
 
 def _stage4_tables(flags, feats, trends, factors, units, start, end, notes) -> dict[str, pd.DataFrame]:
     """Problem counts and the factor-tercile table, when the data hold any indicator and factor."""
-    from kzmig.features.problems import problem_counts, tercile_crosstab
+    from kzmig.features.assessment.problems import problem_counts, tercile_crosstab
 
     out = {}
     if len(flags):
@@ -176,8 +176,8 @@ def _stage4_tables(flags, feats, trends, factors, units, start, end, notes) -> d
 def stage2_tables(long: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Stage 2 (external migration) tables the data can fill: yearly flows since 1991, CIS /
     non-CIS, partner countries, composition by education and specialty, brain drain."""
-    from kzmig.features.composition import brain_drain_table, composition_table
-    from kzmig.features.external import cis_split_table, external_flows_table, partner_table
+    from kzmig.features.assessment.composition import brain_drain_table, composition_table
+    from kzmig.features.assessment.external import cis_split_table, external_flows_table, partner_table
 
     out = {"external_flows": external_flows_table(long), "external_cis_split": cis_split_table(long),
            "external_partners": partner_table(long), "migrant_composition": composition_table(long),
@@ -195,12 +195,12 @@ def assessment_tables(cfg: AssessStudyConfig, panel: pd.DataFrame, long: pd.Data
     ``long`` (the long table of the same view) gives the break flags of net migration, left
     out of the smoothed ends when ``cfg.data.breaks == "drop"``, and the national external series.
     ``targets`` (indicator, region, year, target) adds ``targets``: actual / target, where
-    the indicator is any panel column or rate of :func:`kzmig.features.indicators.migration_rates`.
+    the indicator is any panel column or rate of :func:`kzmig.features.assessment.indicators.migration_rates`.
     """
-    from kzmig.features import typology as ty
-    from kzmig.features.problems import problem_flags
-    from kzmig.features.external import external_series
-    from kzmig.features.indicators import balancing_residual, migration_rates, target_achievement
+    from kzmig.features.assessment import typology as ty
+    from kzmig.features.assessment.problems import problem_flags
+    from kzmig.features.assessment.external import external_series
+    from kzmig.features.assessment.indicators import balancing_residual, migration_rates, target_achievement
 
     notes = [] if notes is None else notes
     start, end = cfg.data.years()
@@ -227,7 +227,7 @@ def assessment_tables(cfg: AssessStudyConfig, panel: pd.DataFrame, long: pd.Data
     ind = migration_rates(win).merge(balancing_residual(panel), on=["region", "year"], how="left")
     feats = win[["region", "year", "population"]]
     diagnostics: dict[str, pd.DataFrame] = {}
-    for name in ASSESSMENT_BUILDERS:  # the one registry (kzmig.features.registry), as the regression uses it
+    for name in ASSESSMENT_BUILDERS:  # the one registry (kzmig.features.builders.registry), as the regression uses it
         try:
             built = get_builder(name).build(win)
         except PanelContractError as err:  # the data lack this family's inputs: stage 4 goes without it

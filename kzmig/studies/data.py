@@ -13,15 +13,15 @@ import pandas as pd
 
 from kzmig.core.errors import ConfigError, DataError, DataFileError
 from kzmig.core.provenance import sha256_file
-from kzmig.features.dataset import (OBSERVATIONS, complete_observations, read_observations, shipped_observations,
+from kzmig.features.data.dataset import (OBSERVATIONS, complete_observations, read_observations, shipped_observations,
                                     user_observations)
-from kzmig.features.fetch import VERSION_FILE, VERSION_OBSERVATIONS
-from kzmig.features.fetch.catalog import SERIES
-from kzmig.features.fetch.diff import diff_observations
-from kzmig.features.panel import validate_panel
+from kzmig.features.ingest.fetch import VERSION_FILE, VERSION_OBSERVATIONS
+from kzmig.features.ingest.fetch.catalog import SERIES
+from kzmig.features.ingest.fetch.diff import diff_observations
+from kzmig.features.data.panel import validate_panel
 
 if TYPE_CHECKING:
-    from kzmig.features.fetch.version import DataVersion
+    from kzmig.features.ingest.fetch.version import DataVersion
 
 #: the version name of the dataset shipped with kzmig (a fetched version is named fetch-<UTC time>)
 SHIPPED_VERSION = "shipped"
@@ -82,7 +82,7 @@ def open_data(data: DataArg = None, *, arg: str = "--data", decimal: str | None 
     arg : str
         How messages name the argument (``--data``; ``OLD``/``NEW`` for ``kzmig data diff``).
     decimal, thousands : str, optional
-        How the numbers of a user file are written (see :func:`kzmig.features.io.read_user_table`);
+        How the numbers of a user file are written (see :func:`kzmig.features.data.io.read_user_table`);
         found from the file when not given. Only for a user file.
     """
     if isinstance(data, DataSource):
@@ -136,18 +136,18 @@ def fetch(series: Sequence[str] | None = None, since: int | None = None, *, tran
     """Download the catalogue's tables and assemble a new dataset version on the shipped data.
 
     Nothing is written: ``result.save(folder)`` writes the version (see
-    :mod:`kzmig.features.fetch.version`).
+    :mod:`kzmig.features.ingest.fetch.version`).
 
     Parameters
     ----------
-    series : names of :data:`kzmig.features.fetch.catalog.SERIES`, optional
+    series : names of :data:`kzmig.features.ingest.fetch.catalog.SERIES`, optional
         Default: every series of the catalogue.
     since : int, optional
         Keep fetched values from this year on (older base values stay as shipped).
     transport : httpx transport, optional
-        E.g. :func:`kzmig.features.fetch.replay.recorded_transport` (recorded responses).
+        E.g. :func:`kzmig.features.ingest.fetch.replay.recorded_transport` (recorded responses).
     timeout, attempts, backoff
-        Of :class:`kzmig.features.fetch.client.FetchClient`.
+        Of :class:`kzmig.features.ingest.fetch.client.FetchClient`.
     now : datetime, optional
         The fetch time (UTC) that names the version; default the current time.
 
@@ -158,8 +158,8 @@ def fetch(series: Sequence[str] | None = None, since: int | None = None, *, tran
     FetchError, DataError, StudyError
         An HTTP error or time-out, a changed table, an unknown region, an empty fetch.
     """
-    from kzmig.features.fetch.client import FetchClient
-    from kzmig.features.fetch.version import build_version, fetch_tables
+    from kzmig.features.ingest.fetch.client import FetchClient
+    from kzmig.features.ingest.fetch.version import build_version, fetch_tables
 
     names = list(series) if series else list(SERIES)
     unknown = [n for n in names if n not in SERIES]
@@ -182,7 +182,7 @@ def default_version_folder(version: str, shipped: Path | None = None, cwd: Path 
     package, whose data sit in site-packages (not a place for user files, and often read-only),
     ``./kzmig-data/<version>`` under the current folder instead, as runs go to ``./runs``.
     """
-    from kzmig.features.regions import DATA_DIR
+    from kzmig.features.data.regions import DATA_DIR
 
     shipped = DATA_DIR if shipped is None else shipped
     if {"site-packages", "dist-packages"} & set(shipped.resolve().parts):
@@ -192,5 +192,5 @@ def default_version_folder(version: str, shipped: Path | None = None, cwd: Path 
 
 def diff(old: DataArg, new: DataArg) -> pd.DataFrame:
     """Values revised, added and removed from ``old`` to ``new`` (two versions, folders or files);
-    see :func:`kzmig.features.fetch.diff.diff_observations`."""
+    see :func:`kzmig.features.ingest.fetch.diff.diff_observations`."""
     return diff_observations(open_data(old, arg="OLD").observations, open_data(new, arg="NEW").observations)

@@ -17,7 +17,7 @@ The first rows of ``backtest_metrics`` (``model = "nested_selection"``) are the 
 forecast of the model chosen at each origin from the errors known there, with cell counts. The
 selected model's own rows are optimistic: the selection saw the years it is scored on. ``accuracy_honest`` scores, from the same backtest (nothing is refitted), a
 selection made at each origin only from the errors known there
-(:func:`kzmig.forecast.honest.nested_selection`), beside the naive forecast, the mean of the
+(:func:`kzmig.forecast.engine.honest.nested_selection`), beside the naive forecast, the mean of the
 last years, the historic mean and every model, on the same cells (every year and without break
 years), with the ratio of MASE to each of the three baselines and a 90 % interval from a
 bootstrap over regions (over origins for a national-only target); ``selection_nested`` lists
@@ -34,13 +34,13 @@ import pandas as pd
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.core.errors import KzmigError, StudyError
 from kzmig.core.parallel import Backend, check_scheduler, open_backend
-from kzmig.features.dataset import load_long, to_wide
-from kzmig.features.regions import NATIONAL
+from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.data.regions import NATIONAL
 from kzmig.forecast import engine
 from kzmig.forecast.engine import TargetSkipped  # noqa: F401 (re-exported)
-from kzmig.forecast.steps import AGGREGATES
+from kzmig.forecast.engine.steps import AGGREGATES
 from kzmig.models import registry
-from kzmig.models.forecast_base import BaseForecaster
+from kzmig.models.forecasters.forecast_base import BaseForecaster
 from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 from kzmig.studies.forecast_final import (  # noqa: F401 (re-exported)

@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from kzmig.config.forecast_study import ForecastStudyConfig
-from kzmig.features.typology import break_years
+from kzmig.features.assessment.typology import break_years
 from kzmig.forecast import engine
-from kzmig.models.forecast_base import BaseForecaster
+from kzmig.models.forecasters.forecast_base import BaseForecaster
 from kzmig.studies.charts import plot_overview  # a Chart (data); kzmig.reporting draws it when saved
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ EMPTY = {"reconciliation": ["target", "model", "origin_year", "year", "method", 
                               "status"]}
 
 
-#: baseline role of :func:`kzmig.forecast.honest.nested_selection` -> model kind
+#: baseline role of :func:`kzmig.forecast.engine.honest.nested_selection` -> model kind
 BASELINE_KINDS = {"naive": "naive", "mean": "window_mean", "historic": "historic_mean"}
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from kzmig.config.run_config import RunConfig
-from kzmig.features.regions import NATIONAL
+from kzmig.features.data.regions import NATIONAL
 from kzmig.studies.base import StudyResult
 
 METHOD = ("Each target is forecast by the model with the lowest mean absolute scaled error in a rolling-origin "

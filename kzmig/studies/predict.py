@@ -199,7 +199,7 @@ def predict(run_dir: str | Path, *, to_year: int | None = None, data: Any = None
         A complete run folder of ``kzmig forecast`` or of a planning run (``kzmig run``).
     to_year : int, optional
         Last forecast year; default the run's ``forecast.to_year``. Conformal intervals beyond
-        the backtested horizons grow as :mod:`kzmig.forecast.conformal` extends them.
+        the backtested horizons grow as :mod:`kzmig.forecast.engine.conformal` extends them.
     data : path, optional
         Data to use instead of the run's file: the same data moved elsewhere (same sha256:
         the run is reproduced), or a newer vintage (the models are updated on it, keeping

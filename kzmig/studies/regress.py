@@ -21,14 +21,14 @@ import pandas as pd
 
 from kzmig.config.regress_study import RegressModelSpec, RegressStudyConfig
 from kzmig.core.errors import PanelContractError, StudyError
-from kzmig.features.dataset import load_long
-from kzmig.features.factors import factor_panel, regional_sample, tercile_table, type_panel
-from kzmig.features.regions import NATIONAL
-from kzmig.models.bootstrap import SUPPORTED as BOOT_KINDS
-from kzmig.models.bootstrap import wild_cluster_bootstrap
-from kzmig.models.hausman import hausman
+from kzmig.features.data.dataset import load_long
+from kzmig.features.builders.factors import factor_panel, regional_sample, tercile_table, type_panel
+from kzmig.features.data.regions import NATIONAL
+from kzmig.models.panel.bootstrap import SUPPORTED as BOOT_KINDS
+from kzmig.models.panel.bootstrap import wild_cluster_bootstrap
+from kzmig.models.panel.hausman import hausman
 from kzmig.models.registry import make_model
-from kzmig.models.tables import side_by_side, to_text
+from kzmig.models.panel.tables import side_by_side, to_text
 from kzmig.studies.base import Document, Progress, SavedModel, StudyResult, chart, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 
@@ -125,8 +125,8 @@ def _entry(cfg: RegressStudyConfig, fitted: dict[tuple, Any], panel: pd.DataFram
     the same region-years: the difference is the column's entry alone) and (b) on every row
     the other columns allow (the sample the study had before the column existed).
     """
-    from kzmig.features.lags import values_years_back
-    from kzmig.models.design import lag_name
+    from kzmig.features.builders.lags import values_years_back
+    from kzmig.models.panel.design import lag_name
 
     f = cfg.features
     main_cov = cfg.covariance.types[0]

@@ -34,7 +34,7 @@ from kzmig.studies.planning import planning_part
 from kzmig.studies.regress import regress
 from kzmig.studies.scenarios import scenario_part
 from kzmig.studies.specialists import specialist_part
-from kzmig.forecast.targets import read_targets
+from kzmig.forecast.planning.targets import read_targets
 from kzmig.studies.targets import target_part
 
 logger = logging.getLogger(__name__)

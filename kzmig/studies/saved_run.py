@@ -23,8 +23,8 @@ from kzmig.config import from_resolved
 from kzmig.core.errors import ConfigError, DataError, DataFileError
 from kzmig.core.provenance import sha256_file
 from kzmig.core.runs import MANIFEST, check_files
-from kzmig.features.dataset import OBSERVATIONS
-from kzmig.models.forecast_base import BaseForecaster
+from kzmig.features.data.dataset import OBSERVATIONS
+from kzmig.models.forecasters.forecast_base import BaseForecaster
 from kzmig.models.persistence import load_model, read_metadata
 from kzmig.studies.data import DataSource, open_data
 

@@ -5,7 +5,7 @@ migration rate per 1,000) is coefficient x shift of each lagged feature, with th
 coefficients' uncertainty drawn from their estimated covariance; it is turned into persons with
 the projected average population and added to the baseline forecast of net migration (its
 interval widened by the effect's), reconciled as the baseline is, and population follows
-through the balancing equation (:mod:`kzmig.forecast.scenario`).
+through the balancing equation (:mod:`kzmig.forecast.planning.scenario`).
 """
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ import pandas as pd
 
 from kzmig.config.run_config import RunConfig
 from kzmig.core.errors import ConfigError, StudyError
-from kzmig.features.dataset import load_long
-from kzmig.features.factors import factor_panel
-from kzmig.features.regions import NATIONAL
-from kzmig.forecast.scenario import (
+from kzmig.features.data.dataset import load_long
+from kzmig.features.builders.factors import factor_panel
+from kzmig.features.data.regions import NATIONAL
+from kzmig.forecast.planning.scenario import (
     average_population,
     between_regions,
     effect_in_persons,
@@ -30,8 +30,8 @@ from kzmig.forecast.scenario import (
     scenario_population,
     scenario_table,
 )
-from kzmig.forecast.shifts import apply_shifts, baseline_feature_path
-from kzmig.models.schema import FORECAST_COLUMNS
+from kzmig.forecast.planning.shifts import apply_shifts, baseline_feature_path
+from kzmig.models.forecasters.schema import FORECAST_COLUMNS
 from kzmig.studies.base import StudyResult
 from kzmig.studies.data import DataSource
 from kzmig.studies.forecast import study_panel

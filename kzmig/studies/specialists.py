@@ -3,7 +3,7 @@
 There is no annual series of migrants by education or specialty, only single (partial)
 years: the forecast of total external departures (a forecast study of the run) times each
 group's share observed in those years, with the share's uncertainty from the spread of the
-observed years, widened where only one year exists (:mod:`kzmig.forecast.composition`). Every
+observed years, widened where only one year exists (:mod:`kzmig.forecast.planning.composition`). Every
 row says it is composition-based and from which years. A user table of annual series by
 group (``[specialists] user_series``) replaces the assumption for the groups it covers: those
 are forecast directly and say so (``method = "direct"``).
@@ -16,9 +16,9 @@ import pandas as pd
 
 from kzmig.config.run_config import RunConfig
 from kzmig.core.errors import StudyError
-from kzmig.features.composition import brain_drain_table, composition_table
-from kzmig.features.dataset import load_long, user_observations
-from kzmig.forecast.composition import specialist_forecast
+from kzmig.features.assessment.composition import brain_drain_table, composition_table
+from kzmig.features.data.dataset import load_long, user_observations
+from kzmig.forecast.planning.composition import specialist_forecast
 from kzmig.studies.base import StudyResult
 from kzmig.studies.data import DataSource
 

@@ -1,19 +1,19 @@
 """Planning targets in a run: what the forecast says about each, and how far the data got.
 
 For every row of the targets table (``indicator, region, year, value, direction, measure,
-source``; :func:`kzmig.forecast.targets.read_targets`):
+source``; :func:`kzmig.forecast.planning.targets.read_targets`):
 
 * when a forecast of the indicator covers the region and year, the selected model's forecast
   value, its 80 % interval and the probability of reaching the target
-  (:func:`kzmig.forecast.targets.target_probability`);
+  (:func:`kzmig.forecast.planning.targets.target_probability`);
 * when the data hold the indicator's value for that region and year, the achievement
-  (actual against target in the target's direction, :func:`kzmig.features.indicators.target_achievement`);
+  (actual against target in the target's direction, :func:`kzmig.features.assessment.indicators.target_achievement`);
 * otherwise the reason the run cannot speak to it.
 
 Targets on the sparse national series behind the state's programmes (foreign students, labour
 emigration, foreign workers against the quota, kandas against the quota; SOURCES.md Round 6) get
 the feasibility analysis of METHOD.md section 11 instead (:func:`state_targets`,
-:mod:`kzmig.forecast.feasibility`): tables ``feasibility``, ``feasibility_points``,
+:mod:`kzmig.forecast.planning.feasibility`): tables ``feasibility``, ``feasibility_points``,
 ``feasibility_growth``, ``quota_use`` (outcome against quota, year by year), and
 ``series_forecasts`` / ``series_models`` for the series with enough annual points (log-linear
 trend with predictive intervals) and the reason for the others.
@@ -27,12 +27,12 @@ import numpy as np
 import pandas as pd
 
 from kzmig.config.run_config import RunConfig
-from kzmig.features.dataset import load_long, to_wide
-from kzmig.features.indicators import target_achievement
-from kzmig.features.build_press_series import SHIPPED as PRESS_SERIES, base_of
-from kzmig.forecast.feasibility import MIN_POINTS, feasibility, loglinear_path, series_points
-from kzmig.forecast.target_names import check_indicators, unanswerable_note
-from kzmig.forecast.targets import read_targets, target_probability
+from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.assessment.indicators import target_achievement
+from kzmig.features.ingest.build_press_series import SHIPPED as PRESS_SERIES, base_of
+from kzmig.forecast.planning.feasibility import MIN_POINTS, feasibility, loglinear_path, series_points
+from kzmig.forecast.planning.target_names import check_indicators, unanswerable_note
+from kzmig.forecast.planning.targets import read_targets, target_probability
 from kzmig.studies.base import StudyResult
 from kzmig.studies.data import DataSource
 

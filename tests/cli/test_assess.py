@@ -110,7 +110,7 @@ def test_restricting_to_regions_runs_only_them(tmp_path):
 
 
 def test_tile_map_places_every_unit_of_every_view():
-    from kzmig.features.regions import units
+    from kzmig.features.data.regions import units
     from kzmig.reporting.charts import TILES
 
     for borders in (2022, 2018, 2017):
@@ -181,7 +181,7 @@ def test_paper_method_reproduces_the_source_conventions(tmp_path):
     assert "convention: paper: growth index 1 Jan 2006 -> 1 Jan 2022" in res.text
     pop = pd.read_csv(tmp_path / "p" / "population_change.csv")
     # independent: P(1 Jan 2022) / P(1 Jan 2006) x 100 from the shipped panel
-    from kzmig.features.dataset import load_panel
+    from kzmig.features.data.dataset import load_panel
 
     panel = load_panel("harmonised", 2018).set_index(["region", "year"])["population"]
     for rec in pop.dropna(subset=["group"]).itertuples():

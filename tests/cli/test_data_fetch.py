@@ -14,8 +14,8 @@ import pytest
 from cli_helpers import run_kzmig
 
 from kzmig.core.provenance import sha256_file
-from kzmig.features.dataset import OBSERVATIONS
-from kzmig.features.regions import DATA_DIR
+from kzmig.features.data.dataset import OBSERVATIONS
+from kzmig.features.data.regions import DATA_DIR
 
 REC = Path(__file__).resolve().parents[1] / "data" / "fetch"
 SERIES = [a for s in ("population", "grp_per_capita", "avg_wage", "self_employed", "poverty_share")

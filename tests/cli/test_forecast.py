@@ -236,7 +236,7 @@ def _plain_nested_selection(path: Path, target: str) -> tuple[dict[int, str | No
 
 def test_honest_accuracy_matches_a_plain_loop_over_the_backtest(run):
     """accuracy_honest.csv and selection_nested.csv against the nested selection recomputed by
-    plain loops over backtest_predictions.csv (not with kzmig.forecast.honest)."""
+    plain loops over backtest_predictions.csv (not with kzmig.forecast.engine.honest)."""
     acc = pd.read_csv(run / "accuracy_honest.csv")
     nested = pd.read_csv(run / "selection_nested.csv")
     meta = json.loads((run / "manifest.json").read_text())

@@ -223,7 +223,7 @@ def test_config_schema_markdown():
 
 
 def test_data_build_options(monkeypatch, tmp_path):
-    import kzmig.features.build
+    import kzmig.features.ingest.build
 
     got = {}
 
@@ -231,7 +231,7 @@ def test_data_build_options(monkeypatch, tmp_path):
         got.update(raw=raw, out=out)
         return {"observations": out / "observations.csv"}
 
-    monkeypatch.setattr(kzmig.features.build, "build", stand_in)
+    monkeypatch.setattr(kzmig.features.ingest.build, "build", stand_in)
     _ok(run_kzmig("data", "build", "--raw", tmp_path / "raw", "--out", tmp_path / "data"))
     assert got == {"raw": tmp_path / "raw", "out": tmp_path / "data"}
 

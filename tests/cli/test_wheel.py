@@ -53,7 +53,7 @@ def test_generic_names_are_not_importable_and_kzmig_is(installed, tmp_path):
     for generic in ("features", "models", "forecast"):
         res = _run([py, "-c", f"import {generic}"], cwd=tmp_path)
         assert res.returncode != 0 and "ModuleNotFoundError" in res.stderr, generic
-    res = _run([py, "-c", "import kzmig.features.dataset as d; print(d.load_panel('harmonised', 2018).shape[0])"],
+    res = _run([py, "-c", "import kzmig.features.data.dataset as d; print(d.load_panel('harmonised', 2018).shape[0])"],
                cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert int(res.stdout) > 300

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.honest import honest_tables
-from kzmig.forecast.steps import backtest_metrics
+from kzmig.forecast.engine.honest import honest_tables
+from kzmig.forecast.engine.steps import backtest_metrics
 
 BENCH = Path(__file__).resolve().parents[2] / "experiments" / "bench"
 

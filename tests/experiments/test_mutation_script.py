@@ -27,12 +27,12 @@ def test_help_from_another_folder_and_unknown_module(tmp_path):
 def test_workspace_is_laid_out_as_installed_and_restricted_to_the_module(tmp_path):
     m = _load()
     ws = tmp_path / "ws"
-    m.make_workspace(ws, "forecast/conformal.py", m.MODULES["forecast/conformal.py"], 1)
-    assert (ws / "src" / "kzmig" / "forecast" / "conformal.py").read_bytes() == \
-        (m.ROOT / "forecast" / "conformal.py").read_bytes()
+    m.make_workspace(ws, "forecast/engine/conformal.py", m.MODULES["forecast/engine/conformal.py"], 1)
+    assert (ws / "src" / "kzmig" / "forecast" / "engine" / "conformal.py").read_bytes() == \
+        (m.ROOT / "forecast" / "engine" / "conformal.py").read_bytes()
     assert (ws / "src" / "kzmig" / "core" / "errors.py").is_file() and (ws / "tests" / "conftest.py").is_file()
     cfg = tomllib.loads((ws / "pyproject.toml").read_text())["tool"]["mutmut"]
-    assert cfg["only_mutate"] == ["src/kzmig/forecast/conformal.py"]
+    assert cfg["only_mutate"] == ["src/kzmig/forecast/engine/conformal.py"]
     assert cfg["pytest_add_cli_args_test_selection"] == ["tests/forecast/test_evaluate_conformal.py"]
     for module, tests in m.MODULES.items():  # every module and test file named exists
         assert (m.ROOT / module).is_file(), module
@@ -43,13 +43,13 @@ def test_table_rows_are_replaced_per_module_between_the_markers(tmp_path):
     m = _load()
     page = tmp_path / "mutation.md"
     page.write_text(f"# title\n\n{m.START}\nold\n{m.END}\n\nafter\n", encoding="utf-8")
-    first = {"module": "forecast/conformal.py", "tests": ["tests/forecast/test_evaluate_conformal.py"],
+    first = {"module": "forecast/engine/conformal.py", "tests": ["tests/forecast/test_evaluate_conformal.py"],
              "seconds": 120.0, "counts": {"killed": 10, "survived": 2, "timeout": 1, "suspicious": 1}}
     m.write_table(page, [first])
-    m.write_table(page, [{**first, "module": "models/scale.py", "counts": {"killed": 3}}])
+    m.write_table(page, [{**first, "module": "models/forecasters/scale.py", "counts": {"killed": 3}}])
     m.write_table(page, [{**first, "counts": {"killed": 12}}])  # a rerun replaces the module's row
     text = page.read_text(encoding="utf-8")
     assert text.startswith("# title\n") and text.endswith("\n\nafter\n") and "old" not in text
     rows = [line for line in text.splitlines() if line.startswith("| `")]
-    assert rows == ["| `models/scale.py` | `test_evaluate_conformal.py` | 3 | 3 | 0 | 0 | 0 | 0 | 2.0 |",
-                    "| `forecast/conformal.py` | `test_evaluate_conformal.py` | 12 | 12 | 0 | 0 | 0 | 0 | 2.0 |"]
+    assert rows == ["| `models/forecasters/scale.py` | `test_evaluate_conformal.py` | 3 | 3 | 0 | 0 | 0 | 0 | 2.0 |",
+                    "| `forecast/engine/conformal.py` | `test_evaluate_conformal.py` | 12 | 12 | 0 | 0 | 0 | 0 | 2.0 |"]

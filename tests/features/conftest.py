@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from kzmig.features.io import read_user_table
-from kzmig.features.regions import DATA_DIR
+from kzmig.features.data.io import read_user_table
+from kzmig.features.data.regions import DATA_DIR
 
 
 @pytest.fixture

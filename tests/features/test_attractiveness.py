@@ -1,9 +1,9 @@
-"""features/attractiveness.py against numpy z-scores and an eigen-decomposition."""
+"""features/builders/attractiveness.py against numpy z-scores and an eigen-decomposition."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.features.attractiveness import AttractivenessIndex
+from kzmig.features.builders.attractiveness import AttractivenessIndex
 from kzmig.core.errors import PanelContractError
 
 REGIONS = ["akmola", "aktobe", "astana", "atyrau", "kostanay", "pavlodar"]

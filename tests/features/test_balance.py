@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.features.balance import BREAKS, balancing_migration, break_flags, derive_net_migration, next_year_value
+from kzmig.features.assessment.balance import BREAKS, balancing_migration, break_flags, derive_net_migration, next_year_value
 
 
 def _wide() -> pd.DataFrame:
@@ -100,8 +100,8 @@ def test_break_flags_by_view_join_several_breaks():
 
 def test_break_flags_look_at_every_break_whatever_the_order(monkeypatch):
     """A break of another view listed before one of this view does not stop the search."""
-    import kzmig.features.balance as balance
-    from kzmig.features.balance import Break
+    import kzmig.features.assessment.balance as balance
+    from kzmig.features.assessment.balance import Break
 
     later = Break("test_transfer", 2019, frozenset({"kostanay"}), frozenset({"borders=2018"}), "a test break")
     monkeypatch.setattr(balance, "BREAKS", (*BREAKS, later))

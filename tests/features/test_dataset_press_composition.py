@@ -8,7 +8,7 @@ import csv
 import re
 
 import pytest
-from kzmig.features.variables import VARIABLES
+from kzmig.features.data.variables import VARIABLES
 
 PRESS = ("migration_press_quotes_secondary.csv", "press_quotes_secondary_2.csv")
 COMPOSITION = re.compile(r"^external_(arrivals|departures)(_specialty:|_15plus_education:|_qualified_specialists)")

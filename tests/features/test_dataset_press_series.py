@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from kzmig.features.build_press_series import FILES, SHIPPED, is_full_year, period_type
-from kzmig.features.dataset import read_observations
-from kzmig.features.regions import DATA_DIR
-from kzmig.features.variables import VARIABLES
+from kzmig.features.ingest.build_press_series import FILES, SHIPPED, is_full_year, period_type
+from kzmig.features.data.dataset import read_observations
+from kzmig.features.data.regions import DATA_DIR
+from kzmig.features.data.variables import VARIABLES
 
 RAW = DATA_DIR.parent.parent / "shared" / "data" / "raw"
 pytestmark = pytest.mark.skipif(not (RAW / FILES[0]).exists(), reason="raw folder ../shared/data/raw absent")

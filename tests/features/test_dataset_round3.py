@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from kzmig.features.dataset import read_observations
-from kzmig.features.regions import DATA_DIR, resolve_region
-from kzmig.features.variables import CIS_PARTNERS, VARIABLES
+from kzmig.features.data.dataset import read_observations
+from kzmig.features.data.regions import DATA_DIR, resolve_region
+from kzmig.features.data.variables import CIS_PARTNERS, VARIABLES
 from raw_helpers import raw_rows
 
 MAKENERZHAN = "makenerzhan-gif/kazakhstan-economic-data"
@@ -19,7 +19,7 @@ PARTNERS = ("ARM", "AZE", "BLR", "KGZ", "MDA", "RUS", "TJK", "TKM", "UKR", "UZB"
 
 
 def ROUND6(row) -> bool:  # noqa: N802
-    """A row of the Round-6 press series (features/build_press_series.py), tested on its own."""
+    """A row of the Round-6 press series (features/ingest/build_press_series.py), tested on its own."""
     return "_press_secondary.csv row " in row["note"] and "period: " in row["note"]
 
 
@@ -238,7 +238,7 @@ def test_russian_case_forms_resolve(label, code):
 # --- validation -------------------------------------------------------------------------------
 
 def test_shipped_dataset_validates():
-    from kzmig.features.panel import validate_panel
+    from kzmig.features.data.panel import validate_panel
 
     obs = validate_panel(read_observations(), source="observations.csv")
     # 140 variables / 8,900 rows as of Round 3/3b, plus the SECONDARY press composition figures

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from kzmig.features.dataset import harmonise, load_long
-from kzmig.features.regions import DATA_DIR
-from kzmig.features.variables import VARIABLES
+from kzmig.features.data.dataset import harmonise, load_long
+from kzmig.features.data.regions import DATA_DIR
+from kzmig.features.data.variables import VARIABLES
 from raw_helpers import raw_rows
 
 WAGES = "wages_regional_annual_bns.csv"

@@ -1,11 +1,11 @@
-"""features/density.py: hand values, missing areas, border-aware areas, leakage."""
+"""features/builders/density.py: hand values, missing areas, border-aware areas, leakage."""
 import logging
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.features.density import build_density
+from kzmig.features.builders.density import build_density
 from kzmig.core.errors import PanelContractError
 
 
@@ -18,7 +18,7 @@ def panel():
 
 
 def test_density_hand_and_missing_area_is_missing(panel, caplog):
-    with caplog.at_level(logging.WARNING, logger="kzmig.features.density"):
+    with caplog.at_level(logging.WARNING, logger="kzmig.features.builders.density"):
         out = build_density(panel)
     np.testing.assert_allclose(out["pop_density_km2"].iloc[:3], np.array([740e3, 738e3, 736e3]) / 146219)
     assert np.isnan(out["pop_density_km2"].iloc[3])  # never 0

@@ -1,8 +1,8 @@
-"""features/external.py: present series, shares by hand, absent series reported absent."""
+"""features/assessment/external.py: present series, shares by hand, absent series reported absent."""
 import pandas as pd
 import pytest
 
-from kzmig.features.external import CATALOGUE, external_series
+from kzmig.features.assessment.external import CATALOGUE, external_series
 
 
 def _long(rows):
@@ -38,8 +38,8 @@ def test_nothing_present_is_reported_not_invented():
 def test_brain_drain_from_the_shipped_2022_article_figures():
     """National 2022: net of higher + secondary vocational over all flows, where internal moves
     cancel; checked by hand from the article's Table 6 (arrivals - departures)."""
-    from kzmig.features.dataset import load_long
-    from kzmig.features.external import external_series
+    from kzmig.features.data.dataset import load_long
+    from kzmig.features.assessment.external import external_series
 
     long = load_long()
     nat = long[(long["region"] == "kazakhstan") & (long["year"] == 2022)].set_index("variable")["value"]

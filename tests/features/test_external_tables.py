@@ -1,4 +1,4 @@
-"""Stage 2 tables (features/external.py, features/composition.py) against plain loops over the long table."""
+"""Stage 2 tables (features/assessment/external.py, features/assessment/composition.py) against plain loops over the long table."""
 from __future__ import annotations
 
 import math
@@ -6,10 +6,10 @@ import math
 import pandas as pd
 import pytest
 
-from kzmig.features.composition import brain_drain_table, composition_table, observed_shares, parse_variable
-from kzmig.features.dataset import load_long
-from kzmig.features.external import cis_split_table, external_flows_table, external_series, partner_table
-from kzmig.features.variables import CIS_PARTNERS, SPECIALTIES
+from kzmig.features.assessment.composition import brain_drain_table, composition_table, observed_shares, parse_variable
+from kzmig.features.data.dataset import load_long
+from kzmig.features.assessment.external import cis_split_table, external_flows_table, external_series, partner_table
+from kzmig.features.data.variables import CIS_PARTNERS, SPECIALTIES
 
 
 @pytest.fixture(scope="module")

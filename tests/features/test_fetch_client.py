@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from kzmig.features.fetch.client import FetchClient, FetchError, OfflineError
+from kzmig.features.ingest.fetch.client import FetchClient, FetchError, OfflineError
 
 URL = "https://stat.gov.kz/api/iblock/element/6584/csv/file/ru/"
 

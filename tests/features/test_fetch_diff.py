@@ -1,4 +1,4 @@
-"""kzmig.features.fetch.diff against a plain-loop oracle and hand-written expectations."""
+"""kzmig.features.ingest.fetch.diff against a plain-loop oracle and hand-written expectations."""
 from __future__ import annotations
 
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from kzmig.features.fetch.diff import diff_observations, summarise
+from kzmig.features.ingest.fetch.diff import diff_observations, summarise
 
 
 def table(rows):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import DataError, DataFileError
-from kzmig.features.fetch.catalog import SERIES
-from kzmig.features.fetch.parse import (annual_year, fix_zero_groups, parse_cube, parse_number, parse_statgov_tsv,
+from kzmig.features.ingest.fetch.catalog import SERIES
+from kzmig.features.ingest.fetch.parse import (annual_year, fix_zero_groups, parse_cube, parse_number, parse_statgov_tsv,
                                         read_tsv)
 
 REC = Path(__file__).resolve().parents[1] / "data" / "fetch"
@@ -134,8 +134,8 @@ def test_unknown_region_name_is_named_with_its_year():
                                          ("ОБЛАСТЬ АБАИ", "abai"), ("НОВАЯ ОБЛАСТЬ", None),
                                          ("СЕВЕРНАЯ ОБЛАСТЬ", None), ("РЕСПУБЛИКА", None)])
 def test_unknown_region_is_suggested_only_when_close(label, hint):
-    from kzmig.features.fetch.parse import region_code
-    from kzmig.features.regions import suggest_region
+    from kzmig.features.ingest.fetch.parse import region_code
+    from kzmig.features.data.regions import suggest_region
 
     assert suggest_region(label) == hint
     with pytest.raises(DataError, match=r"unknown region name") as exc:

@@ -13,11 +13,11 @@ import pytest
 
 from kzmig.core.errors import ConfigError
 from kzmig.core.provenance import sha256_file
-from kzmig.features.dataset import OBSERVATIONS, read_observations
-from kzmig.features.fetch.client import FetchError
-from kzmig.features.fetch.replay import recorded_transport
-from kzmig.features.fetch.version import assemble
-from kzmig.features.regions import DATA_DIR
+from kzmig.features.data.dataset import OBSERVATIONS, read_observations
+from kzmig.features.ingest.fetch.client import FetchError
+from kzmig.features.ingest.fetch.replay import recorded_transport
+from kzmig.features.ingest.fetch.version import assemble
+from kzmig.features.data.regions import DATA_DIR
 from kzmig.studies.data import fetch, open_data
 
 REC = Path(__file__).resolve().parents[1] / "data" / "fetch"
@@ -93,7 +93,7 @@ def test_the_fetched_wage_is_the_models_wage_and_the_thousand_kzt_copy_stays(ver
 
 
 def test_merged_border_views_of_the_version_weight_the_fetched_wage_by_employed_persons(version):
-    from kzmig.features.dataset import load_long
+    from kzmig.features.data.dataset import load_long
 
     long = load_long("harmonised", 2018, observations=version.observations).set_index(["region", "year", "variable"])
     row = long.loc[("east_kazakhstan", 2023, "avg_wage_kzt")]

@@ -1,9 +1,9 @@
-"""features/housing.py: hand values, skipped features, leakage."""
+"""features/builders/housing.py: hand values, skipped features, leakage."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.features.housing import build_housing
+from kzmig.features.builders.housing import build_housing
 
 
 @pytest.fixture

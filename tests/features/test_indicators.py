@@ -1,10 +1,10 @@
-"""features/indicators.py against hand-worked examples."""
+"""features/assessment/indicators.py against hand-worked examples."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.indicators import (balancing_residual, components_of_change, migration_rates,
+from kzmig.features.assessment.indicators import (balancing_residual, components_of_change, migration_rates,
                                  national_reference, same_sign_ratio, target_achievement)
 
 

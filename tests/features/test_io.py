@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import DataFileError, PanelContractError
-from kzmig.features.io import read_user_table
+from kzmig.features.data.io import read_user_table
 
 HEADER = "region,year,variable,value,unit\n"
 

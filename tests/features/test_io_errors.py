@@ -1,8 +1,8 @@
 """Bad user files: each gives a DataError naming the file, row (sheet), column, region and year.
 
-One test per reported defect of ``kzmig.features.io.read_user_table`` (wide files with odd variable
+One test per reported defect of ``kzmig.features.data.io.read_user_table`` (wide files with odd variable
 names, NUL bytes, extra XLSX sheets, unknown variables, cut files, delimiters), plus the
-rules chosen for them (see the docstrings of ``kzmig.features.io`` and ``kzmig.features.io_read``).
+rules chosen for them (see the docstrings of ``kzmig.features.data.io`` and ``kzmig.features.data.io_read``).
 """
 from pathlib import Path
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import DataFileError, PanelContractError
-from kzmig.features.io import read_user_table
+from kzmig.features.data.io import read_user_table
 
 LONG = "region,year,variable,value,unit\n"
 WIDE = "region,variable,unit,2015,2016\n"
@@ -166,7 +166,7 @@ def test_new_series_without_declaration_is_rejected(rejects):
 
 
 def test_national_only_new_series_declared_in_file_loads(user_file):
-    from kzmig.features.dataset import load_long, to_wide
+    from kzmig.features.data.dataset import load_long, to_wide
 
     rows = "".join(f"kazakhstan,{y},foreign_students,{20000 + 100 * y % 7},students,MoE\n" for y in range(2012, 2023))
     p = user_file("region,year,variable,value,unit,source\n" + rows)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import ConfigError, PanelContractError
-from kzmig.features.io import read_user_table
+from kzmig.features.data.io import read_user_table
 
 ISSUE_FILE = ("region;year;variable;value\n"
               "Северо-Казахстанская область;2023;population;530 100\n"

@@ -1,10 +1,10 @@
-"""features/labour.py: hand-worked values, national fallback, leakage, errors."""
+"""features/builders/labour.py: hand-worked values, national fallback, leakage, errors."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.labour import build_labour
+from kzmig.features.builders.labour import build_labour
 
 
 @pytest.fixture

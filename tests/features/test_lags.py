@@ -1,10 +1,10 @@
-"""features/lags.py against a plain loop, with gaps, leakage and error paths."""
+"""features/builders/lags.py against a plain loop, with gaps, leakage and error paths."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.lags import add_lags, difference, growth_factor
+from kzmig.features.builders.lags import add_lags, difference, growth_factor
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_bad_lag_and_missing_column(panel):
 
 def test_one_differencing_over_consecutive_years(panel):
     """difference() is the only differencing: feature changes, FD designs and the FD bootstrap use it."""
-    from kzmig.models.bootstrap import design_from_model
-    from kzmig.models.design import transformed_design
+    from kzmig.models.panel.bootstrap import design_from_model
+    from kzmig.models.panel.design import transformed_design
     from kzmig.models.panel import FirstDifferenceMigration
 
     expected = panel["x"].to_numpy() - _loop_lag(panel, "x", 1)  # NaN after aktobe's gap

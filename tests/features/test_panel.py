@@ -3,7 +3,7 @@ import pytest
 
 from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
-from kzmig.features.panel import validate_panel
+from kzmig.features.data.panel import validate_panel
 
 TOY = ["A", "B", "C"]
 

@@ -1,4 +1,4 @@
-"""features/paper.py and features/sensitivity.py: the source's conventions, checked by hand.
+"""features/assessment/paper.py and features/assessment/sensitivity.py: the source's conventions, checked by hand.
 
 The toy panel (SYNTHETIC, 4 regions, flows 2000-2005, population at 1 Jan 2000-2006) is built
 so that every class below can be worked out on paper:
@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features import typology as ty
-from kzmig.features.paper import (PAPER_ABS_TOL, SENSITIVITY_COLUMNS, method_sensitivity, paper_population_groups,
+from kzmig.features.assessment import typology as ty
+from kzmig.features.assessment.paper import (PAPER_ABS_TOL, SENSITIVITY_COLUMNS, method_sensitivity, paper_population_groups,
                                   paper_trend_types)
 
 P0 = 10000.0
@@ -174,7 +174,7 @@ def test_default_thresholds_live_in_one_place():
 
 @pytest.fixture(scope="module")
 def shipped():
-    from kzmig.features.dataset import load_long, to_wide
+    from kzmig.features.data.dataset import load_long, to_wide
 
     long = load_long("harmonised", 2018)
     panel = to_wide(long)

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.features.problems import problem_counts, problem_flags
+from kzmig.features.assessment.problems import problem_counts, problem_flags
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from kzmig.core.resources import data_dir
-from kzmig.features.region_names import ambiguous, borders_note, region_table
-from kzmig.features.regions import resolve_region, suggest_region
+from kzmig.features.data.region_names import ambiguous, borders_note, region_table
+from kzmig.features.data.regions import resolve_region, suggest_region
 
 # code: (Russian full, Russian short, Kazakh, BGN/PCGN of the Russian, Kazakh Latin 2021, ISO 3166-2)
 SPELLINGS = {

@@ -1,7 +1,7 @@
 """features/validate.scale_slips: a x1000 slip is caught, a small count after a zero is not."""
 import pandas as pd
 
-from kzmig.features.validate import scale_slips
+from kzmig.features.data.validate import scale_slips
 
 
 def test_scale_slip_check_ignores_zero_neighbours():

@@ -1,11 +1,11 @@
-"""features/typology.py: the classification tables of METHOD.md checked case by case."""
+"""features/assessment/typology.py: the classification tables of METHOD.md checked case by case."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.problems import problem_counts, problem_flags, tercile_crosstab
-from kzmig.features.typology import (TREND_TYPES, break_years, classify_trend, migration_trend_types,
+from kzmig.features.assessment.problems import problem_counts, problem_flags, tercile_crosstab
+from kzmig.features.assessment.typology import (TREND_TYPES, break_years, classify_trend, migration_trend_types,
                                      population_change_groups, rolling_trend_panel, smoothed_ends)
 
 YEARS = list(range(2000, 2008))
@@ -170,7 +170,7 @@ def test_rolling_panel_leakage(panel):
 
 
 def test_problem_counts_are_na_where_no_region_has_the_indicator():
-    from kzmig.features.problems import problem_counts
+    from kzmig.features.assessment.problems import problem_counts
 
     flags = pd.DataFrame({"region": ["a", "b", "a", "b"], "year": [2020, 2020, 2021, 2021],
                           "problem": "housing", "flag": [True, False, np.nan, np.nan]})

@@ -1,10 +1,10 @@
-"""features/wages.py: concepts named in the columns, relative level, growth, splits, leakage."""
+"""features/builders/wages.py: concepts named in the columns, relative level, growth, splits, leakage."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
-from kzmig.features.wages import build_wages, choose_proxy, split_years
+from kzmig.features.builders.wages import build_wages, choose_proxy, split_years
 
 
 @pytest.fixture

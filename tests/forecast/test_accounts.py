@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from scipy.optimize import brentq
 
-from kzmig.forecast import accounts as acc
-from kzmig.forecast.accounts import (
+from kzmig.forecast.planning import accounts as acc
+from kzmig.forecast.planning.accounts import (
     ARRIVALS, ARRIVALS_CIS, ARRIVALS_NON_CIS, DEPARTURES, DEPARTURES_CIS, DEPARTURES_NON_CIS, EXTERNAL, INTERNAL,
     NATURAL, NET, constraint_matrix, consistency_table, linear_identities, map_interval_bounds, persons_from_rate,
     rate_from_persons, reconcile_account, regional_views, split_conformal_halfwidth,

@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.backtest import backtest
+from kzmig.forecast.engine.backtest import backtest
 from kzmig.models.registry import FORECAST_KINDS, make_model
-from kzmig.models.baselines import Naive, WindowMean
-from kzmig.models.ensemble import Ensemble
+from kzmig.models.forecasters.baselines import Naive, WindowMean
+from kzmig.models.forecasters.ensemble import Ensemble
 
 
 def test_naive_backtest_equals_value_at_each_origin(series):

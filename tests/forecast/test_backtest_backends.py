@@ -10,13 +10,13 @@ from distributed import LocalCluster
 from sklearn.base import clone
 
 from kzmig.core.parallel import Backend, TaskValueFailures
-from kzmig.forecast.backtest import BacktestTask, _tasks, backtest
-from kzmig.forecast.evaluate import series_scales
-from kzmig.models.baselines import Naive, WindowMean
-from kzmig.models.ensemble import Ensemble, combine_forecasts
-from kzmig.models.pooled_ar import PooledAR
-from kzmig.models.since import Since
-from kzmig.models.theta import Theta
+from kzmig.forecast.engine.backtest import BacktestTask, _tasks, backtest
+from kzmig.forecast.engine.evaluate import series_scales
+from kzmig.models.forecasters.baselines import Naive, WindowMean
+from kzmig.models.forecasters.ensemble import Ensemble, combine_forecasts
+from kzmig.models.forecasters.pooled_ar import PooledAR
+from kzmig.models.forecasters.since import Since
+from kzmig.models.forecasters.theta import Theta
 
 ORIGINS = (2013, 2016)
 

@@ -10,11 +10,11 @@ import pytest
 from scipy.special import expit, logit
 from scipy.stats import norm
 
-from kzmig.features.dataset import load_long
-from kzmig.forecast.composition import composition_forecast, specialist_forecast
-from kzmig.forecast.shares import share_distribution
-from kzmig.models.baselines import Drift, Naive
-from kzmig.models.schema import validate_forecast
+from kzmig.features.data.dataset import load_long
+from kzmig.forecast.planning.composition import composition_forecast, specialist_forecast
+from kzmig.forecast.planning.shares import share_distribution
+from kzmig.models.forecasters.baselines import Drift, Naive
+from kzmig.models.forecasters.schema import validate_forecast
 
 POINT, LO95, HI95 = 20_000.0, 16_000.0, 26_000.0
 SD_LO, SD_HI = (POINT - LO95) / norm.ppf(0.975), (HI95 - POINT) / norm.ppf(0.975)
@@ -68,7 +68,7 @@ def test_point_is_the_product_and_the_share_rule_is_as_documented(comp):
 @pytest.mark.parametrize("target, share, sd", [("external_departures_specialty_medical", 0.10, 0.30),
                                                ("external_departures_specialty_legal", 0.11, None)])
 def test_interval_inside_the_union_bound_bracket_and_wider_than_departures_alone(comp, target, share, sd):
-    """Documented check (forecast/shares.py): the level-L interval lies inside the product of the
+    """Documented check (forecast/planning/shares.py): the level-L interval lies inside the product of the
     two level-L' bounds, L' = 1 - (1 - L)/2; and the share's uncertainty widens it beyond
     share x the departures interval."""
     sd = hand_two_year_sd() if sd is None else sd

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
-from kzmig.forecast.evaluate import score, winkler
-from kzmig.models.scale import naive_scale
+from kzmig.forecast.engine.conformal import apply_conformal, conformal_quantiles, conformalize_backtest
+from kzmig.forecast.engine.evaluate import score, winkler
+from kzmig.models.forecasters.scale import naive_scale
 
 
 def _bt() -> pd.DataFrame:
@@ -85,7 +85,7 @@ def test_break_years_are_left_out_of_calibration_and_quantiles_never_shrink():
 
     import pandas as pd
 
-    from kzmig.forecast.conformal import conformal_quantiles
+    from kzmig.forecast.engine.conformal import conformal_quantiles
 
     # 19 residuals at h=1 with |error| = 1..19 (scale 1), plus one huge break-year residual
     rows = [{"horizon": 1, "point": 0.0, "actual": float(e), "scale": 1.0, "is_break": False} for e in range(1, 20)]
@@ -101,7 +101,7 @@ def test_break_years_are_left_out_of_calibration_and_quantiles_never_shrink():
 def test_mase_scale_bridges_break_years():
     import pandas as pd
 
-    from kzmig.forecast.evaluate import series_scales
+    from kzmig.forecast.engine.evaluate import series_scales
 
     # y = 0, 1, 2, 100 (break), 4, 5: bridged to 0..5, naive MAE 1; published differences average 39.2
     df = pd.DataFrame({"region": "A", "year": range(2000, 2006), "y": [0.0, 1, 2, 100, 4, 5],
@@ -123,7 +123,7 @@ def test_every_metric_row_carries_its_cell_counts():
 
 
 def test_models_on_different_cells_cannot_be_compared():
-    from kzmig.forecast.evaluate import CellMismatch
+    from kzmig.forecast.engine.evaluate import CellMismatch
 
     two = pd.concat([_bt(), _bt().assign(model="k")], ignore_index=True)
     score(two, by=("model", "horizon"), levels=())  # the same cells: fine
@@ -281,7 +281,7 @@ def test_apply_conformal_one_row_per_key_and_level_with_scales_looked_up_by_regi
                        "upper": [9.0, 10.0, 0.0, 1.0], "level": [0.8, 0.95, 0.8, 0.95], "target": "t"})
     scales = pd.Series({"Z": 7.0, "B": 10.0, "C": 100.0, "A": 1.0})  # other order, an extra region
     out = apply_conformal(fc, q, scales, (0.8, 0.95))
-    from kzmig.models.schema import FORECAST_COLUMNS
+    from kzmig.models.forecasters.schema import FORECAST_COLUMNS
     assert list(out.columns) == [*FORECAST_COLUMNS, "target"]
     # one 80 % row per key (no 95 % interval: too few residuals), no extra NA row
     assert len(out) == 2 and (out["level"] == 0.8).all() and out.index.tolist() == [0, 1]
@@ -324,7 +324,7 @@ def test_naive_scale_of_two_points_is_their_absolute_difference():
 
 
 def test_series_scales_is_a_float_series_named_scale_per_region():
-    from kzmig.forecast.evaluate import series_scales
+    from kzmig.forecast.engine.evaluate import series_scales
 
     df = pd.DataFrame({"region": ["B", "A", "B", "A", "B"], "year": [2001, 2001, 2000, 2000, 2002],
                        "y": [3.0, 1.0, 0.0, 5.0, 9.0]})
@@ -375,19 +375,19 @@ def test_score_sorts_groups_whatever_the_row_order():
 
 def test_score_logs_how_many_forecasts_have_no_naive_scale(caplog):
     bt = _unequal().assign(scale=[0.5, 0.0, 4.0, 0.75])  # one cell without a scale, three with
-    with caplog.at_level("WARNING", logger="kzmig.forecast.evaluate"):
+    with caplog.at_level("WARNING", logger="kzmig.forecast.engine.evaluate"):
         out = score(bt, by=("model",), levels=()).iloc[0]
     assert ("score: 1 forecast(s) of series without a naive scale (flat or one-point up to the origin) are "
             "counted out of MASE (cells_mase < n).") in caplog.text
     assert out["cells_mase"] == 3 and out["mase"] == pytest.approx((1 / 0.5 + 6 / 4 + 2 / 0.75) / 3)
     caplog.clear()
-    with caplog.at_level("WARNING", logger="kzmig.forecast.evaluate"):
+    with caplog.at_level("WARNING", logger="kzmig.forecast.engine.evaluate"):
         score(_unequal(), by=("model",), levels=())
     assert "without a naive scale" not in caplog.text
 
 
 def test_models_with_naive_scales_on_different_cells_cannot_be_compared():
-    from kzmig.forecast.evaluate import CellMismatch, check_same_cells
+    from kzmig.forecast.engine.evaluate import CellMismatch, check_same_cells
 
     two = pd.concat([_unequal(), _unequal().assign(model="k")], ignore_index=True)
     score(two, by=("model",), levels=())  # the same cells and scales: fine

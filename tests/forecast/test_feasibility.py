@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kzmig.features.regions import DATA_DIR
-from kzmig.forecast.feasibility import (feasibility, loglinear_probability, observed_growth, required_growth,
+from kzmig.features.data.regions import DATA_DIR
+from kzmig.forecast.planning.feasibility import (feasibility, loglinear_probability, observed_growth, required_growth,
                                         series_points, verdict)
 
 RAW = DATA_DIR.parent.parent / "shared" / "data" / "raw" / "foreign_students_press_secondary.csv"
@@ -33,7 +33,7 @@ def test_students_target_by_hand_from_the_raw_file():
                   and r["value"] == "150000")
     g_req = (target / 35075.0) ** (1 / 4) - 1          # 4 academic years 2025/26 -> 2029/30
     g_obs = 35075.0 / 31500.0 - 1                       # one year
-    from kzmig.features.dataset import read_observations
+    from kzmig.features.data.dataset import read_observations
     row, pts, gr = feasibility(read_observations(), pd.Series({"indicator": "foreign_students_mnvo", "year": 2029,
                                                                "value": target, "direction": "at_least"}))
     assert row["required_growth"] == pytest.approx(g_req, rel=1e-12)

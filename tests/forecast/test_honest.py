@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.honest import (
+from kzmig.forecast.engine.honest import (
     NESTED,
     NoKnownErrors,
     honest_tables,
@@ -176,7 +176,7 @@ def test_single_origin_gives_empty_tables_and_a_note(preds):
 
 
 def test_nested_metrics_are_the_chosen_models_errors_with_counts(preds):
-    from kzmig.forecast.honest import nested_metrics
+    from kzmig.forecast.engine.honest import nested_metrics
 
     choices, _ = nested_selection(preds, baselines=BASELINES, n_boot=50)
     rows = nested_metrics(preds, choices, "y", (0.8,))

@@ -13,8 +13,8 @@ import pytest
 from scipy.stats import norm
 
 from kzmig.config import load_config
-from kzmig.forecast.steps import conformal_fallback
-from kzmig.forecast.targets import target_probability
+from kzmig.forecast.engine.steps import conformal_fallback
+from kzmig.forecast.planning.targets import target_probability
 from kzmig.studies import forecast
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "national_only_synthetic.csv"

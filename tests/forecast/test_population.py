@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from kzmig.forecast.population import NaturalIncreaseDrift, project_population
+from kzmig.forecast.planning.population import NaturalIncreaseDrift, project_population
 
 
 def _panel(regions=("A", "B"), years=range(2010, 2021), seed=0) -> pd.DataFrame:
@@ -180,7 +180,7 @@ def test_bad_hyperparameters_and_horizon():
 
 
 def test_natural_increase_drift_is_the_drift_baseline_on_the_rate():
-    from kzmig.models.baselines import Drift
+    from kzmig.models.forecasters.baselines import Drift
 
     panel = _panel(regions=("A",))
     ni = NaturalIncreaseDrift(window=50).fit(panel).predict(4, levels=(0.8,))

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.reconcile import error_covariance, reconcile, shrinkage_intensity
+from kzmig.forecast.engine.reconcile import error_covariance, reconcile, shrinkage_intensity
 
 NAT = "kazakhstan"
 REGIONS = ["A", "B", "C", "D"]
@@ -290,7 +290,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
-from kzmig.forecast.reconcile import constraint_matrix, project  # noqa: E402
+from kzmig.forecast.engine.reconcile import constraint_matrix, project  # noqa: E402
 
 _vals = st.floats(-1e5, 1e5, allow_nan=False)
 
@@ -311,7 +311,7 @@ def test_projection_is_coherent_and_idempotent(y, data, constraint):
 
 
 def test_mint_needs_as_many_error_vectors_as_series():
-    from kzmig.forecast.reconcile import error_covariance
+    from kzmig.forecast.engine.reconcile import error_covariance
 
     rng = np.random.default_rng(3)
     with pytest.raises(ValueError, match=r"method='mint_shrink' needs at least 6 complete error vectors for 6 series, got 5"):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.reconcile import error_covariance, reconcile, shrinkage_intensity
+from kzmig.forecast.engine.reconcile import error_covariance, reconcile, shrinkage_intensity
 
 NAT = "kazakhstan"
 
@@ -119,7 +119,7 @@ def test_residuals_without_region_columns_are_named():
 
 def test_option_and_residual_errors_name_what_is_wrong_once():
     from kzmig.core.errors import PanelContractError
-    from kzmig.forecast.reconcile import constraint_matrix
+    from kzmig.forecast.engine.reconcile import constraint_matrix
 
     fc = _cross_section({NAT: 3.0, "A": 1.0, "B": 1.0})
     with pytest.raises(ValueError, match=r"^method='bad' is not supported by reconcile; choose one of "):
@@ -148,7 +148,7 @@ def test_option_and_residual_errors_name_what_is_wrong_once():
 
 
 def test_report_columns_custom_national_and_unusable_weights():
-    from kzmig.forecast.reconcile import project
+    from kzmig.forecast.engine.reconcile import project
 
     fc = _cross_section({"KZ": 12.0, "A": 4.0, "B": 5.0})
     out, report = reconcile(fc, national="KZ")

@@ -7,11 +7,11 @@ import pytest
 from scipy.special import logit
 from scipy.stats import norm
 
-from kzmig.features.dataset import load_long
-from kzmig.forecast.readiness import backtest_origins, required_years, series_readiness
-from kzmig.forecast.regional import regional_share_forecast, regional_shares
-from kzmig.models.arima import AutoARIMA
-from kzmig.models.baselines import Naive
+from kzmig.features.data.dataset import load_long
+from kzmig.forecast.engine.readiness import backtest_origins, required_years, series_readiness
+from kzmig.forecast.planning.regional import regional_share_forecast, regional_shares
+from kzmig.models.forecasters.arima import AutoARIMA
+from kzmig.models.forecasters.baselines import Naive
 
 
 def national_forecast(point=1000.0, half95=200.0) -> pd.DataFrame:

@@ -16,9 +16,9 @@ import pytest
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 
-from kzmig.forecast.population import project_population
-from kzmig.forecast.reconcile import reconcile
-from kzmig.forecast.scenario import (
+from kzmig.forecast.planning.population import project_population
+from kzmig.forecast.engine.reconcile import reconcile
+from kzmig.forecast.planning.scenario import (
     ScenarioError, apply_shifts, average_population, baseline_feature_path, effect_in_persons, reconcile_scenario,
     scenario_effect, scenario_forecast, scenario_population, scenario_table,
 )
@@ -428,7 +428,7 @@ def test_scenario_table_puts_scenarios_beside_the_baseline(model, path):
 
 def test_between_regions_sums_to_zero_each_year_and_draw():
     """Hand-built effect (SYNTHETIC): two regions, one year; weights 3:1."""
-    from kzmig.forecast.scenario import between_regions
+    from kzmig.forecast.planning.scenario import between_regions
 
     eff = pd.DataFrame({"region": ["a", "b"], "year": [2027, 2027], "unit": "persons",
                         "population_avg": [300.0, 100.0], "effect_point": [40.0, 0.0],

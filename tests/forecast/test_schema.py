@@ -7,8 +7,8 @@ import pytest
 from statsmodels.tsa.arima.model import ARIMA
 
 from kzmig.core.errors import PanelContractError
-from kzmig.forecast.adapters import from_nixtla, from_statsmodels
-from kzmig.models.schema import (alpha_to_level, check_horizon, check_level, check_levels, check_nested_levels,
+from kzmig.forecast.engine.adapters import from_nixtla, from_statsmodels
+from kzmig.models.forecasters.schema import (alpha_to_level, check_horizon, check_level, check_levels, check_nested_levels,
                                  level_to_alpha, validate_forecast, validate_series)
 
 
@@ -76,12 +76,12 @@ def test_levels_in_percent_rejected():
 
 def _level_checks():
     """Every library entry point that takes an interval level, called with ``level``."""
-    from kzmig.forecast.distribution import z_value
-    from kzmig.forecast.evaluate import score
-    from kzmig.forecast.population import project_population
-    from kzmig.models.baselines import Naive
-    from kzmig.models.bootstrap import wild_cluster_bootstrap
-    from kzmig.models.results import PanelResult
+    from kzmig.forecast.engine.distribution import z_value
+    from kzmig.forecast.engine.evaluate import score
+    from kzmig.forecast.planning.population import project_population
+    from kzmig.models.forecasters.baselines import Naive
+    from kzmig.models.panel.bootstrap import wild_cluster_bootstrap
+    from kzmig.models.panel.results import PanelResult
 
     series = pd.DataFrame({"region": "A", "year": range(2000, 2006), "y": [1.0, 3, 2, 4, 3, 5]})
     res = PanelResult(params=pd.Series({"x": 1.0}), std_errors=pd.Series({"x": 0.5}), pvalues=pd.Series({"x": 0.1}),

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import DataError
-from kzmig.forecast.target_names import check_indicators, closest_indicator, unanswerable_note
+from kzmig.forecast.planning.target_names import check_indicators, closest_indicator, unanswerable_note
 
 ANSWERABLE = ["net_migration", "population", "unemployment_rate_pct", "resettled_persons_regional_program"]
 

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.distribution import sd_of_sum, split_normal_cdf
-from kzmig.forecast.targets import read_targets, target_probability
+from kzmig.forecast.engine.distribution import sd_of_sum, split_normal_cdf
+from kzmig.forecast.planning.targets import read_targets, target_probability
 
 Z80, Z95 = 1.2815515655446004, 1.959963984540054  # standard-normal quantiles 0.90 and 0.975
 
@@ -73,7 +73,7 @@ def test_one_row_per_model_and_origin():
 
 def test_no_interval_gives_nan_and_a_warning(caplog):
     fc = _fc(levels=(0.8,)).assign(lower=np.nan, upper=np.nan, level=np.nan)
-    with caplog.at_level(logging.WARNING, logger="kzmig.forecast.targets"):
+    with caplog.at_level(logging.WARNING, logger="kzmig.forecast.planning.targets"):
         out = target_probability(fc, _target(100.0))
     assert out.probability.isna().all()
     assert "1 target probabilities are NaN" in caplog.text
@@ -86,7 +86,7 @@ def test_sd_of_sum_hand_values():
 
 
 def test_row_scales_rejects_bounds_on_the_wrong_side():
-    from kzmig.forecast.distribution import row_scales
+    from kzmig.forecast.engine.distribution import row_scales
 
     fc = _fc()
     fc.loc[2, "lower"] = 1e6
@@ -239,9 +239,9 @@ def test_read_targets_file_level_errors(tmp_path):
 
 
 def test_shipped_targets_are_valid_sourced_and_speak_to_shipped_data():
-    from kzmig.features.dataset import load_panel
-    from kzmig.features.indicators import target_achievement
-    from kzmig.forecast.targets import shipped_targets_path
+    from kzmig.features.data.dataset import load_panel
+    from kzmig.features.assessment.indicators import target_achievement
+    from kzmig.forecast.planning.targets import shipped_targets_path
 
     t = read_targets(shipped_targets_path())
     panel = load_panel(view="current")

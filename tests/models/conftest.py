@@ -49,10 +49,10 @@ def make_type_panel(n_regions: int = 20, n_years: int = 12, *, seed: int = 0,
     """A seeded region-by-window panel of trend types from a latent ordered-logit index.
 
     ``latent = beta_1 x1 + beta_2 x2 + logistic noise`` cut at -2.5, -1, 0, 1, 2.5 into the
-    six types of :data:`kzmig.models.discrete.TREND_ORDER` (contemporaneous features; tests
+    six types of :data:`kzmig.models.panel.discrete.TREND_ORDER` (contemporaneous features; tests
     pass ``lag=0``).
     """
-    from kzmig.models.discrete import TREND_ORDER
+    from kzmig.models.panel.discrete import TREND_ORDER
 
     rng = np.random.default_rng(seed)
     n = n_regions * n_years

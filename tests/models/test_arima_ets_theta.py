@@ -10,10 +10,10 @@ from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 from statsmodels.tsa.statespace.sarimax import SARIMAX
 from statsmodels.tsa.forecasting.theta import ThetaModel
 
-from kzmig.models.schema import validate_forecast
-from kzmig.models.arima import AutoARIMA
-from kzmig.models.ets import ETS
-from kzmig.models.theta import Theta
+from kzmig.models.forecasters.schema import validate_forecast
+from kzmig.models.forecasters.arima import AutoARIMA
+from kzmig.models.forecasters.ets import ETS
+from kzmig.models.forecasters.theta import Theta
 
 
 def _ar1(n=18, phi=0.7, seed=3, region="A") -> pd.DataFrame:

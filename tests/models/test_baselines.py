@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kzmig.core.errors import PanelContractError
-from kzmig.models.schema import validate_forecast
-from kzmig.models.baselines import Drift, HistoricMean, Naive, WindowMean
-from kzmig.models.forecast_base import bridge_breaks
+from kzmig.models.forecasters.schema import validate_forecast
+from kzmig.models.forecasters.baselines import Drift, HistoricMean, Naive, WindowMean
+from kzmig.models.forecasters.forecast_base import bridge_breaks
 
 
 def _one(values, region="A", start=2000) -> pd.DataFrame:

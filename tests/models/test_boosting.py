@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.backtest import backtest
-from kzmig.forecast.evaluate import score
-from kzmig.models.boosting import GradientBoosting, design_matrix
+from kzmig.forecast.engine.backtest import backtest
+from kzmig.forecast.engine.evaluate import score
+from kzmig.models.forecasters.boosting import GradientBoosting, design_matrix
 
 
 def _panel(seed=0, n_regions=6, n_years=16) -> pd.DataFrame:
@@ -127,13 +127,13 @@ def test_more_regions_than_sklearn_categories_is_a_clear_error():
 
 def test_leaf_size_cap_is_recorded_and_logged(caplog):
     df = _panel(n_regions=3, n_years=10).drop(columns="y_fit")  # 3 x (10 - 3 + 1 - h) training rows
-    with caplog.at_level("INFO", logger="kzmig.models.boosting"):
+    with caplog.at_level("INFO", logger="kzmig.models.forecasters.boosting"):
         est = GradientBoosting(max_horizon=2, max_iter=5, min_samples_leaf=10).fit(df)
     assert est.min_samples_leaf_ == {1: 5, 2: 4}  # 21 // 4 and 18 // 4 rows
     assert "min_samples_leaf=10 capped" in caplog.text and "horizon(s) [1, 2]" in caplog.text
     assert [m.get_params()["min_samples_leaf"] for m in est.models_.values()] == [5, 4]
     caplog.clear()
-    with caplog.at_level("INFO", logger="kzmig.models.boosting"):
+    with caplog.at_level("INFO", logger="kzmig.models.forecasters.boosting"):
         est = GradientBoosting(max_horizon=1, max_iter=5, min_samples_leaf=3).fit(df)
     assert est.min_samples_leaf_ == {1: 3} and "capped" not in caplog.text
     with pytest.raises(ValueError, match=r"min_samples_leaf=0 must be an integer >= 1"):

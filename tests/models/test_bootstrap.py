@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from kzmig.models.bootstrap import design_from_model, draw_weights, wcr_tstats, wild_cluster_bootstrap
+from kzmig.models.panel.bootstrap import design_from_model, draw_weights, wcr_tstats, wild_cluster_bootstrap
 from kzmig.models.panel import FirstDifferenceMigration, FixedEffectsMigration, PooledOLSMigration
 
 
@@ -116,7 +116,7 @@ def test_bad_bootstrap_options(panel):
 
 @pytest.mark.parametrize("effects", ["region", "both"])
 def test_fast_path_equals_direct_computation(panel_factory, effects):
-    from kzmig.models.bootstrap import _WCRPath
+    from kzmig.models.panel.bootstrap import _WCRPath
     design, v = _fe_design(panel_factory(n_regions=9, n_years=7, seed=8), effects, 50, 1)
     for k in (0, 1):
         path = _WCRPath(design, k, v)

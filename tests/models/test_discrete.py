@@ -12,7 +12,7 @@ from scipy import optimize, stats
 from sklearn.linear_model import LogisticRegression
 
 from kzmig.core.errors import PanelContractError
-from kzmig.models.discrete import TREND_ORDER, MultinomialLogitMigration, OrderedLogitMigration
+from kzmig.models.panel.discrete import TREND_ORDER, MultinomialLogitMigration, OrderedLogitMigration
 
 
 def _scipy_ordered_logit(x: np.ndarray, y: np.ndarray, n_cat: int) -> np.ndarray:

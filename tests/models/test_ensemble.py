@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.models.schema import validate_forecast
-from kzmig.models.baselines import Drift, Naive, WindowMean
-from kzmig.models.ensemble import Ensemble, combine_forecasts, select_best
+from kzmig.models.forecasters.schema import validate_forecast
+from kzmig.models.forecasters.baselines import Drift, Naive, WindowMean
+from kzmig.models.forecasters.ensemble import Ensemble, combine_forecasts, select_best
 
 
 def _df() -> pd.DataFrame:

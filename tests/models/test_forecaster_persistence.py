@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from kzmig.core.errors import PanelContractError
-from kzmig.models.arima import AutoARIMA
+from kzmig.models.forecasters.arima import AutoARIMA
 from kzmig.models.registry import FORECAST_KINDS, make_model
-from kzmig.models.ensemble import Ensemble
+from kzmig.models.forecasters.ensemble import Ensemble
 from kzmig.models.persistence import load_model, read_metadata, save_model
-from kzmig.models.schema import validate_forecast
+from kzmig.models.forecasters.schema import validate_forecast
 
 LEVELS = (0.5, 0.8, 0.95)
 
@@ -169,7 +169,7 @@ def test_ensemble_of_every_kind_round_trips(tmp_path):
 
 
 def test_since_wrapper_fits_from_first_year_and_round_trips(tmp_path):
-    from kzmig.models.since import Since
+    from kzmig.models.forecasters.since import Since
 
     df = _df()
     first = int(df["year"].min()) + 3
@@ -181,7 +181,7 @@ def test_since_wrapper_fits_from_first_year_and_round_trips(tmp_path):
 
 
 def test_log_wrapper_maps_bounds_by_exp_and_round_trips(tmp_path):
-    from kzmig.models.since import Log
+    from kzmig.models.forecasters.since import Log
 
     df = _df().assign(y=lambda d: d["y"].abs() + 100.0)  # a positive series
     est = Log(make_model("drift", name="drift"), name="drift_log").fit(df)

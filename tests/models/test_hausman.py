@@ -10,7 +10,7 @@ import statsmodels.api as sm
 from statsmodels.datasets import grunfeld
 
 from kzmig.core.errors import PanelContractError
-from kzmig.models.hausman import classical_statistic, hausman
+from kzmig.models.panel.hausman import classical_statistic, hausman
 from kzmig.models.panel import FixedEffectsMigration
 
 
@@ -71,7 +71,7 @@ def test_mundlak_regression_reproduces_fe(panel):
 
 def test_not_positive_definite_difference_falls_back_and_says_so(panel_factory, caplog):
     p = panel_factory(n_regions=6, n_years=4, seed=0)  # V_FE - V_RE is indefinite here
-    with caplog.at_level(logging.WARNING, logger="kzmig.models.hausman"):
+    with caplog.at_level(logging.WARNING, logger="kzmig.models.panel.hausman"):
         res = hausman(p, "y", ["x1", "x2"], lag=0)
     assert res.fell_back and res.method == "robust"
     assert "not positive definite" in res.reason and "Falling back" in res.reason

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from kzmig.forecast.backtest import backtest
-from kzmig.models.fe_direct import DirectFE, exog_features
-from kzmig.models.mean_reversion import MeanReversion
+from kzmig.forecast.engine.backtest import backtest
+from kzmig.models.forecasters.fe_direct import DirectFE, exog_features
+from kzmig.models.forecasters.mean_reversion import MeanReversion
 from kzmig.models.registry import make_model
-from kzmig.models.stacking import Stacked, simplex_grid
+from kzmig.models.forecasters.stacking import Stacked, simplex_grid
 
 
 def _panel(n_regions: int = 5, years: range = range(2000, 2020), seed: int = 3) -> pd.DataFrame:

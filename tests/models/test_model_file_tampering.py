@@ -23,7 +23,7 @@ from skops import io as sio
 from kzmig.core.errors import DataFileError
 from kzmig.models.registry import make_model
 from kzmig.models import persistence
-from kzmig.models.ensemble import Ensemble
+from kzmig.models.forecasters.ensemble import Ensemble
 from kzmig.models.persistence import load_model, save_model
 
 
@@ -156,8 +156,8 @@ def test_edited_nested_class_names_are_refused(tmp_path):
     members = [("naive", make_model("naive", name="naive")), ("drift", make_model("drift", name="drift"))]
     run = save_model(Ensemble(members, name="ens").fit(_series()), tmp_path / "ens")
     text = (run / "model.json").read_text()
-    for old, new in [("kzmig.models.baselines.Drift", "builtins.eval"),
-                     ("kzmig.models.baselines.Naive", "subprocess.Popen")]:
+    for old, new in [("kzmig.models.forecasters.baselines.Drift", "builtins.eval"),
+                     ("kzmig.models.forecasters.baselines.Naive", "subprocess.Popen")]:
         (run / "model.json").write_text(text.replace(old, new))
         _rehash(run, "model.json")
         with pytest.raises(DataFileError, match=rf"class '{new}' is not in the allow-list"):
@@ -168,7 +168,7 @@ def test_edited_result_class_is_refused(panel, tmp_path):
     from kzmig.models.panel import PooledOLSMigration
 
     run = save_model(PooledOLSMigration("y", ["x1"]).fit(panel), tmp_path / "ols")
-    text = (run / "model.json").read_text().replace("kzmig.models.results.PanelResult", "pickle.loads")
+    text = (run / "model.json").read_text().replace("kzmig.models.panel.results.PanelResult", "pickle.loads")
     (run / "model.json").write_text(text)
     _rehash(run, "model.json")
     with pytest.raises(DataFileError, match=r"class 'pickle\.loads' is not in the allow-list"):
@@ -183,9 +183,9 @@ def test_unknown_format_and_mismatched_class_are_refused(folder):
     _edit_model_json(folder, lambda d: d.update({"format_version": 1}))
     _rehash(folder, "model.json")
     meta = json.loads((folder / "metadata.json").read_text())
-    meta["model_class"] = "kzmig.models.baselines.Naive"
+    meta["model_class"] = "kzmig.models.forecasters.baselines.Naive"
     (folder / "metadata.json").write_text(json.dumps(meta))
-    with pytest.raises(DataFileError, match=r"holds kzmig\.models\.boosting\.GradientBoosting, while"):
+    with pytest.raises(DataFileError, match=r"holds kzmig\.models\.forecasters\.boosting\.GradientBoosting, while"):
         load_model(folder)
 
 

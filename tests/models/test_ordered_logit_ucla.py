@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import statsmodels
 
-from kzmig.models.discrete import OrderedLogitMigration
+from kzmig.models.panel.discrete import OrderedLogitMigration
 
 UCLA = Path(statsmodels.__file__).parent / "miscmodels" / "tests" / "results" / "ologit_ucla.csv"
 ORDER = ("unlikely", "somewhat likely", "very likely")

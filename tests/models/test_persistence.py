@@ -10,7 +10,7 @@ import pytest
 
 from kzmig.core.errors import DataFileError, PanelContractError
 from kzmig.models import persistence
-from kzmig.models.bootstrap import wild_cluster_bootstrap
+from kzmig.models.panel.bootstrap import wild_cluster_bootstrap
 from kzmig.models.panel import FixedEffectsMigration
 from kzmig.models.persistence import (
     ModelVersionError,
@@ -193,7 +193,7 @@ def test_logit_round_trip_is_exact(kind, type_panel, tmp_path):
     if kind == "multinomial_logit":  # predict_proba from sm_params_ is statsmodels' own prediction
         x = type_panel[["x1", "x2"]].to_numpy()
         np.testing.assert_array_equal(loaded._probs(x), est.sm_result_.predict(np.column_stack([np.ones(len(x)), x])))
-    assert read_metadata(run)["model_class"] == f"kzmig.models.discrete.{type(est).__name__}"
+    assert read_metadata(run)["model_class"] == f"kzmig.models.panel.discrete.{type(est).__name__}"
 
 
 def test_logit_registry(type_panel, tmp_path):

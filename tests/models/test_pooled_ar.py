@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.models.pooled_ar import PooledAR
+from kzmig.models.forecasters.pooled_ar import PooledAR
 
 
 def _panel(seed=11, n=15, phis=(0.2, 0.5, 0.8, 0.6)) -> pd.DataFrame:

@@ -53,7 +53,7 @@ def test_no_module_names_a_concrete_model_class_but_its_own_and_the_registry():
 
 def test_the_walk_finds_a_planted_reference(tmp_path):
     """The check above can fail: a module importing a model class is found."""
-    planted = ast.parse("from kzmig.models.fe_direct import DirectFE\nx = isinstance(1, DirectFE)\n")
+    planted = ast.parse("from kzmig.models.forecasters.fe_direct import DirectFE\nx = isinstance(1, DirectFE)\n")
     assert "DirectFE" in _names(planted)
 
 
@@ -81,13 +81,13 @@ def test_wrappers_and_combinations_report_the_limits_and_pooling_inside():
 
 
 def test_forecast_base_does_not_import_its_subclasses():
-    src = (ROOT / "models" / "forecast_base.py").read_text(encoding="utf-8")
+    src = (ROOT / "models" / "forecasters" / "forecast_base.py").read_text(encoding="utf-8")
     assert "baselines" not in {a for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)
                                for a in [n.module.rsplit(".", 1)[-1]]}
 
 
 def test_a_kind_cannot_be_taken_twice_nor_declare_an_unknown_parameter():
-    with pytest.raises(ValueError, match=r"the kind is taken by kzmig\.models\.baselines\.Naive"):
+    with pytest.raises(ValueError, match=r"the kind is taken by kzmig\.models\.forecasters\.baselines\.Naive"):
         registry.register("naive")(type(registry.make_model("drift")))
     with pytest.raises(ValueError, match=r"takes no parameter\(s\) \['reach'\]"):
         registry.register("naive_again", horizon="reach")(type(registry.make_model("naive")))

@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 
-from kzmig.features.dataset import load_long, to_wide
-from kzmig.features.factors import _drop_break_outcomes
+from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.builders.factors import _drop_break_outcomes
 
 
 def test_break_years_leave_the_outcome_only():
@@ -22,8 +22,8 @@ def test_break_years_leave_the_outcome_only():
 
 
 def test_trend_types_in_regress_skip_breaks_like_assess():
-    from kzmig.features.factors import factor_panel, tercile_table
-    from kzmig.features.typology import migration_trend_types
+    from kzmig.features.builders.factors import factor_panel, tercile_table
+    from kzmig.features.assessment.typology import migration_trend_types
 
     long = load_long("harmonised", 2018)
     factor = "unemployment_rate_pct"

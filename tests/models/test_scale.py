@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.evaluate import score, series_scales
-from kzmig.models.boosting import GradientBoosting, design_matrix
-from kzmig.models.scale import naive_scale
+from kzmig.forecast.engine.evaluate import score, series_scales
+from kzmig.models.forecasters.boosting import GradientBoosting, design_matrix
+from kzmig.models.forecasters.scale import naive_scale
 
 
 @pytest.mark.parametrize("y", [[2.0, 2.0, 2.0], [5.0], [], [1.0, np.nan, 2.0], [0.0, np.inf]])
@@ -45,7 +45,7 @@ def test_mase_leaves_out_series_without_a_scale_and_says_so(caplog):
     bt = pd.DataFrame({"model": "m", "region": ["A", "F"], "origin_year": 2010, "year": 2011,
                        "point": [1.0, 7.0], "lower": np.nan, "upper": np.nan, "level": np.nan,
                        "actual": [3.0, 8.0], "scale": [2.0, np.nan]})
-    with caplog.at_level(logging.INFO, logger="kzmig.forecast.evaluate"):
+    with caplog.at_level(logging.INFO, logger="kzmig.forecast.engine.evaluate"):
         out = score(bt, levels=())
     assert out.loc[0, "mase"] == 1.0 and out.loc[0, "mae"] == 1.5  # MAE counts both, MASE only A
     assert "1 forecast(s) of series without a naive scale" in caplog.text

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.models.artifacts import read_arrays, write_npz
-from kzmig.models.state import MODEL_CLASSES, Packer, StateError, Unpacker, resolve_class
+from kzmig.models.persistence.artifacts import read_arrays, write_npz
+from kzmig.models.persistence.state import MODEL_CLASSES, Packer, StateError, Unpacker, resolve_class
 
 
 def _through_files(value, tmp_path):
@@ -100,25 +100,25 @@ def test_unpacker_refuses_unknown_tags_and_dangling_references():
 
 
 def test_allow_list_resolves_only_listed_names():
-    assert resolve_class("kzmig.models.ets.ETS").__name__ == "ETS"
+    assert resolve_class("kzmig.models.forecasters.ets.ETS").__name__ == "ETS"
     assert len(set(MODEL_CLASSES)) == len(MODEL_CLASSES) == 22
-    with pytest.raises(StateError, match=r"class 'kzmig\.models\.ets\.CANDIDATES' is not in the allow-list"):
-        resolve_class("kzmig.models.ets.CANDIDATES")
+    with pytest.raises(StateError, match=r"class 'kzmig\.models\.forecasters\.ets\.CANDIDATES' is not in the allow-list"):
+        resolve_class("kzmig.models.forecasters.ets.CANDIDATES")
 
 
 def test_every_registered_model_class_is_allow_listed():
     from kzmig.models.registry import REGISTRY
-    from kzmig.models.state import class_name
+    from kzmig.models.persistence.state import class_name
 
-    from kzmig.models.since import Log, Since
+    from kzmig.models.forecasters.since import Log, Since
 
     # every registry kind, plus the wrapper a forecast study puts around a model with first_year
     assert {class_name(c) for c in [*REGISTRY.values(), Since, Log]} == set(MODEL_CLASSES)
 
 
 def test_models_outside_the_allow_list_are_not_saved(tmp_path):
-    from kzmig.models.baselines import Naive
-    from kzmig.models.ensemble import Ensemble
+    from kzmig.models.forecasters.baselines import Naive
+    from kzmig.models.forecasters.ensemble import Ensemble
     from kzmig.models.persistence import save_model
 
     class MyNaive(Naive):

@@ -7,9 +7,9 @@ import numpy as np
 import openpyxl
 import pytest
 
-from kzmig.models.discrete import OrderedLogitMigration
+from kzmig.models.panel.discrete import OrderedLogitMigration
 from kzmig.models.panel import FixedEffectsMigration, PooledOLSMigration, RandomEffectsMigration
-from kzmig.models.tables import FOOTER, side_by_side, star, to_text
+from kzmig.models.panel.tables import FOOTER, side_by_side, star, to_text
 from kzmig.reporting.tables import write_regression_workbook as to_xlsx
 
 

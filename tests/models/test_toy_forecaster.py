@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from kzmig.models import registry
-from kzmig.models.forecast_base import BaseForecaster, forecast_frame
+from kzmig.models.forecasters.forecast_base import BaseForecaster, forecast_frame
 from kzmig.models.persistence import load_model, save_model
 
 
@@ -72,7 +72,7 @@ def test_registry_reads_the_declaration():
 
 
 def test_backtest_for_free_matches_a_plain_loop():
-    from kzmig.forecast.backtest import backtest
+    from kzmig.forecast.engine.backtest import backtest
 
     df = _series()
     est = registry.make_model("toy_mean", {"k": 3}, name="toy")

@@ -13,10 +13,10 @@ import pytest
 from statsmodels.tsa.arima.model import ARIMA
 
 from kzmig.core.errors import PanelContractError
-from kzmig.models.ensemble import Ensemble
+from kzmig.models.forecasters.ensemble import Ensemble
 from kzmig.models.registry import make_model
-from kzmig.models.scale import naive_scale
-from kzmig.models.since import Since
+from kzmig.models.forecasters.scale import naive_scale
+from kzmig.models.forecasters.since import Since
 
 
 def _panel(last: int = 2017) -> pd.DataFrame:

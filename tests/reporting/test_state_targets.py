@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
-from kzmig.features.dataset import read_observations
-from kzmig.forecast.targets import read_targets, shipped_targets_path
+from kzmig.features.data.dataset import read_observations
+from kzmig.forecast.planning.targets import read_targets, shipped_targets_path
 from kzmig.reporting.planning_workbook import _Formats
 from kzmig.reporting.report import build_report
 from kzmig.reporting.state_targets import SECTION, SHEET, report_blocks, target_charts, write_state_targets_sheet

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kzmig.forecast.accounts import (ARRIVALS, ARRIVALS_CIS, ARRIVALS_NON_CIS, DEPARTURES, DEPARTURES_CIS,
+from kzmig.forecast.planning.accounts import (ARRIVALS, ARRIVALS_CIS, ARRIVALS_NON_CIS, DEPARTURES, DEPARTURES_CIS,
                                      DEPARTURES_NON_CIS, NET, RATE)
 from kzmig.studies.accounts import coherent_forecasts
 

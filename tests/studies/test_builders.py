@@ -7,9 +7,9 @@ import pytest
 
 from kzmig.core.errors import ConfigError
 from kzmig.features import BUILDER_NAMES
-from kzmig.features import registry as reg
-from kzmig.features.attractiveness import AttractivenessIndex
-from kzmig.features.factors import add_features
+from kzmig.features.builders import registry as reg
+from kzmig.features.builders.attractiveness import AttractivenessIndex
+from kzmig.features.builders.factors import add_features
 
 PANEL = pd.DataFrame({"region": ["akmola", "akmola", "astana", "astana"], "year": [2020, 2021, 2020, 2021],
                       "population": [700_000.0, 710_000.0, 1_200_000.0, 1_300_000.0]})
@@ -69,7 +69,7 @@ def test_attractiveness_is_one_builder_for_both_studies(shipped_panel):
 
 @pytest.fixture(scope="module")
 def shipped_panel() -> pd.DataFrame:
-    from kzmig.features.dataset import load_panel
+    from kzmig.features.data.dataset import load_panel
 
     return load_panel(view="harmonised", borders=2018)
 

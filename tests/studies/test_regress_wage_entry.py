@@ -8,7 +8,7 @@ import pytest
 
 from kzmig.config import load_config
 from kzmig.core.errors import ConfigError
-from kzmig.features.dataset import load_panel
+from kzmig.features.data.dataset import load_panel
 from kzmig.studies.regress import regress
 
 CONFIG = """

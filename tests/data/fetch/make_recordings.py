@@ -183,7 +183,7 @@ def main(out: Path = HERE) -> None:
     import sys
 
     sys.path.insert(0, str(ROOT))
-    from kzmig.features.fetch.catalog import SERIES
+    from kzmig.features.ingest.fetch.catalog import SERIES
 
     obs = shipped()
     files = {

@@ -1,0 +1,128 @@
+"""Split-conformal intervals from backtest residuals, pooled across regions by horizon.
+
+Residuals are scaled by each series' naive scale (the MASE denominator) before pooling, so
+a quantile learned on all regions fits each region's own size: the bound is
+``point -/+ q_h * s_r``. With ``n`` calibration residuals at horizon ``h`` the quantile is the
+``ceil((n + 1) * level)``-th smallest absolute scaled residual (the finite-sample
+split-conformal rank, Lei et al. 2018); when ``n`` is too small for that rank no interval is
+given. Horizons beyond the calibrated ones use ``q_H * sqrt(h / H)``.
+
+Residuals of target years flagged as breaks (``is_break``: census re-basing, territory
+transfers) are left out of calibration: they are not migration, no break is expected in the
+forecast years, and with them the 95 % quantile was 3.5x the break-free one on the shipped
+data. They stay in the backtest scores. The quantile is a running maximum over horizons, so
+intervals never narrow as the horizon grows.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from kzmig.models.forecasters.schema import BREAK_COLUMN, check_levels, coerce_forecast
+
+logger = logging.getLogger(__name__)
+
+
+def conformal_quantiles(residuals: pd.DataFrame, levels: Iterable[float]) -> pd.DataFrame:
+    """Conformal quantiles of ``|actual - point| / scale`` per horizon and level.
+
+    Parameters
+    ----------
+    residuals : DataFrame
+        ``horizon`` (or ``origin_year`` and ``year``), ``point``, ``actual``, ``scale``; one row
+        per (region, origin, year), i.e. a single level.
+
+    Returns
+    -------
+    DataFrame
+        ``horizon, level, q, n``; ``q`` is NaN where ``n`` is too small for the level.
+    """
+    levels = check_levels(levels)
+    r = residuals.copy()
+    if "horizon" not in r.columns:
+        r["horizon"] = r["year"] - r["origin_year"]
+    if BREAK_COLUMN in r.columns:
+        brk = r[BREAK_COLUMN].astype(bool)
+        if brk.any():
+            logger.debug("conformal: %d residuals of break years left out of calibration.", int(brk.sum()))
+        r = r.loc[~brk]
+    r["score"] = (r["actual"] - r["point"]).abs() / r["scale"]
+    r = r.loc[np.isfinite(r["score"])]
+    rows = []
+    for h, g in r.groupby("horizon", sort=True):
+        s = np.sort(g["score"].to_numpy())
+        n = len(s)
+        for lv in levels:
+            k = math.ceil((n + 1) * lv)
+            rows.append((int(h), lv, float(s[k - 1]) if k <= n else np.nan, n))
+    out = pd.DataFrame(rows, columns=["horizon", "level", "q", "n"])
+    # an interval never narrows with the horizon: running maximum over h within each level
+    out["q"] = out.groupby("level")["q"].transform(lambda q: q.cummax())
+    return out
+
+
+def _q_for(quantiles: pd.DataFrame, level: float, horizons: np.ndarray) -> np.ndarray:
+    q = quantiles.loc[np.isclose(quantiles["level"], level)].dropna(subset=["q"]).set_index("horizon")["q"]
+    if q.empty:
+        return np.full(len(horizons), np.nan)
+    H = int(q.index.max())
+    out = np.array([q.get(h, np.nan) if h <= H else q[H] * math.sqrt(h / H) for h in horizons], dtype=float)
+    return out
+
+
+def apply_conformal(forecast: pd.DataFrame, quantiles: pd.DataFrame, scales: pd.Series,
+                    levels: Iterable[float]) -> pd.DataFrame:
+    """Replace the intervals of ``forecast`` by conformal ones.
+
+    Parameters
+    ----------
+    forecast : DataFrame
+        Forecast table (any levels; points are taken once per key).
+    quantiles : DataFrame
+        From :func:`conformal_quantiles`.
+    scales : Series
+        Naive scale per region (index ``region``), or per ``(region, origin_year)``
+        (MultiIndex) for backtests.
+    """
+    levels = check_levels(levels)
+    key = ["model", "region", "origin_year", "year"]
+    extra = [c for c in forecast.columns if c not in ("point", "lower", "upper", "level") and c not in key]
+    base = forecast.drop_duplicates(key)[key + ["point"] + extra].reset_index(drop=True)
+    horizons = (base["year"] - base["origin_year"]).to_numpy()
+    if isinstance(scales.index, pd.MultiIndex):
+        s = scales.reindex(pd.MultiIndex.from_frame(base[["region", "origin_year"]])).to_numpy(dtype=float)
+    else:
+        s = scales.reindex(base["region"]).to_numpy(dtype=float)
+    parts, any_ok = [], np.zeros(len(base), dtype=bool)
+    for lv in levels:
+        half = _q_for(quantiles, lv, horizons) * s
+        ok = np.isfinite(half)
+        any_ok |= ok
+        parts.append(base.loc[ok].assign(lower=base["point"][ok] - half[ok], upper=base["point"][ok] + half[ok],
+                                          level=lv))
+    # a key without any interval keeps one row with NA bounds and level
+    parts.append(base.loc[~any_ok].assign(lower=np.nan, upper=np.nan, level=np.nan))
+    out = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
+    return coerce_forecast(out.reset_index(drop=True))
+
+
+def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.DataFrame:
+    """Conformal intervals for backtest rows using only residuals observed by each origin.
+
+    For origin ``o`` the calibration set is every backtest residual of the same model whose
+    target year is ``<= o`` (known at ``o``); rows of the earliest origins, with too few
+    residuals, get no interval (NA), which :func:`kzmig.forecast.engine.evaluate.score` leaves out of
+    coverage.
+    """
+    out = []
+    for (model, origin), g in preds.groupby(["model", "origin_year"], sort=True):
+        calib = preds.loc[(preds["model"] == model) & (preds["year"] <= origin)]
+        calib = calib.drop_duplicates(["region", "origin_year", "year"])
+        q = conformal_quantiles(calib, levels) if len(calib) else pd.DataFrame(columns=["horizon", "level", "q", "n"])
+        scales = g.drop_duplicates(["region", "origin_year"]).set_index(["region", "origin_year"])["scale"]
+        out.append(apply_conformal(g, q, scales, levels))
+    return pd.concat(out, ignore_index=True)

@@ -1,0 +1,178 @@
+"""Accuracy of backtest forecasts: MAE, RMSE, MASE, bias, interval coverage and Winkler score.
+
+Input is the backtest table: the forecast table of :mod:`kzmig.models.forecasters.schema` plus ``actual``
+(the published value) and ``scale`` (the series' in-sample naive error up to the origin,
+:func:`kzmig.models.forecasters.scale.naive_scale`: NaN for a flat series). One row per level; point metrics
+use each (model, region, origin_year, year) once.
+
+Every metric carries the number of cells it averages: ``n`` (MAE, RMSE, bias), ``cells_mase``
+(the cells whose series has a naive scale: a flat series has none, and its cells are counted
+out of MASE in the open, never dropped by a ``nanmean``) and ``cells_<pct>`` (the cells with an
+interval at that level, the denominators of coverage and Winkler score). Models compared in one
+table must be scored on the same cells: :func:`score` raises :class:`CellMismatch` when two
+models of a group forecast different cells, or have scales on different ones.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from kzmig.core.errors import DataError
+from kzmig.models.forecasters.forecast_base import bridge_breaks
+from kzmig.models.forecasters.scale import naive_scale
+from kzmig.models.forecasters.schema import BREAK_COLUMN, check_levels
+
+logger = logging.getLogger(__name__)
+
+POINT_KEY = ["model", "region", "origin_year", "year"]
+
+
+def series_scales(frame: pd.DataFrame) -> pd.Series:
+    """MASE scale per region: the in-sample naive MAE of ``y`` with break years bridged.
+
+    ``frame`` has ``region, year, y`` and optionally ``is_break``. A census re-basing or a
+    territory transfer puts two jumps into the naive differences (into and out of the break
+    year); with them the scale was up to 11 times larger on the shipped data and MASE was
+    understated for exactly the regions with breaks. Break years are replaced by linear
+    interpolation over the other years (as the models see them) before differencing.
+    The scale itself is :func:`kzmig.models.forecasters.scale.naive_scale` (NaN for a flat series).
+    """
+    out = {}
+    for region, g in frame.sort_values(["region", "year"], kind="mergesort").groupby("region", sort=True):
+        y = g["y"].to_numpy(dtype=float)
+        if BREAK_COLUMN in g.columns and g[BREAK_COLUMN].astype(bool).any():
+            y = bridge_breaks(g["year"].to_numpy(), y, g[BREAK_COLUMN].to_numpy(dtype=bool))
+        out[region] = naive_scale(y)
+    return pd.Series(out, dtype="float64", name="scale")
+
+
+def winkler(lower, upper, actual, level: float) -> np.ndarray:
+    """Interval (Winkler) score: width plus ``2/alpha`` times the miss distance.
+
+    :math:`W = (u - l) + \\frac{2}{\\alpha}(l - y)1[y < l] + \\frac{2}{\\alpha}(y - u)1[y > u]`,
+    :math:`\\alpha = 1 - \\text{level}` (Gneiting & Raftery 2007, eq. 43). Lower is better.
+    """
+    lower, upper, actual = (np.asarray(a, dtype=float) for a in (lower, upper, actual))
+    alpha = 1.0 - level
+    return (upper - lower) + 2 / alpha * np.clip(lower - actual, 0, None) + 2 / alpha * np.clip(actual - upper, 0, None)
+
+
+class CellMismatch(ValueError):
+    """Models scored side by side on different backtest cells (their scores would not compare)."""
+
+
+def _point_metrics(g: pd.DataFrame) -> pd.Series:
+    err = g["point"].to_numpy(dtype=float) - g["actual"].to_numpy(dtype=float)
+    scale = g["scale"].to_numpy(dtype=float)
+    has_scale = np.isfinite(scale) & (scale > 0)
+    scaled = np.abs(err[has_scale]) / scale[has_scale]
+    return pd.Series(
+        {
+            "n": float(len(g)),
+            "mae": float(np.mean(np.abs(err))),
+            "rmse": float(np.sqrt(np.mean(err**2))),
+            "mase": float(scaled.mean()) if len(scaled) else np.nan,
+            "cells_mase": float(has_scale.sum()),
+            "bias": float(np.mean(err)),
+        }
+    )
+
+
+def check_same_cells(pts: pd.DataFrame, by: Sequence[str] = ()) -> None:
+    """Raise :class:`CellMismatch` unless every model of each ``by`` group has the same cells.
+
+    ``pts`` holds one row per model and cell (``model, region, origin_year, year, point,
+    scale``). Within each group of ``by`` (without ``model``), the set of cells with a finite
+    point, and the set of those with a naive scale, must be the same for every model.
+    """
+    if "model" not in pts.columns or pts["model"].nunique() < 2:
+        return
+    groups = [c for c in by if c != "model" and c in pts.columns]
+    cell = ["region", "origin_year", "year"]
+    finite = np.isfinite(pts["point"].to_numpy(dtype=float))
+    scale = pts["scale"].to_numpy(dtype=float)
+    frame = pts.assign(_ok=finite, _sc=finite & np.isfinite(scale) & (scale > 0))
+    for key, g in (frame.groupby(groups, sort=True) if groups else [((), frame)]):
+        for what, col in (("forecasts", "_ok"), ("cells with a naive scale (MASE)", "_sc")):
+            sets = {str(m): frozenset(map(tuple, part.loc[part[col], cell].itertuples(index=False, name=None)))
+                    for m, part in g.groupby("model", sort=True)}
+            first_model, first = next(iter(sets.items()))
+            for m, cells in sets.items():
+                if cells != first:
+                    diff = sorted(first ^ cells)[:3]
+                    where = f" ({dict(zip(groups, key if isinstance(key, tuple) else (key,)))})" if groups else ""
+                    raise CellMismatch(
+                        f"score: models {first_model!r} and {m!r} are scored on different {what}{where}: "
+                        f"{len(first)} against {len(cells)}, e.g. (region, origin_year, year) {diff}; restrict "
+                        "the backtest table to the cells every model forecasts before comparing them.")
+
+
+def score(preds: pd.DataFrame, *, by: Sequence[str] = ("model", "horizon"), levels: Sequence[float] = (0.8, 0.95)) -> pd.DataFrame:
+    """Metrics per group of a backtest table.
+
+    Parameters
+    ----------
+    preds : DataFrame
+        Forecast-table columns plus ``actual`` and ``scale``; ``horizon`` is added as
+        ``year - origin_year`` when absent.
+    by : sequence of str
+        Grouping columns, e.g. ``("target", "model", "horizon")`` or ``("model", "region")``.
+    levels : sequence of float
+        Levels whose coverage and Winkler score get columns ``coverage_80``, ``winkler_80`` ...
+        (NaN where the model has no interval at that level).
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``n, mae, rmse, mase, cells_mase, bias`` (bias = mean of point -
+        actual; MASE over the ``cells_mase`` cells that have a naive scale), then for each level
+        ``coverage_<pct>`` (share of actuals inside the interval), ``winkler_<pct>`` and
+        ``cells_<pct>`` (the cells with an interval at that level; 0 where there is none).
+
+    Raises
+    ------
+    CellMismatch
+        Two models of one group (``by`` without ``model``) forecast different cells or have
+        naive scales on different cells.
+    """
+    levels = check_levels(levels)
+    df = preds.copy()
+    if "horizon" not in df.columns:
+        df["horizon"] = df["year"] - df["origin_year"]
+    missing = [c for c in ("actual", "scale", *by) if c not in df.columns]
+    if missing:
+        raise DataError(f"score: backtest table lacks column(s) {missing}; found {list(df.columns)}.")
+    by = list(by)
+    key = [c for c in POINT_KEY + by if c in df.columns]
+    key = list(dict.fromkeys(key))
+    pts = df.drop_duplicates(key)
+    if "model" in by:
+        check_same_cells(pts, by)
+    no_scale = ~(pts["scale"] > 0)
+    if no_scale.any():
+        logger.warning("score: %d forecast(s) of series without a naive scale (flat or one-point up to the "
+                       "origin) are counted out of MASE (cells_mase < n).", int(no_scale.sum()))
+    out = pts.groupby(by, sort=True)[["point", "actual", "scale"]].apply(_point_metrics).reset_index()
+    out["n"] = out["n"].astype("int64")
+    out["cells_mase"] = out["cells_mase"].astype("int64")
+    for lv in levels:
+        tag = f"{round(lv * 100):d}"
+        has = "level" in df.columns and "lower" in df.columns
+        sub = df.loc[np.isclose(df["level"].fillna(-1), lv) & df["lower"].notna() & df["upper"].notna()] if has \
+            else df.iloc[:0]
+        if sub.empty:
+            out[f"coverage_{tag}"], out[f"winkler_{tag}"], out[f"cells_{tag}"] = np.nan, np.nan, 0
+            continue
+        sub = sub.assign(
+            _hit=((sub["actual"] >= sub["lower"]) & (sub["actual"] <= sub["upper"])).astype(float),
+            _wk=winkler(sub["lower"], sub["upper"], sub["actual"], lv),
+        )
+        agg = sub.groupby(by, sort=True).agg(_hit=("_hit", "mean"), _wk=("_wk", "mean"), _n=("_hit", "size"))
+        agg = agg.reset_index()
+        agg.columns = by + [f"coverage_{tag}", f"winkler_{tag}", f"cells_{tag}"]
+        out = out.merge(agg, on=by, how="left")
+        out[f"cells_{tag}"] = out[f"cells_{tag}"].fillna(0).astype("int64")
+    return out
