@@ -79,7 +79,8 @@ def target_part(cfg: RunConfig, source: DataSource, parts: Mapping[str, StudyRes
     targets = read_targets(cfg.targets) if targets is None else targets
     selected = _selected(parts)
     wide = to_wide(load_long("current", observations=source.observations))
-    answerable = {*(selected["target"] if len(selected) else ()), *(c for c in wide.columns if c not in KEY)}
+    answerable = {*(selected["target"] if len(selected) else ()), *(c for c in wide.columns if c not in KEY),
+                  *PRESS_BASES}  # the state targets (issue 20) are answered by their feasibility
     check_indicators(targets, answerable, source=cfg.targets)  # a misspelt indicator is an error (issue 22)
     fc, _ = _forecast_rows(targets, selected)
     known = targets.loc[targets["indicator"].isin(wide.columns)]

@@ -94,7 +94,7 @@ shifts = [{ feature = "unemployment_rate_pct", regions = "all", from_year = 2024
 TARGETS = ("indicator,region,year,value,direction,measure,source\n"
            "net_migration,north_kazakhstan,2028,0,at_least,level,illustration\n"
            "net_migration,astana,2027,30000,at_least,level,illustration\n"
-           "foreign_students,kazakhstan,2029,150000,at_least,level,illustration (no such series)\n"
+           "doctoral_graduates,kazakhstan,2029,150000,at_least,level,illustration (no such series)\n"
            "foreign_students_bns,kazakhstan,2029,150000,at_least,level,ministry target (press)\n")
 
 
@@ -236,7 +236,7 @@ def test_targets_answered_or_said_why_not(run):
     t = pd.read_csv(run / "targets" / "target_probabilities.csv")
     nk = t.loc[t["region"] == "north_kazakhstan"].iloc[0]
     assert 0 < nk["probability"] < 1 and nk["status"] == "forecast"
-    assert t.loc[t["indicator"] == "foreign_students", "status"].iloc[0].startswith("not answerable")
+    assert t.loc[t["indicator"] == "doctoral_graduates", "status"].iloc[0].startswith("not answerable")
     assert t.loc[t["indicator"] == "foreign_students_bns", "status"].iloc[0].startswith("feasibility")
 
 

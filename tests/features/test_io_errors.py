@@ -158,10 +158,10 @@ def test_derived_and_rate_names_are_known(user_file):
 
 
 def test_new_series_without_declaration_is_rejected(rejects):
-    p = rejects(LONG + "kazakhstan,2015,foreign_students,12000,students\n", PanelContractError,
-                r"'foreign_students' \(row 2: region='kazakhstan', year=2015.*"
+    p = rejects(LONG + "kazakhstan,2015,doctoral_graduates,12000,students\n", PanelContractError,
+                r"'doctoral_graduates' \(row 2: region='kazakhstan', year=2015.*"
                 r"give it a 'unit' and a 'source' on each of its rows, or pass allow_new=", name="new.csv")
-    assert read_user_table(p, allow_new=["foreign_students"])["variable"].tolist() == ["foreign_students"]
+    assert read_user_table(p, allow_new=["doctoral_graduates"])["variable"].tolist() == ["doctoral_graduates"]
     assert len(read_user_table(p, allow_new=True)) == 1
 
 
