@@ -60,7 +60,8 @@ def test_every_user_error_is_in_the_family(cls):
 
 
 def test_the_models_module_raises_the_family_classes():
-    from kzmig.models import persistence, state
+    from kzmig.models import persistence
+    from kzmig.models.persistence import state
 
     assert state.StateError is StateError and persistence.ModelVersionError is ModelVersionError
 
