@@ -1,7 +1,7 @@
 """Benchmark: the main job (the baseline planning run) step by step, wall and CPU time.
 
 Runs ``kzmig run experiments/baseline.toml`` in this process, through the library (as the
-command does: load the config, :func:`kzmig.studies.run`, then ``RunResult.save``), and prints
+command does: load the config, :func:`kzmig.studies.run`, then :func:`kzmig.reporting.save`), and prints
 one row per step of the manifest -- ``run_steps`` (assessment, regression, forecast/<study>,
 specialists, scenarios, targets, planning) and ``steps`` (save: writing the charts, workbooks,
 report and model folders) -- with
@@ -186,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     load0 = _load()
     c_import, t_import = cpu_seconds(), time.perf_counter()
     from kzmig.config import load_config
+    from kzmig.reporting import save
     from kzmig.studies import run
 
     import_wall, import_cpu = time.perf_counter() - t_import, cpu_seconds() - c_import
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(cfg, progress=clock)
     run_wall = time.perf_counter() - t_run
     c_save, t_save = cpu_seconds(), time.perf_counter()
-    folder = result.save(args.out, overwrite=True)
+    folder = save(result, args.out, overwrite=True)
     clock.cpu["save"] = cpu_seconds() - c_save
     save_wall = time.perf_counter() - t_save
     manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
