@@ -14,7 +14,20 @@ from typing import Any
 
 
 @dataclass(frozen=True, eq=False)  # compared by identity: the arguments hold DataFrames
-class Chart:
+class _Rendered:
+    """A renderer's ``kind`` and the (read-only) arguments it is called with."""
+
+    kind: str
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "args", tuple(self.args))
+        object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
+
+
+@dataclass(frozen=True, eq=False)
+class Chart(_Rendered):
     """The data to draw one figure; :mod:`kzmig.reporting` draws it when the result is saved.
 
     ``kind`` names a plotter of :data:`kzmig.reporting.results.PLOTTERS` (``"growth_index"``,
@@ -22,32 +35,16 @@ class Chart:
     ``plotter(*args, **kwargs)`` and returns a matplotlib ``Figure``.
     """
 
-    kind: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "args", tuple(self.args))
-        object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
-
 
 def chart(kind: str, *args: Any, **kwargs: Any) -> Chart:
     """``chart("growth_index", table, title="...")``: a :class:`Chart` with these arguments."""
     return Chart(kind, args, kwargs)
 
 
-@dataclass(frozen=True, eq=False)  # compared by identity: the arguments hold DataFrames
-class Document:
+@dataclass(frozen=True, eq=False)
+class Document(_Rendered):
     """The data of one file rendered by :mod:`kzmig.reporting` (a workbook ...) when the result is saved.
 
     ``kind`` names a writer of :data:`kzmig.reporting.results.DOCUMENTS` (``"workbook"``,
     ``"regression_workbook"``), called as ``writer(path, *args, **kwargs)``.
     """
-
-    kind: str
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "args", tuple(self.args))
-        object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
