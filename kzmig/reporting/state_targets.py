@@ -30,6 +30,9 @@ COLUMNS = (
 )
 PERCENT = ("required_growth", "observed_growth_mean", "observed_growth_sd", "probability", "probability_lower",
            "probability_upper")
+#: the report's number formats besides the percentages: counts whole, the date of the latest point as a
+#: year with its fraction (2025.92 = 1 December 2025), never with a thousands separator
+FORMATS = {"target": "{:,.0f}", "latest": "{:,.0f}", "latest_t": "{:.2f}", "year": "{:.0f}", "n_points": "{:.0f}"}
 NOTE = ("Sparse national series published by ministries and the BNS and quoted by the press (SOURCES.md, Round 6). "
         "Required growth g = (T / latest)^(1 / (year - date of latest)) - 1; observed growth between consecutive "
         "published points of the same definition; probability from a log-linear trend fitted to the points "
@@ -106,7 +109,8 @@ def report_blocks(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figu
                      f"Verdict: {r.verdict}.")
     blocks: list = [lines, TableBlock(state_target_table(feas), caption="State targets: feasibility on the "
                                       "published points", names=False,
-                                      formats={lab: "{:.1%}" for c, lab in COLUMNS if c in PERCENT})]
+                                      formats={lab: "{:.1%}" if c in PERCENT else FORMATS[c]
+                                               for c, lab in COLUMNS if c in PERCENT or c in FORMATS})]
     if "quota_use" in tables and len(tables["quota_use"]):
         blocks.append(TableBlock(tables["quota_use"], caption="Outcome against quota, every year both are published "
                                  "(use_pct = 100 x outcome / quota)", names=False, formats={"use_pct": "{:.1f}"}))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import openpyxl
 import pandas as pd
@@ -78,3 +79,7 @@ def test_report_section_and_charts(state):
     html = build_report([(SECTION, report_blocks(state, figs))], title="t", meta={})
     assert SECTION in html and "too few points to say" in html and "needs faster growth than ever observed" in html
     assert html.count("<img") == len(figs)
+    # counts whole, the date of the latest point without a thousands separator (not "2,025.00")
+    table = html[html.index("feasibility on the published points"):]
+    assert "150,000</td>" in table and "150,000.00" not in table
+    assert re.search(r">20\d\d\.\d\d</td>", table) and not re.search(r">2,0\d\d\.\d\d</td>", table)
