@@ -57,6 +57,7 @@ def write_state_targets_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id
     pct = wb.add_format({"num_format": "0.0%", "border": 1})
     num = wb.add_format({"num_format": "#,##0", "border": 1})
     dec = wb.add_format({"num_format": "0.00", "border": 1})
+    whole = wb.add_format({"num_format": "0", "border": 1})  # a year: 2029, never "2,029"
     head = 3
     for j, (col, label) in enumerate((c, lab) for c, lab in COLUMNS if c in feas.columns):
         ws.write(head, j, label, fm.header)
@@ -67,7 +68,7 @@ def write_state_targets_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id
                 if isinstance(v, float) and math.isnan(v):
                     ws.write_blank(head + 1 + i, j, None, fm.field)
                 else:
-                    fmt = pct if col in PERCENT else dec if col == "latest_t" else num
+                    fmt = pct if col in PERCENT else dec if col == "latest_t" else whole if col == "year" else num
                     ws.write_number(head + 1 + i, j, float(v), fmt)
             else:
                 ws.write_string(head + 1 + i, j, str(v), fm.field)

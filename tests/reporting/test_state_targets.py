@@ -71,6 +71,9 @@ def test_workbook_sheet_reads_back(tmp_path, state):
     cells = [c.value for r in ws.iter_rows() for c in r]
     assert "Исполнение квоты / outcome against quota" in cells
     assert pytest.approx(100 * 14103 / 16500) in [v for v in cells if isinstance(v, float)]
+    # the target year is shown as a year (format "0"), never with a thousands separator
+    year_cells = [c for r in ws.iter_rows() for c in r if c.value == 2029]
+    assert year_cells and all(c.number_format == "0" for c in year_cells)
 
 
 def test_report_section_and_charts(state):
