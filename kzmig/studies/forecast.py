@@ -37,21 +37,13 @@ from kzmig.core.parallel import Backend, check_scheduler, open_backend
 from kzmig.features.data.dataset import load_long, to_wide
 from kzmig.features.data.regions import NATIONAL
 from kzmig.forecast import engine
-from kzmig.forecast.engine import TargetSkipped  # noqa: F401 (re-exported)
+from kzmig.forecast.engine import TargetSkipped
 from kzmig.forecast.engine.steps import AGGREGATES
 from kzmig.models import registry
 from kzmig.models.forecasters.forecast_base import BaseForecaster
 from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
-from kzmig.studies.forecast_final import (  # noqa: F401 (re-exported)
-    BASELINE_KINDS,
-    TABLES,
-    baseline_names,
-    final_tables,
-    finish_target,
-    project_population_step,
-    settings,
-)
+from kzmig.studies.forecast_final import final_tables, settings
 
 logger = logging.getLogger(__name__)
 
