@@ -6,7 +6,6 @@ Builders take tables and return a ``Figure``; :func:`save_figure` writes one ato
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -144,9 +143,12 @@ def plot_geojson_map(types: pd.DataFrame, geojson: Path | Mapping, *, key: str =
     """
     if source is None:
         source = "GeoJSON" if isinstance(geojson, Mapping) else str(geojson)
+    if not isinstance(geojson, Mapping):  # a file: the study's own reader, which names it
+        from kzmig.studies.assess import read_geojson
+
+        geojson = read_geojson(Path(geojson))
     try:
-        gj = geojson if isinstance(geojson, Mapping) else json.loads(Path(geojson).read_text(encoding="utf-8"))
-        feats = gj["features"]
+        feats = geojson["features"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DataFileError(f"{source}: not a readable GeoJSON FeatureCollection ({exc}).") from None
     colour = dict(zip(types["region"], types["type"]))
