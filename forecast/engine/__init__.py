@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
+from kzmig.core.threads import single_thread
 from kzmig.core.errors import ConfigError, DataError, PanelContractError, StudyError
 from kzmig.core.parallel import Backend
 from kzmig.features.data.regions import NATIONAL
@@ -188,7 +188,7 @@ def backtest_target(series: pd.DataFrame, models: Mapping[str, BaseForecaster], 
 
 def fit_models(series: pd.DataFrame, models: Mapping[str, BaseForecaster]) -> dict[str, BaseForecaster]:
     """A fitted clone of every model on the whole ``series``, by name (the models are left unfitted)."""
-    with threadpool_limits(limits=1):
+    with single_thread():
         return {name: clone(est).fit(series) for name, est in models.items()}
 
 
@@ -264,7 +264,7 @@ def forecast_models(series: pd.DataFrame, fitted: Mapping[str, BaseForecaster], 
     """
     scales = series_scales(series)
     frames, out, reports = [], {}, []
-    with threadpool_limits(limits=1):
+    with single_thread():
         for name, est in fitted.items():
             fc = est.predict(h, levels).assign(model=name)
             if source[name] == "conformal":

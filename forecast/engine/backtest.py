@@ -15,8 +15,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from threadpoolctl import threadpool_limits
 
+from kzmig.core.threads import single_thread
 from kzmig.core.errors import ConfigError, DataError
 from kzmig.core.parallel import Backend, TaskFailures, run_tasks
 from kzmig.forecast.engine.evaluate import series_scales
@@ -77,7 +77,7 @@ def _fit_task(shared: tuple, origin: int, name: str, rows: tuple[int, int] | Non
     each worker once."""
     data, models, horizon, levels, left_out = shared
     # one BLAS/OpenMP thread: multithreading 3x3 state-space algebra is many times slower
-    with threadpool_limits(limits=1):
+    with single_thread():
         part = data if rows is None else data.iloc[rows[0]:rows[1]]
         train = part.loc[part["year"] <= origin]
         train = train.loc[~train["region"].isin(left_out[origin])]

@@ -22,8 +22,8 @@ import pandas as pd
 from scipy.stats import norm
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
+from kzmig.core.threads import single_thread
 from kzmig.core.errors import PanelContractError
 from kzmig.core.options import check_option
 from kzmig.models.registry import make_model
@@ -120,7 +120,7 @@ class BaseForecaster(Persistable, BaseEstimator):
         """Fit on ``df`` (``region, year, y[, exog, is_break]``, see :func:`validate_series`)."""
         data = self._prepare(df)
         # one BLAS thread: threading the tiny matrices of annual models is many times slower
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_thread("blas"):
             self._fit(data)
         return self
 
@@ -167,7 +167,7 @@ class BaseForecaster(Persistable, BaseEstimator):
         if self.years_[0] != first:
             logger.warning("%s: updated on data starting in %d, fitted on data starting in %d.", self._name(),
                            self.years_[0], first)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_thread("blas"):
             self._update(data)
         return self
 
@@ -187,7 +187,7 @@ class BaseForecaster(Persistable, BaseEstimator):
         check_is_fitted(self, "regions_")
         h = check_horizon(h)
         levels = check_levels(levels)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_thread("blas"):
             out = self._predict(h, levels)
         return coerce_forecast(out.sort_values(["region", "level", "year"], kind="mergesort").reset_index(drop=True))
 

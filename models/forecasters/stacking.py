@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections import OrderedDict
 
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -42,6 +44,28 @@ def simplex_grid(m: int, step: float) -> np.ndarray:
         raise ConfigError(f"Stacked: step={step!r} must divide 1 (e.g. 0.1, 0.05, 0.25).")
     rows = [c for c in itertools.product(range(n + 1), repeat=m - 1) if sum(c) <= n]
     return np.array([[*c, n - sum(c)] for c in rows], dtype=float) / n
+
+
+#: Points of member fits at pseudo-origins, by a hash of (unfitted member, training rows): a rolling
+#: backtest refits the stacked model at every origin, and the pseudo-origins of origin T are those
+#: of T - 1 plus one, so most member fits repeat exactly. The key holds every parameter and every
+#: value the fit sees, so a hit returns what the fit would (the models are deterministic).
+_PSEUDO_CACHE: OrderedDict[str, pd.Series] = OrderedDict()
+_PSEUDO_CACHE_SIZE = 4096
+
+
+def _pseudo_points(est, train: pd.DataFrame, horizon: int) -> pd.Series:
+    """Point forecasts ``1..horizon`` of the unfitted ``est`` fitted on ``train`` (memoised per process)."""
+    key = joblib.hash((est, train, horizon))
+    hit = _PSEUDO_CACHE.get(key)
+    if hit is not None:
+        _PSEUDO_CACHE.move_to_end(key)
+        return hit.copy()
+    points = est.fit(train).predict(horizon, ()).drop_duplicates(KEY).set_index(KEY)["point"].sort_index()
+    _PSEUDO_CACHE[key] = points
+    if len(_PSEUDO_CACHE) > _PSEUDO_CACHE_SIZE:
+        _PSEUDO_CACHE.popitem(last=False)
+    return points.copy()
 
 
 def weighted_forecasts(frames, weights, name: str) -> pd.DataFrame:
@@ -144,10 +168,7 @@ class Stacked(BaseForecaster):
             train = train.loc[train["region"].isin(n.index[n >= need])]
             if train.empty:
                 continue
-            fcs = []
-            for _, est in self.members:
-                fc = self._member(est, inner=True).fit(train).predict(H, ()).drop_duplicates(KEY).set_index(KEY)["point"]
-                fcs.append(fc.sort_index())
+            fcs = [_pseudo_points(self._member(est, inner=True), train, H) for _, est in self.members]
             frame = pd.concat(fcs, axis=1, keys=names).reset_index()
             frame = frame.loc[frame["year"] <= data["year"].max()]
             rows.append(frame)

@@ -173,3 +173,28 @@ def test_relative_features_of_a_national_only_table_are_zero_gaps():
     df = _panel(n_regions=1).assign(region="kazakhstan")
     f = exog_features(df, ["inc"], log=["inc"], relative=["inc"])
     assert np.isfinite(f["inc"]).all() and (f["inc"] == 0).all()
+
+
+def test_memoised_pseudo_origin_fits_give_the_backtest_of_fresh_fits(monkeypatch):
+    """The stacked model's member fits at pseudo-origins are memoised per process (a backtest's
+    origins share most of them); the backtest equals the one with every fit made afresh."""
+    from kzmig.models.forecasters import stacking
+
+    df = _panel()
+    origins = [2012, 2013, 2014, 2016]
+    stacking._PSEUDO_CACHE.clear()
+    memo = backtest(df, _honest_models(), origins=origins, horizon=3)
+    assert len(stacking._PSEUDO_CACHE) > 0
+    monkeypatch.setattr(stacking, "_PSEUDO_CACHE_SIZE", 0)  # every entry evicted at once: no hit
+    stacking._PSEUDO_CACHE.clear()
+    fresh = backtest(df, _honest_models(), origins=origins, horizon=3)
+    assert len(stacking._PSEUDO_CACHE) == 0
+    pd.testing.assert_frame_equal(memo, fresh)
+    # the same training years with other values are another entry, not a hit
+    stacking._PSEUDO_CACHE.clear()
+    monkeypatch.setattr(stacking, "_PSEUDO_CACHE_SIZE", 4096)
+    backtest(df, _honest_models(), origins=[2014], horizon=3)
+    shifted = backtest(df.assign(y=df["y"] + 7.0), _honest_models(), origins=[2014], horizon=3)
+    again = backtest(df, _honest_models(), origins=[2014], horizon=3)
+    stacked = shifted["model"] == "stack"
+    assert not np.allclose(shifted.loc[stacked, "point"], again.loc[again["model"] == "stack", "point"])
