@@ -178,6 +178,7 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
     state_figures = target_charts(state) if state is not None else {}
     figures.update(state_figures)
     (folder / "charts").mkdir(parents=True, exist_ok=True)
+    renderer.render(figures.values())  # in parallel processes; then written one by one
     written += [renderer.write_png(fig, folder / "charts" / f"{name}.png") for name, fig in figures.items()]
     sections = _report_sections(parts, targets, accuracy, figures, gaps, renderer)
     if state is not None:  # before "What the data could not answer"

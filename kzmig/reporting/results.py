@@ -18,13 +18,15 @@ A planning run adds the planning workbook, the charts and ``report.html``
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
 
 from kzmig.core.atomic import atomic_path, atomic_write_csv, atomic_write_text
+from kzmig.core.parallel import run_tasks
 from kzmig.core.runs import RunFolder, RunStamp
 from kzmig.reporting.charts import (
     figure_bytes,
@@ -62,9 +64,22 @@ DOCUMENTS: dict[str, Callable[..., Any]] = {
 }
 
 
+#: processes that render a save's charts at most (:meth:`Renderer.render`)
+RENDER_WORKERS = 4
+
+
+def _png_task(figures: tuple[Figure, ...], i: int) -> bytes:
+    return figure_bytes(figures[i])
+
+
 class Renderer:
     """Draws charts and renders their PNG bytes once per save: a chart saved in one folder and
-    shown again (the planning charts, the report) is drawn and rendered once."""
+    shown again (the planning charts, the report) is drawn and rendered once.
+
+    :meth:`render` renders many at once in worker processes (the figures are drawn here; the
+    workers, forked on Linux, rasterise them): the same bytes as one by one, in about half the
+    time on two cores.
+    """
 
     def __init__(self) -> None:
         self._figures: dict[int, tuple[Any, Figure]] = {}
@@ -83,6 +98,25 @@ class Renderer:
                 raise ValueError(f"chart kind {item.kind!r} has no plotter; known kinds: {sorted(PLOTTERS)}.")
             self._figures[id(item)] = (item, plot(*item.args, **item.kwargs))
         return self._figures[id(item)][1]
+
+    def render(self, items: Iterable[Chart | Figure], workers: int | None = None) -> None:
+        """Render the PNGs of ``items`` not rendered yet, in up to ``workers`` processes (default:
+        the cores this process may use, at most :data:`RENDER_WORKERS`); :meth:`png` then returns them."""
+        todo: dict[int, Figure] = {}
+        for item in items:
+            fig = self.figure(item)
+            if id(fig) not in self._png:
+                todo.setdefault(id(fig), fig)
+        if workers is None:
+            workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+                          RENDER_WORKERS)
+        workers = min(workers, len(todo))
+        if workers < 2:
+            return  # one by one, as png() is asked
+        figures = tuple(todo.values())
+        for i, data in run_tasks(_png_task, [(i, (i,)) for i in range(len(figures))], n_jobs=workers,
+                                 shared=figures):
+            self._png[id(figures[i])] = (figures[i], data)
 
     def png(self, item: Chart | Figure) -> bytes:
         """The PNG bytes of ``item`` (:func:`kzmig.reporting.charts.figure_bytes`: no timestamp)."""
@@ -106,6 +140,7 @@ def write_study(result: StudyResult, folder: str | Path, renderer: Renderer | No
     renderer = renderer or Renderer()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    renderer.render(result.figures.values())
     written = [atomic_write_csv(df, folder / f"{name}.csv") for name, df in result.tables.items()]
     written += [renderer.write_png(item, folder / f"{name}.png") for name, item in result.figures.items()]
     written += [atomic_write_text(text, folder / name) for name, text in result.texts.items()]
@@ -140,6 +175,7 @@ def write(result: Any, folder: str | Path, *, stamp: RunStamp | None = None) -> 
     if parts is None:
         raise TypeError(f"cannot save a {type(result).__name__}: expected a study result or a result with parts.")
     written = []
+    renderer.render([f for part in parts.values() for f in part.figures.values()])  # every part's charts at once
     for sub, part in parts.items():
         written += write_study(part, folder / sub if sub else folder, renderer)
     if isinstance(result, RunResult) and "planning" in parts:

@@ -65,6 +65,24 @@ def test_a_chart_shown_in_two_places_is_drawn_and_rendered_once(tmp_path, toy_pl
     assert a[0].read_bytes() == b[0].read_bytes() == renderer.png(shared)
 
 
+def _figure(k: int) -> Figure:
+    fig = Figure(figsize=(3, 2))
+    ax = fig.subplots()
+    ax.plot(range(k + 3), [i * (k + 1) for i in range(k + 3)])
+    ax.set_title(f"figure {k}")
+    return fig
+
+
+def test_charts_rendered_in_worker_processes_are_the_bytes_rendered_here(monkeypatch):
+    figures = [_figure(k) for k in range(5)]
+    here = [rr.figure_bytes(f) for f in figures]
+    renderer = rr.Renderer()
+    renderer.render([*figures, figures[0]], workers=2)  # one figure twice: rendered once
+    monkeypatch.setattr(rr, "figure_bytes", lambda fig: pytest.fail("rendered again in this process"))
+    assert [renderer.png(f) for f in figures] == here
+    assert len({*here}) == 5
+
+
 def test_unknown_kinds_are_named_with_the_known_ones(tmp_path):
     with pytest.raises(ValueError, match=r"chart kind 'pie' has no plotter; known kinds: \[.*'growth_index'"):
         write(StudyResult(study="a", name="a", tables={}, figures={"x": Chart("pie")}), tmp_path / "a")
