@@ -420,3 +420,42 @@ def test_models_with_naive_scales_on_different_cells_cannot_be_compared():
     assert str(err.value).count("', 2010, 20") == 3 and "different forecasts: 0 against 4, e.g." in str(err.value)
     check_same_cells(_unequal().drop(columns="model"))
     check_same_cells(_unequal())
+
+
+def test_the_same_cells_check_agrees_with_comparing_sets_of_cells():
+    """check_same_cells counts models per cell; a plain comparison of each model's set of cells decides alike
+    (random tables: dropped rows, NaN points, NaN / zero scales, a model with no finite point at all)."""
+    from kzmig.forecast.engine.evaluate import CellMismatch, check_same_cells
+
+    rng = np.random.default_rng(7)
+    cells = [(r, o, o + h) for r in ("A", "B", "C") for o in (2010, 2011) for h in (1, 2)]
+    outcomes = set()
+    for _ in range(200):
+        rows = []
+        same = rng.random() < 0.5  # every model the same pattern (the usual case), or each its own
+        seed = int(rng.integers(1 << 30))
+        for m in ("m", "k", "j")[: rng.integers(2, 4)]:
+            draw = np.random.default_rng(seed) if same else rng
+            for r, o, y in cells:
+                if draw.random() < 0.08:
+                    continue
+                point = np.nan if draw.random() < 0.08 else 1.0
+                scale = draw.choice([1.0, 0.0, np.nan], p=[0.9, 0.05, 0.05])
+                rows.append((m, r, o, y, point, scale, y - o))
+        pts = pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "scale", "horizon"])
+        if rng.random() < 0.1:
+            pts.loc[pts["model"] == "k", "point"] = np.nan
+        expected = False
+        for _, g in pts.groupby("horizon"):
+            for ok in (np.isfinite(g["point"]), np.isfinite(g["point"]) & np.isfinite(g["scale"]) & (g["scale"] > 0)):
+                sets = [{tuple(c) for c in part.loc[ok[part.index], ["region", "origin_year", "year"]].to_numpy()}
+                        for _, part in g.groupby("model")]
+                expected |= any(s != sets[0] for s in sets)
+        try:
+            check_same_cells(pts, by=("model", "horizon"))
+            raised = False
+        except CellMismatch:
+            raised = True
+        assert raised == expected
+        outcomes.add(raised)
+    assert outcomes == {True, False}
