@@ -55,7 +55,11 @@ _PSEUDO_CACHE_SIZE = 4096
 
 
 def _pseudo_points(est, train: pd.DataFrame, horizon: int) -> pd.Series:
-    """Point forecasts ``1..horizon`` of the unfitted ``est`` fitted on ``train`` (memoised per process)."""
+    """Point forecasts ``1..horizon`` of the unfitted ``est`` fitted on ``train`` (memoised per process).
+
+    ``train`` is fitted with a fresh row index: the row labels of a pseudo-origin's years differ
+    from one backtest origin to the next (the rows of later years are left out before them)."""
+    train = train.reset_index(drop=True)
     key = joblib.hash((est, train, horizon))
     hit = _PSEUDO_CACHE.get(key)
     if hit is not None:
