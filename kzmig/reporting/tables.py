@@ -51,8 +51,11 @@ UNIT_DECIMALS: dict[str, int] = {
     # rates per population, computed by kzmig from the counts: two decimals
     "per 1000 average population": 2, "per 10000 average population": 2, "per 1,000 population": 2,
 }
-#: significant digits of a statistic (a number without a unit)
+#: significant digits of a statistic (a number without a unit) in a CSV, and shown to people
 SIGNIFICANT = 6
+SIGNIFICANT_SHOWN = 3
+#: text of a missing value shown to people
+MISSING_SHOWN = "–"
 #: columns that hold a value of their row's variable in a long table
 VALUE_COLUMNS = frozenset({
     "value", "point", "lower", "upper", "mean", "median", "sd", "actual", "observed", "predicted", "prediction",
@@ -111,8 +114,9 @@ def column_decimals(df: pd.DataFrame) -> dict:
     return out
 
 
-def format_number(value, decimals: int | None, *, missing: str = "", thousands: bool = False) -> str:
-    """Text of one number: ``decimals`` fixed decimals, or ``None`` for :data:`SIGNIFICANT` significant digits.
+def format_number(value, decimals: int | None, *, missing: str = "", thousands: bool = False,
+                  significant: int = SIGNIFICANT) -> str:
+    """Text of one number: ``decimals`` fixed decimals, or ``None`` for ``significant`` significant digits.
 
     NaN gives ``missing``; ``-0`` is written ``0``; ``thousands`` adds ``,`` separators (for
     people: the report), never in a CSV. A statistic keeps its whole integer part, drops
@@ -131,16 +135,65 @@ def format_number(value, decimals: int | None, *, missing: str = "", thousands: 
     elif x == 0:
         text = "0"
     elif abs(x) < 1e-6:
-        mant, exp = f"{x:.{SIGNIFICANT - 1}e}".split("e")
+        mant, exp = f"{x:.{significant - 1}e}".split("e")
         text = (mant.rstrip("0").rstrip(".") if "." in mant else mant) + "e" + exp
     else:
-        dec = max(0, SIGNIFICANT - 1 - math.floor(math.log10(abs(x))))
+        dec = max(0, significant - 1 - math.floor(math.log10(abs(x))))
         text = f"{x:{sep}.{dec}f}"
         if "." in text:
             text = text.rstrip("0").rstrip(".")
     if text.startswith("-") and not any(ch in "123456789" for ch in text):
         text = text[1:]  # -0, -0.00
     return text
+
+
+def excel_format(decimals: int | None) -> str | None:
+    """Excel number format of a value with ``decimals`` (``#,##0``, ``#,##0.0`` ...); ``None`` for a statistic."""
+    if decimals is None or (isinstance(decimals, float) and math.isnan(decimals)):
+        return None
+    return "#,##0" + ("." + "0" * int(decimals) if int(decimals) > 0 else "")
+
+
+def row_digits(dec, n: int) -> list:
+    """The decimals of each of ``n`` rows from a :func:`column_decimals` entry (int, None or per-row Series)."""
+    if isinstance(dec, pd.Series):
+        return [None if d is None or (isinstance(d, float) and math.isnan(d)) else int(d) for d in dec.to_list()]
+    return [dec] * n
+
+
+def table_cells(df: pd.DataFrame, formats: Mapping | None = None) -> list[list[tuple[str, bool]]]:
+    """The cells of a table shown to people: ``(text, numeric)`` per cell, row by row.
+
+    Floats follow the number policy (:func:`column_decimals`) with thousands separators:
+    persons ``9,653`` (never ``9,653.00``), rates with their decimals, statistics with
+    :data:`SIGNIFICANT_SHOWN` significant digits; ``formats`` (column -> ``str.format`` pattern
+    or function of the value) overrides a column; integers and text as they are; missing
+    values ``–``. ``numeric`` says the cell is a number (right-aligned).
+    """
+    formats = formats or {}
+    df = df.reset_index(drop=True)
+    decimals = column_decimals(df)
+    digits = {c: row_digits(d, len(df)) for c, d in decimals.items()}
+    rows = []
+    for i, row in enumerate(df.itertuples(index=False)):
+        cells = []
+        for col, value in zip(df.columns, row):
+            if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+                cells.append((MISSING_SHOWN, False))
+                continue
+            numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            fmt = formats.get(col)
+            if fmt is not None:
+                cells.append((fmt(value) if callable(fmt) else fmt.format(value), numeric))
+            elif isinstance(value, (float, np.floating)) and col in digits:
+                cells.append((format_number(value, digits[col][i], thousands=True, significant=SIGNIFICANT_SHOWN),
+                              True))
+            elif isinstance(value, (float, np.floating)):  # a float in a column of mixed types
+                cells.append((format_number(value, None, thousands=True, significant=SIGNIFICANT_SHOWN), True))
+            else:
+                cells.append((str(value), numeric))
+        rows.append(cells)
+    return rows
 
 
 def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -151,11 +204,7 @@ def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col, dec in decimals.items():
         values = df[col].to_numpy(dtype="float64", na_value=np.nan)
-        if isinstance(dec, pd.Series):
-            digits = [None if d is None or (isinstance(d, float) and math.isnan(d)) else int(d) for d in dec.to_list()]
-            texts = [format_number(v, d) for v, d in zip(values, digits)]
-        else:
-            texts = [format_number(v, dec) for v in values]
+        texts = [format_number(v, d) for v, d in zip(values, row_digits(dec, len(df)))]
         out[col] = pd.Series(texts, index=df.index, dtype="object")
     return out
 
@@ -177,8 +226,28 @@ def with_names(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _number_formats(book, ws, frame: pd.DataFrame, made: dict) -> None:
+    """Give the float cells of a sheet written by ``to_excel`` the number format of their unit
+    (:func:`column_decimals`, :func:`excel_format`): persons ``#,##0``, rates ``#,##0.00``."""
+    def fmt(code: str):
+        if code not in made:
+            made[code] = book.add_format({"num_format": code})
+        return made[code]
+
+    for col, dec in column_decimals(frame).items():
+        c = list(frame.columns).index(col)
+        digits = row_digits(dec, len(frame))
+        values = frame[col].to_numpy(dtype="float64", na_value=np.nan)
+        for i, (v, d) in enumerate(zip(values, digits)):
+            code = excel_format(d)
+            if code is not None and np.isfinite(v):
+                ws.write_number(i + 1, c, float(v), fmt(code))
+
+
 def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
-    """One sheet per table (name cut to Excel's 31 characters), Russian and English names beside keys."""
+    """One sheet per table (name cut to Excel's 31 characters), Russian and English names beside keys;
+    numbers keep every digit and show the decimals of their unit (:func:`excel_format`)."""
+    made: dict = {}
     with atomic_path(path) as tmp:
         with pd.ExcelWriter(tmp, engine="xlsxwriter") as xl:
             for name, df in tables.items():
@@ -187,6 +256,7 @@ def write_workbook(tables: Mapping[str, pd.DataFrame], path: Path) -> Path:
                 frame.to_excel(xl, sheet_name=sheet, index=False)
                 ws = xl.sheets[sheet]
                 ws.freeze_panes(1, 0)
+                _number_formats(xl.book, ws, frame, made)
                 for i, col in enumerate(frame.columns):
                     longest = max((len(str(v)) for v in frame[col]), default=0)
                     ws.set_column(i, i, min(60, max(10, len(str(col)) + 2, longest + 1)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -116,3 +117,43 @@ def test_same_table_same_bytes_and_backtests_keep_every_digit(tmp_path):
     assert _rows(tmp_path / "a" / "forecasts.csv")[1] == ["net_migration", "19429"]
     # read back bit for bit by kzmig predict (kzmig.studies.saved_run.read_backtest)
     assert pd.read_csv(tmp_path / "a" / "backtest_predictions.csv")["point"].iloc[0] == 19429.00000000001
+
+
+def test_report_tables_show_counts_whole_and_rates_with_their_decimals():
+    """The report's tables (kzmig.reporting.report, through table_cells): no "9,653.00"."""
+    from kzmig.reporting.report import TableBlock, build_report
+
+    df = pd.DataFrame({"region": ["astana"], "net_migration": [9653.0], "net_migration_rate_per_1000": [7.4567],
+                       "estimate": [-0.15512], "p_value": [0.10498], "growth_index": [np.nan]})
+    page = build_report([("h", [TableBlock(df, names=False)])], title="t", meta={})
+    assert re.findall(r"<td[^>]*>(.*?)</td>", page) == ["astana", "9,653", "7.46", "-0.155", "0.105", "–"]
+    assert "9,653.00" not in page
+    long = pd.DataFrame({"target": ["net_migration", "net_migration_rate_per_1000"], "point": [-1078.4, 2.345]})
+    page = build_report([("h", [TableBlock(long, names=False)])], title="t", meta={})
+    assert '<td class="num">-1,078</td>' in page and '<td class="num">2.35</td>' in page  # 2.345 is 2.3450000000000002 in binary
+
+
+def test_workbooks_keep_every_digit_and_show_the_unit_s_decimals(tmp_path, accuracy, forecasts):
+    import openpyxl
+
+    from kzmig.reporting.planning import planning_tables, planning_targets
+    from kzmig.reporting.planning_workbook import write_planning_workbook
+    from kzmig.reporting.tables import write_workbook
+
+    df = pd.DataFrame({"region": ["astana"], "net_migration": [9653.25], "net_migration_rate_per_1000": [7.4567],
+                       "growth_index": [101.234]})
+    ws = openpyxl.load_workbook(write_workbook({"t": df}, tmp_path / "a.xlsx"))["t"]
+    head = [c.value for c in ws[1]]
+    cell = {h: ws.cell(2, head.index(h) + 1) for h in ("net_migration", "net_migration_rate_per_1000", "growth_index")}
+    assert cell["net_migration"].value == 9653.25 and cell["net_migration"].number_format == "#,##0"
+    assert cell["net_migration_rate_per_1000"].number_format == "#,##0.00"
+    assert cell["growth_index"].number_format == "General"  # a statistic: as Excel shows it
+    # the accuracy sheet: mae of a count target in whole persons, mase with two decimals
+    path = write_planning_workbook(tmp_path / "p.xlsx", tables=planning_tables(forecasts), accuracy=accuracy,
+                                   meta={"run_id": "r"}, notes=[], targets=planning_targets(forecasts))
+    ws = openpyxl.load_workbook(path)["accuracy"]
+    rows = list(ws.iter_rows(min_row=4))
+    head = [c.value for c in rows[0]]
+    body = [r for r in rows[1:] if r[head.index("target")].value == "net_migration"]
+    assert body and {r[head.index("mae")].number_format for r in body} == {"#,##0"}
+    assert {r[head.index("mase")].number_format for r in body} == {"0.00"}
