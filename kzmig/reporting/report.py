@@ -46,11 +46,12 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #2171b5;padding
 dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;font-size:.9em;color:#444}
 dl.meta dt{font-weight:bold}dl.meta dd{margin:0}
 nav ol{columns:2;font-size:.95em}
-table{border-collapse:collapse;margin:1em 0;font-size:.85em}
+table{border-collapse:collapse;margin:1em 0;font-size:.85em;display:block;max-width:100%;overflow-x:auto}
+p,li,h1,h2,caption,figcaption,dt,dd,th,td{overflow-wrap:anywhere}
 caption{caption-side:top;text-align:left;font-weight:bold;padding:.3em 0}
 th,td{border:1px solid #bbb;padding:.25em .5em;vertical-align:top}
 th{background:#ddebf7;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee;box-sizing:border-box}
 figcaption{font-size:.85em;color:#444}
 @media print{nav{display:none}h2{page-break-before:auto}figure,table{page-break-inside:avoid}}
 """.strip()
