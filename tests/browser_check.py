@@ -7,6 +7,7 @@ package, :func:`chromium_or_skip` skips the test and says why.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -49,9 +50,7 @@ def find_chromium() -> str | None:
 
 def chromium_or_skip() -> str:
     """The Chromium to drive, or skip the calling test with the reason."""
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("playwright") is None:
         pytest.skip("playwright is not installed (pip install -e '.[test]'); the browser check needs it")
     path = find_chromium()
     if path is None:
