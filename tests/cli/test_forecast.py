@@ -257,6 +257,7 @@ def test_honest_accuracy_matches_a_plain_loop_over_the_backtest(run):
         got = a.loc[a["aggregate"] == "all_regions"].set_index("model")["mase"]
         assert set(got.index) == set(mase)
         for m, v in mase.items():
-            assert got[m] == pytest.approx(v, rel=1e-10), f"{target}: honest MASE of {m} (mean of scaled errors)"
+            # a statistic: written with 6 significant digits (kzmig.reporting.tables.SIGNIFICANT)
+            assert got[m] == pytest.approx(v, rel=5e-6), f"{target}: honest MASE of {m} (mean of scaled errors)"
         r = a.loc[a["aggregate"] == "all_regions"].set_index("model")
-        assert r.loc["nested_selection", "ratio_naive"] == pytest.approx(mase["nested_selection"] / mase["naive"], rel=1e-10)
+        assert r.loc["nested_selection", "ratio_naive"] == pytest.approx(mase["nested_selection"] / mase["naive"], rel=5e-6)
