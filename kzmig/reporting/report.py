@@ -47,7 +47,7 @@ dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;font-si
 dl.meta dt{font-weight:bold}dl.meta dd{margin:0}
 nav ol{columns:2;font-size:.95em}
 table{border-collapse:collapse;margin:1em 0;font-size:.85em;display:block;max-width:100%;overflow-x:auto}
-p,li,h1,h2,caption,figcaption,dt,dd,th,td{overflow-wrap:anywhere}
+p,li,h1,h2,caption,figcaption,dt,dd{overflow-wrap:anywhere}
 caption{caption-side:top;text-align:left;font-weight:bold;padding:.3em 0}
 th,td{border:1px solid #bbb;padding:.25em .5em;vertical-align:top}
 th{background:#ddebf7;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
