@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import os
 import sys
@@ -84,26 +85,48 @@ class WarningSummary(logging.Handler):
     arguments are put in), so ``"%s: %d of %d rows dropped"`` from three models is one kind;
     a message formatted before logging (an f-string) is its own template. A Python warning
     (``py.warnings``) is its category, place and text. Errors are not summarised (the console
-    shows them at once). Records of a forked worker process are counted where the worker
-    logs them, so :meth:`lines` counts what this process saw.
+    shows them at once). A forked worker process (the local backtest pool) inherits the
+    handler: its records are appended to ``spool`` (one JSON line each) and counted by
+    :meth:`collect` in the parent.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, spool: Path | None = None) -> None:
         super().__init__(logging.WARNING)
         self.kinds: dict[tuple[str, str], _Kind] = {}
         self.pid = os.getpid()
+        self.spool = spool
+
+    def _count(self, level: str, name: str, template: str, text: str) -> None:
+        kind = self.kinds.setdefault((name, template), _Kind(level, name, text))
+        kind.count += 1
+        kind.texts.add(text)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.ERROR or os.getpid() != self.pid:
+        if record.levelno >= logging.ERROR:
             return
         try:
             text = record.getMessage()
         except Exception:  # noqa: BLE001 - a malformed record is still counted, by its template
             text = str(record.msg)
         template = str(record.msg) if record.args else text
-        kind = self.kinds.setdefault((record.name, template), _Kind(record.levelname, record.name, text))
-        kind.count += 1
-        kind.texts.add(text)
+        if os.getpid() == self.pid:
+            self._count(record.levelname, record.name, template, text)
+        elif self.spool is not None:  # a forked worker: one line, appended in one write
+            line = json.dumps({"level": record.levelname, "name": record.name, "template": template, "text": text})
+            with open(self.spool, "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+
+    def collect(self) -> None:
+        """Count the records the worker processes appended to the spool (then empty it)."""
+        if self.spool is None or not Path(self.spool).exists():
+            return
+        for line in Path(self.spool).read_text(encoding="utf-8").splitlines():
+            try:
+                d = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            self._count(d["level"], d["name"], d["template"], d["text"])
+        Path(self.spool).write_text("", encoding="utf-8")
 
     @property
     def total(self) -> int:
@@ -138,7 +161,9 @@ def summarised_warnings(log: Path | None = None, failed_log: Path | None = None)
     ``<n> warnings of <k> kinds (all in <log>):`` and one line per kind; ``failed_log`` is the
     log named when the block raised (a failed run folder is renamed).
     """
-    summary = WarningSummary()
+    fd, spool = tempfile.mkstemp(prefix="kzmig-warnings-", suffix=".jsonl")
+    os.close(fd)
+    summary = WarningSummary(Path(spool))
     hold = _HoldWarnings()
     console = STATE.get("console")
     root = logging.getLogger()
@@ -160,6 +185,8 @@ def summarised_warnings(log: Path | None = None, failed_log: Path | None = None)
             root.removeHandler(summary)
             if console is not None:
                 console.removeFilter(hold)
+            summary.collect()
+            Path(spool).unlink(missing_ok=True)
             if summary.total:
                 shown = failed_log if failed and failed_log is not None else log
                 where = f" (all in {shown})" if shown is not None else ""

@@ -101,3 +101,30 @@ def test_summary_handler_counts_by_logger_and_template():
     long = WarningSummary()
     long.handle(logging.makeLogRecord({"name": "x", "levelno": 30, "levelname": "WARNING", "msg": "y" * 500}))
     assert len(long.lines(width=50)[0]) < 80 and long.lines(width=50)[0].endswith("... (x1)")
+
+
+def _worker_warns():
+    logging.getLogger("kzmig.forecast.worker").warning("no pseudo-origin cell for %s", "astana")
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="needs fork")
+def test_a_forked_worker_s_warnings_are_counted_in_the_parent(tmp_path):
+    import multiprocessing
+
+    s = WarningSummary(tmp_path / "spool.jsonl")
+    log = logging.getLogger("kzmig.forecast.worker")
+    log.addHandler(s)
+    log.propagate = False
+    try:
+        procs = [multiprocessing.get_context("fork").Process(target=_worker_warns) for _ in range(3)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        _worker_warns()  # and one in this process
+    finally:
+        log.removeHandler(s)
+        log.propagate = True
+    assert s.total == 1  # the workers' records wait in the spool
+    s.collect()
+    assert s.total == 4 and s.lines() == ["WARNING kzmig.forecast.worker: no pseudo-origin cell for astana (x4)"]
