@@ -137,8 +137,9 @@ def test_reconciliation_reports(run):
 
 def test_population_through_balancing_equation(run):
     pop = pd.read_csv(run / "population_forecasts.csv")
+    # whole persons in the CSV: the sum of three rounded terms is within 2 of the rounded point
     np.testing.assert_allclose(pop["point"], pop["population_start"] + pop["natural_increase"] + pop["net_migration"],
-                               rtol=1e-12)
+                               rtol=0, atol=2)
     fc = pd.read_csv(run / "forecasts.csv")
     mig = fc.loc[(fc["target"] == "net_migration") & fc["selected"]]
     merged = pop.merge(mig, left_on=["region", "flow_year", "level"], right_on=["region", "year", "level"])
