@@ -116,7 +116,8 @@ def test_national_row_per_target_and_year_and_coherence(run):
     for _, g in counts.groupby(["model", "year", "level"], dropna=False):
         regional = g.loc[g["region"] != "kazakhstan", "point"].sum()
         national = g.loc[g["region"] == "kazakhstan", "point"].iloc[0]
-        assert abs(regional - national) <= 1e-8 * max(1.0, abs(national))
+        # coherent before the CSV's rounding to whole persons: each row moved by at most 0.5
+        assert abs(regional - national) <= 0.5 * len(g) + 1e-9
     assert (fc.groupby("target")["selected"].sum() > 0).all()
 
 
