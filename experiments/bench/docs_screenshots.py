@@ -42,7 +42,9 @@ def _shown(value, number_format: str) -> str:
 
 def sheet_html(workbook: Path, sheet: str, rows: int = 24, cols: int = 12) -> str:
     ws = openpyxl.load_workbook(workbook)[sheet]
-    grid = [[_shown(c.value, c.number_format) for c in r[:cols]] for r in ws.iter_rows(max_row=rows)]
+    cells = [list(r[:cols]) for r in ws.iter_rows(max_row=rows)]
+    grid = [[_shown(c.value, c.number_format) for c in r] for r in cells]
+    numeric = [[isinstance(c.value, (int, float)) and not isinstance(c.value, bool) for c in r] for r in cells]
     frame = pd.DataFrame(grid, columns=[openpyxl.utils.get_column_letter(i + 1) for i in range(len(grid[0]))])
     frame.index = range(1, len(frame) + 1)
     caption = (f"HTML rendering of the first {rows} rows and {cols} columns of sheet '{sheet}' of "
@@ -53,7 +55,11 @@ def sheet_html(workbook: Path, sheet: str, rows: int = 24, cols: int = 12) -> st
                                  {"selector": "th", "props": "background:#eee"},
                                  {"selector": "caption", "props": "caption-side:top;font:bold 13px Arial;"
                                                                   "text-align:left;padding:4px 0"}])
-              .set_properties(**{"text-align": "right"}))
+              # numbers right, text left; a long text is cut at its cell as a narrow Excel column shows it
+              .apply(lambda _: pd.DataFrame([["text-align:right" if n else "text-align:left;max-width:22em;"
+                                              "overflow:hidden;text-overflow:ellipsis" for n in row]
+                                             for row in numeric], index=frame.index, columns=frame.columns),
+                     axis=None))
     return ('<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{margin:8px}'
             "table{border-collapse:collapse}</style></head><body>" + styler.to_html() + "</body></html>")
 
