@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import io
 import logging
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Polygon
+from matplotlib.text import Text
 
 from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataFileError
@@ -60,6 +63,38 @@ def figure_bytes(fig: Figure, *, fmt: str = "png", dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
+#: colour of a caveat written under a chart (:func:`add_footnote`)
+CAVEAT_COLOUR = "#a50f15"
+#: width of a footnote line: the figure's width less this share (left margin of 1 %, the same on the right)
+FOOTNOTE_MARGIN = 0.02
+#: average glyph width in em of the default sans-serif font, for a first guess of the wrap width
+_GLYPH_EM = 0.6
+
+
+def add_footnote(fig: Figure, text: str, *, fontsize: float = 7, color: str = "#444444") -> Text:
+    """Write ``text`` under the axes of ``fig``, inside the figure and never over an axis or its labels.
+
+    The note becomes the figure's bottom label (``fig.supxlabel``, left-aligned at 1 % of the
+    width, wrapped to the figure's width less :data:`FOOTNOTE_MARGIN`), and the figure switches
+    to matplotlib's constrained layout, which reserves the note's height below the tick and axis
+    labels of every axes. Use it on a figure that has no layout engine yet (the fan chart, the
+    growth index, the external flows chart); a figure laid out with ``tight_layout`` would be
+    laid out again. Returns the text artist.
+    """
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    room = fig.bbox.width * (1 - FOOTNOTE_MARGIN)
+    chars = max(20, int(fig.get_figwidth() * 72 * (1 - FOOTNOTE_MARGIN) / (_GLYPH_EM * fontsize)))
+    while True:  # wrap at the guess, then narrower until the widest line fits the figure
+        wrapped = "\n".join(textwrap.wrap(" ".join(str(text).split()), chars)) or " "
+        label = fig.supxlabel(wrapped, x=FOOTNOTE_MARGIN / 2, ha="left", fontsize=fontsize, color=color)
+        if label.get_window_extent(renderer).width <= room or chars <= 20:
+            break
+        chars = max(20, int(chars * 0.9))
+    fig.set_layout_engine("constrained")
+    return label
+
+
 def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "") -> Figure:
     """Ranked horizontal bars of the growth index P(end)/P(start) x 100, coloured by group."""
     d = pop_change.dropna(subset=["growth_index"]).sort_values("growth_index")
@@ -72,7 +107,7 @@ def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "") -> Figure:
     ax.axvline(100, color="black", lw=0.8)
     left_out = sorted(set(pop_change["region"]) - set(d["region"]))
     if left_out:
-        fig.text(0.01, 0.0, f"not shown (no value for the period): {', '.join(left_out)}", fontsize=7)
+        add_footnote(fig, f"not shown (no value for the period): {', '.join(left_out)}")
     ax.set_xlabel("population growth index, start = 100")
     ax.set_title(title or "Population growth index by region")
     ax.legend(handles=[Patch(color=c, label=f"{g}: {GROUP_LABELS[g]}") for g, c in GROUP_COLOURS.items()],
@@ -259,8 +294,7 @@ def plot_external_flows(flows: pd.DataFrame, *, wave_threshold: float = -50_000.
     ax.set_ylabel("persons")
     ax.set_title(title or "External migration of Kazakhstan: arrivals, departures and net")
     ax.legend(fontsize=8, loc="upper right")
-    fig.text(0.01, 0.0, "1991-1999: CIS Stat (BNS publishes from 2000); 2000-: BNS Taldau 2929752/2929753",
-             fontsize=7)
+    add_footnote(fig, "1991-1999: CIS Stat (BNS publishes from 2000); 2000-: BNS Taldau 2929752/2929753")
     return fig
 
 

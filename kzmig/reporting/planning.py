@@ -23,7 +23,7 @@ import pandas as pd
 from kzmig.core.atomic import atomic_write
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL, load_regions
-from kzmig.reporting.tables import with_names
+from kzmig.reporting.tables import csv_frame, with_names
 
 REQUIRED = ("target", "model", "region", "origin_year", "year", "point", "lower", "upper", "level", "selected")
 KEY_COLUMNS = ("target", "variant", "region", "region_name_ru", "region_name_en")
@@ -290,10 +290,11 @@ def write_planning_csv(table: pd.DataFrame, path: str | Path, *, sep: str = ",")
     """Write the planning table as CSV with a UTF-8 byte-order mark, atomically.
 
     The BOM (``encoding="utf-8-sig"``) makes Excel read the Russian names as UTF-8; line
-    endings are ``\\n``; numbers keep full precision. Excel with a Russian locale splits on
+    endings are ``\\n``; numbers have the decimals of their row's unit
+    (:func:`kzmig.reporting.tables.csv_frame`: persons whole, rates two decimals). Excel with a Russian locale splits on
     ``;`` when a file is double-clicked: pass ``sep=";"`` for such readers.
     """
     def write(tmp: Path) -> None:
-        table.to_csv(tmp, index=False, sep=sep, encoding="utf-8-sig", lineterminator="\n")
+        csv_frame(table).to_csv(tmp, index=False, sep=sep, encoding="utf-8-sig", lineterminator="\n")
     return atomic_write(path, write)
 

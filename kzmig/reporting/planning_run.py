@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from kzmig.core.runs import RunStamp
 from kzmig.features.data.regions import NATIONAL
+from kzmig.reporting.charts import CAVEAT_COLOUR, add_footnote
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import write_planning_workbook
@@ -67,7 +68,7 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Rend
         for region in regions:
             fig = plot_fan(history, forecasts, t.target, region, breaks=brk, scenarios=lines)
             if t.caveat:  # composition-based estimates say so on the chart itself
-                fig.text(0.01, 0.005, f"Caveat: {t.caveat}", fontsize=7, color="#a50f15", wrap=True)
+                add_footnote(fig, f"Caveat: {t.caveat}", color=CAVEAT_COLOUR)
             figures[f"fan_{t.target}_{region}"] = fig
         acc = accuracy.loc[accuracy["target"] == t.target] if len(accuracy) else accuracy
         if len(acc):

@@ -46,6 +46,7 @@ from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL
 from kzmig.reporting.planning import KEY_COLUMNS, number_format, vintage_text
+from kzmig.reporting.tables import column_decimals, excel_format, row_digits
 
 logger = logging.getLogger(__name__)
 
@@ -282,6 +283,7 @@ def _accuracy(wb, fm: _Formats, accuracy: pd.DataFrame | None, targets: pd.DataF
     header = 3
     for c, col in enumerate(columns):
         ws.write(header, c, col, fm.header)
+    unit_digits = {col: row_digits(d, len(acc)) for col, d in column_decimals(acc[columns]).items()}
     for i, rec in enumerate(acc[columns].itertuples(index=False)):
         bold = rec[columns.index("selected")] == "selected"
         for c, (col, value) in enumerate(zip(columns, rec)):
@@ -291,7 +293,8 @@ def _accuracy(wb, fm: _Formats, accuracy: pd.DataFrame | None, targets: pd.DataF
                 ws.write_blank(header + 1 + i, c, None)
             else:
                 fmt = "0%" if col.startswith("coverage") else "0" if col == "n" else "0.00" if col == "mase" \
-                    else "#,##0.00"
+                    else excel_format(unit_digits[col][i]) if col in unit_digits and excel_format(
+                        unit_digits[col][i]) else "#,##0.00"  # mae, rmse: the decimals of the target's unit
                 ws.write_number(header + 1 + i, c, float(value), fm.number(fmt, bold=bold))
     ws.freeze_panes(header + 1, 2)
     ws.autofilter(header, 0, header + len(acc), len(columns) - 1)

@@ -23,14 +23,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from kzmig.core.atomic import atomic_write_text
 from kzmig.reporting.charts import figure_bytes
 from kzmig.reporting.planning import vintage_text
-from kzmig.reporting.tables import with_names
+from kzmig.reporting.tables import MISSING_SHOWN, table_cells, with_names
 
 STANDARD_SECTIONS = (
     "Headline of the assessment",
@@ -40,18 +39,19 @@ STANDARD_SECTIONS = (
     "Scenarios and targets",
     "What the data could not answer",
 )
-MISSING = "–"
+MISSING = MISSING_SHOWN
 CSS = """
 body{font-family:"Segoe UI",Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #2171b5;padding-bottom:.15em;margin-top:2em}
 dl.meta{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;font-size:.9em;color:#444}
 dl.meta dt{font-weight:bold}dl.meta dd{margin:0}
 nav ol{columns:2;font-size:.95em}
-table{border-collapse:collapse;margin:1em 0;font-size:.85em}
+table{border-collapse:collapse;margin:1em 0;font-size:.85em;display:block;max-width:100%;overflow-x:auto}
+p,li,h1,h2,caption,figcaption,dt,dd{overflow-wrap:anywhere}
 caption{caption-side:top;text-align:left;font-weight:bold;padding:.3em 0}
 th,td{border:1px solid #bbb;padding:.25em .5em;vertical-align:top}
 th{background:#ddebf7;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee;box-sizing:border-box}
 figcaption{font-size:.85em;color:#444}
 @media print{nav{display:none}h2{page-break-before:auto}figure,table{page-break-inside:avoid}}
 """.strip()
@@ -69,7 +69,8 @@ class TableBlock:
     caption : str, optional
     formats : mapping of column to str or callable, optional
         A ``str.format`` pattern (``"{:,.0f}"``) or a function of the value; other float
-        columns get ``"{:,.2f}"``, integers and text are shown as they are, NA as ``–``.
+        columns follow the number policy (:func:`kzmig.reporting.tables.table_cells`: persons
+        whole, rates with their decimals), integers and text are shown as they are, NA as ``–``.
     names : bool, default True
     """
 
@@ -97,18 +98,6 @@ def _esc(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _cell(value, fmt: str | Callable | None) -> tuple[str, bool]:
-    """Text of a value and whether it is numeric (right-aligned)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return MISSING, False
-    numeric = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if fmt is not None:
-        return (fmt(value) if callable(fmt) else fmt.format(value)), numeric
-    if isinstance(value, (float, np.floating)):
-        return f"{value:,.2f}", True
-    return str(value), numeric
-
-
 def _table(block: TableBlock) -> str:
     df = block.frame.reset_index(drop=True)
     if block.names and "region" in df.columns and "region_name_ru" not in df.columns:
@@ -117,12 +106,8 @@ def _table(block: TableBlock) -> str:
     if block.caption:
         out.append(f"<caption>{_esc(block.caption)}</caption>")
     out.append("<thead><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in df.columns) + "</tr></thead><tbody>")
-    fmts = [block.formats.get(c) for c in df.columns]
-    for row in df.itertuples(index=False):
-        cells = []
-        for value, fmt in zip(row, fmts):
-            text, numeric = _cell(value, fmt)
-            cells.append(f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>")
+    for row in table_cells(df, block.formats):  # the number policy of kzmig.reporting.tables
+        cells = [f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>" for text, numeric in row]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)

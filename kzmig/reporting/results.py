@@ -6,7 +6,10 @@ complete run folder (:class:`~kzmig.core.runs.RunFolder`: staged, locked, manife
 renamed into place); :func:`write` writes it into a folder the caller manages (the command
 line, which times the steps). For each study result:
 
-* ``tables`` -> ``<name>.csv`` (UTF-8, ``\\n``, atomically);
+* ``tables`` -> ``<name>.csv`` (UTF-8, ``\\n``, atomically), numbers by the number policy of
+  :mod:`kzmig.reporting.tables` (decimals by unit); the tables a later command reads back
+  bit for bit (:data:`FULL_PRECISION`: the backtest predictions ``kzmig predict`` rebuilds its
+  intervals from) keep every digit;
 * ``figures`` -> ``<name>.png``: a :class:`~kzmig.studies.base.Chart` is drawn by the plotter of
   its kind (:data:`PLOTTERS`), a ``Figure`` saved as it is;
 * ``documents`` -> rendered by the writer of their kind (:data:`DOCUMENTS`: workbooks);
@@ -38,8 +41,13 @@ from kzmig.reporting.charts import (
     plot_tile_map,
 )
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
-from kzmig.reporting.tables import write_regression_workbook, write_workbook
+from kzmig.reporting.tables import write_csv, write_regression_workbook, write_workbook
 from kzmig.studies.base import Chart, Document, StudyResult
+from kzmig.studies.saved_run import BACKTEST
+
+#: CSV files written with every digit (the shortest repr that reads back exactly), since a
+#: later command reads them back and must get the run's numbers bit for bit
+FULL_PRECISION = frozenset({BACKTEST})
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +149,8 @@ def write_study(result: StudyResult, folder: str | Path, renderer: Renderer | No
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     renderer.render(result.figures.values())
-    written = [atomic_write_csv(df, folder / f"{name}.csv") for name, df in result.tables.items()]
+    written = [(atomic_write_csv if f"{name}.csv" in FULL_PRECISION else write_csv)(df, folder / f"{name}.csv")
+               for name, df in result.tables.items()]
     written += [renderer.write_png(item, folder / f"{name}.png") for name, item in result.figures.items()]
     written += [atomic_write_text(text, folder / name) for name, text in result.texts.items()]
     for name, doc in result.documents.items():

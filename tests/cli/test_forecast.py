@@ -116,7 +116,8 @@ def test_national_row_per_target_and_year_and_coherence(run):
     for _, g in counts.groupby(["model", "year", "level"], dropna=False):
         regional = g.loc[g["region"] != "kazakhstan", "point"].sum()
         national = g.loc[g["region"] == "kazakhstan", "point"].iloc[0]
-        assert abs(regional - national) <= 1e-8 * max(1.0, abs(national))
+        # coherent before the CSV's rounding to whole persons: each row moved by at most 0.5
+        assert abs(regional - national) <= 0.5 * len(g) + 1e-9
     assert (fc.groupby("target")["selected"].sum() > 0).all()
 
 
@@ -137,8 +138,9 @@ def test_reconciliation_reports(run):
 
 def test_population_through_balancing_equation(run):
     pop = pd.read_csv(run / "population_forecasts.csv")
+    # whole persons in the CSV: the sum of three rounded terms is within 2 of the rounded point
     np.testing.assert_allclose(pop["point"], pop["population_start"] + pop["natural_increase"] + pop["net_migration"],
-                               rtol=1e-12)
+                               rtol=0, atol=2)
     fc = pd.read_csv(run / "forecasts.csv")
     mig = fc.loc[(fc["target"] == "net_migration") & fc["selected"]]
     merged = pop.merge(mig, left_on=["region", "flow_year", "level"], right_on=["region", "year", "level"])
@@ -257,6 +259,7 @@ def test_honest_accuracy_matches_a_plain_loop_over_the_backtest(run):
         got = a.loc[a["aggregate"] == "all_regions"].set_index("model")["mase"]
         assert set(got.index) == set(mase)
         for m, v in mase.items():
-            assert got[m] == pytest.approx(v, rel=1e-10), f"{target}: honest MASE of {m} (mean of scaled errors)"
+            # a statistic: written with 6 significant digits (kzmig.reporting.tables.SIGNIFICANT)
+            assert got[m] == pytest.approx(v, rel=5e-6), f"{target}: honest MASE of {m} (mean of scaled errors)"
         r = a.loc[a["aggregate"] == "all_regions"].set_index("model")
-        assert r.loc["nested_selection", "ratio_naive"] == pytest.approx(mase["nested_selection"] / mase["naive"], rel=1e-10)
+        assert r.loc["nested_selection", "ratio_naive"] == pytest.approx(mase["nested_selection"] / mase["naive"], rel=5e-6)

@@ -179,7 +179,8 @@ def test_workbook_numbers_equal_the_long_tables(run):
             for r in body:
                 want = sub.loc[(sub["region"] == r[0]) & (sub["year"] == int(col)), variant]
                 assert len(want) == 1, (name, r[0], col)
-                assert r[j] == pytest.approx(float(want.iloc[0]), rel=1e-15, abs=1e-9)
+                # the workbook keeps every digit, forecasts.csv whole persons (kzmig.reporting.tables)
+                assert r[j] == pytest.approx(float(want.iloc[0]), rel=0, abs=0.5)
                 checked += 1
     assert checked > 300
 
@@ -221,6 +222,44 @@ def test_report_is_self_contained_with_tables_and_images(run):
     for heading in ("Headline of the assessment", "Regression table", "Accuracy and chosen models",
                     "Scenarios and targets", "What the data could not answer"):
         assert heading in html
+
+
+def test_report_in_a_browser_images_load_and_no_text_overflows(run, tmp_path):
+    """The run's report.html in headless Chromium (skipped, with the reason, without one)."""
+    from browser_check import chromium_or_skip, open_page
+
+    chromium_or_skip()
+    p = _Parts()
+    p.feed((run / "report.html").read_text(encoding="utf-8"))
+    found = open_page(run / "report.html")
+    assert len(found["images"]) == len(p.images) >= 5
+    for img in found["images"]:
+        assert img["complete"] and img["width"] > 0 and img["height"] > 0, img
+    assert found["overflow"] == [] and found["page_width"] <= found["viewport"]
+
+
+def test_csv_numbers_have_the_decimals_of_their_unit(run):
+    """No 19429.00000000001 in a table of the run: persons whole, per-1,000 rates two decimals."""
+    import csv
+    import re
+
+    counted = 0
+    for path in run.rglob("*.csv"):
+        if path.name == "backtest_predictions.csv":  # read back bit for bit by kzmig predict: every digit
+            continue
+        for row in csv.reader(path.read_text(encoding="utf-8-sig").splitlines()):
+            for cell in row:
+                if re.fullmatch(r"-?\d+\.\d+", cell):
+                    counted += 1
+                    # at most the unit's 2 decimals, or 6 significant digits for a statistic
+                    whole, frac = cell.lstrip("-").split(".")
+                    digits = (whole + frac).lstrip("0")
+                    assert len(digits) <= max(6, len(whole.lstrip("0")) + 2), (path.name, cell)
+    assert counted > 100
+    fc = (run / "forecast" / "net_migration" / "forecasts.csv").read_text(encoding="utf-8").splitlines()
+    head = fc[0].split(",")
+    points = [r.split(",")[head.index("point")] for r in fc[1:] if r.startswith("net_migration,")]
+    assert points and all(re.fullmatch(r"-?\d+", v) for v in points)  # whole persons
 
 
 def test_specialists_say_they_are_composition_based(run):

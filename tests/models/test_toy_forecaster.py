@@ -166,7 +166,7 @@ def test_study_and_predict_to_a_later_year_for_free(tmp_path, capsys):
     want = float(np.median(last["value"].to_numpy()[-2:]))  # median of the last 2 published values
     fc = pd.read_csv(run / "forecasts.csv")
     toy = fc.loc[(fc["model"] == "toy") & (fc["region"] == "akmola")]
-    assert toy["year"].max() == 2019 and toy["point"].to_numpy() == pytest.approx(want)
+    assert toy["year"].max() == 2019 and toy["point"].to_numpy() == pytest.approx(want, abs=0.5)  # whole persons
     assert (run / "models" / "net_migration" / "toy").is_dir()
 
     later = tmp_path / "pred"
@@ -174,7 +174,7 @@ def test_study_and_predict_to_a_later_year_for_free(tmp_path, capsys):
     assert code == 0, text
     fc = pd.read_csv(later / "forecasts.csv")
     toy = fc.loc[(fc["model"] == "toy") & (fc["region"] == "akmola")]
-    assert toy["year"].max() == 2023 and toy["point"].to_numpy() == pytest.approx(want)
+    assert toy["year"].max() == 2023 and toy["point"].to_numpy() == pytest.approx(want, abs=0.5)
 
     code, text = run_kzmig("predict", run, "--to-year", 2024, "--out", tmp_path / "too_far", capsys=capsys)
     assert code == 2, text  # one year past its reach: the model and its limit named

@@ -46,7 +46,8 @@ def test_save_writes_tables_charts_documents_and_texts(tmp_path, toy_plotter):
     out = save(res, tmp_path / "run")
     assert sorted(p.name for p in out.iterdir()) == ["drawn.png", "manifest.json", "notes.txt", "ready.png",
                                                      "values.csv", "values.xlsx"]
-    assert (out / "values.csv").read_text(encoding="utf-8") == "region,year,value\nastana,2020,1.5\nakmola,2020,-2.0\n"
+    # a value without a unit (no variable names it): 6 significant digits, trailing zeros dropped
+    assert (out / "values.csv").read_text(encoding="utf-8") == "region,year,value\nastana,2020,1.5\nakmola,2020,-2\n"
     assert (out / "drawn.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and toy_plotter == ["t"]
     assert (out / "notes.txt").read_text(encoding="utf-8") == "one line\n"
     sheet = pd.read_excel(out / "values.xlsx", sheet_name="values")
