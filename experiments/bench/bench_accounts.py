@@ -135,23 +135,21 @@ def _coverage(rows: pd.DataFrame, lv: int) -> tuple[float, int]:
 def reconcile_backtest(base: pd.DataFrame, method: str) -> tuple[pd.DataFrame, list[str], int]:
     """Reconcile every (origin, year) cross-section of ``base`` (``variable`` = target).
 
-    WLS uses, at origin ``o``, the base errors of target years ``<= o``; a cross-section where a
-    series has fewer than 3 such errors is reconciled by OLS (counted in the third value)."""
+    WLS uses, at origin ``o``, the mean squared base error of each series over its own target
+    years ``<= o`` and non-break cells (:func:`kzmig.forecast.planning.accounts.error_variances`:
+    a diagonal ``W`` needs no common cells), as the run does with the whole backtest; a
+    cross-section where a series has fewer than 3 such errors is reconciled by OLS (counted in
+    the third value)."""
     frames, skipped, fallback = [], [], 0
     for (o, y), g in base.groupby(["origin_year", "year"], sort=True):
-        errors = None
+        var = None
         m = method
         if method == "wls":
-            known = base.loc[base["year"] <= o]
-            e = known.assign(error=known["actual"] - known["point"])[["variable", "region", "origin_year", "year",
-                                                                      "error"]]
-            counts = e.groupby(["variable", "region"]).size()
-            have = [counts.get((v, r), 0) >= 3 for v, r in zip(g["variable"], g["region"])]
-            if all(have):
-                errors = e
-            else:
-                m, fallback = "ols", fallback + 1
-        res = acc.reconcile_account(g, method=m, errors=errors)
+            known = base.loc[(base["year"] <= o) & ~base["is_break"].astype(bool)]
+            var = acc.error_variances(known.assign(error=known["actual"] - known["point"]), min_errors=3)
+            if not all((v, r) in var.index for v, r in zip(g["variable"], g["region"])):
+                m, var, fallback = "ols", None, fallback + 1
+        res = acc.reconcile_account(g, method=m, variances=var)
         skipped += [s for s in res.skipped if s not in skipped]
         frames.append(res.reconciled)
     out = pd.concat(frames, ignore_index=True)
@@ -241,6 +239,7 @@ def main(argv=None) -> int:
               ("regional persons, in account", acc.NET, "inside"), ("regional rate, in account", acc.RATE, "inside"),
               ("national balance", acc.NET, True), ("arrivals", acc.ARRIVALS, True),
               ("departures", acc.DEPARTURES, True)]
+    results = {}
     for method in ("ols", "wls"):
         coh, skipped, fallback = reconcile_backtest(base, method)
         coh = pd.concat([coh, partial.assign(base=partial["point"])], ignore_index=True)
@@ -276,13 +275,31 @@ def main(argv=None) -> int:
                 row[f"n{lv}_calibrated"] = n
             rows.append(row)
         table = pd.DataFrame(rows)
+        results[method] = table
         print(f"\n2-3. Coherent ({method.upper()}) against separate, non-break cells, origins "
               f"{int(base['origin_year'].min())}-{int(base['origin_year'].max())}"
               + (f"; {fallback} cross-sections by OLS for want of 3 known errors per series" if fallback else ""))
         print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         if skipped:
             print("identities not enforced in some cross-sections:", *sorted(skipped)[:6], sep="\n  ")
+    print("\n" + choose_method(results))
     return 0
+
+
+#: the rule that picks the run's reconciliation weights, fixed before the comparison was run
+#: (2026-12-07): the mean over these series of the coherent / separate MASE ratio on the same
+#: non-break cells decides; OLS unless WLS is lower by at least TIE
+HEADLINE = ("regional persons", "regional rate", "national balance", "arrivals", "departures")
+TIE = 0.005
+
+
+def choose_method(results: dict[str, pd.DataFrame]) -> str:
+    """The decision line: which weights the run should use, by the rule fixed in advance."""
+    mean = {m: float(t.set_index("series").loc[list(HEADLINE), "ratio"].mean()) for m, t in results.items()}
+    pick = "wls" if mean["wls"] <= mean["ols"] - TIE else "ols"
+    return (f"weights (rule fixed in advance: lower mean coherent/separate ratio over {', '.join(HEADLINE)}; "
+            f"OLS unless WLS is lower by {TIE}): mean ratio OLS {mean['ols']:.3f}, WLS {mean['wls']:.3f} -> "
+            f"{pick.upper()}")
 
 
 if __name__ == "__main__":

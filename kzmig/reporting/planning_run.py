@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from kzmig.core.runs import RunStamp
 from kzmig.features.data.regions import NATIONAL
+from kzmig.reporting.accounts_sheet import SHEET as CONSISTENCY_SHEET
+from kzmig.reporting.accounts_sheet import write_consistency_sheet
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import write_planning_workbook
@@ -27,6 +29,7 @@ from kzmig.reporting.report import FigureBlock, TableBlock, write_report
 from kzmig.reporting.state_targets import SECTION as STATE_SECTION
 from kzmig.reporting.state_targets import SHEET as STATE_SHEET
 from kzmig.reporting.state_targets import report_blocks, target_charts, write_state_targets_sheet
+from kzmig.studies.accounts import coverage_labels
 from kzmig.studies.base import StudyResult
 from kzmig.studies.planning import (
     BREAKS,
@@ -52,8 +55,10 @@ logger = logging.getLogger(__name__)
 
 
 def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Renderer) -> dict:
+    published = parts["planning"].tables.get("forecasts_coherent") if "planning" in parts else None
+    moved = set(published["target"]) if published is not None else set()  # the study's own chart is pre-account
     studied = {k.removeprefix("forecast_"): f for p in parts.values() for k, f in p.figures.items()
-               if k.startswith("forecast_")}
+               if k.startswith("forecast_") and k.removeprefix("forecast_") not in moved}
     figures = {}
     lines = scenario_lines(parts)
     for t in targets.itertuples(index=False):
@@ -74,6 +79,23 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Rend
             aggregate = "all_regions" if (acc["region"] == "all_regions").any() else "all_series"
             figures[f"accuracy_{t.target}"] = plot_accuracy(accuracy, t.target, selected=t.model, region=aggregate)
     return figures
+
+
+def label_coverage(figures: Mapping[str, Any], held: Mapping[str, Mapping[str, str]]) -> None:
+    """Add the measured backtest coverage to the band labels (``80%``) of each target's chart legends."""
+    for name, fig in figures.items():
+        target = next((t for t in sorted(held, key=len, reverse=True)
+                       if name in (f"overview_{t}", "population" if t == "population" else "")
+                       or name.startswith(f"fan_{t}_")), None)
+        if target is None or not hasattr(fig, "legends"):
+            continue
+        legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        for lg in legends:
+            for text in lg.get_texts():
+                tag = text.get_text().rstrip("%")
+                if text.get_text().endswith("%") and tag in held[target]:
+                    en = held[target][tag].split(" / backtest: ", 1)[-1]
+                    text.set_text(f"{tag}% (backtest: {en})")
 
 
 def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figures, notes_text,
@@ -151,13 +173,25 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
               for t in targets.itertuples(index=False)}
     targets = targets.assign(caveat=targets["target"].map(merged))
     consistency = national_consistency(forecasts)
+    planning = parts["planning"] if "planning" in parts else None
+    account = planning.tables if planning is not None else {}
     if len(consistency):
         last = consistency.iloc[-1]
-        gaps.append(f"National net migration is forecast twice: as a series (net_migration: {last['net_migration']:,.0f} "
-                    f"in {int(last['year'])}) and as external arrivals minus departures ({last['arrivals_minus_departures']:,.0f});"
-                    " the two models disagree (planning/national_consistency.csv) and neither is reconciled to the "
-                    "other; the arrivals and departures series are one year longer (to 2025).")
-    notes = planning_notes(targets, accuracy, breaks=BREAKS, gaps=gaps)
+        if consistency["difference"].abs().max() < 0.5:
+            gaps.append(f"One national balance: net migration {last['net_migration']:,.0f} in {int(last['year'])} = "
+                        f"external arrivals {last['external_arrivals']:,.0f} - departures "
+                        f"{last['external_departures']:,.0f}, reconciled in one account (planning/consistency.csv).")
+        else:
+            gaps.append(f"National net migration is forecast twice: as a series (net_migration: "
+                        f"{last['net_migration']:,.0f} in {int(last['year'])}) and as external arrivals minus departures "
+                        f"({last['arrivals_minus_departures']:,.0f}); the two models disagree "
+                        "(planning/national_consistency.csv) and neither is reconciled to the other.")
+    gaps += list(planning.metadata.get("account_notes", [])) if planning is not None else []
+    held = coverage_labels(account["interval_coverage"]) if "interval_coverage" in account else {}
+    targets = targets.assign(held=[held.get(t, {}) for t in targets["target"]])
+    notes = [(h, f"{t} Published intervals, {lv} %: {held[h[7:]][lv]}." if h.startswith("Target ") and h[7:] in held
+              and "80" in held[h[7:]] else t) for h, t in planning_notes(targets, accuracy, breaks=BREAKS, gaps=gaps)
+             for lv in ["80"]]
     vintage = result.metadata.get("data", {}).get("vintage", {})
     wanted = set(KEY_VARIABLES) | {t for t in targets["target"] if "_specialty_" not in t and "_education_" not in t}
     meta = {"title": f"kzmig planning run {result.name}", "method": METHOD,
@@ -169,12 +203,17 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
     extra = () if state is None else ((STATE_SHEET, "state targets: latest value, required and observed growth, "
                                        "probability, verdict", lambda wb, fm, run_id: write_state_targets_sheet(
                                            wb, fm, state, run_id)),)
+    if "consistency" in account:  # the account (issue 18): every identity x year x region, interval coverage
+        extra += ((CONSISTENCY_SHEET, "тождества баланса миграции и охват интервалов / identities of the migration "
+                   "account and interval coverage", lambda wb, fm, run_id: write_consistency_sheet(
+                       wb, fm, account, run_id)),)
 
     (folder / "planning").mkdir(parents=True, exist_ok=True)
     written = [write_planning_workbook(folder / "planning" / "forecast_tables.xlsx", tables=tables, accuracy=accuracy,
                                        meta=meta, notes=notes, targets=targets, extra_sheets=extra),
                write_planning_csv(tables, folder / "planning" / "forecast_tables.csv")]
     figures = _charts(forecasts, history, accuracy, targets, breaks, parts, renderer)
+    label_coverage(figures, held)
     state_figures = target_charts(state) if state is not None else {}
     figures.update(state_figures)
     (folder / "charts").mkdir(parents=True, exist_ok=True)
