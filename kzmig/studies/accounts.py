@@ -334,8 +334,9 @@ def backtest_table(parts) -> pd.DataFrame:
 
 
 def run_account(parts, forecasts: pd.DataFrame, history: pd.DataFrame | None = None, *, quantity: str = "rate",
-                method: str = METHOD) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
-    """The planning run's hook: calibrated, coherent forecasts, the consistency table and notes.
+                method: str = METHOD, panel: pd.DataFrame | None = None
+                ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame], list[str]]:
+    """The planning run's hook: coherent, calibrated forecasts, the consistency table and notes.
 
     Parameters
     ----------
@@ -349,26 +350,83 @@ def run_account(parts, forecasts: pd.DataFrame, history: pd.DataFrame | None = N
     quantity : {"rate", "persons"}, default "rate"
     method : {"wls", "ols"}, default :data:`METHOD`
         WLS falls back to OLS (and the notes say so) when a series has no backtest variance.
+    panel : DataFrame, optional
+        Published ``region, year, population, natural_increase``: with it the account is also
+        run on the studies' stored backtests (:mod:`kzmig.studies.account_backtest`), giving
+        ``account_accuracy`` (coherent against separate, same cells) and the *reconciled*
+        backtest errors on which the published intervals are calibrated; without it the
+        intervals are calibrated on the separate backtests.
 
     Returns
     -------
     (forecasts, tables, notes)
         ``tables``: ``consistency`` (every identity x year x region), ``forecasts_coherent``
-        (the selected rows of every target, calibrated and reconciled, as published), ``account_weights`` (the
-        backtest variances of WLS) and ``interval_coverage`` (measured backtest coverage of
-        every target's intervals and the calibration applied). When the run has no net
-        migration forecast or population projection, the forecasts are only calibrated, and
-        the note says why they are not reconciled.
+        (the selected rows of every target, reconciled and calibrated, as published),
+        ``account_weights`` (the backtest variances of WLS), ``account_regional`` (persons,
+        rate, population per region and year), ``interval_coverage`` (measured backtest coverage
+        of every target's intervals and the calibration applied) and ``account_accuracy``. When
+        the run has no net migration forecast or population projection, the forecasts are only
+        calibrated, and the note says why they are not reconciled.
     """
+    from kzmig.studies.account_backtest import account_accuracy, account_backtest, long_intervals
+
     backtest = backtest_table(parts)
-    cov = interval_coverage(backtest, forecasts) if len(backtest) else pd.DataFrame()
-    calibrated = calibrate_intervals(forecasts, cov) if len(cov) else forecasts
-    notes = []
+    chosen = selected_models(forecasts)
+    pops = [p.tables["population_forecasts"] for k, p in parts.items()
+            if k.startswith("forecast/") and "population_forecasts" in p.tables]
+    have = set(forecasts.get("target", pd.Series(dtype=str)))
+    notes: list[str] = []
+    tables: dict[str, pd.DataFrame] = {}
+    reconcile = bool(pops) and {acc.NET, acc.RATE} <= have
+    if not reconcile:
+        missing = [t for t in (acc.NET, acc.RATE) if t not in have]
+        notes.append("The forecasts are not reconciled into one account: " + (
+            "the run has no population projection." if not pops else
+            f"the run does not forecast {', '.join(missing)} (the account needs both views of net migration)."))
+        out = forecasts
+    else:
+        variances = backtest_variances(backtest, forecasts, pops[0], quantity=quantity)
+        try:
+            res = coherent_forecasts(forecasts, pops[0], history, quantity=quantity, method=method,
+                                     variances=variances)
+        except ValueError as err:
+            if method == "ols":
+                raise
+            notes.append(f"WLS reconciliation was not possible ({err}); the account is reconciled by OLS instead.")
+            method = "ols"
+            res = coherent_forecasts(forecasts, pops[0], history, quantity=quantity, method="ols")
+        notes += list(res.notes)
+        bad = res.consistency.loc[~res.consistency["holds"]]
+        if len(bad):
+            notes.append(f"{len(bad)} identity-years miss the tolerance (planning/consistency.csv).")
+        out = res.forecasts
+        tables.update(consistency=res.consistency, account_weights=variances, account_regional=res.regional)
+    # backtest of the account itself: accuracy against the separate forecasts, reconciled errors
+    calib = backtest
+    if reconcile and panel is not None and len(backtest) and quantity == "rate":
+        bt = account_backtest(backtest, chosen, panel, method=method)
+        accuracy = account_accuracy(bt)
+        tables["account_accuracy"] = accuracy
+        for r in accuracy.itertuples(index=False):
+            verdict = ("coherence costs accuracy beyond the bootstrap interval" if r.worse else
+                       "coherence is more accurate beyond the bootstrap interval" if r.ci90_hi < 1 else
+                       "no difference beyond the bootstrap interval")
+            notes.append(f"Backtest of the account ({method.upper()}), {r.series}: MASE {r.mase_coherent:.3f} coherent "
+                         f"against {r.mase_separate:.3f} separate on the same {r.cells} non-break cells, ratio "
+                         f"{r.ratio:.3f} [90 %: {r.ci90_lo:.3f}, {r.ci90_hi:.3f}]: {verdict}.")
+        ours = set(bt.coherent["variable"])
+        calib = pd.concat([backtest.loc[~backtest["target"].isin(ours)], long_intervals(bt.coherent)],
+                          ignore_index=True)
+        chosen = {**chosen, **{t: "account" for t in ours}}
+    cov = interval_coverage(calib, chosen) if len(calib) else pd.DataFrame()
     if len(cov):
+        out = calibrate_intervals(out, cov)
+        tables["interval_coverage"] = cov
         done = cov.loc[cov["status"] == "calibrated"]
         if len(done):
             notes.append("Intervals calibrated on the backtest (half-widths scaled by the split-conformal factor of "
-                         "the scaled backtest errors): " + "; ".join(
+                         "the scaled backtest errors" + (", reconciled" if "account_accuracy" in tables else "")
+                         + "): " + "; ".join(
                              f"{r.target} ({r.scope}, {r.level:.0%}): x{r.factor:.2f}, held {r.coverage:.0%} before, "
                              f"{r.coverage_calibrated:.0%} leaving each origin out" for r in done.itertuples()) + ".")
         unc = cov.loc[cov["status"] == "uncalibrated"]
@@ -377,33 +435,9 @@ def run_account(parts, forecasts: pd.DataFrame, history: pd.DataFrame | None = N
                          f"{MIN_CALIBRATION_CELLS} non-break backtest outcomes): " + "; ".join(
                              f"{r.target} ({r.scope}, {r.level:.0%}): held {r.coverage:.0%} of {r.cells}"
                              for r in unc.itertuples()) + "; read them as indicative.")
-    pops = [p.tables["population_forecasts"] for k, p in parts.items()
-            if k.startswith("forecast/") and "population_forecasts" in p.tables]
-    have = set(forecasts.get("target", pd.Series(dtype=str)))
-    tables = {"interval_coverage": cov} if len(cov) else {}
-    if not pops or not {acc.NET, acc.RATE} <= have:
-        missing = [t for t in (acc.NET, acc.RATE) if t not in have]
-        notes.append("The forecasts are not reconciled into one account: " + (
-            "the run has no population projection." if not pops else
-            f"the run does not forecast {', '.join(missing)} (the account needs both views of net migration)."))
-        return calibrated, tables, notes
-    variances = backtest_variances(backtest, forecasts, pops[0], quantity=quantity)
-    try:
-        res = coherent_forecasts(calibrated, pops[0], history, quantity=quantity, method=method, variances=variances)
-    except ValueError as err:
-        if method == "ols":
-            raise
-        notes.append(f"WLS reconciliation was not possible ({err}); the account is reconciled by OLS instead.")
-        res = coherent_forecasts(calibrated, pops[0], history, quantity=quantity, method="ols")
-    bad = res.consistency.loc[~res.consistency["holds"]]
-    notes += list(res.notes)
-    if len(bad):
-        notes.append(f"{len(bad)} identity-years miss the tolerance (planning/consistency.csv).")
-    touched = res.forecasts["selected"].astype(bool)
-    tables = {"consistency": res.consistency,
-              "forecasts_coherent": res.forecasts.loc[touched].reset_index(drop=True),
-              "account_weights": variances, "account_regional": res.regional, **tables}
-    return res.forecasts, tables, notes
+    if reconcile or len(cov):
+        tables["forecasts_coherent"] = out.loc[out["selected"].astype(bool)].reset_index(drop=True)
+    return out, tables, notes
 
 
 # --------------------------------------------------------------------- interval coverage and calibration
@@ -429,12 +463,20 @@ def _factor(scores: np.ndarray, level: float) -> float:
     return acc.split_conformal_halfwidth(np.where(np.isfinite(scores), scores, 1e12), level)
 
 
-def interval_coverage(backtest: pd.DataFrame, forecasts: pd.DataFrame, *, national: str = NATIONAL,
+def selected_models(forecasts: pd.DataFrame) -> dict[str, str]:
+    """Target -> its selected model in a run's forecast table."""
+    sel = forecasts.loc[forecasts["selected"].astype(bool)].drop_duplicates("target")
+    return dict(zip(sel["target"], sel["model"]))
+
+
+def interval_coverage(backtest: pd.DataFrame, chosen: dict[str, str], *, national: str = NATIONAL,
                       band: float = COVERAGE_BAND, min_cells: int = MIN_CALIBRATION_CELLS) -> pd.DataFrame:
     """Measured coverage of each selected model's intervals in its backtest, and a calibration factor.
 
     For every target, scope (``regions`` or ``national``) and level: the share of non-break
-    backtest outcomes (target year after the origin) inside the selected model's interval.
+    backtest outcomes (target year after the origin) inside the interval of the model
+    ``chosen[target]`` (the selected model, or ``"account"`` for the reconciled backtest rows of
+    :func:`kzmig.studies.account_backtest.account_backtest`).
     Where that share is outside ``level +- band`` and there are at least ``min_cells`` cells,
     a factor ``k`` scales the interval's half-widths around the point: the split-conformal
     quantile of ``|error| / half-width`` (Lei et al. 2018, on scaled scores), so that ``k = 1``
@@ -447,8 +489,7 @@ def interval_coverage(backtest: pd.DataFrame, forecasts: pd.DataFrame, *, nation
         ``target, scope, level, cells, coverage, status, factor, coverage_calibrated``;
         ``status`` is ``within`` (no change), ``calibrated``, or ``uncalibrated`` (too few cells).
     """
-    sel = forecasts.loc[forecasts["selected"].astype(bool)].drop_duplicates("target").set_index("target")["model"]
-    b = backtest.loc[(backtest["model"] == backtest["target"].map(sel)) & backtest["level"].notna()]
+    b = backtest.loc[(backtest["model"] == backtest["target"].map(chosen)) & backtest["level"].notna()]
     b = b.loc[~b["is_break"].astype(bool) & (b["year"] > b["origin_year"])].dropna(
         subset=["actual", "point", "lower", "upper"])
     rows = []

@@ -20,6 +20,7 @@ from kzmig.config.run_config import RunConfig
 from kzmig.features.data.regions import NATIONAL
 from kzmig.studies.accounts import run_account, scenario_account
 from kzmig.studies.base import StudyResult
+from kzmig.studies.forecast import study_panel
 
 METHOD = ("Each target is forecast by the model with the lowest mean absolute scaled error in a rolling-origin "
           "backtest over earlier years (naive, mean of recent years and historic baselines included); intervals "
@@ -145,13 +146,21 @@ def national_consistency(forecasts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def account_part(cfg: RunConfig, parts: Mapping[str, StudyResult]) -> StudyResult:
+def account_part(cfg: RunConfig, parts: Mapping[str, StudyResult], source=None) -> StudyResult:
     """The run's account (not saved as a part of its own; the planning part carries its tables).
 
     Tables of :func:`kzmig.studies.accounts.run_account`; ``metadata["notes"]`` holds its notes
-    (what was calibrated, derived, reconciled and what could not be and why)."""
+    (what was calibrated, derived, reconciled and what could not be and why). With the run's
+    data ``source``, the published population and natural increase of the study that projects
+    population let the account run on the stored backtests too."""
     forecasts = forecast_parts_table(parts, "forecasts")
-    _, tables, notes = run_account(parts, forecasts, history_table(parts))
+    panel = None
+    study = next((s for s in cfg.forecasts.values() if s.population.enabled), None)
+    if source is not None and study is not None:
+        wide, _ = study_panel(study, source.observations)
+        if {"population", "natural_increase"} <= set(wide.columns):
+            panel = wide[["region", "year", "population", "natural_increase"]]
+    _, tables, notes = run_account(parts, forecasts, history_table(parts), panel=panel)
     return StudyResult(study="account", name=cfg.name, tables=tables, metadata={"notes": list(notes)})
 
 

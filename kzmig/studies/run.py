@@ -132,7 +132,7 @@ def run(config: RunConfig, data: DataArg = None, *, progress: Progress | None = 
         parts[f"forecast/{name}"] = steps(f"forecast/{name}", lambda s=study: forecast(s, source, progress=progress))
     # one account (METHOD.md 10): the forecasts' intervals calibrated on their backtests and every
     # identity reconciled; specialists, scenarios and targets read the coherent forecasts
-    account = steps("account", lambda: account_part(cfg, parts)) if cfg.forecasts else None
+    account = steps("account", lambda: account_part(cfg, parts, source)) if cfg.forecasts else None
     coherent = with_account(parts, account)
     if cfg.specialists is not None:
         parts["specialists"] = steps("specialists", lambda: specialist_part(

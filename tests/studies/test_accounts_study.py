@@ -220,7 +220,7 @@ def test_interval_calibration_matches_the_conformal_quantile():
                                      "upper", "level", "is_break"])
     fc = pd.DataFrame({"target": [RATE], "model": ["m"], "region": ["r0"], "origin_year": [2024], "year": [2025],
                        "point": [10.0], "lower": [0.0], "upper": [30.0], "level": [0.8], "selected": [True]})
-    cov = interval_coverage(bt, fc)
+    cov = interval_coverage(bt, {RATE: "m"})
     r = cov.iloc[0]
     scores = np.sort(np.abs(bt["actual"].to_numpy()) / 64.0)
     k = scores[int(np.ceil((len(scores) + 1) * 0.8)) - 1]
@@ -230,5 +230,5 @@ def test_interval_calibration_matches_the_conformal_quantile():
     assert 0.72 < r["coverage_calibrated"] < 0.88
     out = calibrate_intervals(fc, cov).iloc[0]  # a rate: its lower bound may go below zero
     assert out["lower"] == pytest.approx(10 - k * 10) and out["upper"] == pytest.approx(10 + k * 20)
-    few = interval_coverage(bt.loc[bt["origin_year"] < 2011], fc)
+    few = interval_coverage(bt.loc[bt["origin_year"] < 2011], {RATE: "m"})
     assert few["status"].iloc[0] == "uncalibrated"
