@@ -5,11 +5,14 @@ Input: the ``consistency`` and ``interval_coverage`` tables of the run's plannin
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from kzmig.reporting.report import TableBlock
+
 SHEET = "Согласованность"
+SECTION = "Согласованность / One account"
 TITLE = "Согласованность прогнозов / Consistency of the forecasts"
 NOTE = ("Каждое тождество баланса миграции по годам и регионам: наибольшее абсолютное отклонение и выполнено ли оно "
         "(допуск 0,5 чел., для коэффициентов 1e-6 на 1000). / Every identity of the migration account by year and "
@@ -117,3 +120,29 @@ def write_consistency_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id: 
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(4, 4)
     ws.set_header(f"&L&8{SHEET}&R&8run {run_id.replace('&', '&&')}")
+
+
+def account_blocks(tables: Mapping[str, pd.DataFrame], notes: Sequence[str]) -> list:
+    """The report section of the account: its notes, the backtest of coherent against separate
+    forecasts, the measured coverage of the intervals and the identities that do not hold (if any)."""
+    blocks: list = [" ".join(notes)]
+    if "account_accuracy" in tables and len(tables["account_accuracy"]):
+        blocks.append(TableBlock(tables["account_accuracy"], caption="Coherent against separate forecasts on the same "
+                                 "non-break backtest cells: MASE, ratio with a 90 % bootstrap interval (below 1: "
+                                 "coherence is more accurate), coverage of the 80 / 95 % intervals", names=False,
+                                 formats={c: "{:.3f}" for c in ("mase_separate", "mase_coherent", "ratio", "ci90_lo",
+                                                                "ci90_hi")}))
+    if "interval_coverage" in tables and len(tables["interval_coverage"]):
+        blocks.append(TableBlock(tables["interval_coverage"], caption="Intervals in the backtest: share of non-break "
+                                 "outcomes inside the selected model's interval (reconciled where in the account), "
+                                 "and the calibration applied", names=False,
+                                 formats={"coverage": "{:.0%}", "coverage_calibrated": "{:.0%}", "factor": "{:.2f}",
+                                          "level": "{:.0%}"}))
+    if "consistency" in tables:
+        c = tables["consistency"]
+        bad = c.loc[~c["holds"]]
+        blocks.append(f"{int(c['holds'].sum())} of {len(c)} identity x year x region checks hold "
+                      f"(planning/consistency.csv)." + (" These do not:" if len(bad) else ""))
+        if len(bad):
+            blocks.append(TableBlock(bad, caption="Identities that do not hold", names=False))
+    return blocks

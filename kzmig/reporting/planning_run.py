@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from kzmig.core.runs import RunStamp
 from kzmig.features.data.regions import NATIONAL
 from kzmig.reporting.accounts_sheet import SHEET as CONSISTENCY_SHEET
-from kzmig.reporting.accounts_sheet import write_consistency_sheet
+from kzmig.reporting.accounts_sheet import SECTION as ACCOUNT_SECTION
+from kzmig.reporting.accounts_sheet import account_blocks, write_consistency_sheet
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import write_planning_workbook
@@ -186,12 +187,16 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
                         f"{last['net_migration']:,.0f} in {int(last['year'])}) and as external arrivals minus departures "
                         f"({last['arrivals_minus_departures']:,.0f}); the two models disagree "
                         "(planning/national_consistency.csv) and neither is reconciled to the other.")
-    gaps += list(planning.metadata.get("account_notes", [])) if planning is not None else []
+    account_notes = list(planning.metadata.get("account_notes", [])) if planning is not None else []
     held = coverage_labels(account["interval_coverage"]) if "interval_coverage" in account else {}
     targets = targets.assign(held=[held.get(t, {}) for t in targets["target"]])
-    notes = [(h, f"{t} Published intervals, {lv} %: {held[h[7:]][lv]}." if h.startswith("Target ") and h[7:] in held
-              and "80" in held[h[7:]] else t) for h, t in planning_notes(targets, accuracy, breaks=BREAKS, gaps=gaps)
-             for lv in ["80"]]
+    # the published intervals' coverage (measured on the account's backtest) replaces the study's own figure
+    own = accuracy.loc[~accuracy["target"].isin(held)] if len(accuracy) and "target" in accuracy else accuracy
+    notes = [(h, t + " Published intervals, coverage in the backtest: " + "; ".join(
+        f"{lv} %: {text}" for lv, text in held[h[7:]].items()) + "." if h.startswith("Target ") and held.get(h[7:])
+              else t) for h, t in planning_notes(targets, own, breaks=BREAKS, gaps=gaps)]
+    if account_notes:
+        notes.append(("One account / Согласованность", " ".join(account_notes)))
     vintage = result.metadata.get("data", {}).get("vintage", {})
     wanted = set(KEY_VARIABLES) | {t for t in targets["target"] if "_specialty_" not in t and "_education_" not in t}
     meta = {"title": f"kzmig planning run {result.name}", "method": METHOD,
@@ -219,6 +224,8 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
     (folder / "charts").mkdir(parents=True, exist_ok=True)
     written += [renderer.write_png(fig, folder / "charts" / f"{name}.png") for name, fig in figures.items()]
     sections = _report_sections(parts, targets, accuracy, figures, gaps, renderer)
+    if account_notes or "consistency" in account:  # the account, before "What the data could not answer"
+        sections.insert(len(sections) - 1, (ACCOUNT_SECTION, account_blocks(account, account_notes)))
     if state is not None:  # before "What the data could not answer"
         blocks = report_blocks(state, {})
         blocks += [FigureBlock(renderer.figure(f), alt=k, png=renderer.png(f)) for k, f in state_figures.items()]
