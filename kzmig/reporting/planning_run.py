@@ -14,6 +14,7 @@ cover and in the report; every table is otherwise a function of the config and t
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,20 +84,22 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Rend
 
 
 def label_coverage(figures: Mapping[str, Any], held: Mapping[str, Mapping[str, str]]) -> None:
-    """Add the measured backtest coverage to the band labels (``80%``) of each target's chart legends."""
+    """Add the measured backtest coverage to the band labels (``80%``) of the charts' legends; a band
+    with no backtest measure (the 50 % band, population, composition-based groups) says so."""
     for name, fig in figures.items():
-        target = next((t for t in sorted(held, key=len, reverse=True)
-                       if name in (f"overview_{t}", "population" if t == "population" else "")
-                       or name.startswith(f"fan_{t}_")), None)
-        if target is None or not hasattr(fig, "legends"):
+        if not hasattr(fig, "legends") or not name.startswith(("fan_", "overview_", "population")):
             continue
+        target = next((t for t in sorted(held, key=len, reverse=True)
+                       if name == f"overview_{t}" or name.startswith(f"fan_{t}_")), None)
         legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
         for lg in legends:
             for text in lg.get_texts():
-                tag = text.get_text().rstrip("%")
-                if text.get_text().endswith("%") and tag in held[target]:
-                    en = held[target][tag].split(" / backtest: ", 1)[-1]
-                    text.set_text(f"{tag}% (backtest: {en})")
+                label = text.get_text()
+                if not re.fullmatch(r"\d+(\.\d+)?%", label):
+                    continue
+                measured = held.get(target, {}).get(label[:-1], "") if target else ""
+                text.set_text(f"{label} (backtest: {measured.split(' / backtest: ', 1)[-1]})" if measured
+                              else f"{label} (not backtested)")
 
 
 def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figures, notes_text,
