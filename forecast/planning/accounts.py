@@ -277,6 +277,29 @@ def constraint_matrix(keys: Sequence[tuple[str, str]], identities: Sequence[Iden
     return c
 
 
+def error_variances(errors: pd.DataFrame, min_errors: int = 1) -> pd.Series:
+    """Mean squared backtest error of each series, on the cells that series has.
+
+    Parameters
+    ----------
+    errors : DataFrame
+        ``variable, region, error`` (``actual - point``), one row per backtest cell; each
+        series may have its own cells (a diagonal ``W`` needs no common cells).
+    min_errors : int, default 1
+        Series with fewer finite errors are left out.
+
+    Returns
+    -------
+    Series
+        Indexed by ``(variable, region)``: ``mean(error^2)`` (uncentred, so a biased series
+        counts its bias as error, as in the MinT literature's ``wls_var`` on residuals).
+    """
+    e = errors.loc[np.isfinite(errors["error"].to_numpy(dtype=float))]
+    g = e.assign(sq=e["error"].astype(float) ** 2).groupby(["variable", "region"])["sq"]
+    out = g.mean()[g.size() >= min_errors]
+    return out.rename("variance")
+
+
 def account_weights(keys: Sequence[tuple[str, str]], method: str, errors: pd.DataFrame | None = None
                     ) -> tuple[np.ndarray, float]:
     """Weight matrix ``W`` of the projection for the series ``keys``.
@@ -341,7 +364,8 @@ class AccountResult:
 
 
 def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.DataFrame | None = None,
-                      by: Sequence[str] = ("origin_year", "year"), national: str = NATIONAL) -> AccountResult:
+                      by: Sequence[str] = ("origin_year", "year"), national: str = NATIONAL,
+                      variances: pd.Series | None = None) -> AccountResult:
     """Reconcile every linear identity of the account at once, cross-section by cross-section.
 
     Parameters
@@ -355,6 +379,10 @@ def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.Da
     by : sequence of str, default ("origin_year", "year")
         Columns that define one cross-section (e.g. add ``"model"`` or ``"path"``).
     national : str, default "kazakhstan"
+    variances : Series, optional
+        With ``method="wls"``: the diagonal of ``W`` given directly, indexed by
+        ``(variable, region)`` (:func:`error_variances`), instead of computing it from
+        ``errors``. A series of a cross-section without a variance must be ``fixed``.
 
     Returns
     -------
@@ -400,27 +428,34 @@ def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.Da
     for cell, pos in frame.groupby(by, sort=True).indices.items():
         cell = cell if isinstance(cell, tuple) else (cell,)
         keys = tuple(keys_all[i] for i in pos)
-        if keys not in cache:
+        fixed = (frame["fixed"].to_numpy(dtype=bool)[pos] if "fixed" in frame.columns
+                 else np.zeros(len(pos), dtype=bool))
+        if (keys, fixed.tobytes()) not in cache:
             ids, skipped = linear_identities(keys, national)
             c = constraint_matrix(keys, ids)
-            w, lam = account_weights(keys, method, errors)
-            cache[keys] = (c, w, lam, skipped)
-        c, w, lam, skipped = cache[keys]
-        if "fixed" in frame.columns:
-            fixed = frame["fixed"].to_numpy(dtype=bool)[pos]
-            if fixed.any():
-                w = w.copy()
-                w[fixed, :] = 0.0
-                w[:, fixed] = 0.0
-                # an identity among observed values only is the data's own: check it, do not enforce it
-                only = ~(np.abs(c[:, ~fixed]) > 0).any(axis=1)
-                dev = np.abs(c[only] @ point[pos])
-                if (dev > TOLERANCE["persons"]).any():
-                    ids, _ = linear_identities(keys, national)
-                    bad = [i.name for i, o in zip(ids, only) if o]
-                    raise ValueError(f"reconcile_account: {dict(zip(by, cell))}: observed values break "
-                                     f"{bad} by up to {dev.max():,.1f}; the data do not add up.")
-                c = c[~only]
+            if method == "wls" and variances is not None:
+                var = np.array([variances.get(k, np.nan) for k in keys], dtype=float)
+                bad = [f"{v}[{r}]" for (v, r), x, f in zip(keys, var, fixed) if not f and not (np.isfinite(x) and x > 0)]
+                if bad:
+                    raise ValueError(f"reconcile_account: no positive backtest variance for {bad}; use method='ols'.")
+                w, lam = np.diag(np.where(fixed, 1.0, var)), float("nan")
+            else:
+                w, lam = account_weights(keys, method, errors)
+            cache[(keys, fixed.tobytes())] = (c, w, lam, skipped)
+        c, w, lam, skipped = cache[(keys, fixed.tobytes())]
+        if fixed.any():
+            w = w.copy()
+            w[fixed, :] = 0.0
+            w[:, fixed] = 0.0
+            # an identity among observed values only is the data's own: check it, do not enforce it
+            only = ~(np.abs(c[:, ~fixed]) > 0).any(axis=1)
+            dev = np.abs(c[only] @ point[pos])
+            if (dev > TOLERANCE["persons"]).any():
+                ids, _ = linear_identities(keys, national)
+                bad = [i.name for i, o in zip(ids, only) if o]
+                raise ValueError(f"reconcile_account: {dict(zip(by, cell))}: observed values break "
+                                 f"{bad} by up to {dev.max():,.1f}; the data do not add up.")
+            c = c[~only]
         for s in skipped:
             if s not in skipped_all:
                 skipped_all.append(s)

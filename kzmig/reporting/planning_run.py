@@ -14,6 +14,7 @@ cover and in the report; every table is otherwise a function of the config and t
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 from kzmig.core.runs import RunStamp
 from kzmig.features.data.regions import NATIONAL
 from kzmig.reporting.charts import CAVEAT_COLOUR, add_footnote
+from kzmig.reporting.accounts_sheet import SHEET as CONSISTENCY_SHEET
+from kzmig.reporting.accounts_sheet import SECTION as ACCOUNT_SECTION
+from kzmig.reporting.accounts_sheet import account_blocks, write_consistency_sheet
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import write_planning_workbook
@@ -28,6 +32,7 @@ from kzmig.reporting.report import FigureBlock, TableBlock, write_report
 from kzmig.reporting.state_targets import SECTION as STATE_SECTION
 from kzmig.reporting.state_targets import SHEET as STATE_SHEET
 from kzmig.reporting.state_targets import report_blocks, target_charts, write_state_targets_sheet
+from kzmig.studies.accounts import coverage_labels
 from kzmig.studies.base import StudyResult
 from kzmig.studies.planning import (
     BREAKS,
@@ -53,8 +58,10 @@ logger = logging.getLogger(__name__)
 
 
 def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Renderer) -> dict:
+    published = parts["planning"].tables.get("forecasts_coherent") if "planning" in parts else None
+    moved = set(published["target"]) if published is not None else set()  # the study's own chart is pre-account
     studied = {k.removeprefix("forecast_"): f for p in parts.values() for k, f in p.figures.items()
-               if k.startswith("forecast_")}
+               if k.startswith("forecast_") and k.removeprefix("forecast_") not in moved}
     figures = {}
     lines = scenario_lines(parts)
     for t in targets.itertuples(index=False):
@@ -75,6 +82,25 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Rend
             aggregate = "all_regions" if (acc["region"] == "all_regions").any() else "all_series"
             figures[f"accuracy_{t.target}"] = plot_accuracy(accuracy, t.target, selected=t.model, region=aggregate)
     return figures
+
+
+def label_coverage(figures: Mapping[str, Any], held: Mapping[str, Mapping[str, str]]) -> None:
+    """Add the measured backtest coverage to the band labels (``80%``) of the charts' legends; a band
+    with no backtest measure (the 50 % band, population, composition-based groups) says so."""
+    for name, fig in figures.items():
+        if not hasattr(fig, "legends") or not name.startswith(("fan_", "overview_", "population")):
+            continue
+        target = next((t for t in sorted(held, key=len, reverse=True)
+                       if name == f"overview_{t}" or name.startswith(f"fan_{t}_")), None)
+        legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        for lg in legends:
+            for text in lg.get_texts():
+                label = text.get_text()
+                if not re.fullmatch(r"\d+(\.\d+)?%", label):
+                    continue
+                measured = held.get(target, {}).get(label[:-1], "") if target else ""
+                text.set_text(f"{label} (backtest: {measured.split(' / backtest: ', 1)[-1]})" if measured
+                              else f"{label} (not backtested)")
 
 
 def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figures, notes_text,
@@ -152,13 +178,29 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
               for t in targets.itertuples(index=False)}
     targets = targets.assign(caveat=targets["target"].map(merged))
     consistency = national_consistency(forecasts)
+    planning = parts["planning"] if "planning" in parts else None
+    account = planning.tables if planning is not None else {}
     if len(consistency):
         last = consistency.iloc[-1]
-        gaps.append(f"National net migration is forecast twice: as a series (net_migration: {last['net_migration']:,.0f} "
-                    f"in {int(last['year'])}) and as external arrivals minus departures ({last['arrivals_minus_departures']:,.0f});"
-                    " the two models disagree (planning/national_consistency.csv) and neither is reconciled to the "
-                    "other; the arrivals and departures series are one year longer (to 2025).")
-    notes = planning_notes(targets, accuracy, breaks=BREAKS, gaps=gaps)
+        if consistency["difference"].abs().max() < 0.5:
+            gaps.append(f"One national balance: net migration {last['net_migration']:,.0f} in {int(last['year'])} = "
+                        f"external arrivals {last['external_arrivals']:,.0f} - departures "
+                        f"{last['external_departures']:,.0f}, reconciled in one account (planning/consistency.csv).")
+        else:
+            gaps.append(f"National net migration is forecast twice: as a series (net_migration: "
+                        f"{last['net_migration']:,.0f} in {int(last['year'])}) and as external arrivals minus departures "
+                        f"({last['arrivals_minus_departures']:,.0f}); the two models disagree "
+                        "(planning/national_consistency.csv) and neither is reconciled to the other.")
+    account_notes = list(planning.metadata.get("account_notes", [])) if planning is not None else []
+    held = coverage_labels(account["interval_coverage"]) if "interval_coverage" in account else {}
+    targets = targets.assign(held=[held.get(t, {}) for t in targets["target"]])
+    # the published intervals' coverage (measured on the account's backtest) replaces the study's own figure
+    own = accuracy.loc[~accuracy["target"].isin(held)] if len(accuracy) and "target" in accuracy else accuracy
+    notes = [(h, t + " Published intervals, coverage in the backtest: " + "; ".join(
+        f"{lv} %: {text}" for lv, text in held[h[7:]].items()) + "." if h.startswith("Target ") and held.get(h[7:])
+              else t) for h, t in planning_notes(targets, own, breaks=BREAKS, gaps=gaps)]
+    if account_notes:
+        notes.append(("One account / Согласованность", " ".join(account_notes)))
     vintage = result.metadata.get("data", {}).get("vintage", {})
     wanted = set(KEY_VARIABLES) | {t for t in targets["target"] if "_specialty_" not in t and "_education_" not in t}
     meta = {"title": f"kzmig planning run {result.name}", "method": METHOD,
@@ -170,18 +212,25 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
     extra = () if state is None else ((STATE_SHEET, "state targets: latest value, required and observed growth, "
                                        "probability, verdict", lambda wb, fm, run_id: write_state_targets_sheet(
                                            wb, fm, state, run_id)),)
+    if "consistency" in account:  # the account (issue 18): every identity x year x region, interval coverage
+        extra += ((CONSISTENCY_SHEET, "тождества баланса миграции и охват интервалов / identities of the migration "
+                   "account and interval coverage", lambda wb, fm, run_id: write_consistency_sheet(
+                       wb, fm, account, run_id)),)
 
     (folder / "planning").mkdir(parents=True, exist_ok=True)
     written = [write_planning_workbook(folder / "planning" / "forecast_tables.xlsx", tables=tables, accuracy=accuracy,
                                        meta=meta, notes=notes, targets=targets, extra_sheets=extra),
                write_planning_csv(tables, folder / "planning" / "forecast_tables.csv")]
     figures = _charts(forecasts, history, accuracy, targets, breaks, parts, renderer)
+    label_coverage(figures, held)
     state_figures = target_charts(state) if state is not None else {}
     figures.update(state_figures)
     (folder / "charts").mkdir(parents=True, exist_ok=True)
     renderer.render(figures.values())  # in parallel processes; then written one by one
     written += [renderer.write_png(fig, folder / "charts" / f"{name}.png") for name, fig in figures.items()]
     sections = _report_sections(parts, targets, accuracy, figures, gaps, renderer)
+    if account_notes or "consistency" in account:  # the account, before "What the data could not answer"
+        sections.insert(len(sections) - 1, (ACCOUNT_SECTION, account_blocks(account, account_notes)))
     if state is not None:  # before "What the data could not answer"
         blocks = report_blocks(state, {})
         blocks += [FigureBlock(renderer.figure(f), alt=k, png=renderer.png(f)) for k, f in state_figures.items()]

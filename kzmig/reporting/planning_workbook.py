@@ -200,14 +200,21 @@ def _notes(wb, fm: _Formats, notes: Sequence[tuple[str, str]], run_id: str) -> N
     _print_setup(ws, run_id, "notes", landscape=False)
 
 
+def _held_short(held, tag: str) -> str:
+    """`` (backtest: regions: held 77 %; ...)`` for a block title; empty when nothing was measured."""
+    text = (held or {}).get(tag, "")
+    return f" ({text.split(' / backtest: ', 1)[-1]})" if text else " (not backtested)"
+
+
 def _target_sheet(wb, fm: _Formats, name: str, table: pd.DataFrame, info, tag: str, caveat: str,
                   run_id: str, see_also: str) -> None:
     """One sheet: point | low <tag> | high <tag> blocks; regions down, years across."""
     years = [c for c in table.columns if c not in KEY_COLUMNS and table[c].notna().any()]
     blocks = [("point", "Point forecast / Прогноз")]
     if tag:
-        blocks += [(f"low_{tag}", f"{tag} % interval: low / нижняя граница"),
-                   (f"high_{tag}", f"{tag} % interval: high / верхняя граница")]
+        cover = _held_short(getattr(info, "held", None), tag)
+        blocks += [(f"low_{tag}", f"{tag} % interval{cover}: low / нижняя граница"),
+                   (f"high_{tag}", f"{tag} % interval{cover}: high / верхняя граница")]
     grids = {v: table.loc[table["variant"] == v].reset_index(drop=True) for v, _ in blocks}
     regions = grids["point"]
     fmt = number_format(info.target, info.unit)
@@ -217,8 +224,10 @@ def _target_sheet(wb, fm: _Formats, name: str, table: pd.DataFrame, info, tag: s
     if caveat:
         ws.merge_range(1, 0, 1, max(width - 1, 8), f"Caveat: {caveat}", fm.caveat)
         ws.set_row(1, 15 * max(1, math.ceil(len(caveat) / (12 * max(width, 9)))) + 3)
-    what = (f"Point forecast and {tag} % interval (the outcome lies between low and high in {tag} % of cases) "
-            "by region and year" if tag else "Point forecast by region and year")
+    held = (getattr(info, "held", None) or {}).get(tag, "") if tag else ""
+    what = (f"Point forecast and {tag} % interval (nominal: the outcome lies between low and high in {tag} % of "
+            f"cases; {held or 'coverage not measured in a backtest'}) by region and year" if tag
+            else "Point forecast by region and year")
     ws.write(2, 0, what + (f"; {see_also}." if see_also else "."), fm.note)
     for c, label in enumerate(NAME_COLUMNS):
         ws.write_blank(3, c, None, fm.block)

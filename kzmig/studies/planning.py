@@ -11,13 +11,16 @@ the run is saved, with the run id and creation time of the run folder.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import pandas as pd
 
 from kzmig.config.run_config import RunConfig
 from kzmig.features.data.regions import NATIONAL
+from kzmig.studies.accounts import run_account, scenario_account
 from kzmig.studies.base import StudyResult
+from kzmig.studies.forecast import study_panel
 
 METHOD = ("Each target is forecast by the model with the lowest mean absolute scaled error in a rolling-origin "
           "backtest over earlier years (naive, mean of recent years and historic baselines included); intervals "
@@ -143,17 +146,71 @@ def national_consistency(forecasts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def run_forecasts(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
-    """Every forecast of a run, long: the forecasting parts' ``forecasts`` and the specialists'."""
+def account_part(cfg: RunConfig, parts: Mapping[str, StudyResult], source=None) -> StudyResult:
+    """The run's account (not saved as a part of its own; the planning part carries its tables).
+
+    Tables of :func:`kzmig.studies.accounts.run_account`; ``metadata["notes"]`` holds its notes
+    (what was calibrated, derived, reconciled and what could not be and why). With the run's
+    data ``source``, the published population and natural increase of the study that projects
+    population let the account run on the stored backtests too."""
     forecasts = forecast_parts_table(parts, "forecasts")
+    panel = None
+    study = next((s for s in cfg.forecasts.values() if s.population.enabled), None)
+    if source is not None and study is not None:
+        wide, _ = study_panel(study, source.observations)
+        if {"population", "natural_increase"} <= set(wide.columns):
+            panel = wide[["region", "year", "population", "natural_increase"]]
+    _, tables, notes = run_account(parts, forecasts, history_table(parts), panel=panel)
+    return StudyResult(study="account", name=cfg.name, tables=tables, metadata={"notes": list(notes)})
+
+
+def with_account(parts: Mapping[str, StudyResult], account: StudyResult | None) -> dict[str, StudyResult]:
+    """The forecasting parts with their ``forecasts`` replaced by the published (calibrated, coherent) ones."""
+    out = {k: p for k, p in parts.items() if k.startswith("forecast/")}
+    if account is None or "forecasts_coherent" not in account.tables:
+        return out
+    published = account.tables["forecasts_coherent"]
+    for key, p in out.items():
+        fc = p.tables.get("forecasts")
+        if fc is None or fc.empty:
+            continue
+        mine = published.loc[published["target"].isin(set(fc["target"]))]
+        keep = fc.loc[~(fc["selected"].astype(bool) & fc["target"].isin(set(mine["target"])))]
+        new = pd.concat([keep, mine[[c for c in fc.columns if c in mine.columns]]], ignore_index=True)
+        out[key] = dataclasses.replace(p, tables={**p.tables, "forecasts": new})
+    return out
+
+
+def run_forecasts(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
+    """Every forecast of a run, long: the forecasting parts' ``forecasts`` and the specialists'.
+
+    The selected rows are the published ones: where the planning part carries the account's
+    ``forecasts_coherent`` (calibrated and reconciled), they replace the studies' own."""
+    forecasts = forecast_parts_table(parts, "forecasts")
+    pub = parts["planning"].tables.get("forecasts_coherent") if "planning" in parts else None
+    if pub is not None and len(pub) and len(forecasts):
+        keep = forecasts.loc[~(forecasts["selected"].astype(bool) & forecasts["target"].isin(set(pub["target"])))]
+        forecasts = pd.concat([keep, pub[[c for c in forecasts.columns if c in pub.columns]]], ignore_index=True)
     if "specialists" in parts and "specialist_forecasts" in parts["specialists"].tables:
         forecasts = pd.concat([forecasts, parts["specialists"].tables["specialist_forecasts"]], ignore_index=True)
     return forecasts
 
 
-def planning_part(cfg: RunConfig, parts: Mapping[str, StudyResult]) -> StudyResult:
-    """The ``planning`` part of a run: ``national_consistency`` when the run forecasts net migration
-    and external arrivals and departures (see the module docstring)."""
-    consistency = national_consistency(run_forecasts(parts))
-    return StudyResult(study="planning", name=cfg.name,
-                       tables={"national_consistency": consistency} if len(consistency) else {})
+def planning_part(cfg: RunConfig, parts: Mapping[str, StudyResult], account: StudyResult | None = None
+                  ) -> StudyResult:
+    """The ``planning`` part of a run: the account's tables (``consistency``: every identity x year
+    x region; ``forecasts_coherent``; ``account_weights``; ``interval_coverage``;
+    ``scenario_account``) and ``national_consistency`` (the national net migration forecast
+    beside external arrivals minus departures, equal once reconciled)."""
+    tables = dict(account.tables) if account is not None else {}
+    notes = list(account.metadata.get("notes", [])) if account is not None else []
+    probe = {**parts, "planning": StudyResult(study="planning", name=cfg.name, tables=tables)}
+    consistency = national_consistency(run_forecasts(probe))
+    if len(consistency):
+        tables["national_consistency"] = consistency
+    if "scenarios" in parts and "consistency" in tables:
+        sc = scenario_account(parts["scenarios"].tables["scenario_forecasts"], tables["forecasts_coherent"],
+                              tables["account_regional"], tables["consistency"])
+        if sc is not None:
+            tables["scenario_account"], tables["consistency"] = sc
+    return StudyResult(study="planning", name=cfg.name, tables=tables, metadata={"account_notes": notes})

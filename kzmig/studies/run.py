@@ -3,7 +3,9 @@
 ``run(config, data=None, *, progress=None) -> RunResult`` runs, in order, the assessment,
 the regression study, each forecasting study, the specialist forecasts, the scenarios and
 the planning targets that ``config`` declares, and the planning part from their results; it
-returns data only. ``kzmig.reporting.save(result, folder)`` writes one run folder, rendering
+returns data only. After the forecasting studies, the account (:mod:`kzmig.studies.accounts`)
+calibrates the forecasts' intervals on their backtests and reconciles every identity of the
+migration account; the specialists, scenarios and targets read those coherent forecasts. ``kzmig.reporting.save(result, folder)`` writes one run folder, rendering
 the planning workbook, charts and report from the parts (:mod:`kzmig.reporting.planning_run`)::
 
     manifest.json            resolved config and hashes, data hashes and vintage, versions, git,
@@ -30,7 +32,7 @@ from kzmig.studies.assess import assess
 from kzmig.studies.base import Progress, StudyResult, config_meta, no_progress
 from kzmig.studies.data import DataArg, open_data
 from kzmig.studies.forecast import forecast
-from kzmig.studies.planning import planning_part
+from kzmig.studies.planning import account_part, planning_part, with_account
 from kzmig.studies.regress import regress
 from kzmig.studies.scenarios import scenario_part
 from kzmig.studies.specialists import specialist_part
@@ -117,7 +119,8 @@ def run(config: RunConfig, data: DataArg = None, *, progress: Progress | None = 
         check_scheduler(address)  # so does an unreachable cluster, before the assessment and the regression
     source = open_data(data)
     plan = [("assessment", cfg.assess is not None), ("regression", cfg.regress is not None),
-            *((f"forecast/{name}", True) for name in cfg.forecasts), ("specialists", cfg.specialists is not None),
+            *((f"forecast/{name}", True) for name in cfg.forecasts), ("account", bool(cfg.forecasts)),
+            ("specialists", cfg.specialists is not None),
             ("scenarios", bool(cfg.scenario)), ("targets", cfg.targets is not None)]
     steps = _Steps(progress, sum(on for _, on in plan) + bool(cfg.forecasts))
     parts: dict[str, StudyResult] = {}
@@ -127,18 +130,22 @@ def run(config: RunConfig, data: DataArg = None, *, progress: Progress | None = 
         parts["regression"] = steps("regression", lambda: regress(cfg.regress, source, progress=progress))
     for name, study in cfg.forecasts.items():  # a run's [execution] is already in each study (RunConfig)
         parts[f"forecast/{name}"] = steps(f"forecast/{name}", lambda s=study: forecast(s, source, progress=progress))
+    # one account (METHOD.md 10): the forecasts' intervals calibrated on their backtests and every
+    # identity reconciled; specialists, scenarios and targets read the coherent forecasts
+    account = steps("account", lambda: account_part(cfg, parts, source)) if cfg.forecasts else None
+    coherent = with_account(parts, account)
     if cfg.specialists is not None:
         parts["specialists"] = steps("specialists", lambda: specialist_part(
-            cfg, source, parts[f"forecast/{cfg.specialists.forecast}"]))
+            cfg, source, coherent[f"forecast/{cfg.specialists.forecast}"]))
     if cfg.scenario:
         parts["scenarios"] = steps("scenarios", lambda: scenario_part(
-            cfg, source, parts["regression"], parts[f"forecast/{cfg.scenarios.forecast}"]))
+            cfg, source, parts["regression"], coherent[f"forecast/{cfg.scenarios.forecast}"]))
     if cfg.targets is not None:
-        parts["targets"] = steps("targets", lambda: target_part(cfg, source, parts, targets))
+        parts["targets"] = steps("targets", lambda: target_part(cfg, source, {**parts, **coherent}, targets))
     warnings = tuple(f"{sub}: {w}" for sub, part in parts.items() for w in part.warnings)
     seeds = {sub: part.metadata.get("seeds") for sub, part in parts.items() if part.metadata.get("seeds")}
     if cfg.forecasts:
-        parts["planning"] = steps("planning", lambda: planning_part(cfg, parts))
+        parts["planning"] = steps("planning", lambda: planning_part(cfg, parts, account))
     return RunResult(
         name=cfg.name, parts=parts, steps=tuple(steps.log), warnings=warnings,
         metadata={"config": config_meta(cfg), "references": dict(cfg.references),

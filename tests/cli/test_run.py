@@ -34,7 +34,7 @@ config = "regress.toml"
 
 [forecasts.net_migration]
 [forecasts.net_migration.targets]
-names = ["net_migration"]
+names = ["net_migration", "net_migration_rate_per_1000"]
 additive = ["net_migration"]
 [forecasts.net_migration.backtest]
 origins = { from = 2016, to = 2021 }
@@ -59,7 +59,7 @@ kind = "pooled_ar"
 [forecasts.external.data]
 view = "current"
 [forecasts.external.targets]
-names = ["external_departures"]
+names = ["external_arrivals", "external_departures"]
 additive = []
 [forecasts.external.breaks]
 treatment = "keep"
@@ -126,7 +126,7 @@ def test_run_folder_has_every_part_and_a_complete_manifest(run):
     man = json.loads((run / "manifest.json").read_text())
     assert man["status"] == "complete" and man["kind"] == "run" and man["name"] == "mini"
     assert [s["step"] for s in man["run_steps"]] == ["assessment", "regression", "forecast/net_migration",
-                                                     "forecast/external", "specialists", "scenarios", "targets",
+                                                     "forecast/external", "account", "specialists", "scenarios", "targets",
                                                      "planning"]
     assert man["data"]["sha256"] and man["data"]["vintage"]["population"] >= 2025
     assert man["config"]["sha256"] and man["references"]["regress"]["sha256"]
@@ -135,8 +135,9 @@ def test_run_folder_has_every_part_and_a_complete_manifest(run):
 
 
 def _selected(run: Path) -> pd.DataFrame:
-    frames = [pd.read_csv(run / "forecast" / s / "forecasts.csv") for s in ("net_migration", "external")]
-    frames.append(pd.read_csv(run / "specialists" / "specialist_forecasts.csv"))
+    """The published forecasts: the account's (calibrated, coherent) selected rows and the specialists'."""
+    frames = [pd.read_csv(run / "planning" / "forecasts_coherent.csv"),
+              pd.read_csv(run / "specialists" / "specialist_forecasts.csv")]
     fc = pd.concat(frames, ignore_index=True)
     return fc.loc[fc["selected"].astype(bool)]
 
@@ -290,6 +291,71 @@ def test_state_targets_in_the_table_workbook_and_report(run):
     assert ws.cell(5, 1).value == "foreign_students_bns"
     assert "Государственные цели / State targets" in (run / "report.html").read_text(encoding="utf-8")
     assert (run / "charts" / "state_target_foreign_students_bns_2029_150000.png").exists()
+
+
+def test_the_run_is_one_account(run):
+    """Issue 18 on the shipped data: every identity holds (planning/consistency.csv), and the published
+    tables agree when recomputed here from the planning CSV alone."""
+    c = pd.read_csv(run / "planning" / "consistency.csv")
+    assert c["holds"].all(), c.loc[~c["holds"]].head()
+    assert {"regions_sum_to_national", "national_is_arrivals_minus_departures", "population_balance",
+            "persons_from_rate", "rate_from_persons"} <= set(c["identity"])
+    tol = np.where(c["unit"] == "per_1000", 1e-6, 0.5)
+    assert (c["max_abs_deviation"] < tol).all()
+    wide = pd.read_csv(run / "planning" / "forecast_tables.csv", encoding="utf-8-sig")
+    pt = wide.loc[wide["variant"] == "point"].set_index(["target", "region"])
+    years = [str(y) for y in range(2025, 2029)]
+    for region in set(pt.loc["net_migration"].index):
+        for y in years[1:]:  # population of 1 January of y and y+1 from the population sheet
+            m = pt.loc[("net_migration", region), y]
+            rate = pt.loc[("net_migration_rate_per_1000", region), y]
+            p0, p1 = pt.loc[("population", region), y], pt.loc[("population", region), str(int(y) + 1)]
+            assert m == pytest.approx(rate * (p0 + p1) / 2 / 1000, abs=0.5), (region, y)
+            if region != "kazakhstan":
+                continue
+            regions = [r for r in set(pt.loc["net_migration"].index) if r != "kazakhstan"]
+            assert m == pytest.approx(sum(pt.loc[("net_migration", r), y] for r in regions), abs=0.5)
+            arr, dep = pt.loc[("external_arrivals", region), y], pt.loc[("external_departures", region), y]
+            assert m == pytest.approx(arr - dep, abs=0.5), y
+    ws = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["Согласованность"]
+    assert ws.cell(5, 1).value == "Тождество / identity" and ws.max_row >= len(c) + 5
+
+
+def test_intervals_state_their_backtest_coverage(run):
+    cov = pd.read_csv(run / "planning" / "interval_coverage.csv")
+    assert {"net_migration_rate_per_1000", "external_departures"} <= set(cov["target"])
+    assert set(cov["status"]) <= {"within", "calibrated", "uncalibrated"}
+    wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")
+    for sheet in ("net_migration", "external_departures 95%"):
+        text = " ".join(str(c) for r in wb[sheet].iter_rows(max_row=4, values_only=True) for c in r if c)
+        assert "backtest" in text and "ретроспективной проверке" in text, sheet
+
+
+def test_scenarios_and_specialists_go_through_the_account(run):
+    sc = pd.read_csv(run / "planning" / "scenario_account.csv")
+    pub = pd.read_csv(run / "planning" / "forecasts_coherent.csv")
+    nat = pub.loc[(pub["target"] == "net_migration") & (pub["region"] == "kazakhstan")].drop_duplicates("year")
+    for name, g in sc.groupby("scenario"):
+        reg = g.loc[g["region"] != "kazakhstan"]
+        by_year = reg.groupby("year")["net_migration"].sum()
+        want = nat.set_index("year")["point"].reindex(by_year.index)
+        assert np.allclose(by_year, want, atol=0.5), name  # migrants move between regions only
+        mean = (reg["population_start"] + reg["population_end"]) / 2
+        assert np.allclose(reg["net_migration"], reg["net_migration_rate_per_1000"] * mean / 1000, atol=1e-6)
+        assert np.allclose(reg["population_end"], reg["population_start"] + reg["natural_increase"]
+                           + reg["net_migration"], atol=1e-6)
+    c = pd.read_csv(run / "planning" / "consistency.csv")
+    assert c["identity"].str.startswith("scenario ").any()
+    sp = pd.read_csv(run / "specialists" / "specialist_forecasts.csv")
+    dep = pub.loc[(pub["target"] == "external_departures") & (pub["region"] == "kazakhstan")].drop_duplicates("year")
+    # each group is its share of the *reconciled* departures; the groups cover the share of departures
+    # with a recorded specialty (aged 15+), so they sum to that share of the total, not to all of it
+    point = sp.loc[sp["target"].str.startswith("external_departures_specialty_")].drop_duplicates(["target", "year"])
+    want = point["year"].map(dep.set_index("year")["point"]) * point["share"]
+    assert np.allclose(point["point"], want, rtol=1e-9)
+    total, share = point.groupby("year")["point"].sum(), point.groupby("year")["share"].sum()
+    assert np.allclose(total, share * dep.set_index("year")["point"].reindex(total.index), rtol=1e-9)
+    assert (share < 1).all()
 
 
 def test_same_config_and_data_give_identical_tables(config, run, tmp_path):

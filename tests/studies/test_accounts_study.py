@@ -112,7 +112,10 @@ def test_run_hook_returns_tables_or_says_why_not():
     fc, popt, hist = _run(3)
     parts = {"forecast/net_migration": StudyResult(study="forecast", name="x", tables={"population_forecasts": popt})}
     out, tables, notes = run_account(parts, fc, hist)
-    assert set(tables) == {"consistency", "forecasts_coherent"} and tables["consistency"]["holds"].all()
+    assert {"consistency", "forecasts_coherent", "account_weights", "account_regional"} <= set(tables)
+    assert tables["consistency"]["holds"].all()
+    # no backtest in these parts: WLS has no variances, the run says so and reconciles by OLS
+    assert any("WLS reconciliation was not possible" in n for n in notes)
     assert tables["forecasts_coherent"]["selected"].all()
     assert not out.equals(fc)
     same, none, why = run_account(parts, fc.loc[fc["target"] != RATE], hist)
@@ -153,3 +156,79 @@ def test_coherent_input_comes_back_unchanged_with_persons_from_the_rate():
             assert got == pytest.approx(persons[(r, y)], abs=1e-6)
             assert rate_out == pytest.approx(rate_in, abs=1e-9)
     assert any("national_is_arrivals_minus_departures" in n for n in res.notes)
+
+
+def test_wls_moves_each_series_by_its_share_of_the_variance():
+    """One identity, national = arrivals - departures, gap d: WLS moves each series by
+    v_i d / sum(v) (closed form of the projection with a single constraint row)."""
+    import math
+
+    from kzmig.forecast.planning.accounts import reconcile_account
+
+    frame = pd.DataFrame({"variable": [NET, ARRIVALS, DEPARTURES], "region": NAT, "year": 2030,
+                          "point": [-5000.0, 18000.0, 6000.0]})
+    v = pd.Series({(NET, NAT): 9e6, (ARRIVALS, NAT): 4e6, (DEPARTURES, NAT): 1e6})
+    out = reconcile_account(frame, method="wls", by=("year",), variances=v).reconciled.set_index("variable")["point"]
+    d = -5000.0 - (18000.0 - 6000.0)
+    total = 14e6
+    assert out[NET] == pytest.approx(-5000 - 9e6 * d / total)
+    assert out[ARRIVALS] == pytest.approx(18000 + 4e6 * d / total)
+    assert out[DEPARTURES] == pytest.approx(6000 - 1e6 * d / total)
+    assert math.isclose(out[NET], out[ARRIVALS] - out[DEPARTURES], abs_tol=1e-6)
+    # the least variable series moves least; a missing variance is an error, not a silent OLS
+    assert abs(out[DEPARTURES] - 6000) < abs(out[ARRIVALS] - 18000) < abs(out[NET] + 5000)
+    with pytest.raises(ValueError, match="variance"):
+        reconcile_account(frame, method="wls", by=("year",), variances=v.drop((DEPARTURES, NAT)))
+
+
+def test_backtest_variances_by_hand():
+    from kzmig.studies.accounts import backtest_variances
+
+    rows = [  # target, model, region, origin, year, point, actual, is_break
+        (NET, "m", NAT, 2020, 2021, 0.0, 100.0, False), (NET, "m", NAT, 2020, 2022, 0.0, -300.0, False),
+        (NET, "m", NAT, 2021, 2022, 0.0, 5000.0, True),  # a break year: left out
+        (NET, "other", NAT, 2020, 2021, 0.0, 1e6, False),  # not the selected model
+        (RATE, "r", "a", 2020, 2021, 1.0, 3.0, False), (RATE, "r", "a", 2020, 2022, 1.0, 0.0, False),
+        (ARRIVALS, "e", NAT, 2020, 2021, 10.0, 13.0, False), (ARRIVALS, "e", NAT, 2020, 2022, 10.0, 6.0, False),
+    ]
+    bt = pd.DataFrame(rows, columns=["target", "model", "region", "origin_year", "year", "point", "actual",
+                                     "is_break"])
+    fc = pd.DataFrame({"target": [NET, RATE, ARRIVALS], "model": ["m", "r", "e"], "selected": True})
+    pop = pd.DataFrame({"region": ["a"], "flow_year": [2025], "population_start": [2e6], "natural_increase": [2e4]})
+    v = backtest_variances(bt, fc, pop, min_errors=2).set_index(["variable", "region"])
+    assert v.loc[(NET, NAT), "variance"] == pytest.approx((100 ** 2 + 300 ** 2) / 2)
+    assert v.loc[(ARRIVALS, NAT), "variance"] == pytest.approx((3 ** 2 + 4 ** 2) / 2)
+    scale = (2e6 + 1e4) / 1000  # mean population of the first forecast year / 1,000
+    assert v.loc[(NET, "a"), "variance"] == pytest.approx(((2 * scale) ** 2 + scale ** 2) / 2)
+    assert v.loc[(NET, "a"), "n"] == 2
+
+
+def test_interval_calibration_matches_the_conformal_quantile():
+    """Intervals half as wide as they should be: the factor is the ceil((n+1) 0.8)-th smallest scaled
+    error (computed here by hand) and the calibrated interval covers about 80 % leaving each origin out."""
+    from kzmig.studies.accounts import calibrate_intervals, interval_coverage
+
+    rng = np.random.default_rng(5)
+    origins, regions = range(2010, 2020), [f"r{i}" for i in range(8)]
+    rows = []
+    for o in origins:
+        for r in regions:
+            for h in (1, 2):
+                e = rng.normal(0, 100)
+                rows.append((RATE, "m", r, o, o + h, 0.0, e, -64.0, 64.0, 0.8, False))
+    bt = pd.DataFrame(rows, columns=["target", "model", "region", "origin_year", "year", "point", "actual", "lower",
+                                     "upper", "level", "is_break"])
+    fc = pd.DataFrame({"target": [RATE], "model": ["m"], "region": ["r0"], "origin_year": [2024], "year": [2025],
+                       "point": [10.0], "lower": [0.0], "upper": [30.0], "level": [0.8], "selected": [True]})
+    cov = interval_coverage(bt, {RATE: "m"})
+    r = cov.iloc[0]
+    scores = np.sort(np.abs(bt["actual"].to_numpy()) / 64.0)
+    k = scores[int(np.ceil((len(scores) + 1) * 0.8)) - 1]
+    assert r["status"] == "calibrated" and r["cells"] == 160
+    assert r["coverage"] == pytest.approx((np.abs(bt["actual"]) <= 64).mean())
+    assert r["factor"] == pytest.approx(k)
+    assert 0.72 < r["coverage_calibrated"] < 0.88
+    out = calibrate_intervals(fc, cov).iloc[0]  # a rate: its lower bound may go below zero
+    assert out["lower"] == pytest.approx(10 - k * 10) and out["upper"] == pytest.approx(10 + k * 20)
+    few = interval_coverage(bt.loc[bt["origin_year"] < 2011], {RATE: "m"})
+    assert few["status"].iloc[0] == "uncalibrated"

@@ -1,0 +1,148 @@
+"""The account in the planning outputs: the workbook sheet «Согласованность» (consistency).
+
+Input: the ``consistency`` and ``interval_coverage`` tables of the run's planning part
+(:func:`kzmig.studies.accounts.run_account`). Rendering only: every number is computed there.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from kzmig.reporting.report import TableBlock
+
+SHEET = "Согласованность"
+SECTION = "Согласованность / One account"
+TITLE = "Согласованность прогнозов / Consistency of the forecasts"
+NOTE = ("Каждое тождество баланса миграции по годам и регионам: наибольшее абсолютное отклонение и выполнено ли оно "
+        "(допуск 0,5 чел., для коэффициентов 1e-6 на 1000). / Every identity of the migration account by year and "
+        "region: its largest absolute deviation and whether it holds (tolerance 0.5 persons, 1e-6 per 1,000 for rates).")
+#: identity -> its meaning in Russian (the English name stays beside it)
+IDENTITIES_RU = {
+    "regions_sum_to_national": "сумма регионов равна сальдо миграции республики",
+    "national_is_arrivals_minus_departures": "сальдо миграции республики = прибывшие − выбывшие (внешняя миграция)",
+    "arrivals_are_cis_plus_non_cis": "прибывшие = из стран СНГ + из других стран",
+    "departures_are_cis_plus_non_cis": "выбывшие = в страны СНГ + в другие страны",
+    "natural_increase_regions_sum_to_national": "естественный прирост: сумма регионов равна республике",
+    "population_balance": "балансовое уравнение: P(t+1) = P(t) + естественный прирост + сальдо миграции",
+    "persons_from_rate": "сальдо (чел.) = коэффициент × среднегодовая численность / 1000",
+    "rate_from_persons": "коэффициент = 1000 × сальдо / среднегодовая численность",
+    "mean_population": "среднегодовая численность = (P(t) + P(t+1)) / 2",
+    "population_continuity": "численность на конец года = на начало следующего",
+    "regions_sum_to_national_population_start": "численность: сумма регионов равна республике",
+    "regions_sum_to_national_net_migration": "сальдо миграции: сумма регионов равна республике",
+    "regions_sum_to_national_natural_increase": "естественный прирост: сумма регионов равна республике",
+    "national_balance_unchanged": "сценарий не меняет сальдо миграции республики",
+    "internal_sums_to_zero": "межрегиональное сальдо: сумма по регионам равна нулю",
+    "internal_plus_external": "сальдо = межрегиональное + внешнее",
+}
+COLUMNS = (("identity", "Тождество / identity"), ("meaning", "Смысл / meaning"), ("region", "Регион / region"),
+           ("year", "Год / year"), ("unit", "Единица / unit"),
+           ("max_abs_deviation", "Наибольшее отклонение / largest deviation"),
+           ("tolerance", "Допуск / tolerance"), ("holds", "Выполнено / holds"))
+COVERAGE_COLUMNS = (("target", "Показатель / target"), ("scope", "Охват / scope"), ("level", "Уровень / level"),
+                    ("cells", "Исходов / outcomes"), ("coverage", "Попало в интервал / held"),
+                    ("status", "Калибровка / calibration"), ("factor", "Множитель / factor"),
+                    ("coverage_calibrated", "После калибровки, вне выборки / held after, out of sample"))
+
+
+def meaning(identity: str) -> str:
+    """The Russian meaning of an identity name (a scenario's ``scenario <name>: <identity>`` too)."""
+    base = identity.split(": ", 1)[1] if identity.startswith("scenario ") and ": " in identity else identity
+    text = IDENTITIES_RU.get(base, "")
+    return f"сценарий {identity.split(':', 1)[0][9:]}: {text}" if base != identity and text else text
+
+
+def consistency_sheet_table(consistency: pd.DataFrame) -> pd.DataFrame:
+    """The consistency table with a ``meaning`` column, in the sheet's column order."""
+    t = consistency.assign(meaning=[meaning(str(i)) for i in consistency["identity"]])
+    return t[[c for c, _ in COLUMNS]]
+
+
+def write_consistency_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id: str) -> None:
+    """Add the sheet «Согласованность» to an open xlsxwriter workbook: a summary line, the
+    consistency table, then the measured coverage of the intervals (``interval_coverage``)."""
+    c = tables["consistency"]
+    ws = wb.add_worksheet(SHEET)
+    ws.write(0, 0, TITLE, fm.title)
+    ws.write(1, 0, NOTE, fm.note)
+    held = int(c["holds"].sum())
+    ws.write(2, 0, f"Выполнено {held} из {len(c)} / {held} of {len(c)} hold", fm.bold)
+    table = consistency_sheet_table(c)
+    sci = wb.add_format({"num_format": "0.0E+00", "border": 1})
+    cell = wb.add_format({"border": 1})
+    whole = wb.add_format({"num_format": "0", "border": 1})
+    for j, (_, head) in enumerate(COLUMNS):
+        ws.write(4, j, head, fm.header)
+    for i, rec in enumerate(table.itertuples(index=False), start=5):
+        for j, (col, value) in enumerate(zip(table.columns, rec)):
+            if col in ("max_abs_deviation", "tolerance"):
+                ws.write_number(i, j, float(value), sci)
+            elif col == "year":
+                ws.write_number(i, j, int(value), whole)
+            elif col == "holds":
+                ws.write(i, j, "да / yes" if bool(value) else "НЕТ / NO", cell)
+            else:
+                ws.write(i, j, str(value), cell)
+    row = 6 + len(table)
+    cov = tables.get("interval_coverage")
+    if cov is not None and len(cov):
+        ws.write(row, 0, "Интервалы прогноза в ретроспективной проверке / Intervals in the backtest", fm.title)
+        ws.write(row + 1, 0, "Доля фактических значений (годы без разрывов), попавших в интервал выбранной модели; "
+                             "калибровка: полуширина умножена на конформный множитель, если доля вне ±5 п.п. от "
+                             "уровня и исходов не меньше 20. / Share of non-break outcomes inside the selected "
+                             "model's interval; calibration scales the half-width when the share is outside "
+                             "level ±5 points and there are at least 20 outcomes.", fm.note)
+        pct = wb.add_format({"num_format": "0%", "border": 1})
+        dec = wb.add_format({"num_format": "0.00", "border": 1})
+        for j, (_, head) in enumerate(COVERAGE_COLUMNS):
+            ws.write(row + 2, j, head, fm.header)
+        status_ru = {"within": "не нужна / within ±5", "calibrated": "откалиброван / calibrated",
+                     "uncalibrated": "НЕ откалиброван (мало исходов) / uncalibrated (too few)"}
+        for i, rec in enumerate(cov[[c for c, _ in COVERAGE_COLUMNS]].itertuples(index=False), start=row + 3):
+            for j, (col, value) in enumerate(zip([c for c, _ in COVERAGE_COLUMNS], rec)):
+                if col in ("level", "coverage", "coverage_calibrated"):
+                    ws.write_number(i, j, float(value), pct)
+                elif col == "factor":
+                    ws.write_number(i, j, float(value), dec)
+                elif col == "cells":
+                    ws.write_number(i, j, int(value), whole)
+                elif col == "status":
+                    ws.write(i, j, status_ru.get(str(value), str(value)), cell)
+                else:
+                    ws.write(i, j, str(value), cell)
+    ws.freeze_panes(5, 1)
+    ws.set_column(0, 0, 40)
+    ws.set_column(1, 1, 60)
+    ws.set_column(2, 7, 16)
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(4, 4)
+    ws.set_header(f"&L&8{SHEET}&R&8run {run_id.replace('&', '&&')}")
+
+
+def account_blocks(tables: Mapping[str, pd.DataFrame], notes: Sequence[str]) -> list:
+    """The report section of the account: its notes, the backtest of coherent against separate
+    forecasts, the measured coverage of the intervals and the identities that do not hold (if any)."""
+    blocks: list = [" ".join(notes)]
+    if "account_accuracy" in tables and len(tables["account_accuracy"]):
+        blocks.append(TableBlock(tables["account_accuracy"], caption="Coherent against separate forecasts on the same "
+                                 "non-break backtest cells: MASE, ratio with a 90 % bootstrap interval (below 1: "
+                                 "coherence is more accurate), coverage of the 80 / 95 % intervals", names=False,
+                                 formats={c: "{:.3f}" for c in ("mase_separate", "mase_coherent", "ratio", "ci90_lo",
+                                                                "ci90_hi")}))
+    if "interval_coverage" in tables and len(tables["interval_coverage"]):
+        blocks.append(TableBlock(tables["interval_coverage"], caption="Intervals in the backtest: share of non-break "
+                                 "outcomes inside the selected model's interval (reconciled where in the account), "
+                                 "and the calibration applied", names=False,
+                                 formats={"coverage": "{:.0%}", "coverage_calibrated": "{:.0%}", "factor": "{:.2f}",
+                                          "level": "{:.0%}"}))
+    if "consistency" in tables:
+        c = tables["consistency"]
+        bad = c.loc[~c["holds"]]
+        blocks.append(f"{int(c['holds'].sum())} of {len(c)} identity x year x region checks hold "
+                      f"(planning/consistency.csv)." + (" These do not:" if len(bad) else ""))
+        if len(bad):
+            blocks.append(TableBlock(bad, caption="Identities that do not hold", names=False))
+    return blocks

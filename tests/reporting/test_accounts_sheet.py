@@ -1,0 +1,43 @@
+"""The account in the outputs: the «Согласованность» sheet and the coverage on chart legends."""
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import xlsxwriter
+from matplotlib.figure import Figure
+
+from kzmig.reporting.accounts_sheet import SHEET, meaning, write_consistency_sheet
+from kzmig.reporting.planning_run import label_coverage
+
+
+def test_legend_bands_state_their_backtest_coverage():
+    fig = Figure()
+    ax = fig.add_subplot()
+    for label in ("history", "80%", "50%"):
+        ax.plot([0, 1], [0, 1], label=label)
+    ax.legend()
+    held = {"net_migration": {"80": "в ретроспективной проверке: регионы: 78% / backtest: regions: held 78%"},
+            "net_migration_rate_per_1000": {"80": "x / backtest: regions: held 11%"}}
+    label_coverage({"fan_net_migration_astana": fig}, held)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["history", "80% (backtest: regions: held 78%)", "50% (not backtested)"]
+
+
+def test_consistency_sheet_lists_every_row_and_says_how_many_hold(tmp_path):
+    c = pd.DataFrame({"identity": ["regions_sum_to_national", "scenario north: population_balance"],
+                      "region": ["kazakhstan", "astana"], "year": [2030, 2029], "unit": ["persons", "persons"],
+                      "max_abs_deviation": [1e-9, 0.7], "tolerance": [0.5, 0.5], "holds": [True, False], "n": [1, 1]})
+    cov = pd.DataFrame({"target": ["external_arrivals"], "scope": ["national"], "level": [0.8], "cells": [41],
+                        "coverage": [0.732], "status": ["calibrated"], "factor": [1.336], "coverage_calibrated": [0.829]})
+    path = tmp_path / "w.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    fm = type("F", (), {"title": wb.add_format(), "note": wb.add_format(), "bold": wb.add_format(),
+                        "header": wb.add_format()})()
+    write_consistency_sheet(wb, fm, {"consistency": c, "interval_coverage": cov}, "run-1")
+    wb.close()
+    rows = list(openpyxl.load_workbook(path)[SHEET].iter_rows(values_only=True))
+    assert rows[2][0] == "Выполнено 1 из 2 / 1 of 2 hold"
+    assert rows[5][:4] == ("regions_sum_to_national", meaning("regions_sum_to_national"), "kazakhstan", 2030)
+    assert rows[6][7] == "НЕТ / NO" and rows[6][1].startswith("сценарий north:")
+    flat = [v for r in rows for v in r if v is not None]
+    assert "откалиброван / calibrated" in flat and 41 in flat
