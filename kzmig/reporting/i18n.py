@@ -151,6 +151,13 @@ def label(name: str, lang: str | None = None) -> str:
     return key.replace("_", " ")
 
 
+def shown_name(name: str) -> str:
+    """The name of a variable as the outputs of the current language show it: its :func:`label` in
+    Russian; in English the name itself where the English outputs have always shown it (sheet titles,
+    the cover's listing), so that English readers and scripts keep finding it."""
+    return str(name) if current() == "en" else label(name)
+
+
 # --------------------------------------------------------------------------------------------- regions
 
 @lru_cache(maxsize=None)

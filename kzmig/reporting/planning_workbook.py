@@ -45,7 +45,7 @@ import xlsxwriter
 from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL
-from kzmig.reporting.i18n import N_, _, label
+from kzmig.reporting.i18n import N_, _, label, shown_name
 from kzmig.reporting.planning import KEY_COLUMNS, number_format, vintage_text
 
 logger = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ MAIN_LEVEL = "80"
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 RESERVED = ("cover", "notes", "accuracy")
 FIRST_DATA_ROW = 5  # 0-based: rows 0-4 are title, caveat, explanation, block titles, column headers
-NAME_COLUMNS = ("region", "Регион", "Region")
+NAME_COLUMNS = (N_("region"), "Регион", "Region")
 CONTACT_FIELDS = (N_("Prepared by / Подготовил"), N_("Department / Подразделение"), N_("Phone / Телефон"),
                   N_("E-mail / Эл. почта"), N_("Date / Дата"))
 AGGREGATES = ("all_regions", "all_regions_no_breaks", "all_series", "all_series_no_breaks")
@@ -161,7 +161,7 @@ def _cover(wb, fm: _Formats, meta: Mapping, targets: pd.DataFrame, sheets: list[
     ws.set_column(1, 1, 100)
     run_id = str(meta.get("run_id", ""))
     ws.write(0, 0, meta.get("title", _("Migration forecasts for planning")), fm.big)
-    chosen = "; ".join(f"{label(t.target)}: {t.model}" for t in targets.itertuples(index=False))
+    chosen = "; ".join(f"{shown_name(t.target)}: {t.model}" for t in targets.itertuples(index=False))
     rows = [(_("Run id / Идентификатор расчёта"), run_id),
             (_("Created at / Дата расчёта"), str(meta.get("created_at", ""))),
             (_("Data vintage / Данные"), vintage_text(meta.get("vintage"))),
@@ -213,8 +213,8 @@ def _target_sheet(wb, fm: _Formats, name: str, table: pd.DataFrame, info, tag: s
     regions = grids["point"]
     fmt = number_format(info.target, info.unit)
     ws = wb.add_worksheet(name)
-    ws.write(0, 0, _("{target}: selected model {model}; unit: {unit}", target=label(info.target), model=info.model,
-                     unit=_(info.unit)), fm.title)
+    ws.write(0, 0, _("{target}: selected model {model}; unit: {unit}", target=info.target,
+                     target_label=label(info.target), model=info.model, unit=_(info.unit)), fm.title)
     width = 3 + len(blocks) * len(years)
     if caveat:
         ws.merge_range(1, 0, 1, max(width - 1, 8), f"{_('Caveat')}: {caveat}", fm.caveat)
@@ -284,7 +284,7 @@ def _accuracy(wb, fm: _Formats, accuracy: pd.DataFrame | None, targets: pd.DataF
     columns += [c for c in acc.columns if c not in columns and not c.startswith("_")]
     header = 3
     for c, col in enumerate(columns):
-        ws.write(header, c, col if col in ("mae", "rmse", "mase", "n") else label(col), fm.header)
+        ws.write(header, c, shown_name(col) if col not in ("mae", "rmse", "mase", "n") else col, fm.header)
     for i, rec in enumerate(acc[columns].itertuples(index=False)):
         bold = rec[columns.index("selected")] == "selected"
         for c, (col, value) in enumerate(zip(columns, rec)):
@@ -374,7 +374,7 @@ def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy:
                         suffixes=["" if p["main"] else f" {p['tag']}%" for p in plan])
     for p, name in zip(plan, names):
         p["sheet"] = name
-    listing = [(p["sheet"], f"{label(p['target'])}: " + (_("point forecast and {tag} % interval", tag=p["tag"])
+    listing = [(p["sheet"], f"{shown_name(p['target'])}: " + (_("point forecast and {tag} % interval", tag=p["tag"])
                                                           if p["tag"] else _("point forecast"))
                 + _(" by region and year")) for p in plan]
     listing += [(_("notes"), _("definitions, units, intervals, break years, data gaps")),

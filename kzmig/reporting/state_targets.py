@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kzmig.reporting.i18n import N_, _, label
+from kzmig.reporting.i18n import N_, _, current, label
 
 SHEET = "Государственные цели"
 SECTION = N_("Государственные цели / State targets")
@@ -45,7 +45,7 @@ NOTE = N_("Sparse national series published by ministries and the BNS and quoted
 
 def reason_text(reason: str) -> str:
     """Why a target has no probability, in the current language (the feasibility study's reasons)."""
-    if str(reason).startswith("too few points"):
+    if str(reason).startswith("too few points") and current() != "en":
         return _("too few published points")
     return _(str(reason))
 
