@@ -98,23 +98,57 @@ def N_(message: str) -> str:
 # --------------------------------------------------------------------------------------------- labels
 
 @lru_cache(maxsize=None)
-def _label_table() -> tuple[dict[str, dict[str, str]], list[tuple[str, dict[str, str]]]]:
+def _label_table() -> tuple[dict[str, dict[str, str]], list[tuple[str, dict[str, str]]], dict[str, dict[str, str]]]:
     names: dict[str, dict[str, str]] = {}
     parts: list[tuple[str, dict[str, str]]] = []
+    stems: dict[str, dict[str, str]] = {}
     with (_files() / "labels.csv").open(encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            entry = {"ru": row["ru"], "en": row["en"]}
+            entry = {"ru": row["ru"], "en": row["en"], "short_ru": row.get("short_ru") or ""}
             if row["kind"] == "part":
                 parts.append((row["name"], entry))
+            elif row["kind"] == "stem":
+                stems[row["name"]] = entry
             else:
                 names[row["name"]] = entry
     parts.sort(key=lambda p: -len(p[0]))  # the longest part first: "_to_non_cis" before "_to_..."
-    return names, parts
+    return names, parts, stems
 
 
 def label_names() -> dict[str, dict[str, str]]:
     """Name -> {"ru", "en"} of every whole name in the label table (not the parts)."""
     return dict(_label_table()[0])
+
+
+def _split(key: str) -> tuple[str, list[dict[str, str]]] | None:
+    """``(base, [part entries])`` of a compound name, or None."""
+    names, parts, _stems = _label_table()
+    for base in sorted(names, key=len, reverse=True):
+        if key.startswith(base + "_"):
+            rest, found = key[len(base):], []
+            while rest:
+                part = next(((p, e) for p, e in parts if rest.startswith(p)), None)
+                if part is None:
+                    break
+                found.append(part[1])
+                rest = rest[len(part[0]):]
+            if not rest and found:
+                return base, found
+    return None
+
+
+def sheet_label(name: str) -> str | None:
+    """The Russian sheet name of a variable from the short-name table (``short_ru`` of ``labels.csv``):
+    a whole name's short form, or a compound's stem and its parts' short forms
+    (``external_departures_specialty_technical`` -> ``"Выб. техн. спец."``); None when the table has none."""
+    names, _parts, stems = _label_table()
+    key = str(name)
+    if key in names and names[key]["short_ru"]:
+        return names[key]["short_ru"]
+    split = _split(key)
+    if split is None or split[0] not in stems or not all(p["short_ru"] for p in split[1]):
+        return None
+    return " ".join([stems[split[0]]["short_ru"], *(p["short_ru"] for p in split[1])])
 
 
 _LAG = re.compile(r"^(?P<base>.+)_lag(?P<k>\d+)$")
@@ -130,7 +164,7 @@ def label(name: str, lang: str | None = None) -> str:
     raw identifier never reaches a reader (and a test of the labels finds it).
     """
     lang = lang or current()
-    names, parts = _label_table()
+    names, parts, _stems = _label_table()
     key = str(name)
     if key in names:
         return names[key][lang] or names[key]["en"]

@@ -45,7 +45,7 @@ import xlsxwriter
 from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL
-from kzmig.reporting.i18n import N_, _, label, shown_name
+from kzmig.reporting.i18n import N_, _, current, label, sheet_label, shown_name
 from kzmig.reporting.planning import KEY_COLUMNS, number_format, vintage_text
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,17 @@ def short_label(target: str) -> str:
         if target.startswith(prefix):
             return (short + target[len(prefix):]).replace("_", " ").strip()
     return target
+
+
+def sheet_text(target: str, suffix: str = "") -> str:
+    """The sheet label of a target: in Russian its short name from the short-name table
+    (:func:`kzmig.reporting.i18n.sheet_label`); in English the target's name, or :func:`short_label`
+    when the name and ``suffix`` exceed Excel's 31 characters."""
+    if current() != "en":
+        short = sheet_label(target)
+        if short:
+            return short
+    return target if len(target + suffix) <= 31 else short_label(target)
 
 
 def sheet_names(labels: Sequence[str], *, reserved: Sequence[str] = RESERVED, suffixes: Sequence[str] = ()
@@ -369,8 +380,7 @@ def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy:
                  for tag in tags if tag != main]
     suffix = lambda p: "" if p["main"] else f" {p['tag']}%"  # noqa: E731
     reserved = [_(r) for r in RESERVED] + [name for name, _w, _f in extra_sheets]
-    names = sheet_names([p["target"] if len(p["target"] + suffix(p)) <= 31 else short_label(p["target"])
-                         for p in plan], reserved=reserved,
+    names = sheet_names([sheet_text(p["target"], suffix(p)) for p in plan], reserved=reserved,
                         suffixes=["" if p["main"] else f" {p['tag']}%" for p in plan])
     for p, name in zip(plan, names):
         p["sheet"] = name

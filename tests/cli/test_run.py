@@ -161,15 +161,17 @@ def test_workbook_numbers_equal_the_long_tables(run):
     wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")
     assert wb.sheetnames[:2] == ["Титульный лист", "Примечания"] and "Точность" in wb.sheetnames
     sheets = [s for s in wb.sheetnames if s not in ("Титульный лист", "Примечания", "Точность")]
-    assert {"net_migration", "net_migration 95%", "population", "external_departures"} <= set(sheets)
+    # Russian sheet names from the short-name table (kzmig/reporting/labels.csv, short_ru)
+    assert {"Сальдо миграции", "Сальдо миграции 95%", "Население", "Выбывшие за рубеж"} <= set(sheets)
     checked = 0
-    for name in ("net_migration", "population", "net_migration 95%"):
+    target_of = {"Сальдо миграции": "net_migration", "Население": "population", "Сальдо миграции 95%": "net_migration"}
+    for name in ("Сальдо миграции", "Население", "Сальдо миграции 95%"):
         ws = wb[name]
         rows = [[c.value for c in r] for r in ws.iter_rows()]
         head_i = next(i for i, r in enumerate(rows) if r[:3] == ["Код региона", "Регион", "Region"])
         header, body = rows[head_i], rows[head_i + 1:]
         titles = rows[head_i - 1]
-        target = name.split(" ")[0]
+        target = target_of[name]
         level = 0.95 if name.endswith("95%") else 0.8
         sub = fc.loc[(fc["target"] == target) & np.isclose(fc["level"], level)]
         body = [r for r in body if r[0]]
@@ -229,7 +231,7 @@ def test_specialists_say_they_are_composition_based(run):
     sp = pd.read_csv(run / "specialists" / "specialist_forecasts.csv")
     assert set(sp["method"]) == {"composition"} and sp["caveat"].str.contains("composition").all()
     wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx", read_only=True)
-    tech = "dep spec technical"  # the sheet of external_departures_specialty_technical (too long for Excel)
+    tech = "Выб. техн. спец."  # the sheet of external_departures_specialty_technical (short-name table)
     text = " ".join(str(c) for r in wb[tech].iter_rows(max_row=4, values_only=True) for c in r if c)
     assert "оценка по структуре" in text
 

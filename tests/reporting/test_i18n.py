@@ -78,7 +78,7 @@ def test_labels_of_whole_compound_and_lagged_names():
     assert label("external_arrivals_from_cis", "en") == "External arrivals: from CIS countries"
     assert label("no_such_name_here", "ru") == "no such name here"  # never a raw identifier
     table = pd.read_csv(PACKAGE / "labels.csv")
-    assert table["name"].is_unique
+    assert not table.duplicated(["name", "kind"]).any()
     assert table[["ru", "en"]].notna().all().all()
 
 
@@ -125,3 +125,25 @@ def test_russian_charts_have_no_raw_variable_names(forecasts, accuracy, history)
     assert not raw, raw
     english = {"history", "year", "persons", "break year", "horizon (years ahead)"}
     assert not english & set(texts)
+
+
+def test_russian_sheet_names_from_the_short_name_table():
+    """Every target of the baseline run gets a whole short name: unique, at most 31 characters with the
+    " 95%" suffix, never cut (the name is the short form itself)."""
+    from kzmig.reporting.planning_workbook import sheet_names, sheet_text
+
+    cats = {"specialty": ("agricultural", "architecture_construction", "economic", "legal", "medical", "other",
+                          "pedagogical", "technical"),
+            "education": ("higher", "secondary_vocational", "general_secondary", "basic_secondary")}
+    targets = ["net_migration", "net_migration_rate_per_1000", "interregional_net", "external_net", "population",
+               "external_arrivals", "external_departures", "external_arrivals_from_cis",
+               "external_arrivals_from_non_cis", "external_departures_to_cis", "external_departures_to_non_cis"]
+    targets += [f"external_departures_{d}_{c}" for d, cs in cats.items() for c in cs]
+    with using("ru"):
+        labels = [sheet_text(t, " 95%") for t in targets]
+        assert sheet_text("external_departures_specialty_technical") == "Выб. техн. спец."
+        names = sheet_names(labels + labels, suffixes=[""] * len(labels) + [" 95%"] * len(labels))
+    assert len({n.lower() for n in names}) == len(names)
+    assert all(len(n) <= 31 for n in names)
+    assert names[:len(labels)] == labels and names[len(labels):] == [f"{x} 95%" for x in labels]
+    assert not any(SNAKE.search(n) for n in names)
