@@ -220,14 +220,16 @@ def planning_part(cfg: RunConfig, parts: Mapping[str, StudyResult], observations
 
     forecasts = run_forecasts(parts)
     consistency = national_consistency(forecasts)
+    scenario = getattr(cfg, "scenario", None) or {}
     shifted = {name: [r for sh in block.shifts for r in (sh.regions if sh.regions != "all" else ())]
-               for name, block in cfg.scenario.items()}
+               for name, block in scenario.items()}
     brief = brief_table(parts, forecasts, history_table(parts), shifted=shifted,
-                        scenario_model=(cfg.scenarios.outcome, cfg.scenarios.model) if cfg.scenario else None)
+                        scenario_model=(cfg.scenarios.outcome, cfg.scenarios.model) if scenario else None)
     tables = {"national_consistency": consistency} if len(consistency) else {}
     tables["brief"] = brief
     if observations is not None:
         tables["data_coverage"] = data_coverage(observations)
-    shifts = {name: [sh.model_dump(mode="json") for sh in block.shifts] for name, block in cfg.scenario.items()}
+    shifts = {name: [sh.model_dump(mode="json") for sh in block.shifts] for name, block in scenario.items()}
+    lang = getattr(getattr(cfg, "run", None), "lang", None)
     return StudyResult(study="planning", name=cfg.name, tables=tables,
-                       metadata={"lang": cfg.run.lang, "scenario_shifts": shifts})
+                       metadata={**({"lang": lang} if lang else {}), "scenario_shifts": shifts})
