@@ -20,19 +20,19 @@ VERDICTS = (N_("met"), N_("on track"), N_("needs faster growth than ever observe
 NOT_MEASURABLE = N_("no measurable effect: not distinguishable from zero at 95 %")
 
 
-def interval(lower: float, upper: float, digits: int = 0, *, level: float = 0.95) -> str:
+def interval(lower: float, upper: float, digits: int = 0, *, level: float = 0.95, sign: bool = True) -> str:
     """``"95 %: −2 400 … +250"`` in the current language; ``""`` when a bound is missing."""
     if lower is None or upper is None or pd.isna(lower) or pd.isna(upper):
         return ""
     return _("{level} %: {lower} to {upper}", level=f"{round(100 * level, 6):g}",
-             lower=number(lower, digits, sign=True), upper=number(upper, digits, sign=True))
+             lower=number(lower, digits, sign=sign), upper=number(upper, digits, sign=sign))
 
 
 def with_interval(value: float, lower: float, upper: float, digits: int = 0, *, sign: bool = True,
                   level: float = 0.95) -> str:
     """``"+1 078 (95 %: … )"``: a number and its interval in brackets."""
     text = number(value, digits, sign=sign)
-    iv = interval(lower, upper, digits, level=level)
+    iv = interval(lower, upper, digits, level=level, sign=sign)
     return f"{text} ({iv})" if iv else text
 
 

@@ -200,11 +200,11 @@ def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figure
         regions = region_table(forecasts)
         if len(regions):
             first = int(forecasts.loc[forecasts["target"] == "net_migration", "year"].min())
-            blocks: list[Any] = [TableBlock(regions.rename(columns={"total": f"total_{first}"}), labels=True,
+            blocks: list[Any] = [TableBlock(regions, labels=True,
                                             caption=_("Net migration by region: sum of the point forecasts "
                                                       "{first}–{last} and the {last} forecast with its 95 % interval "
                                                       "(persons)", first=first, last=int(regions["year"].iloc[0])),
-                                            formats={f"total_{first}": fmt0, "point": fmt0, "lower": fmt0,
+                                            formats={"total": fmt0, "point": fmt0, "lower": fmt0,
                                                      "upper": fmt0})]
             if "overview_net_migration" in figures:
                 blocks.append(figure(figures["overview_net_migration"], alt=_("Net migration by region")))

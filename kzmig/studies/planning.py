@@ -223,7 +223,11 @@ def planning_part(cfg: RunConfig, parts: Mapping[str, StudyResult], observations
     scenario = getattr(cfg, "scenario", None) or {}
     shifted = {name: [r for sh in block.shifts for r in (sh.regions if sh.regions != "all" else ())]
                for name, block in scenario.items()}
-    brief = brief_table(parts, forecasts, history_table(parts), shifted=shifted,
+    history = history_table(parts)
+    if "population" not in history.columns and observations is not None:  # the published base of the change
+        pop = observations.loc[observations["variable"] == "population", ["region", "year", "value"]]
+        history = pop.rename(columns={"value": "population"})
+    brief = brief_table(parts, forecasts, history, shifted=shifted,
                         scenario_model=(cfg.scenarios.outcome, cfg.scenarios.model) if scenario else None)
     tables = {"national_consistency": consistency} if len(consistency) else {}
     tables["brief"] = brief
