@@ -24,13 +24,33 @@ SCHEDULER_OPT = typer.Option(None, "--scheduler", metavar="ADDRESS",
                                   "--backend dask; its workers need the same kzmig installed).")
 
 
+LANG_OPT = typer.Option(None, "--lang", metavar="ru|en",
+                        help="Language of the report, workbook and charts; default: the config's [run] lang, "
+                             "else Russian.")
+
+
+def _with_lang(cfg, lang: str | None):
+    """``cfg`` (a run config) with ``[run] lang`` replaced by ``--lang``."""
+    from kzmig.config.run_config import LANGUAGES, RunConfig
+    from kzmig.core.errors import ConfigError
+
+    if lang is None:
+        return cfg
+    if lang not in LANGUAGES:
+        raise ConfigError(f"--lang {lang!r}: choose one of {', '.join(LANGUAGES)}.")
+    if not isinstance(cfg, RunConfig):
+        raise ConfigError(f"--lang: only a planning run writes a report and a workbook; {cfg.path or 'this config'} "
+                          f"is a {type(cfg).__name__}.")
+    return cfg.model_copy(update={"run": cfg.run.model_copy(update={"lang": lang})})
+
+
 def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite: bool,
-         execution: dict | None = None) -> Path:
+         execution: dict | None = None, lang: str | None = None) -> Path:
     from kzmig.config import load_config, with_execution
     from kzmig.reporting import write
     from kzmig.studies import STUDIES
 
-    cfg = with_execution(load_config(config, kind=kind), execution or {})
+    cfg = _with_lang(with_execution(load_config(config, kind=kind), execution or {}), lang)
     name = cfg.name
     with run_folder(out, study=name, overwrite=overwrite) as run:
         with progress_display() as progress, run.step(kind), study_boundary(str(config)):
@@ -87,6 +107,7 @@ def run(
     backend: str | None = BACKEND_OPT,
     workers: int | None = WORKERS_OPT,
     scheduler: str | None = SCHEDULER_OPT,
+    lang: str | None = LANG_OPT,
 ) -> None:
     """Run a planning config: assessment, regression, forecasts, specialists, scenarios, targets,
     and the planning workbook, charts and report, into one run folder.
@@ -98,7 +119,7 @@ def run(
 
     config = _example_or_path(config, example)
     kind = detect_kind(read_toml(config)[0]) or "run"
-    _run(kind, config, out, data, overwrite, {"backend": backend, "workers": workers, "address": scheduler})
+    _run(kind, config, out, data, overwrite, {"backend": backend, "workers": workers, "address": scheduler}, lang)
 
 
 def _example_or_path(config: Path | None, example: str | None) -> Path:

@@ -49,12 +49,18 @@ from kzmig.features.data.regions import region_codes
 SHIFT_KINDS = ("relative", "absolute")
 
 
+#: languages of a run's report, workbook and charts (``[run] lang``, ``kzmig run --lang``)
+LANGUAGES = ("ru", "en")
+
+
 class RunBlock(ConfigModel):
-    """``[run]``: the run's name (a folder name), a description and an optional targets CSV."""
+    """``[run]``: the run's name (a folder name), a description, an optional targets CSV and the
+    language of its report, workbook and charts (``lang``: ``"ru"``, the default, or ``"en"``)."""
 
     name: SafeName
     description: str = ""
     targets: FilePath | None = None
+    lang: Literal[LANGUAGES] = "ru"  # type: ignore[valid-type]
 
 
 class Shift(ConfigModel):

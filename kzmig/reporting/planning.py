@@ -23,6 +23,7 @@ import pandas as pd
 from kzmig.core.atomic import atomic_write
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL, load_regions
+from kzmig.reporting.i18n import N_, _, label
 from kzmig.reporting.tables import csv_frame, with_names
 
 REQUIRED = ("target", "model", "region", "origin_year", "year", "point", "lower", "upper", "level", "selected")
@@ -202,7 +203,7 @@ def planning_targets(forecasts: pd.DataFrame, *, targets_order: Sequence[str] | 
         rate = is_rate(str(target), unit or None)
         rows.append({
             "target": str(target), "model": str(f["model"].iloc[0]),
-            "unit": unit or ("per 1,000 population" if rate else "persons"), "rate": rate,
+            "unit": unit or (N_("per 1,000 population") if rate else N_("persons")), "rate": rate,
             **{c: (_joined(f[c], ", ") if c in f else "") for c in ("interval", "reconciled", "method")},
             "levels": ", ".join(level_tag(v) for v in sorted(f["level"].dropna().unique())),
             "origin_year": int(f["origin_year"].max()), "first_year": int(f["year"].min()),
@@ -220,11 +221,12 @@ def vintage_text(vintage: Mapping[str, int] | str | None) -> str:
     if isinstance(vintage, str):
         return vintage
     if not vintage:
-        return "not recorded"
+        return _("not recorded")
     by_year: dict[int, list[str]] = {}
     for name, year in vintage.items():
         by_year.setdefault(int(year), []).append(str(name).replace("_", " "))
-    return "; ".join(f"{', '.join(names)} to {year}" for year, names in sorted(by_year.items(), reverse=True))
+    return "; ".join(_("{names} to {year}", names=", ".join(names), year=year)
+                     for year, names in sorted(by_year.items(), reverse=True))
 
 
 def _coverage(accuracy: pd.DataFrame | None, target: str, model: str) -> str:
@@ -233,18 +235,20 @@ def _coverage(accuracy: pd.DataFrame | None, target: str, model: str) -> str:
     a = accuracy.loc[(accuracy["target"] == target) & (accuracy["model"] == model)
                      & accuracy["region"].isin(["all_regions", "all_series"]) & (accuracy["horizon"] > 0)]
     cols = sorted((c for c in a.columns if re.fullmatch(r"coverage_[\d.]+", c)), key=lambda c: float(c[9:]))
-    found = [f"{c[9:]} % interval held the outcome in {a[c].mean():.0%}" for c in cols if a[c].notna().any()]
-    over = "all regions" if (a["region"] == "all_regions").any() else "the national series"
-    return (f" In the backtest ({over}, mean over horizons) the " + "; the ".join(found) + ".") if found else ""
+    found = [_("{level} % interval held the outcome in {share}", level=c[9:], share=f"{a[c].mean():.0%}")
+             for c in cols if a[c].notna().any()]
+    over = _("all regions") if (a["region"] == "all_regions").any() else _("the national series")
+    return _(" In the backtest ({over}, mean over horizons) the {found}.", over=over,
+             found=_("; the ").join(found)) if found else ""
 
 
 INTERVAL_MEANING = {
-    "conformal": "conformal: widened from the model's own backtest errors at each horizon",
-    "model": "model-based: from the model's error distribution",
-    "propagated": "propagated: the migration forecast's intervals carried through the population balance",
-    "none": "no interval: the model gives a point forecast only",
-    "composition": ("composition-based: quantiles of the forecast total times a share drawn from the spread of "
-                    "the observed years (Monte Carlo)"),
+    "conformal": N_("conformal: widened from the model's own backtest errors at each horizon"),
+    "model": N_("model-based: from the model's error distribution"),
+    "propagated": N_("propagated: the migration forecast's intervals carried through the population balance"),
+    "none": N_("no interval: the model gives a point forecast only"),
+    "composition": N_("composition-based: quantiles of the forecast total times a share drawn from the spread of "
+                      "the observed years (Monte Carlo)"),
 }
 
 
@@ -264,25 +268,28 @@ def planning_notes(targets: pd.DataFrame, accuracy: pd.DataFrame | None = None, 
     gaps : sequence of str
         Data gaps, one sentence each.
     """
-    notes = [("Variants", "point: the selected model's forecast (the median of its forecast distribution). "
-              "low_80 / high_80: the bounds of the 80 % interval: in 8 years of 10 the outcome should lie "
-              "between them; low_95 / high_95: the same for 95 %. Bounds are not scenarios and do not add up "
-              "over regions."),
-             ("Regions", "Regions follow the code order of the region registry; the national row "
-              "(Республика Казахстан) is last. Region borders are those of the forecast's data view.")]
+    notes = [(_("Variants"), _("point: the selected model's forecast (the median of its forecast distribution). "
+                               "low_80 / high_80: the bounds of the 80 % interval: in 8 years of 10 the outcome should "
+                               "lie between them; low_95 / high_95: the same for 95 %. Bounds are not scenarios and do "
+                               "not add up over regions.")),
+             (_("Regions"), _("Regions follow the code order of the region registry; the national row "
+                              "(Республика Казахстан) is last. Region borders are those of the forecast's data view."))]
     for t in targets.itertuples(index=False):
-        text = f"Unit: {t.unit}. Selected model: {t.model}; forecast from {t.origin_year} for {t.first_year}-{t.last_year}."
+        text = _("Unit: {unit}. Selected model: {model}; forecast from {origin} for {first}-{last}.", unit=_(t.unit),
+                 model=t.model, origin=t.origin_year, first=t.first_year, last=t.last_year)
         if t.levels:
-            meaning = "; ".join(INTERVAL_MEANING.get(s.strip(), s) for s in str(t.interval).split(",") if s.strip())
-            text += f" Intervals ({t.levels} %): {meaning or 'source not recorded'}."
+            meaning = "; ".join(_(INTERVAL_MEANING[s.strip()]) if s.strip() in INTERVAL_MEANING else s.strip()
+                                for s in str(t.interval).split(",") if s.strip())
+            text += _(" Intervals ({levels} %): {meaning}.", levels=t.levels,
+                      meaning=meaning or _("source not recorded"))
             text += _coverage(accuracy, t.target, t.model)
         if t.caveat:
-            text += f" Caveat: {t.caveat}."
-        notes.append((f"Target {t.target}", text))
+            text += f" {_('Caveat')}: {t.caveat}."
+        notes.append((_("Target {target}", target=t.target, target_label=label(t.target)), text))
     if breaks:
-        notes.append(("Break years", breaks))
+        notes.append((_("Break years"), breaks))
     if gaps:
-        notes.append(("Data gaps", " ".join(str(g) for g in gaps)))
+        notes.append((_("Data gaps"), " ".join(str(g) for g in gaps)))
     return notes
 
 

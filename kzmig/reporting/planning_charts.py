@@ -22,15 +22,20 @@ from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL, load_regions
 from kzmig.forecast.engine.distribution import row_scales, z_value
+from kzmig.reporting.i18n import N_, _, current, label, region_name, region_short
 from kzmig.reporting.planning import is_rate, level_tag, region_order, selected_rows
 
 BAND_COLOUR = "#2171b5"
 BAND_ALPHA = {0.5: 0.45, 0.8: 0.28, 0.95: 0.14}
 SCENARIO_STYLES = ("--", "-.", ":", (0, (5, 1, 1, 1)))
+#: marks of the accuracy chart's legend and its aggregates (the catalogue translates them)
+TAGS = (N_("selected"), N_("reference"), N_("all_regions"), N_("all_series"))
 
 
 def _names() -> pd.Series:
-    return load_regions().set_index("region")["name_en"]
+    """Region code -> its name in the current language (English outside a run)."""
+    codes = load_regions()["region"].astype(str)
+    return pd.Series({c: region_short(c) for c in codes})
 
 
 def _target_rows(forecasts: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -62,21 +67,21 @@ def _draw(ax, hist: pd.DataFrame, bands: pd.DataFrame, points: pd.DataFrame, mod
           break_years: Sequence[int] = (), scenarios: pd.DataFrame | None = None) -> None:
     """History, break years, bands (widest first), the point path and scenario lines on one axes."""
     if len(hist):
-        ax.plot(hist["year"], hist["value"], color="black", lw=1.3, label="history")
+        ax.plot(hist["year"], hist["value"], color="black", lw=1.3, label=_("history"))
     for i, year in enumerate(sorted(set(int(y) for y in break_years))):
-        ax.axvline(year, color="grey", ls=":", lw=1.0, label="break year" if i == 0 else None)
+        ax.axvline(year, color="grey", ls=":", lw=1.0, label=_("break year") if i == 0 else None)
     for lv in sorted(bands["level"].unique(), reverse=True):
         b = bands.loc[bands["level"] == lv].sort_values("year")
         ax.fill_between(b["year"].to_numpy(dtype=float), b["lower"].to_numpy(dtype=float),
                         b["upper"].to_numpy(dtype=float), color=BAND_COLOUR, alpha=BAND_ALPHA.get(round(lv, 3), 0.2),
                         lw=0, label=f"{level_tag(lv)}%")
-    ax.plot(points["year"], points["point"], color=BAND_COLOUR, lw=2.0, label=f"{model} (selected)")
+    ax.plot(points["year"], points["point"], color=BAND_COLOUR, lw=2.0, label=_("{model} (selected)", model=model))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, never 2026.5
     if scenarios is not None:
         for i, (name, s) in enumerate(scenarios.groupby("scenario", sort=True)):
             s = s.sort_values("year")
             ax.plot(s["year"], s["point"], ls=SCENARIO_STYLES[i % len(SCENARIO_STYLES)], lw=1.3,
-                    label=f"scenario: {name}")
+                    label=_("scenario: {name}", name=label(str(name))))
 
 
 def _history(history: pd.DataFrame | None, target: str, region: str) -> pd.DataFrame:
@@ -100,7 +105,7 @@ def _panel(ax, history, sel, bands, target, region, breaks, scenarios=None) -> N
 
 
 def _unit(target: str) -> str:
-    return "per 1,000 population" if is_rate(target) else "persons"
+    return _("per 1,000 population") if is_rate(target) else _("persons")
 
 
 def plot_fan(history: pd.DataFrame | None, forecasts: pd.DataFrame, target: str, region: str, *,
@@ -144,8 +149,9 @@ def plot_fan(history: pd.DataFrame | None, forecasts: pd.DataFrame, target: str,
     ax = fig.subplots()
     _panel(ax, history, sel, fan_bands(sel.loc[sel["region"] == region], band_50=band_50), target, region, breaks, sc)
     reg = load_regions().set_index("region")
-    ax.set_title(f"{target}: {reg.at[region, 'name_en']} / {reg.at[region, 'name_ru']}")
-    ax.set_xlabel("year")
+    ax.set_title(_("{target}: {name_en} / {name_ru}", target=target, target_label=label(target),
+                   name_en=reg.at[region, "name_en"], name_ru=reg.at[region, "name_ru"], name=region_name(region)))
+    ax.set_xlabel(_("year"))
     ax.set_ylabel(_unit(target))
     ax.legend(fontsize=8, loc="best")
     return fig
@@ -183,7 +189,8 @@ def plot_overview(history: pd.DataFrame | None, forecasts: pd.DataFrame, target:
         ax.set_visible(False)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     _legend(fig, visible)
-    fig.suptitle(f"{target}: history and forecast of the selected model ({sel['model'].iloc[0]})", fontsize=11)
+    fig.suptitle(_("{target}: history and forecast of the selected model ({model})", target=target,
+                   target_label=label(target), model=sel["model"].iloc[0]), fontsize=11)
     fig.tight_layout(rect=(0, 0, 0.9, 0.97))
     return fig
 
@@ -222,14 +229,16 @@ def plot_accuracy(accuracy: pd.DataFrame, target: str, *, selected: str, metric:
         tags = [t for t, on in (("selected", model == selected), ("reference", model == reference)) if on]
         style = {"lw": 3.0, "color": "#cb181d", "zorder": 3} if model == selected else \
             {"lw": 1.6, "color": "black", "ls": "--"} if model == reference else {"lw": 1.2, "alpha": 0.8}
-        ax.plot(g["horizon"], g[metric], marker="o", ms=3, label=f"{model} ({', '.join(tags)})" if tags else model,
-                **style)
+        ax.plot(g["horizon"], g[metric], marker="o", ms=3,
+                label=f"{model} ({', '.join(_(t) for t in tags)})" if tags else model, **style)
     if metric == "mase":
         ax.axhline(1.0, color="grey", lw=0.8, label="MASE = 1")
     ax.set_xticks(sorted(int(h) for h in a["horizon"].unique()))
-    ax.set_xlabel("horizon (years ahead)")
-    ax.set_ylabel(metric)
-    ax.set_title(f"{target}: backtest {metric} by horizon ({region})")
+    ax.set_xlabel(_("horizon (years ahead)"))
+    shown = metric if current() == "en" else metric.upper()
+    ax.set_ylabel(shown)
+    ax.set_title(_("{target}: backtest {metric} by horizon ({region})", target=target, target_label=label(target),
+                   metric=shown, region=region, region_label=_(region)))
     ax.legend(fontsize=8)
     return fig
 
@@ -264,6 +273,7 @@ def plot_population(history: pd.DataFrame | None, forecasts: pd.DataFrame, *, ta
     for ax in panels:
         ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     _legend(fig, panels[:1])
-    fig.suptitle(f"{target}: history and projection ({sel['model'].iloc[0]})", fontsize=11)
+    fig.suptitle(_("{target}: history and projection ({model})", target=target, target_label=label(target),
+                   model=sel["model"].iloc[0]), fontsize=11)
     fig.tight_layout(rect=(0, 0, 0.9, 0.97))
     return fig

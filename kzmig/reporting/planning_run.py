@@ -6,7 +6,12 @@
   of every target by region and year with its 80/95 % variants;
 * ``charts/*.png``: a fan chart per target and region, a small-multiples overview per target,
   backtest accuracy per target, the population projection;
-* ``report.html``: the headline tables and charts of every part.
+* ``report.html``: the brief (one sentence per message with its number and interval, from the
+  ``brief`` table of the planning part), a section per topic, and the full tables (coefficients,
+  every model's accuracy) in a technical appendix.
+
+Everything is written in the run's language (``[run] lang``, ``kzmig run --lang``; Russian by
+default), through the catalogue and label table of :mod:`kzmig.reporting.i18n`.
 
 The run id and creation time (a :class:`~kzmig.core.runs.RunStamp`) appear on the workbook's
 cover and in the report; every table is otherwise a function of the config and the data.
@@ -19,21 +24,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from kzmig.core.runs import RunStamp
 from kzmig.features.data.regions import NATIONAL
 from kzmig.reporting.charts import CAVEAT_COLOUR, add_footnote
 from kzmig.reporting.accounts_sheet import SHEET as CONSISTENCY_SHEET
 from kzmig.reporting.accounts_sheet import SECTION as ACCOUNT_SECTION
 from kzmig.reporting.accounts_sheet import account_blocks, write_consistency_sheet
+from kzmig.reporting.brief import brief_sentences, coverage_statements, descriptions_of, effect_flag, sign_note
+from kzmig.reporting.i18n import N_, _, current, label, percent, region_name, using
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
-from kzmig.reporting.planning_workbook import write_planning_workbook
+from kzmig.reporting.planning_workbook import _held_text, write_planning_workbook
 from kzmig.reporting.report import FigureBlock, TableBlock, write_report
 from kzmig.reporting.state_targets import SECTION as STATE_SECTION
 from kzmig.reporting.state_targets import SHEET as STATE_SHEET
 from kzmig.reporting.state_targets import report_blocks, target_charts, write_state_targets_sheet
 from kzmig.studies.accounts import coverage_labels
 from kzmig.studies.base import StudyResult
+from kzmig.studies.brief import factor_table
 from kzmig.studies.planning import (
     BREAKS,
     GAPS,
@@ -41,11 +51,12 @@ from kzmig.studies.planning import (
     METHOD,
     breaks_table,
     chosen_models,
-    coverage_caveats,
+    POOR_COVERAGE_TEXT,
     forecast_parts_table,
     history_table,
     honest_accuracy,
     national_consistency,
+    poor_coverage,
     run_forecasts,
     scenario_lines,
 )
@@ -57,6 +68,40 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: section headings of the report, in order (the catalogue translates them)
+SECTIONS = {"brief": N_("Key messages"), "regions": N_("Regions: net migration"),
+            "population": N_("Population"), "external": N_("External flows and specialists"),
+            "scenarios": N_("Scenarios"), "gaps": N_("What the data could not answer"),
+            "appendix": N_("Technical appendix")}
+BRIEF_NOTE = N_("Generated from this run's tables. Each number is given with its 95 % prediction interval "
+                "(state targets: a 90 % interval of the probability); an effect whose 95 % interval holds zero "
+                "is flagged as not distinguishable from zero and is not a finding.")
+TREND_TYPES = (N_("stable inflow"), N_("weakening inflow"), N_("emerging inflow"), N_("emerging outflow"),
+               N_("weakening outflow"), N_("intensifying outflow"))
+GROUP_TEXTS = (N_("growth from natural increase and net in-migration"),
+               N_("growth from natural increase, net out-migration appearing"),
+               N_("growth from natural increase, net out-migration intensifying"),
+               N_("population decline: out-migration exceeds natural increase"),
+               N_("population decline: out-migration exceeds natural increase (with natural decrease)"),
+               N_("growth from net in-migration only (natural decrease)"),
+               N_("growth from natural increase, net out-migration over the period, balance back to >= 0 by the end"),
+               N_("growth from natural increase, net out-migration easing"),
+               N_("growth from natural increase, net in-migration emerging (rate < 0 at the start, >= 0 at the end; "
+                  "group 1 read from the end rate)"))
+
+
+def caveat_text(caveat: str) -> str:
+    """A forecast's caveat in the current language: the composition-based estimate's (with the years of its
+    shares) or a caveat the catalogue holds; others as written."""
+    if not caveat:
+        return ""
+    m = re.search(r"composition-based estimate: .*? share observed in (.+?)(?: \(|;)", caveat)
+    if m and current() != "en":
+        return _("composition-based estimate from the share of each group observed in {years}; not a forecast of "
+                 "an observed series", years=m.group(1))
+    return _(caveat)
+
+
 def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Renderer) -> dict:
     published = parts["planning"].tables.get("forecasts_coherent") if "planning" in parts else None
     moved = set(published["target"]) if published is not None else set()  # the study's own chart is pre-account
@@ -64,18 +109,19 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Rend
                if k.startswith("forecast_") and k.removeprefix("forecast_") not in moved}
     figures = {}
     lines = scenario_lines(parts)
+    lang_en = _("Caveat") == "Caveat"
     for t in targets.itertuples(index=False):
         brk = breaks.loc[breaks["target"] == t.target] if len(breaks) else None
         regions = sorted(set(forecasts.loc[forecasts["target"] == t.target, "region"]))
         if t.target == "population":
             figures["population"] = plot_population(history, forecasts)
-        elif len(regions) > 1:  # the forecasting study declared it already: drawn once for both places
-            figures[f"overview_{t.target}"] = (renderer.figure(studied[t.target]) if t.target in studied
+        elif len(regions) > 1:  # the forecasting study's English chart serves an English report only
+            figures[f"overview_{t.target}"] = (renderer.figure(studied[t.target]) if t.target in studied and lang_en
                                                else plot_overview(history, forecasts, t.target, breaks=brk))
         for region in regions:
             fig = plot_fan(history, forecasts, t.target, region, breaks=brk, scenarios=lines)
             if t.caveat:  # composition-based estimates say so on the chart itself
-                add_footnote(fig, f"Caveat: {t.caveat}", color=CAVEAT_COLOUR)
+                add_footnote(fig, f"{_('Caveat')}: {t.caveat}", color=CAVEAT_COLOUR)
             figures[f"fan_{t.target}_{region}"] = fig
         acc = accuracy.loc[accuracy["target"] == t.target] if len(accuracy) else accuracy
         if len(acc):
@@ -101,80 +147,193 @@ def label_coverage(figures: Mapping[str, Any], held: Mapping[str, Mapping[str, s
                 measured = held.get(target, {}).get(label[:-1], "") if target else ""
                 text.set_text(f"{label} (backtest: {measured.split(' / backtest: ', 1)[-1]})" if measured
                               else f"{label} (not backtested)")
+def _labelled(frame: pd.DataFrame, columns=("target", "term", "indicator")) -> pd.DataFrame:
+    """Values of name columns shown as labels (``net_migration`` -> «Сальдо миграции»)."""
+    out = frame.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].map(lambda v: label(v) if isinstance(v, str) else v)
+    return out
+
+
+def _translated(frame: pd.DataFrame, columns=("type", "group_label", "verdict")) -> pd.DataFrame:
+    out = frame.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].map(lambda v: _(v) if isinstance(v, str) else v)
+    return out
+
+
+def region_table(forecasts: pd.DataFrame, target: str = "net_migration", level: float = 0.95) -> pd.DataFrame:
+    """Per region: the sum of the point forecasts of ``target`` over the forecast years, and the last
+    year's point with its ``level`` interval (``region, total, year, point, lower, upper``), largest first."""
+    f = forecasts.loc[(forecasts["target"] == target) & forecasts["selected"].astype(bool)
+                      & (forecasts["region"] != NATIONAL)]
+    if f.empty:
+        return pd.DataFrame()
+    last = int(f["year"].max())
+    total = f.drop_duplicates(["region", "year"]).groupby("region")["point"].sum().rename("total")
+    y = f.loc[(f["year"] == last) & (f["level"].round(6) == round(level, 6)), ["region", "point", "lower", "upper"]]
+    out = y.merge(total.reset_index(), on="region").assign(year=last)
+    return out[["region", "total", "year", "point", "lower", "upper"]].sort_values("total", ascending=False)
+
+
+def scenario_effect_table(brief: pd.DataFrame, descriptions: dict) -> pd.DataFrame:
+    """The scenario rows of the brief as a table for people: scenario, region, year, effect, its 95 %
+    bounds and the flag (no ranking: regions in the order of the scenario's shifts)."""
+    s = brief.loc[brief["topic"] == "scenario"] if brief is not None and len(brief) else pd.DataFrame()
+    if s.empty:
+        return pd.DataFrame()
+    return pd.DataFrame({"scenario": [descriptions.get(g, g) for g in s["group"]], "region": s["subject"].to_numpy(),
+                         "year": s["year"].astype(int).to_numpy(), "effect": s["value"].to_numpy(float),
+                         "effect_lower_95": s["lower"].to_numpy(float), "effect_upper_95": s["upper"].to_numpy(float),
+                         "finding": [effect_flag(z) or _("distinguishable from zero") for z in s["spans_zero"]]})
+
+
+def _coefficients(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
+    """Every model's terms of the first covariance with the 95 % interval, the flag and the sign note."""
+    reg = parts["regression"].tables
+    coef = reg["coefficients"]
+    coef = coef.loc[coef["requested_cov"] == coef["requested_cov"].iloc[0]]
+    frames = []
+    for (target, model), _g in coef.groupby(["target", "model"], sort=False):
+        f = factor_table(coef, reg.get("wild_bootstrap"), target=target, model=model)
+        frames.append(f.assign(target=target, model=model))
+    if not frames:
+        return pd.DataFrame()
+    f = pd.concat(frames, ignore_index=True)
+    return pd.DataFrame({"target": f["target"], "model": f["model"], "term": f["term"], "estimate": f["estimate"],
+                         "ci95_lower": f["lower"], "ci95_upper": f["upper"],
+                         "finding": [effect_flag(z) or _("distinguishable from zero") for z in f["spans_zero"]],
+                         "sign_note": [sign_note(t, a, e) for t, a, e in zip(f["term"], f["against_expected"],
+                                                                               f["expected_sign"])]})
 
 
 def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figures, notes_text,
-                     renderer: Renderer) -> list:
+                     renderer: Renderer, *, brief: pd.DataFrame | None = None, forecasts: pd.DataFrame | None = None,
+                     descriptions: dict | None = None) -> list:
     def figure(item, alt: str) -> FigureBlock:  # the PNG rendered once, for charts/ and the report
         return FigureBlock(renderer.figure(item), alt=alt, png=renderer.png(item))
 
+    descriptions = descriptions or {}
+    fmt0 = "{:,.0f}"
     sections = []
+    sentences = brief_sentences(brief, descriptions=descriptions) if brief is not None else []
+    sections.append((_(SECTIONS["brief"]), [sentences, _(BRIEF_NOTE)] if sentences else []))
+    if forecasts is not None and len(forecasts):
+        regions = region_table(forecasts)
+        if len(regions):
+            first = int(forecasts.loc[forecasts["target"] == "net_migration", "year"].min())
+            blocks: list[Any] = [TableBlock(regions, labels=True,
+                                            caption=_("Net migration by region: sum of the point forecasts "
+                                                      "{first}–{last} and the {last} forecast with its 95 % interval "
+                                                      "(persons)", first=first, last=int(regions["year"].iloc[0])),
+                                            formats={"total": fmt0, "point": fmt0, "lower": fmt0,
+                                                     "upper": fmt0})]
+            if "overview_net_migration" in figures:
+                blocks.append(figure(figures["overview_net_migration"], alt=_("Net migration by region")))
+            sections.append((_(SECTIONS["regions"]), blocks))
+    if "population" in figures:
+        sections.append((_(SECTIONS["population"]), [figure(figures["population"], alt=label("population"))]))
+    if "specialists" in parts:
+        sp = parts["specialists"].tables["specialist_forecasts"]
+        last = sp.loc[(sp["year"] == sp["year"].max()) & (sp["level"] == sp["level"].min()),
+                      ["target", "year", "point", "lower", "upper", "method", "share_years"]]
+        blocks = [_(parts["specialists"].metadata.get("caveat", "")) if parts["specialists"].metadata.get("caveat")
+                  else "", TableBlock(_labelled(last), labels=True, names=False, formats={c: fmt0 for c in (
+                      "point", "lower", "upper")}, caption=_("Departures of specialists in {year} ({pct} % interval)",
+                                                             year=int(sp["year"].max()), pct=int(100 * sp["level"].min())))]
+        blocks += [figure(figures[k], alt=label(k.removeprefix("fan_").removesuffix(f"_{NATIONAL}")))
+                   for k in figures if k.startswith("fan_external_") and k.endswith(f"_{NATIONAL}")
+                   and "_specialty_" not in k and "_education_" not in k]
+        sections.append((_(SECTIONS["external"]), [b for b in blocks if not isinstance(b, str) or b]))
+    if "scenarios" in parts:
+        table = scenario_effect_table(brief, descriptions)
+        blocks = [_("Effects are the scenario's change of net migration against the baseline, in persons, with "
+                    "their 95 % interval; an interval that holds zero means the data cannot tell the effect from no "
+                    "effect, whatever the point says. Regions are listed in the order of the scenario's shifts, not by "
+                    "size.")]
+        if len(table):
+            blocks.append(TableBlock(table, labels=True, caption=_("Scenario effects"),
+                                     formats={c: "{:+,.0f}" for c in ("effect", "effect_lower_95", "effect_upper_95")}))
+            target = str(parts["scenarios"].metadata.get("target", ""))
+            shown = list(dict.fromkeys(table["region"]))
+            blocks += [figure(figures[k], alt=f"{label(target)}: {region_name(r)}") for r in shown
+                       for k in [f"fan_{target}_{r}"] if k in figures]
+        sections.append((_(SECTIONS["scenarios"]), blocks))
+    sections.append((_(SECTIONS["gaps"]), list(notes_text)))
+
+    appendix: list[Any] = [_("The full tables behind the messages: the assessment, every regression term with its "
+                             "95 % interval, every model's backtest accuracy and the forecast charts.")]
     if "assessment" in parts:
         a = parts["assessment"].tables
         pop = a["population_change"]
         keep = [c for c in ("region", "growth_index", "natural_increase", "net_migration",
                             "net_migration_excl_skipped", "group", "group_label") if c in pop.columns]
         trends = a["migration_trends"].query("flow == 'total'")[["region", "start_rate", "end_rate", "type"]]
-        sections.append(("Headline of the assessment", [
-            parts["assessment"].metadata.get("convention", ""),
-            TableBlock(pop[keep], caption="Population change and stage 1 group (net migration without the break "
-                                          "years decides the group)",
-                       formats={c: "{:,.0f}" for c in ("natural_increase", "net_migration", "net_migration_excl_skipped")}),
-            TableBlock(trends, caption="Stage 3: net migration trend type (total flow)")]))
+        convention = parts["assessment"].metadata.get("convention", "")
+        appendix += [_(convention) if convention else "",
+                     TableBlock(_translated(pop[keep]), labels=True,
+                                caption=_("Population change and stage 1 group (net migration without the break years "
+                                          "decides the group)"),
+                                formats={c: fmt0 for c in ("natural_increase", "net_migration",
+                                                           "net_migration_excl_skipped")}),
+                     TableBlock(_translated(trends), labels=True, caption=_("Stage 3: net migration trend type "
+                                                                            "(total flow)"))]
     if "regression" in parts:
-        coef = parts["regression"].tables["coefficients"]
-        main = coef.loc[coef["requested_cov"] == coef["requested_cov"].iloc[0],
-                        ["target", "model", "term", "estimate", "std_error", "p_value"]]
-        blocks: list[Any] = [TableBlock(main, caption="Coefficients (first covariance of the study)")]
-        if "wild_bootstrap" in parts["regression"].tables and len(parts["regression"].tables["wild_bootstrap"]):
-            blocks.append(TableBlock(parts["regression"].tables["wild_bootstrap"],
-                                     caption="Wild cluster bootstrap (trust these with 17 regions)"))
-        sections.append(("Regression table", blocks))
-    sections.append(("Accuracy and chosen models", [
-        TableBlock(chosen_models(accuracy, targets), caption="Selected model per target: backtest MASE "
-                   "(mean over horizons) against the naive forecast; optimistic, since the selection saw these years"),
-        TableBlock(honest_accuracy(parts), caption="Honest accuracy: a model chosen at each origin from the errors "
-                   "known then (nested selection), against the baselines on the same cells; ratio of MASE with a 90 % "
-                   "bootstrap interval (a ratio below 1 beats the baseline)", names=False),
-        *[figure(f, alt=k) for k, f in figures.items() if k.startswith("accuracy_")]]))
-    sections.append(("Forecast charts", [figure(f, alt=k) for k, f in figures.items()
-                                         if k.startswith("overview_") or k == "population"
-                                         or (k.startswith("fan_") and k.endswith(f"_{NATIONAL}"))]))
-    if "specialists" in parts:
-        sp = parts["specialists"].tables["specialist_forecasts"]
-        last = sp.loc[(sp["year"] == sp["year"].max()) & (sp["level"] == sp["level"].min()),
-                      ["target", "year", "point", "lower", "upper", "method", "share_years"]]
-        blocks = [parts["specialists"].metadata.get("caveat", ""),
-                  TableBlock(last, caption=f"Departures of specialists in {int(sp['year'].max())} "
-                                           f"({int(100 * sp['level'].min())} % interval)", names=False)]
-        if "assessment" in parts:
-            blocks += [figure(f, alt=k) for k, f in parts["assessment"].figures.items() if k.startswith("external_")]
-        sections.append(("External flows and specialists", blocks))
-    extra = [TableBlock(parts[k].tables[t], caption=f"{k}: {t}") for k in ("scenarios", "targets")
-             if k in parts for t in parts[k].tables if t in ("scenario_summary", "target_probabilities")]
-    if "scenarios" in parts:  # baseline and scenarios side by side, where a scenario moves migrants
-        moved = parts["scenarios"].tables["scenario_summary"]
-        change = [c for c in moved.columns if c.endswith("_change")]
-        top = moved.assign(_m=moved[change].abs().max(axis=1)).nlargest(3, "_m")["region"] if change else []
-        target = str(parts["scenarios"].metadata.get("target", ""))
-        extra += [figure(figures[k], alt=k) for k in (f"fan_{target}_{r}" for r in top) if k in figures]
-    sections.append(("Scenarios and targets", extra or ["No scenario or target in this run."]))
-    sections.append(("What the data could not answer", list(notes_text)))
+        coef = _coefficients(parts)
+        if len(coef):
+            appendix.append(TableBlock(_labelled(coef), labels=True, caption=_(
+                "Regression terms with their 95 % interval (wild cluster bootstrap where the study ran one, else "
+                "normal): a term whose interval holds zero is not a finding; the sign column says where the sign "
+                "runs against the direction the method expects"), formats={c: "{:+.3f}" for c in (
+                    "estimate", "ci95_lower", "ci95_upper")}))
+    appendix += [
+        TableBlock(_labelled(chosen_models(accuracy, targets)), labels=True, caption=_(
+            "Selected model per target: backtest MASE (mean over horizons) against the naive forecast; optimistic, "
+            "since the selection saw these years"), formats={c: "{:.3f}" for c in ("mase_selected", "mase_naive")}),
+        TableBlock(_labelled(honest_accuracy(parts)), labels=True, names=False, caption=_(
+            "Honest accuracy: a model chosen at each origin from the errors known then (nested selection), against the "
+            "baselines on the same cells; ratio of MASE with a 90 % bootstrap interval (a ratio below 1 beats the "
+            "baseline)"), formats={c: "{:.0%}" for c in ("coverage_80", "coverage_95")} | {"mase_nested": "{:.3f}"}),
+        *[figure(f, alt=label(k.removeprefix("accuracy_"))) for k, f in figures.items() if k.startswith("accuracy_")],
+        *[figure(f, alt=label(k.removeprefix("overview_"))) for k, f in figures.items()
+          if k.startswith("overview_") and k != "overview_net_migration"],
+        *[figure(f, alt=label(k.removeprefix("fan_").removesuffix(f"_{NATIONAL}"))) for k, f in figures.items()
+          if k.startswith("fan_") and k.endswith(f"_{NATIONAL}") and not k.startswith("fan_external_")]]
+    sections.append((_(SECTIONS["appendix"]), [b for b in appendix if not isinstance(b, str) or b]))
     return sections
 
 
+def run_lang(result: RunResult) -> str:
+    """The language of a run's outputs: the planning part's ``lang``, else ``[run] lang`` of the
+    resolved config, else Russian."""
+    planning = result.parts.get("planning")
+    if planning is not None and planning.metadata.get("lang"):
+        return str(planning.metadata["lang"])
+    resolved = result.metadata.get("config", {}).get("resolved", {}) if isinstance(result.metadata, Mapping) else {}
+    return str(resolved.get("run", {}).get("lang") or "ru")
+
+
 def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, renderer: Renderer) -> list[Path]:
-    """Write the planning workbook and CSV, the charts and ``report.html`` of a run (module docstring)."""
+    """Write the planning workbook and CSV, the charts and ``report.html`` of a run (module docstring),
+    in the run's language (:func:`run_lang`)."""
+    with using(run_lang(result)):
+        return _write_planning(result, folder, stamp, renderer)
+
+
+def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, renderer: Renderer) -> list[Path]:
     folder, parts = Path(folder), result.parts
     forecasts = run_forecasts(parts)
     accuracy = forecast_parts_table(parts, "backtest_metrics")
     history, breaks = history_table(parts), breaks_table(parts)
     tables = planning_tables(forecasts)
     targets = planning_targets(forecasts)
+    planning = parts["planning"].tables if "planning" in parts else {}
     skipped = [w for p in parts.values() for w in p.warnings if "not forecast" in w]
-    gaps = list(GAPS) + skipped
-    caveats = coverage_caveats(targets, accuracy)
-    merged = {t.target: "; ".join(c for c in (t.caveat, caveats.get(t.target, "")) if c)
+    gaps = coverage_statements(planning.get("data_coverage")) + [_(g) for g in GAPS] + skipped
+    caveats = {t: _(POOR_COVERAGE_TEXT, share=percent(c)) for t, c in poor_coverage(targets, accuracy).items()}
+    merged = {t.target: "; ".join(c for c in (caveat_text(t.caveat), caveats.get(t.target, "")) if c)
               for t in targets.itertuples(index=False)}
     targets = targets.assign(caveat=targets["target"].map(merged))
     consistency = national_consistency(forecasts)
@@ -183,39 +342,56 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
     if len(consistency):
         last = consistency.iloc[-1]
         if consistency["difference"].abs().max() < 0.5:
-            gaps.append(f"One national balance: net migration {last['net_migration']:,.0f} in {int(last['year'])} = "
-                        f"external arrivals {last['external_arrivals']:,.0f} - departures "
-                        f"{last['external_departures']:,.0f}, reconciled in one account (planning/consistency.csv).")
+            gaps.append(_("One national balance: net migration {net} in {year} = external arrivals {arrivals} - "
+                          "departures {departures}, reconciled in one account (planning/consistency.csv).",
+                          net=f"{last['net_migration']:,.0f}", year=int(last["year"]),
+                          arrivals=f"{last['external_arrivals']:,.0f}", departures=f"{last['external_departures']:,.0f}"))
         else:
-            gaps.append(f"National net migration is forecast twice: as a series (net_migration: "
-                        f"{last['net_migration']:,.0f} in {int(last['year'])}) and as external arrivals minus departures "
-                        f"({last['arrivals_minus_departures']:,.0f}); the two models disagree "
-                        "(planning/national_consistency.csv) and neither is reconciled to the other.")
+            gaps.append(_("National net migration is forecast twice: as a series ({net} in {year}) and as external "
+                          "arrivals minus departures ({diff}); the two models disagree "
+                          "(planning/national_consistency.csv) and neither is reconciled to the other.",
+                          net=f"{last['net_migration']:,.0f}", year=int(last["year"]),
+                          diff=f"{last['arrivals_minus_departures']:,.0f}"))
     account_notes = list(planning.metadata.get("account_notes", [])) if planning is not None else []
     held = coverage_labels(account["interval_coverage"]) if "interval_coverage" in account else {}
     targets = targets.assign(held=[held.get(t, {}) for t in targets["target"]])
     # the published intervals' coverage (measured on the account's backtest) replaces the study's own figure
     own = accuracy.loc[~accuracy["target"].isin(held)] if len(accuracy) and "target" in accuracy else accuracy
-    notes = [(h, t + " Published intervals, coverage in the backtest: " + "; ".join(
-        f"{lv} %: {text}" for lv, text in held[h[7:]].items()) + "." if h.startswith("Target ") and held.get(h[7:])
-              else t) for h, t in planning_notes(targets, own, breaks=BREAKS, gaps=gaps)]
+    headings = {_("Target {target}", target=t, target_label=label(t)): t for t in targets["target"]}
+    notes = []
+    for heading, text in planning_notes(targets, own, breaks=_(BREAKS), gaps=gaps):
+        t = headings.get(heading)
+        if t is not None and held.get(t):
+            text += " " + _("Published intervals, coverage in the backtest:") + " " + "; ".join(
+                f"{lv} %: {_held_text(x)}" for lv, x in held[t].items()) + "."
+        notes.append((heading, text))
     if account_notes:
-        notes.append(("One account / Согласованность", " ".join(account_notes)))
+        notes.append((_("One account"), " ".join(account_notes)))
     vintage = result.metadata.get("data", {}).get("vintage", {})
     wanted = set(KEY_VARIABLES) | {t for t in targets["target"] if "_specialty_" not in t and "_education_" not in t}
-    meta = {"title": f"kzmig planning run {result.name}", "method": METHOD,
-            "vintage": {k: v for k, v in vintage.items() if k in wanted},
+    meta = {"title": _("kzmig planning run {name}", name=result.name), "method": _(METHOD),
+            "vintage": {label(k): v for k, v in vintage.items() if k in wanted},
             "run_id": stamp.run_id, **({"created_at": stamp.created_at} if stamp.created_at else {})}
+    brief = account.get("brief")
+    shifts = parts["planning"].metadata.get("scenario_shifts", {}) if "planning" in parts else {}
+    descriptions = descriptions_of(shifts) if shifts else \
+        dict(parts["scenarios"].metadata.get("scenarios", {})) if "scenarios" in parts else {}
 
     # the state targets part (issue 20): its own sheet, charts and report section
     state = parts["targets"].tables if "targets" in parts and "feasibility" in parts["targets"].tables else None
-    extra = () if state is None else ((STATE_SHEET, "state targets: latest value, required and observed growth, "
-                                       "probability, verdict", lambda wb, fm, run_id: write_state_targets_sheet(
-                                           wb, fm, state, run_id)),)
+    extra = () if state is None else ((STATE_SHEET, _("state targets: latest value, required and observed growth, "
+                                                      "probability, verdict"), lambda wb, fm, run_id:
+                                       write_state_targets_sheet(wb, fm, state, run_id)),)
     if "consistency" in account:  # the account (issue 18): every identity x year x region, interval coverage
-        extra += ((CONSISTENCY_SHEET, "тождества баланса миграции и охват интервалов / identities of the migration "
-                   "account and interval coverage", lambda wb, fm, run_id: write_consistency_sheet(
-                       wb, fm, account, run_id)),)
+        extra += ((CONSISTENCY_SHEET, _("identities of the migration account and interval coverage"),
+                   lambda wb, fm, run_id: write_consistency_sheet(wb, fm, account, run_id)),)
+    effects = scenario_effect_table(brief, descriptions) if brief is not None else pd.DataFrame()
+    if len(effects):
+        from kzmig.reporting.planning_workbook import write_scenario_sheet
+
+        extra = (*extra, (_("Scenarios"), _("scenario effects on net migration with their 95 % interval and whether "
+                                            "they are distinguishable from zero"),
+                          lambda wb, fm, run_id: write_scenario_sheet(wb, fm, effects, run_id)))
 
     (folder / "planning").mkdir(parents=True, exist_ok=True)
     written = [write_planning_workbook(folder / "planning" / "forecast_tables.xlsx", tables=tables, accuracy=accuracy,
@@ -228,13 +404,15 @@ def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rende
     (folder / "charts").mkdir(parents=True, exist_ok=True)
     renderer.render(figures.values())  # in parallel processes; then written one by one
     written += [renderer.write_png(fig, folder / "charts" / f"{name}.png") for name, fig in figures.items()]
-    sections = _report_sections(parts, targets, accuracy, figures, gaps, renderer)
+    sections = _report_sections(parts, targets, accuracy, figures, gaps, renderer, brief=brief, forecasts=forecasts,
+                                descriptions=descriptions)
     if account_notes or "consistency" in account:  # the account, before "What the data could not answer"
         sections.insert(len(sections) - 1, (ACCOUNT_SECTION, account_blocks(account, account_notes)))
     if state is not None:  # before "What the data could not answer"
         blocks = report_blocks(state, {})
         blocks += [FigureBlock(renderer.figure(f), alt=k, png=renderer.png(f)) for k, f in state_figures.items()]
-        sections.insert(len(sections) - 1, (STATE_SECTION, blocks))
-    written.append(write_report(folder / "report.html", sections, title=meta["title"], meta=meta))
+        sections.insert(len(sections) - 2, (_(STATE_SECTION), blocks))
+    written.append(write_report(folder / "report.html", sections, title=meta["title"], meta=meta,
+                                classes={0: "brief"}))
     logger.info("planning outputs of %s: %d files written to %s", result.name, len(written), folder)
     return [Path(p) for p in written]

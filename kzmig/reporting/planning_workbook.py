@@ -45,6 +45,7 @@ import xlsxwriter
 from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL
+from kzmig.reporting.i18n import N_, _, current, label, sheet_label, shown_name
 from kzmig.reporting.planning import KEY_COLUMNS, number_format, vintage_text
 from kzmig.reporting.tables import column_decimals, excel_format, row_digits
 
@@ -54,9 +55,9 @@ MAIN_LEVEL = "80"
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 RESERVED = ("cover", "notes", "accuracy")
 FIRST_DATA_ROW = 5  # 0-based: rows 0-4 are title, caveat, explanation, block titles, column headers
-NAME_COLUMNS = ("region", "Регион", "Region")
-CONTACT_FIELDS = ("Prepared by / Подготовил", "Department / Подразделение", "Phone / Телефон",
-                  "E-mail / Эл. почта", "Date / Дата")
+NAME_COLUMNS = (N_("region"), "Регион", "Region")
+CONTACT_FIELDS = (N_("Prepared by / Подготовил"), N_("Department / Подразделение"), N_("Phone / Телефон"),
+                  N_("E-mail / Эл. почта"), N_("Date / Дата"))
 AGGREGATES = ("all_regions", "all_regions_no_breaks", "all_series", "all_series_no_breaks")
 ACCURACY_ORDER = ("target", "model", "selected", "region", "horizon", "n", "mae", "rmse", "mase")
 
@@ -78,6 +79,17 @@ def short_label(target: str) -> str:
     return target
 
 
+def sheet_text(target: str, suffix: str = "") -> str:
+    """The sheet label of a target: in Russian its short name from the short-name table
+    (:func:`kzmig.reporting.i18n.sheet_label`); in English the target's name, or :func:`short_label`
+    when the name and ``suffix`` exceed Excel's 31 characters."""
+    if current() != "en":
+        short = sheet_label(target)
+        if short:
+            return short
+    return target if len(target + suffix) <= 31 else short_label(target)
+
+
 def sheet_names(labels: Sequence[str], *, reserved: Sequence[str] = RESERVED, suffixes: Sequence[str] = ()
                 ) -> list[str]:
     """Excel sheet names for ``labels``: forbidden characters replaced, cut to 31 characters, unique.
@@ -87,9 +99,9 @@ def sheet_names(labels: Sequence[str], *, reserved: Sequence[str] = RESERVED, su
     """
     used = {r.lower() for r in reserved}
     out = []
-    for i, label in enumerate(labels):
+    for i, text in enumerate(labels):
         suffix = suffixes[i] if suffixes else ""
-        base = re.sub(r"[\[\]:*?/\\']", "_", str(label))
+        base = re.sub(r"[\[\]:*?/\\']", "_", str(text))
         name, k = base[:31 - len(suffix)] + suffix, 2
         while name.lower() in used:
             tag = f"~{k}"
@@ -150,88 +162,99 @@ def _print_setup(ws, run_id: str, title: str, *, landscape: bool = True, repeat:
     ws.fit_to_pages(1, 0)
     if repeat is not None:
         ws.repeat_rows(*repeat)
-    ws.set_header(f"&L&8{_escape_hf(title)}&C&8&A&R&8run {_escape_hf(run_id)}")
-    ws.set_footer(f"&L&8run {_escape_hf(run_id)}&R&8page &P of &N")
+    run = _escape_hf(_("run {run_id}", run_id=run_id))
+    ws.set_header(f"&L&8{_escape_hf(title)}&C&8&A&R&8{run}")
+    ws.set_footer(f"&L&8{run}&R&8" + _("page &P of &N"))
 
 
 def _cover(wb, fm: _Formats, meta: Mapping, targets: pd.DataFrame, sheets: list[tuple[str, str]]) -> None:
-    ws = wb.add_worksheet("cover")
+    ws = wb.add_worksheet(_("cover"))
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1, 100)
     run_id = str(meta.get("run_id", ""))
-    ws.write(0, 0, meta.get("title", "Migration forecasts for planning"), fm.big)
-    chosen = "; ".join(f"{t.target}: {t.model}" for t in targets.itertuples(index=False))
-    rows = [("Run id / Идентификатор расчёта", run_id),
-            ("Created at / Дата расчёта", str(meta.get("created_at", ""))),
-            ("Data vintage / Данные", vintage_text(meta.get("vintage"))),
-            ("Method / Метод", str(meta.get("method", ""))),
-            ("Selected models / Модели", chosen)]
+    ws.write(0, 0, meta.get("title", _("Migration forecasts for planning")), fm.big)
+    chosen = "; ".join(f"{shown_name(t.target)}: {t.model}" for t in targets.itertuples(index=False))
+    rows = [(_("Run id / Идентификатор расчёта"), run_id),
+            (_("Created at / Дата расчёта"), str(meta.get("created_at", ""))),
+            (_("Data vintage / Данные"), vintage_text(meta.get("vintage"))),
+            (_("Method / Метод"), str(meta.get("method", ""))),
+            (_("Selected models / Модели"), chosen)]
     r = 2
-    for label, value in rows:
-        ws.write(r, 0, label, fm.label)
+    for heading, value in rows:
+        ws.write(r, 0, heading, fm.label)
         ws.write(r, 1, value, fm.wrap)
         ws.set_row(r, 15 * max(1, math.ceil(len(value) / 95)))
         r += 1
     r += 1
-    ws.write(r, 0, "Sheets / Листы", fm.title)
+    ws.write(r, 0, _("Sheets / Листы"), fm.title)
     for name, what in sheets:
         r += 1
         ws.write(r, 0, name, fm.bold)
         ws.write(r, 1, what, fm.wrap)
     r += 2
-    ws.write(r, 0, "Contact / Контакты", fm.title)
-    for label in CONTACT_FIELDS:
+    ws.write(r, 0, _("Contact / Контакты"), fm.title)
+    for field in CONTACT_FIELDS:
         r += 1
-        ws.write(r, 0, label, fm.label)
+        ws.write(r, 0, _(field), fm.label)
         ws.write_blank(r, 1, None, fm.field)
-    _print_setup(ws, run_id, "cover", landscape=False)
+    _print_setup(ws, run_id, _("cover"), landscape=False)
 
 
 def _notes(wb, fm: _Formats, notes: Sequence[tuple[str, str]], run_id: str) -> None:
-    ws = wb.add_worksheet("notes")
+    ws = wb.add_worksheet(_("notes"))
     ws.set_column(0, 0, 30)
     ws.set_column(1, 1, 110)
-    ws.write(0, 0, "Notes / Примечания", fm.big)
+    ws.write(0, 0, _("Notes / Примечания"), fm.big)
     for r, (heading, text) in enumerate(notes, start=2):
         ws.write(r, 0, str(heading), fm.label)
         ws.write(r, 1, str(text), fm.wrap)
         lines = sum(max(1, math.ceil(len(part) / 105)) for part in str(text).split("\n"))
         ws.set_row(r, 15 * lines)
-    _print_setup(ws, run_id, "notes", landscape=False)
+    _print_setup(ws, run_id, _("notes"), landscape=False)
+
+
+def _held_text(text: str) -> str:
+    """The run language's half of a bilingual coverage label (``ru / backtest: en``,
+    :func:`kzmig.studies.accounts.coverage_labels`)."""
+    if not text:
+        return ""
+    ru, _sep, en = text.partition(" / backtest: ")
+    return ru if current() == "ru" else f"backtest: {en}"
 
 
 def _held_short(held, tag: str) -> str:
-    """`` (backtest: regions: held 77 %; ...)`` for a block title; empty when nothing was measured."""
-    text = (held or {}).get(tag, "")
-    return f" ({text.split(' / backtest: ', 1)[-1]})" if text else " (not backtested)"
+    """`` (backtest: regions: held 77 %; ...)`` for a block title; ``(not backtested)`` when nothing was measured."""
+    text = _held_text((held or {}).get(tag, ""))
+    return f" ({text})" if text else " " + _("(not backtested)")
 
 
 def _target_sheet(wb, fm: _Formats, name: str, table: pd.DataFrame, info, tag: str, caveat: str,
                   run_id: str, see_also: str) -> None:
     """One sheet: point | low <tag> | high <tag> blocks; regions down, years across."""
     years = [c for c in table.columns if c not in KEY_COLUMNS and table[c].notna().any()]
-    blocks = [("point", "Point forecast / Прогноз")]
+    blocks = [("point", _("Point forecast / Прогноз"))]
     if tag:
         cover = _held_short(getattr(info, "held", None), tag)
-        blocks += [(f"low_{tag}", f"{tag} % interval{cover}: low / нижняя граница"),
-                   (f"high_{tag}", f"{tag} % interval{cover}: high / верхняя граница")]
+        blocks += [(f"low_{tag}", _("{tag} % interval: low / нижняя граница", tag=tag) + cover),
+                   (f"high_{tag}", _("{tag} % interval: high / верхняя граница", tag=tag) + cover)]
     grids = {v: table.loc[table["variant"] == v].reset_index(drop=True) for v, _ in blocks}
     regions = grids["point"]
     fmt = number_format(info.target, info.unit)
     ws = wb.add_worksheet(name)
-    ws.write(0, 0, f"{info.target}: selected model {info.model}; unit: {info.unit}", fm.title)
+    ws.write(0, 0, _("{target}: selected model {model}; unit: {unit}", target=info.target,
+                     target_label=label(info.target), model=info.model, unit=_(info.unit)), fm.title)
     width = 3 + len(blocks) * len(years)
     if caveat:
-        ws.merge_range(1, 0, 1, max(width - 1, 8), f"Caveat: {caveat}", fm.caveat)
+        ws.merge_range(1, 0, 1, max(width - 1, 8), f"{_('Caveat')}: {caveat}", fm.caveat)
         ws.set_row(1, 15 * max(1, math.ceil(len(caveat) / (12 * max(width, 9)))) + 3)
-    held = (getattr(info, "held", None) or {}).get(tag, "") if tag else ""
-    what = (f"Point forecast and {tag} % interval (nominal: the outcome lies between low and high in {tag} % of "
-            f"cases; {held or 'coverage not measured in a backtest'}) by region and year" if tag
-            else "Point forecast by region and year")
+    held = _held_text((getattr(info, "held", None) or {}).get(tag, "")) if tag else ""
+    what = (_("Point forecast and {tag} % interval (nominal: the outcome lies between low and high in {tag} % of "
+              "cases; {held}) by region and year", tag=tag, held=held or _("coverage not measured in a backtest"))
+            if tag else _("Point forecast by region and year"))
     ws.write(2, 0, what + (f"; {see_also}." if see_also else "."), fm.note)
-    for c, label in enumerate(NAME_COLUMNS):
+    for c, name in enumerate(NAME_COLUMNS):
         ws.write_blank(3, c, None, fm.block)
-        ws.write(4, c, label, fm.header)
+        ws.write(4, c, _(name) if c == 0 else name, fm.header)
     for b, (variant, title) in enumerate(blocks):
         first = 3 + b * len(years)
         if len(years) > 1:
@@ -247,7 +270,7 @@ def _target_sheet(wb, fm: _Formats, name: str, table: pd.DataFrame, info, tag: s
         ws.write(r, 0, str(rec.region), style)
         ws.write(r, 1, str(rec.region_name_ru), style)
         ws.write(r, 2, str(rec.region_name_en), style)
-        for b, (variant, _) in enumerate(blocks):
+        for b, (variant, _title) in enumerate(blocks):
             g = grids[variant]
             if not (g["region"] == rec.region).any():
                 raise DataError(f"planning table: target {info.target!r} has no {variant!r} row for {rec.region!r}.")
@@ -268,15 +291,15 @@ def _target_sheet(wb, fm: _Formats, name: str, table: pd.DataFrame, info, tag: s
 
 
 def _accuracy(wb, fm: _Formats, accuracy: pd.DataFrame | None, targets: pd.DataFrame, run_id: str) -> None:
-    ws = wb.add_worksheet("accuracy")
-    ws.write(0, 0, "Backtest accuracy by target, model and horizon", fm.big)
-    ws.write(1, 0, "mae, rmse: mean absolute and root mean squared error in the target's unit; mase: mae scaled by "
-                   "the in-sample error of the one-year naive forecast (below 1 beats it); coverage_80, coverage_95: "
-                   "share of backtest outcomes inside the 80 % / 95 % interval. all_regions_no_breaks leaves out "
-                   "target years flagged as breaks. The selected model's rows are bold.", fm.note)
+    ws = wb.add_worksheet(_("accuracy"))
+    ws.write(0, 0, _("Backtest accuracy by target, model and horizon"), fm.big)
+    ws.write(1, 0, _("mae, rmse: mean absolute and root mean squared error in the target's unit; mase: mae scaled by "
+                     "the in-sample error of the one-year naive forecast (below 1 beats it); coverage_80, coverage_95: "
+                     "share of backtest outcomes inside the 80 % / 95 % interval. all_regions_no_breaks leaves out "
+                     "target years flagged as breaks. The selected model's rows are bold."), fm.note)
     if accuracy is None or accuracy.empty:
-        ws.write(3, 0, "No backtest accuracy was given for this run.", fm.bold)
-        _print_setup(ws, run_id, "backtest accuracy")
+        ws.write(3, 0, _("No backtest accuracy was given for this run."), fm.bold)
+        _print_setup(ws, run_id, _("backtest accuracy"))
         return
     acc = accuracy.loc[accuracy["region"].isin(AGGREGATES) & (accuracy["horizon"] > 0)]
     if len(acc) < len(accuracy):
@@ -291,7 +314,7 @@ def _accuracy(wb, fm: _Formats, accuracy: pd.DataFrame | None, targets: pd.DataF
     columns += [c for c in acc.columns if c not in columns and not c.startswith("_")]
     header = 3
     for c, col in enumerate(columns):
-        ws.write(header, c, col, fm.header)
+        ws.write(header, c, shown_name(col) if col not in ("mae", "rmse", "mase", "n") else col, fm.header)
     unit_digits = {col: row_digits(d, len(acc)) for col, d in column_decimals(acc[columns]).items()}
     for i, rec in enumerate(acc[columns].itertuples(index=False)):
         bold = rec[columns.index("selected")] == "selected"
@@ -309,16 +332,18 @@ def _accuracy(wb, fm: _Formats, accuracy: pd.DataFrame | None, targets: pd.DataF
     ws.autofilter(header, 0, header + len(acc), len(columns) - 1)
     ws.set_column(0, 0, max(12, int(acc["target"].astype(str).str.len().max()) + 2) if len(acc) else 12)
     ws.set_column(1, len(columns) - 1, 13)
-    _print_setup(ws, run_id, "backtest accuracy", repeat=(header, header))
+    _print_setup(ws, run_id, _("backtest accuracy"), repeat=(header, header))
 
 
 def _see_also(p: dict, plan: list[dict]) -> str:
     same = [q for q in plan if q["target"] == p["target"] and q is not p]
     if p["main"]:
-        return "; ".join(f"the {q['tag']} % interval is on sheet '{q['sheet']}'" for q in same)
+        return "; ".join(_("the {tag} % interval is on sheet '{sheet}'", tag=q["tag"], sheet=q["sheet"]) for q in same)
     main = same[0]
-    return f"the point forecast{' and the ' + main['tag'] + ' % interval' if main['tag'] else ''} also on sheet " \
-           f"'{main['sheet']}'"
+    if main["tag"]:
+        return _("the point forecast and the {tag} % interval also on sheet '{sheet}'", tag=main["tag"],
+                 sheet=main["sheet"])
+    return _("the point forecast also on sheet '{sheet}'", sheet=main["sheet"])
 
 
 def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy: pd.DataFrame | None, meta: Mapping,
@@ -375,18 +400,20 @@ def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy:
         plan += [{"target": info.target, "table": t, "info": info, "tag": tag, "main": False}
                  for tag in tags if tag != main]
     suffix = lambda p: "" if p["main"] else f" {p['tag']}%"  # noqa: E731
-    names = sheet_names([p["target"] if len(p["target"] + suffix(p)) <= 31 else short_label(p["target"])
-                         for p in plan], suffixes=["" if p["main"] else f" {p['tag']}%" for p in plan])
+    reserved = [_(r) for r in RESERVED] + [name for name, _w, _f in extra_sheets]
+    names = sheet_names([sheet_text(p["target"], suffix(p)) for p in plan], reserved=reserved,
+                        suffixes=["" if p["main"] else f" {p['tag']}%" for p in plan])
     for p, name in zip(plan, names):
         p["sheet"] = name
-    listing = [(p["sheet"], f"{p['target']}: " + (f"point forecast and {p['tag']} % interval" if p["tag"]
-                                                   else "point forecast") + " by region and year") for p in plan]
-    listing += [("notes", "definitions, units, intervals, break years, data gaps"),
-                ("accuracy", "backtest accuracy by target, model and horizon; selected models marked")]
-    listing += [(name, what) for name, what, _ in extra_sheets]
+    listing = [(p["sheet"], f"{shown_name(p['target'])}: " + (_("point forecast and {tag} % interval", tag=p["tag"])
+                                                          if p["tag"] else _("point forecast"))
+                + _(" by region and year")) for p in plan]
+    listing += [(_("notes"), _("definitions, units, intervals, break years, data gaps")),
+                (_("accuracy"), _("backtest accuracy by target, model and horizon; selected models marked"))]
+    listing += [(name, what) for name, what, _write in extra_sheets]
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp))
-        wb.set_properties({"title": str(meta.get("title", "Migration forecasts for planning")), "author": "kzmig",
+        wb.set_properties({"title": str(meta.get("title", _("Migration forecasts for planning"))), "author": "kzmig",
                            "comments": f"run {run_id}", "created": _created(meta)})
         fm = _Formats(wb)
         _cover(wb, fm, meta, targets, listing)
@@ -400,3 +427,38 @@ def write_planning_workbook(path: str | Path, *, tables: pd.DataFrame, accuracy:
         wb.close()
     return Path(path)
 
+
+
+SCENARIO_COLUMNS = ("scenario", "region", "region_name", "year", "effect", "effect_lower_95", "effect_upper_95",
+                    "finding")
+
+
+def write_scenario_sheet(wb, fm: _Formats, effects: pd.DataFrame, run_id: str) -> None:
+    """Add the scenarios sheet to an open workbook: each scenario's effect on net migration by region
+    (persons, the last forecast year) with its 95 % bounds and the plain flag of an effect whose
+    interval holds zero (``finding``), one row per (scenario, shifted region), in the order of the
+    scenario's shifts: no ranking by size."""
+    from kzmig.reporting.i18n import region_name
+
+    ws = wb.add_worksheet(_("Scenarios"))
+    ws.write(0, 0, _("Scenario effects on net migration"), fm.big)
+    ws.write(1, 0, _("Effect: the scenario's change of net migration against the baseline (persons) with its 95 % "
+                     "interval. An interval that holds zero means the data cannot tell the effect from no effect: "
+                     "such an effect is not a finding."), fm.note)
+    frame = effects.assign(region_name=effects["region"].map(region_name))
+    cols = [c for c in SCENARIO_COLUMNS if c in frame.columns]
+    head = 3
+    whole = wb.add_format({"num_format": "+#,##0;-#,##0;0", "border": 1})
+    year = wb.add_format({"num_format": "0", "border": 1})
+    for j, c in enumerate(cols):
+        ws.write(head, j, label(c), fm.header)
+        ws.set_column(j, j, 60 if c in ("scenario", "finding") else 34 if c == "region_name" else 14)
+        for i, v in enumerate(frame[c].tolist()):
+            if c in ("effect", "effect_lower_95", "effect_upper_95"):
+                ws.write_number(head + 1 + i, j, float(v), whole)
+            elif c == "year":
+                ws.write_number(head + 1 + i, j, int(v), year)
+            else:
+                ws.write_string(head + 1 + i, j, str(v), fm.caveat if c == "finding" and v else fm.field)
+    ws.freeze_panes(head + 1, 0)
+    _print_setup(ws, run_id, _("Scenarios"), repeat=(head, head))

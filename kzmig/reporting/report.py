@@ -1,6 +1,9 @@
 """report.html: one self-contained page of a run, composed by the caller from sections of blocks.
 
-The page needs no network: the CSS is inline, there is no script and no web font, and every
+The page is a Jinja2 template (``templates/report.html.j2``, package data) filled with the
+rendered blocks; its fixed words ("Contents", "Nothing to report.") and the metadata labels come
+from the gettext catalogue of the current language (:mod:`kzmig.reporting.i18n`), and the
+``<html lang>`` attribute says which. The page needs no network: the CSS is inline, there is no script and no web font, and every
 figure is embedded as ``data:image/png;base64,...`` (the bytes :func:`save_figure` would
 write, rendered in memory). The same sections give the same bytes.
 
@@ -21,6 +24,7 @@ import base64
 import html
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -28,6 +32,7 @@ from matplotlib.figure import Figure
 
 from kzmig.core.atomic import atomic_write_text
 from kzmig.reporting.charts import figure_bytes
+from kzmig.reporting.i18n import N_, _, current, label, region_name, using
 from kzmig.reporting.planning import vintage_text
 from kzmig.reporting.tables import MISSING_SHOWN, table_cells, with_names
 
@@ -40,6 +45,11 @@ STANDARD_SECTIONS = (
     "What the data could not answer",
 )
 MISSING = MISSING_SHOWN
+NOTHING = N_("Nothing to report.")
+CONTENTS = N_("Contents")
+#: labels of the metadata keys a run passes (the catalogue translates them)
+META_LABELS = {"title": N_("title"), "method": N_("method"), "vintage": N_("data vintage"), "run_id": N_("run id"),
+               "created_at": N_("created at")}
 CSS = """
 body{font-family:"Segoe UI",Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #2171b5;padding-bottom:.15em;margin-top:2em}
@@ -53,6 +63,8 @@ th,td{border:1px solid #bbb;padding:.25em .5em;vertical-align:top}
 th{background:#ddebf7;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee;box-sizing:border-box}
 figcaption{font-size:.85em;color:#444}
+section.brief ol{font-size:1.05em}section.brief li{margin:.35em 0}
+.flag{color:#a50f15;font-weight:bold}
 @media print{nav{display:none}h2{page-break-before:auto}figure,table{page-break-inside:avoid}}
 """.strip()
 
@@ -72,12 +84,17 @@ class TableBlock:
         columns follow the number policy (:func:`kzmig.reporting.tables.table_cells`: persons
         whole, rates with their decimals), integers and text are shown as they are, NA as ``–``.
     names : bool, default True
+    labels : bool, default False
+        Column headers shown through :func:`kzmig.reporting.i18n.label` (human-readable, in the
+        current language), and the region names in the current language with the Kazakh name
+        (Russian) instead of the Russian and English name columns.
     """
 
     frame: pd.DataFrame
     caption: str = ""
     formats: Mapping[str, str | Callable] = field(default_factory=dict)
     names: bool = True
+    labels: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,12 +117,16 @@ def _esc(text) -> str:
 
 def _table(block: TableBlock) -> str:
     df = block.frame.reset_index(drop=True)
-    if block.names and "region" in df.columns and "region_name_ru" not in df.columns:
+    if block.labels and block.names and "region" in df.columns and "region_name" not in df.columns:
+        df = df.copy()
+        df.insert(list(df.columns).index("region") + 1, "region_name", df["region"].map(region_name))
+    elif block.names and "region" in df.columns and "region_name_ru" not in df.columns:
         df = with_names(df)
     out = ["<table>"]
     if block.caption:
         out.append(f"<caption>{_esc(block.caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in df.columns) + "</tr></thead><tbody>")
+    heads = [label(c) if block.labels else c for c in df.columns]
+    out.append("<thead><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in heads) + "</tr></thead><tbody>")
     for row in table_cells(df, block.formats):  # the number policy of kzmig.reporting.tables
         cells = [f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>" for text, numeric in row]
         out.append("<tr>" + "".join(cells) + "</tr>")
@@ -151,7 +172,7 @@ def render_block(block: Block) -> str:
                     "a DataFrame, a Figure, TableBlock or FigureBlock.")
 
 
-def _meta(meta: Mapping) -> str:
+def _meta(meta: Mapping) -> list[tuple[str, str]]:
     rows = []
     for key, value in meta.items():
         if key == "vintage":
@@ -160,11 +181,22 @@ def _meta(meta: Mapping) -> str:
             text = "; ".join(f"{k}: {v}" for k, v in value.items())
         else:
             text = str(value)
-        rows.append(f"<dt>{_esc(str(key).replace('_', ' '))}</dt><dd>{_esc(text)}</dd>")
-    return '<dl class="meta">' + "".join(rows) + "</dl>" if rows else ""
+        name = _(META_LABELS[key]) if key in META_LABELS else str(key).replace("_", " ")
+        rows.append((name, text))
+    return rows
 
 
-def build_report(sections: Sequence[tuple[str, Sequence[Block]]], *, title: str, meta: Mapping) -> str:
+@lru_cache(maxsize=1)
+def _template():
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("kzmig.reporting", "templates"), autoescape=select_autoescape(["j2"]),
+                      keep_trailing_newline=True, trim_blocks=True)
+    return env.get_template("report.html.j2")
+
+
+def build_report(sections: Sequence[tuple[str, Sequence[Block]]], *, title: str, meta: Mapping,
+                 lang: str | None = None, classes: Mapping[int, str] | None = None) -> str:
     """The report as one self-contained HTML page.
 
     Parameters
@@ -177,6 +209,11 @@ def build_report(sections: Sequence[tuple[str, Sequence[Block]]], *, title: str,
         Shown under the title as a definition list (``run_id``, ``created_at``, ``vintage``
         (variable -> latest year) ...); values are written as given, so a timestamp appears
         only when the caller passes one.
+    lang : {"ru", "en"}, optional
+        The page's language (its fixed words and ``<html lang>``); default: the current one
+        (:func:`kzmig.reporting.i18n.using`).
+    classes : mapping of int to str, optional
+        A CSS class of some sections, by position (``{0: "brief"}``).
 
     Returns
     -------
@@ -184,31 +221,16 @@ def build_report(sections: Sequence[tuple[str, Sequence[Block]]], *, title: str,
         ``<!DOCTYPE html>`` page: title, metadata, table of contents linking ``#s1``, ``#s2``
         ..., and one ``<section>`` per heading.
     """
-    toc, body = [], []
-    for i, (heading, blocks) in enumerate(sections, start=1):
-        toc.append(f'<li><a href="#s{i}">{_esc(heading)}</a></li>')
-        parts = [render_block(b) for b in blocks] or ["<p>Nothing to report.</p>"]
-        body.append(f'<section id="s{i}">\n<h2>{_esc(heading)}</h2>\n' + "\n".join(parts) + "\n</section>")
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_esc(title)}</title>",
-        f"<style>\n{CSS}\n</style>",
-        "</head>",
-        "<body>",
-        f"<header><h1>{_esc(title)}</h1>{_meta(meta)}</header>",
-        '<nav><h2>Contents</h2><ol>' + "".join(toc) + "</ol></nav>",
-        *body,
-        "</body>",
-        "</html>",
-        "",
-    ])
+    from markupsafe import Markup
+
+    with using(lang):
+        rendered = [{"heading": heading, "blocks": [Markup(render_block(b)) for b in blocks],
+                     "cls": (classes or {}).get(i, "")} for i, (heading, blocks) in enumerate(sections)]
+        return _template().render(lang=current(), title=title, css=Markup(CSS), meta=_meta(meta),
+                                  contents=_(CONTENTS), nothing=_(NOTHING), sections=rendered)
 
 
 def write_report(path: str | Path, sections: Sequence[tuple[str, Sequence[Block]]], *, title: str,
-                 meta: Mapping) -> Path:
+                 meta: Mapping, lang: str | None = None, classes: Mapping[int, str] | None = None) -> Path:
     """Write :func:`build_report` to ``path`` (UTF-8) atomically."""
-    return atomic_write_text(build_report(sections, title=title, meta=meta), path)
+    return atomic_write_text(build_report(sections, title=title, meta=meta, lang=lang, classes=classes), path)

@@ -30,15 +30,64 @@ METHOD = ("Each target is forecast by the model with the lowest mean absolute sc
 BREAKS = ("Regional net migration 2000-2022 is derived by the balancing equation; years with a census "
           "re-basing (2008, the year before the 2009 census; 2021) or a territory transfer (Almaty 2014, "
           "Astana 2017) carry a break flag: models bridge them when fitting, backtests score them as published.")
-#: what the shipped data cannot answer (data/README.md, "gaps"), for the notes and the report
+#: what the shipped data cannot answer (data/README.md, "gaps") and no table measures, for the notes and the
+#: report; the gaps a table measures are statements of :func:`data_coverage` (rendered by the reporting layer)
 GAPS = (
-    "Regional arrivals and departures exist only for 2022-2024 (too short to forecast alone).",
-    "No annual series of migrants by education or specialty: specialist outflows are composition-based.",
     "Foreign students, work permits, labour emigrants and kandas: only sparse press and ministry figures (SOURCES.md "
     "Round 6), answered by the feasibility of the state targets (targets/feasibility.csv), not as annual series.",
-    "No flows by non-CIS partner country; partner flows start in 2016.",
-    "Regional average wages are annual only for 2020 in the shipped data; money income per capita is the proxy.",
 )
+#: series whose coverage the notes and the report state, read from the dataset of the run:
+#: (name, variables (the first one present is read), what is counted: "regional" years with a value for
+#: at least one region, "national" years of the national row, "annual_groups" years in which one of the
+#: variables starting with the prefix has a full-year value)
+COVERAGE = (
+    ("regional_flows", ("interregional_arrivals", "interregional_departures"), "regional"),
+    ("regional_wages", ("avg_wage_kzt",), "regional"),
+    ("regional_income", ("money_income_per_capita_kzt",), "regional"),
+    ("partner_flows", ("external_arrivals_from_cis", "external_departures_to_cis"), "national"),
+    ("specialty_flows", ("external_departures_specialty_",), "annual_groups"),
+    ("education_flows", ("external_departures_education_", "external_departures_15plus_education_"), "annual_groups"),
+)
+#: fewer years than this and a series is "too short to forecast alone" in the statements
+SHORT_SERIES = 8
+#: suffixes of part-year variables, never counted as an annual value
+PART_YEAR = ("_jan_jun", "_jan_sep", "_jan_jul", "_jan_oct", "_q1", "_q2", "_q3", "_q4", "_ytd")
+
+
+def data_coverage(observations: pd.DataFrame | None) -> pd.DataFrame:
+    """What the dataset holds of each series of :data:`COVERAGE`, one row each.
+
+    Returns
+    -------
+    DataFrame
+        ``name``, ``variable`` (the one read, or the prefix), ``count`` (how years are counted),
+        ``first_year``, ``last_year``, ``n_years`` (distinct years with a value; 0 and NaN years
+        when the dataset lacks the series), ``regions`` (regions with a value, national row
+        excluded), ``short`` (fewer than :data:`SHORT_SERIES` years).
+    """
+    rows = []
+    obs = observations if observations is not None else pd.DataFrame(columns=["region", "year", "variable", "value"])
+    variables = obs["variable"].astype(str)
+    for name, candidates, count in COVERAGE:
+        if count == "annual_groups":
+            mask = variables.str.startswith(tuple(candidates)) & ~variables.str.endswith(PART_YEAR)
+            used = candidates[0]
+        else:
+            used = next((v for v in candidates if (variables == v).any()), candidates[0])
+            mask = variables == used
+        o = obs.loc[mask & obs["value"].notna()]
+        if count == "regional":
+            o = o.loc[o["region"] != NATIONAL]
+        elif count == "national":
+            o = o.loc[o["region"] == NATIONAL]
+        years = sorted(int(y) for y in o["year"].unique())
+        rows.append({"name": name, "variable": used, "count": count,
+                     "first_year": years[0] if years else None, "last_year": years[-1] if years else None,
+                     "n_years": len(years), "regions": int(o.loc[o["region"] != NATIONAL, "region"].nunique()),
+                     "short": len(years) < SHORT_SERIES})
+    out = pd.DataFrame(rows, columns=["name", "variable", "count", "first_year", "last_year", "n_years", "regions",
+                                      "short"])
+    return out.astype({"first_year": "Int64", "last_year": "Int64"})
 
 
 #: the variables whose vintage (latest year) the cover sheet and the report state, with the targets'
@@ -116,9 +165,14 @@ def honest_accuracy(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
 POOR_COVERAGE = 0.6
 
 
-def coverage_caveats(targets: pd.DataFrame, accuracy: pd.DataFrame) -> dict[str, str]:
-    """Target -> caveat, for targets whose selected model's 80 % intervals covered fewer than
-    :data:`POOR_COVERAGE` of the backtest outcomes (mean over horizons)."""
+#: the caveat of :func:`coverage_caveats` (``{share}``: the measured coverage); the reporting layer translates it
+POOR_COVERAGE_TEXT = ("in the backtest only {share} of outcomes fell inside the 80 % interval: the intervals are too "
+                      "narrow and the forecast is indicative only")
+
+
+def poor_coverage(targets: pd.DataFrame, accuracy: pd.DataFrame) -> dict[str, float]:
+    """Target -> the backtest coverage of its selected model's 80 % intervals (mean over horizons),
+    for the targets below :data:`POOR_COVERAGE`."""
     if accuracy.empty or "coverage_80" not in accuracy:
         return {}
     agg = accuracy.loc[accuracy["region"].isin(["all_regions", "all_series"]) & (accuracy["horizon"] > 0)]
@@ -127,9 +181,14 @@ def coverage_caveats(targets: pd.DataFrame, accuracy: pd.DataFrame) -> dict[str,
     for t in targets.itertuples(index=False):
         c = cov.get((t.target, t.model))
         if c is not None and pd.notna(c) and c < POOR_COVERAGE:
-            out[t.target] = (f"in the backtest only {c:.0%} of outcomes fell inside the 80 % interval: the intervals "
-                             "are too narrow and the forecast is indicative only")
+            out[t.target] = float(c)
     return out
+
+
+def coverage_caveats(targets: pd.DataFrame, accuracy: pd.DataFrame) -> dict[str, str]:
+    """Target -> caveat, for targets whose selected model's 80 % intervals covered fewer than
+    :data:`POOR_COVERAGE` of the backtest outcomes (mean over horizons)."""
+    return {t: POOR_COVERAGE_TEXT.format(share=f"{c:.0%}") for t, c in poor_coverage(targets, accuracy).items()}
 
 
 def national_consistency(forecasts: pd.DataFrame) -> pd.DataFrame:
@@ -196,16 +255,22 @@ def run_forecasts(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
     return forecasts
 
 
-def planning_part(cfg: RunConfig, parts: Mapping[str, StudyResult], account: StudyResult | None = None
-                  ) -> StudyResult:
+def planning_part(cfg: RunConfig, parts: Mapping[str, StudyResult], account: StudyResult | None = None,
+                  observations: pd.DataFrame | None = None) -> StudyResult:
     """The ``planning`` part of a run: the account's tables (``consistency``: every identity x year
     x region; ``forecasts_coherent``; ``account_weights``; ``interval_coverage``;
-    ``scenario_account``) and ``national_consistency`` (the national net migration forecast
-    beside external arrivals minus departures, equal once reconciled)."""
+    ``scenario_account``), ``national_consistency`` (the national net migration forecast beside
+    external arrivals minus departures, equal once reconciled), ``brief`` (the facts the report
+    opens with, :func:`kzmig.studies.brief.brief_table`, read from the published, coherent
+    forecasts) and ``data_coverage`` (what the dataset ``observations`` holds of the series the
+    notes speak of, :func:`data_coverage`)."""
+    from kzmig.studies.brief import brief_table
+
     tables = dict(account.tables) if account is not None else {}
     notes = list(account.metadata.get("notes", [])) if account is not None else []
     probe = {**parts, "planning": StudyResult(study="planning", name=cfg.name, tables=tables)}
-    consistency = national_consistency(run_forecasts(probe))
+    forecasts = run_forecasts(probe)
+    consistency = national_consistency(forecasts)
     if len(consistency):
         tables["national_consistency"] = consistency
     if "scenarios" in parts and "consistency" in tables:
@@ -213,4 +278,19 @@ def planning_part(cfg: RunConfig, parts: Mapping[str, StudyResult], account: Stu
                               tables["account_regional"], tables["consistency"])
         if sc is not None:
             tables["scenario_account"], tables["consistency"] = sc
-    return StudyResult(study="planning", name=cfg.name, tables=tables, metadata={"account_notes": notes})
+    scenario = getattr(cfg, "scenario", None) or {}
+    shifted = {name: [r for sh in block.shifts for r in (sh.regions if sh.regions != "all" else ())]
+               for name, block in scenario.items()}
+    history = history_table(parts)
+    if "population" not in history.columns and observations is not None:  # the published base of the change
+        pop = observations.loc[observations["variable"] == "population", ["region", "year", "value"]]
+        history = pop.rename(columns={"value": "population"})
+    tables["brief"] = brief_table(parts, forecasts, history, shifted=shifted,
+                                  scenario_model=(cfg.scenarios.outcome, cfg.scenarios.model) if scenario else None)
+    if observations is not None:
+        tables["data_coverage"] = data_coverage(observations)
+    shifts = {name: [sh.model_dump(mode="json") for sh in block.shifts] for name, block in scenario.items()}
+    lang = getattr(getattr(cfg, "run", None), "lang", None)
+    return StudyResult(study="planning", name=cfg.name, tables=tables,
+                       metadata={**({"lang": lang} if lang else {}), "scenario_shifts": shifts,
+                                 "account_notes": notes})

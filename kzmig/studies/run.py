@@ -145,7 +145,7 @@ def run(config: RunConfig, data: DataArg = None, *, progress: Progress | None = 
     warnings = tuple(f"{sub}: {w}" for sub, part in parts.items() for w in part.warnings)
     seeds = {sub: part.metadata.get("seeds") for sub, part in parts.items() if part.metadata.get("seeds")}
     if cfg.forecasts:
-        parts["planning"] = steps("planning", lambda: planning_part(cfg, parts, account))
+        parts["planning"] = steps("planning", lambda: planning_part(cfg, parts, account, source.observations))
     return RunResult(
         name=cfg.name, parts=parts, steps=tuple(steps.log), warnings=warnings,
         metadata={"config": config_meta(cfg), "references": dict(cfg.references),

@@ -6,6 +6,7 @@ assessment, regression, two forecasting studies, specialists, a scenario and tar
 from __future__ import annotations
 
 import base64
+import re
 import json
 import os
 import signal
@@ -147,28 +148,31 @@ def test_cover_and_report_show_the_run_folder_s_id_and_time(run):
     from kzmig.core.runs import read_manifest
 
     manifest = read_manifest(run)
-    cover = {r[0]: r[1] for r in openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["cover"]
+    cover = {r[0]: r[1] for r in openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["Титульный лист"]
              .iter_rows(values_only=True) if r and r[0]}
-    assert cover["Run id / Идентификатор расчёта"] == manifest["run_id"]
-    assert cover["Created at / Дата расчёта"] == manifest["started_at"]
+    assert cover["Идентификатор расчёта"] == manifest["run_id"]
+    assert cover["Дата расчёта"] == manifest["started_at"]
     html = (run / "report.html").read_text(encoding="utf-8")
-    assert f"<dt>run id</dt><dd>{manifest['run_id']}</dd><dt>created at</dt><dd>{manifest['started_at']}</dd>" in html
+    assert (f"<dt>идентификатор расчёта</dt><dd>{manifest['run_id']}</dd><dt>дата расчёта</dt>"
+            f"<dd>{manifest['started_at']}</dd>") in html
 
 
 def test_workbook_numbers_equal_the_long_tables(run):
     fc = _selected(run)
     wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")
-    assert wb.sheetnames[:2] == ["cover", "notes"] and "accuracy" in wb.sheetnames
-    sheets = [s for s in wb.sheetnames if s not in ("cover", "notes", "accuracy")]
-    assert {"net_migration", "net_migration 95%", "population", "external_departures"} <= set(sheets)
+    assert wb.sheetnames[:2] == ["Титульный лист", "Примечания"] and "Точность" in wb.sheetnames
+    sheets = [s for s in wb.sheetnames if s not in ("Титульный лист", "Примечания", "Точность")]
+    # Russian sheet names from the short-name table (kzmig/reporting/labels.csv, short_ru)
+    assert {"Сальдо миграции", "Сальдо миграции 95%", "Население", "Выбывшие за рубеж"} <= set(sheets)
     checked = 0
-    for name in ("net_migration", "population", "net_migration 95%"):
+    target_of = {"Сальдо миграции": "net_migration", "Население": "population", "Сальдо миграции 95%": "net_migration"}
+    for name in ("Сальдо миграции", "Население", "Сальдо миграции 95%"):
         ws = wb[name]
         rows = [[c.value for c in r] for r in ws.iter_rows()]
-        head_i = next(i for i, r in enumerate(rows) if r[:3] == ["region", "Регион", "Region"])
+        head_i = next(i for i, r in enumerate(rows) if r[:3] == ["Код региона", "Регион", "Region"])
         header, body = rows[head_i], rows[head_i + 1:]
         titles = rows[head_i - 1]
-        target = name.split(" ")[0]
+        target = target_of[name]
         level = 0.95 if name.endswith("95%") else 0.8
         sub = fc.loc[(fc["target"] == target) & np.isclose(fc["level"], level)]
         body = [r for r in body if r[0]]
@@ -176,7 +180,7 @@ def test_workbook_numbers_equal_the_long_tables(run):
         assert dict((r[0], r[1]) for r in body)["astana"] == "г. Астана"
         for j, col in enumerate(header[3:], start=3):
             block = next(t for t in reversed(titles[:j + 1]) if t)  # the block title above the column
-            variant = "point" if "point" in block.lower() else "lower" if "low" in block.lower() else "upper"
+            variant = "point" if "точечный" in block.lower() else "lower" if "нижняя" in block.lower() else "upper"
             for r in body:
                 want = sub.loc[(sub["region"] == r[0]) & (sub["year"] == int(col)), variant]
                 assert len(want) == 1, (name, r[0], col)
@@ -220,9 +224,9 @@ def test_report_is_self_contained_with_tables_and_images(run):
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     html = (run / "report.html").read_text(encoding="utf-8")
-    for heading in ("Headline of the assessment", "Regression table", "Accuracy and chosen models",
-                    "Scenarios and targets", "What the data could not answer"):
-        assert heading in html
+    for heading in ("Главное", "Регионы: сальдо миграции", "Сценарии", "На что данные не позволяют ответить",
+                    "Техническое приложение"):
+        assert f">{heading}</h2>" in html
 
 
 def test_report_in_a_browser_images_load_and_no_text_overflows(run, tmp_path):
@@ -267,9 +271,9 @@ def test_specialists_say_they_are_composition_based(run):
     sp = pd.read_csv(run / "specialists" / "specialist_forecasts.csv")
     assert set(sp["method"]) == {"composition"} and sp["caveat"].str.contains("composition").all()
     wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx", read_only=True)
-    tech = "dep spec technical"  # the sheet of external_departures_specialty_technical (too long for Excel)
+    tech = "Выб. техн. спец."  # the sheet of external_departures_specialty_technical (short-name table)
     text = " ".join(str(c) for r in wb[tech].iter_rows(max_row=4, values_only=True) for c in r if c)
-    assert "composition" in text
+    assert "оценка по структуре" in text
 
 
 def test_targets_answered_or_said_why_not(run):
@@ -289,7 +293,7 @@ def test_state_targets_in_the_table_workbook_and_report(run):
     assert 0 < float(row["probability"]) < float(row["probability_upper"]) < 1
     ws = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["Государственные цели"]
     assert ws.cell(5, 1).value == "foreign_students_bns"
-    assert "Государственные цели / State targets" in (run / "report.html").read_text(encoding="utf-8")
+    assert ">Государственные цели</h2>" in (run / "report.html").read_text(encoding="utf-8")
     assert (run / "charts" / "state_target_foreign_students_bns_2029_150000.png").exists()
 
 
@@ -414,3 +418,159 @@ def test_bad_targets_table_is_a_user_error_before_any_study(config, tmp_path):
     assert res.code == 2 and "at_leest" in res.text
     (failed,) = tmp_path.glob("o.failed-*")
     assert not (failed / "assessment").exists()  # nothing ran
+
+
+# ------------------------------------------------------------------------------------ the brief, in Russian
+
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+class _Prose(HTMLParser):
+    """Text of the report by kind: prose and headings (h1, h2, p, li, caption, figcaption, dt, dd), table
+    headers (th), alt texts; table cells (td) are data and left out."""
+
+    KINDS = ("h1", "h2", "p", "li", "caption", "figcaption", "th", "dt", "dd", "a")
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.texts, self.sections = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.stack.append(tag)
+        a = dict(attrs)
+        if tag == "img":
+            self.texts.append(("alt", a.get("alt", "")))
+        if tag == "section":
+            self.sections.append([a.get("id"), None, []])
+
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop() != tag:
+            pass
+
+    def handle_data(self, data):
+        inner = next((t for t in reversed(self.stack) if t in self.KINDS + ("td",)), None)
+        if inner and inner != "td" and data.strip():
+            self.texts.append((inner, data))
+            if self.sections and "section" in self.stack:
+                if inner == "h2" and self.sections[-1][1] is None:
+                    self.sections[-1][1] = data
+                elif inner == "li":
+                    self.sections[-1][2].append(data)
+
+
+def _prose(run: Path) -> _Prose:
+    p = _Prose()
+    p.feed((run / "report.html").read_text(encoding="utf-8"))
+    return p
+
+
+def test_report_opens_with_the_brief_whose_numbers_are_the_run_s_tables(run):
+    """Each number of the brief recomputed from the forecasting and scenario tables of the run folder."""
+    from kzmig.reporting.i18n import number, region_name, using
+
+    page = _prose(run)
+    sid, heading, sentences = page.sections[0]
+    assert (sid, heading) == ("s1", "Главное") and len(sentences) >= 5
+    text = "\n".join(sentences)
+    fc = pd.read_csv(run / "forecast" / "net_migration" / "forecasts.csv")
+    nm = fc.loc[fc["selected"].astype(bool) & (fc["target"] == "net_migration")]
+    regional = nm.loc[nm["region"] != "kazakhstan"].drop_duplicates(["region", "year"])
+    totals = regional.groupby("region")["point"].sum().sort_values(ascending=False)
+    last = int(nm["year"].max())
+    at95 = nm.loc[(nm["year"] == last) & np.isclose(nm["level"], 0.95)].set_index("region")
+    with using("ru"):
+        for region in list(totals.index[:3]) + list(totals.index[::-1][:3]):
+            t, r = totals[region], at95.loc[region]
+            if (region in totals.index[:3]) != (t > 0):
+                continue  # a region without a net gain (loss) is not named among the gaining (losing)
+            piece = (f"{region_name(region)}: {number(t, sign=True)} за {int(nm['year'].min())}–{last} гг. "
+                     f"(в {last} г.: {number(r['point'], sign=True)} (95 %: от {number(r['lower'], sign=True)} "
+                     f"до {number(r['upper'], sign=True)}))")
+            assert piece in text, piece
+        nat = at95.loc["kazakhstan"]
+        assert (f"Сальдо миграции Республики Казахстан в {last} г.: {number(nat['point'], sign=True)} (95 %: от "
+                f"{number(nat['lower'], sign=True)} до {number(nat['upper'], sign=True)})") in text
+        pop = pd.read_csv(run / "forecast" / "net_migration" / "population_forecasts.csv")
+        eff = pd.read_csv(run / "scenarios" / "scenario_effects.csv")
+        e = eff.loc[eff["year"] == eff["year"].max()]
+        for r in e.itertuples(index=False):
+            piece = (f"{region_name(r.region, kazakh=False)} {number(r.effect_point, sign=True)} (95 %: от "
+                     f"{number(r.effect_lower_95, sign=True)} до {number(r.effect_upper_95, sign=True)})")
+            assert piece in text, piece
+    flagged = (e["effect_lower_95"] <= 0) & (e["effect_upper_95"] >= 0)
+    scen = next(s for s in sentences if s.startswith("Сценарий"))
+    assert ("ни один эффект статистически не отличим от нуля" in scen) == bool(flagged.all())
+    assert len(pop) and any(s.startswith("Численность населения Казахстана на начало") for s in sentences)
+    brief = pd.read_csv(run / "planning" / "brief.csv")
+    gain = brief.loc[brief["topic"] == "region_gain"].sort_values("rank")
+    assert list(gain["subject"]) == [r for r in totals.index[:3] if totals[r] > 0]
+
+
+def _variable_names(run: Path) -> set[str]:
+    from kzmig.reporting.i18n import label_names
+
+    names = set(label_names())
+    for f in run.glob("forecast/*/forecasts.csv"):
+        names |= set(pd.read_csv(f, usecols=["target"])["target"])
+    names |= set(pd.read_csv(run / "regression" / "coefficients.csv", usecols=["term"])["term"])
+    names |= set(pd.read_csv(run / "specialists" / "specialist_forecasts.csv", usecols=["target"])["target"])
+    return names
+
+
+def test_russian_report_has_no_raw_variable_name_or_english_message(run):
+    import string
+
+    from babel.messages.pofile import read_po
+
+    import kzmig.reporting as rep
+
+    page = _prose(run)
+    names = _variable_names(run) - {"region"}
+    raw = [(kind, t) for kind, t in page.texts for w in SNAKE.findall(t) if w in names]
+    assert not raw, raw[:5]
+    prose = "\n".join(t for _k, t in page.texts)
+    with (Path(rep.__file__).parent / "locale" / "ru" / "LC_MESSAGES" / "kzmig.po").open("rb") as fh:
+        catalogue = [m for m in read_po(fh) if m.id and m.string and m.string != m.id]
+    left = []
+    for m in catalogue:  # the longest fixed run of words of each English message must not appear
+        chunks = [lit for lit, *_r in string.Formatter().parse(m.id) if lit]
+        longest = max(chunks, key=len).strip(" ;,.:()") if chunks else ""
+        if len(longest) >= 18 and " " in longest and longest in prose:
+            left.append(longest)
+    assert not left, left[:5]
+
+
+def test_scenario_effects_flagged_in_the_report_and_the_workbook(run):
+    brief = pd.read_csv(run / "planning" / "brief.csv")
+    sc = brief.loc[brief["topic"] == "scenario"]
+    spans = ((sc["lower"] <= 0) & (sc["upper"] >= 0)).tolist()
+    assert sc["spans_zero"].astype(bool).tolist() == spans and len(sc)
+    ws = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["Сценарии"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=4)]
+    header, body = rows[0], [r for r in rows[1:] if r[0]]
+    finding = header.index("Вывод при 95 %")
+    low, high = header.index("95 %: от"), header.index("95 %: до")
+    assert len(body) == len(sc)
+    for r in body:
+        assert ("не отличим от нуля" in r[finding]) == (r[low] <= 0 <= r[high])
+    html = (run / "report.html").read_text(encoding="utf-8")
+    assert html.count("эффект не измерим: статистически не отличим от нуля") >= sum(spans)
+
+
+def test_bad_language_is_a_user_error(config, tmp_path):
+    res = run_kzmig("run", config, "--lang", "kk", "--out", tmp_path / "o")
+    assert res.code == 2 and "--lang 'kk'" in res.text and "ru, en" in res.text
+    assert not (tmp_path / "o").exists()
+
+
+def test_english_with_lang_en(config, tmp_path):
+    out = tmp_path / "en"
+    res = run_kzmig("run", config, "--lang", "en", "--out", out)
+    assert res.code == 0, res.text
+    page = _prose(out)
+    assert page.sections[0][1] == "Key messages"
+    assert page.sections[0][2][0].startswith("Regions gaining most by net migration to")
+    assert '<html lang="en">' in (out / "report.html").read_text(encoding="utf-8")
+    wb = openpyxl.load_workbook(out / "planning" / "forecast_tables.xlsx", read_only=True)
+    assert wb.sheetnames[:2] == ["cover", "notes"] and "Scenarios" in wb.sheetnames
+    assert json.loads((out / "manifest.json").read_text())["config"]["resolved"]["run"]["lang"] == "en"

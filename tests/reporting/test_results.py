@@ -165,7 +165,7 @@ def test_a_run_written_without_a_stamp_shows_the_folder_name_and_no_time(tmp_pat
     assert {"planning/forecast_tables.xlsx", "planning/forecast_tables.csv", "report.html"} <= names
     assert any(n.startswith("charts/fan_") for n in names)
     cover = {r[0]: r[1] for r in openpyxl.load_workbook(tmp_path / "my-run" / "planning" / "forecast_tables.xlsx")
-             ["cover"].iter_rows(values_only=True) if r and r[0]}
-    assert cover["Run id / Идентификатор расчёта"] == "my-run"
+             ["Титульный лист"].iter_rows(values_only=True) if r and r[0]}  # Russian: the default language
+    assert cover["Идентификатор расчёта"] == "my-run"
     html = (tmp_path / "my-run" / "report.html").read_text(encoding="utf-8")
-    assert "<dt>run id</dt><dd>my-run</dd>" in html and "<dt>created at</dt>" not in html
+    assert "<dt>идентификатор расчёта</dt><dd>my-run</dd>" in html and "<dt>дата расчёта</dt>" not in html
