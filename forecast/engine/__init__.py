@@ -35,7 +35,7 @@ from sklearn.base import clone
 
 from kzmig.core.threads import single_thread
 from kzmig.core.errors import ConfigError, DataError, PanelContractError, StudyError
-from kzmig.core.parallel import Backend
+from kzmig.core.parallel import Backend, TaskFailures, run_tasks
 from kzmig.features.data.regions import NATIONAL
 from kzmig.forecast.engine.backtest import backtest
 from kzmig.forecast.engine.conformal import apply_conformal, conformal_quantiles
@@ -186,10 +186,29 @@ def backtest_target(series: pd.DataFrame, models: Mapping[str, BaseForecaster], 
                            [honest_note] if honest_note else [])
 
 
-def fit_models(series: pd.DataFrame, models: Mapping[str, BaseForecaster]) -> dict[str, BaseForecaster]:
-    """A fitted clone of every model on the whole ``series``, by name (the models are left unfitted)."""
+def _fit_model_task(shared: tuple, name: str) -> BaseForecaster:
+    series, models = shared
     with single_thread():
-        return {name: clone(est).fit(series) for name, est in models.items()}
+        return clone(models[name]).fit(series)
+
+
+def fit_models(series: pd.DataFrame, models: Mapping[str, BaseForecaster], *,
+               backend: Backend | None = None) -> dict[str, BaseForecaster]:
+    """A fitted clone of every model on the whole ``series``, by name (the models are left unfitted).
+
+    With a ``backend`` of several workers (the backtest's), the models are fitted there, one task
+    each, and sent back: the same fitted models, in less wall time. A model whose fit fails raises
+    its own error, as in this process.
+    """
+    if backend is None or backend.n_workers < 2 or len(models) < 2:
+        with single_thread():
+            return {name: clone(est).fit(series) for name, est in models.items()}
+    try:
+        done = dict(run_tasks(_fit_model_task, [(name, (name,)) for name in models], backend=backend,
+                              shared=(series, dict(models)), retries=0))
+    except TaskFailures as err:  # the first failing model's own error (a ValueError names its config)
+        raise err.failed[next(n for n in models if n in err.failed)] from None
+    return {name: done[name] for name in models}
 
 
 def update_models(series: pd.DataFrame, models: Mapping[str, BaseForecaster]) -> dict[str, str]:
@@ -467,7 +486,7 @@ def run_target(target: str, wide: pd.DataFrame, long: pd.DataFrame, models: Mapp
     bt = backtest_target(series, models, target, settings, origins, backend=backend,
                          progress=(lambda k: progress(k, len(origins))) if progress else None, guard=guard)
     with guard("fitting the models on the whole series"):
-        fitted = fit_models(series, models)
+        fitted = fit_models(series, models, backend=backend)
     out = finish_target(target, series, fitted, bt.preds, bt.sources, selected=bt.selected, skipped=skipped,
                         h=h_final, settings=settings)
     return {**out, "preds": bt.preds.assign(target=target), "metrics": bt.metrics, "selected": bt.selected,

@@ -113,3 +113,23 @@ def test_progress_counts_finished_origins(series):
     backtest(series, {"naive": Naive(), "mean3": WindowMean(k=3)}, origins=ORIGINS, horizon=1, group_size=2,
              progress=seen.append)
     assert seen == [1, 2]
+
+
+def test_final_fits_in_worker_processes_are_the_fits_made_here(series):
+    """fit_models on a backend of two workers: every model fitted there forecasts what the same model
+    fitted in this process does, in model order; a failing fit raises its own error."""
+    from kzmig.core.errors import ConfigError
+    from kzmig.forecast.engine import fit_models
+
+    models = {k: v for k, v in _models().items() if k != "ens"}
+    here = fit_models(series, models)
+    there = fit_models(series, models, backend=Backend("local", workers=2))
+    assert list(there) == list(models)
+    for name in models:
+        pd.testing.assert_frame_equal(there[name].predict(4, (0.8, 0.95)), here[name].predict(4, (0.8, 0.95)))
+    bad = {**models, "bad": WindowMean(k=0)}  # k must be >= 1: the model's own error
+    with pytest.raises(ConfigError) as err:
+        fit_models(series, bad, backend=Backend("local", workers=2))
+    with pytest.raises(ConfigError) as same:
+        fit_models(series, bad)
+    assert str(err.value) == str(same.value)
