@@ -264,7 +264,17 @@ class OrderedLogitMigration(_TypeModel):
                                                     categories=list(cats), ordered=True))
         model = OrderedModel(endog, pd.DataFrame(sample[names].to_numpy(dtype=float), columns=names),
                              distr="logit")
-        return self._run(lambda: model.fit(method="bfgs", gtol=1e-8, **self._fit_kwargs(sample)), names)
+        kw = self._fit_kwargs(sample)
+
+        def fit() -> Any:
+            res = model.fit(method="bfgs", gtol=1e-8, **kw)
+            if not res.mle_retvals.get("converged", True):
+                # BFGS on the model's numerical gradient can stall a hair short of gtol (how close depends
+                # on the machine's rounding); Newton steps from there finish or fail on their own criterion
+                res = model.fit(method="newton", start_params=np.asarray(res.params), **kw)
+            return res
+
+        return self._run(fit, names)
 
     def _probs(self, x: np.ndarray) -> np.ndarray:
         return _ordered_probs_and_ame(self.sm_params_, x)[0]

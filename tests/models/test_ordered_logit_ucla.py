@@ -42,3 +42,19 @@ def test_matches_r_polr_on_the_ucla_example():
     y = pd.Categorical(df["apply"], categories=list(ORDER), ordered=True)
     newton = OrderedModel(pd.Series(y), df[["pared", "public", "gpa"]], distr="logit").fit(method="newton", disp=False)
     np.testing.assert_allclose(coef[["pared", "public", "gpa"]], newton.params.to_numpy()[:3], atol=1e-6)
+
+
+@pytest.mark.skipif(not UCLA.exists(), reason="statsmodels' test data not installed")
+def test_bfgs_stopped_short_is_finished_by_newton_steps():
+    """BFGS cut off before gtol (here by maxiter=6; on some machines by the rounding of its numerical
+    gradient) is not a failure: Newton steps from where it stopped reach the same maximum."""
+    df = pd.read_csv(UCLA)
+    panel = df.rename(columns={"apply": "type"}).assign(
+        region=[f"s{i:03d}" for i in range(len(df))], year=2000)
+    panel = panel.astype({"region": "string", "year": "int64", "pared": float, "public": float, "gpa": float})
+    full = OrderedLogitMigration("type", ["pared", "public", "gpa"], order=ORDER, lag=0,
+                                 cov_type="nonrobust").fit(panel).result_.params["coef"]
+    short = OrderedLogitMigration("type", ["pared", "public", "gpa"], order=ORDER, lag=0, cov_type="nonrobust",
+                                  maxiter=6).fit(panel)
+    assert short.sm_result_.mle_settings["optimizer"] == "newton"
+    np.testing.assert_allclose(short.result_.params["coef"], full, atol=1e-5)
