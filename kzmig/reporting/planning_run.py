@@ -33,7 +33,7 @@ from kzmig.reporting.accounts_sheet import SHEET as CONSISTENCY_SHEET
 from kzmig.reporting.accounts_sheet import SECTION as ACCOUNT_SECTION
 from kzmig.reporting.accounts_sheet import account_blocks, write_consistency_sheet
 from kzmig.reporting.brief import brief_sentences, coverage_statements, descriptions_of, effect_flag, sign_note
-from kzmig.reporting.i18n import N_, _, current, label, percent, region_name, using
+from kzmig.reporting.i18n import N_, _, current, label, number, percent, region_name, using
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import _held_text, write_planning_workbook
@@ -88,6 +88,16 @@ GROUP_TEXTS = (N_("growth from natural increase and net in-migration"),
                N_("growth from natural increase, net out-migration easing"),
                N_("growth from natural increase, net in-migration emerging (rate < 0 at the start, >= 0 at the end; "
                   "group 1 read from the end rate)"))
+
+
+def skipped_text(warning: str) -> str:
+    """A forecasting study's "<target>: not forecast: <reason>" in the current language."""
+    m = re.match(r"^(?:[\w/]+: )?(\w+): not forecast: no series has the (\d+) years the models need$", warning)
+    if m:
+        return _("{target}: not forecast: no series has the {n} years the models need", target=label(m.group(1)),
+                 n=m.group(2))
+    m = re.match(r"^(?:[\w/]+: )?(\w+): not forecast: (.*)$", warning)
+    return f"{label(m.group(1))}: {_('not forecast')}: {m.group(2)}" if m else warning
 
 
 def caveat_text(caveat: str) -> str:
@@ -272,7 +282,7 @@ def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figure
                             "net_migration_excl_skipped", "group", "group_label") if c in pop.columns]
         trends = a["migration_trends"].query("flow == 'total'")[["region", "start_rate", "end_rate", "type"]]
         convention = parts["assessment"].metadata.get("convention", "")
-        appendix += [_(convention) if convention else "",
+        appendix += [convention if convention and current() == "en" else "",  # a sentence of the study, in English
                      TableBlock(_translated(pop[keep]), labels=True,
                                 caption=_("Population change and stage 1 group (net migration without the break years "
                                           "decides the group)"),
@@ -331,7 +341,7 @@ def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rend
     targets = planning_targets(forecasts)
     planning = parts["planning"].tables if "planning" in parts else {}
     skipped = [w for p in parts.values() for w in p.warnings if "not forecast" in w]
-    gaps = coverage_statements(planning.get("data_coverage")) + [_(g) for g in GAPS] + skipped
+    gaps = coverage_statements(planning.get("data_coverage")) + [_(g) for g in GAPS] + [skipped_text(w) for w in skipped]
     caveats = {t: _(POOR_COVERAGE_TEXT, share=percent(c)) for t, c in poor_coverage(targets, accuracy).items()}
     merged = {t.target: "; ".join(c for c in (caveat_text(t.caveat), caveats.get(t.target, "")) if c)
               for t in targets.itertuples(index=False)}
@@ -344,14 +354,14 @@ def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rend
         if consistency["difference"].abs().max() < 0.5:
             gaps.append(_("One national balance: net migration {net} in {year} = external arrivals {arrivals} - "
                           "departures {departures}, reconciled in one account (planning/consistency.csv).",
-                          net=f"{last['net_migration']:,.0f}", year=int(last["year"]),
-                          arrivals=f"{last['external_arrivals']:,.0f}", departures=f"{last['external_departures']:,.0f}"))
+                          net=number(last["net_migration"]), year=int(last["year"]),
+                          arrivals=number(last["external_arrivals"]), departures=number(last["external_departures"])))
         else:
             gaps.append(_("National net migration is forecast twice: as a series ({net} in {year}) and as external "
                           "arrivals minus departures ({diff}); the two models disagree "
                           "(planning/national_consistency.csv) and neither is reconciled to the other.",
-                          net=f"{last['net_migration']:,.0f}", year=int(last["year"]),
-                          diff=f"{last['arrivals_minus_departures']:,.0f}"))
+                          net=number(last["net_migration"]), year=int(last["year"]),
+                          diff=number(last["arrivals_minus_departures"])))
     account_notes = list(planning.metadata.get("account_notes", [])) if planning is not None else []
     held = coverage_labels(account["interval_coverage"]) if "interval_coverage" in account else {}
     targets = targets.assign(held=[held.get(t, {}) for t in targets["target"]])
