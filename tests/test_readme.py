@@ -28,7 +28,7 @@ def test_readme_starts_with_the_two_commands():
     text = README.read_text(encoding="utf-8")
     first = re.search(r"```bash\n(.*?)```", text, flags=re.S).group(1).splitlines()
     assert first[0].startswith("# main job") and "kzmig run experiments/baseline.toml" in first[1]
-    assert first[2] == "# tests" and first[3].endswith("-m pytest")
+    assert first[2] == "# tests" and first[3].endswith("-m pytest -n auto --dist loadfile")
     ci = (README.parent / ".ci" / "run").read_text()
     assert "# tests" in ci and "README.md" in ci
 
