@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from kzmig.reporting.i18n import N_, _, current, number
 from kzmig.reporting.report import TableBlock
 
 SHEET = "Согласованность"
-SECTION = "Согласованность / One account"
+SECTION = N_("One system of accounts")
 TITLE = "Согласованность прогнозов / Consistency of the forecasts"
 NOTE = ("Каждое тождество баланса миграции по годам и регионам: наибольшее абсолютное отклонение и выполнено ли оно "
         "(допуск 0,5 чел., для коэффициентов 1e-6 на 1000). / Every identity of the migration account by year and "
@@ -72,7 +73,7 @@ def write_consistency_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id: 
     sci = wb.add_format({"num_format": "0.0E+00", "border": 1})
     cell = wb.add_format({"border": 1})
     whole = wb.add_format({"num_format": "0", "border": 1})
-    for j, (_, head) in enumerate(COLUMNS):
+    for j, (_col, head) in enumerate(COLUMNS):
         ws.write(4, j, head, fm.header)
     for i, rec in enumerate(table.itertuples(index=False), start=5):
         for j, (col, value) in enumerate(zip(table.columns, rec)):
@@ -125,24 +126,29 @@ def write_consistency_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id: 
 def account_blocks(tables: Mapping[str, pd.DataFrame], notes: Sequence[str]) -> list:
     """The report section of the account: its notes, the backtest of coherent against separate
     forecasts, the measured coverage of the intervals and the identities that do not hold (if any)."""
-    blocks: list = [" ".join(notes)]
+    # the account's notes are the study's English sentences: in another language, where to read them
+    blocks: list = [" ".join(notes) if current() == "en" else
+                    _("The account's notes (what was derived, weighted and calibrated) are on the workbook's notes "
+                      "sheet.")]
     if "account_accuracy" in tables and len(tables["account_accuracy"]):
-        blocks.append(TableBlock(tables["account_accuracy"], caption="Coherent against separate forecasts on the same "
+        blocks.append(TableBlock(tables["account_accuracy"], caption=_(
+                                 "Coherent against separate forecasts on the same "
                                  "non-break backtest cells: MASE, ratio with a 90 % bootstrap interval (below 1: "
-                                 "coherence is more accurate), coverage of the 80 / 95 % intervals", names=False,
+                                 "coherence is more accurate), coverage of the 80 / 95 % intervals"), names=False,
                                  formats={c: "{:.3f}" for c in ("mase_separate", "mase_coherent", "ratio", "ci90_lo",
                                                                 "ci90_hi")}))
     if "interval_coverage" in tables and len(tables["interval_coverage"]):
-        blocks.append(TableBlock(tables["interval_coverage"], caption="Intervals in the backtest: share of non-break "
+        blocks.append(TableBlock(tables["interval_coverage"], caption=_(
+                                 "Intervals in the backtest: share of non-break "
                                  "outcomes inside the selected model's interval (reconciled where in the account), "
-                                 "and the calibration applied", names=False,
+                                 "and the calibration applied"), names=False,
                                  formats={"coverage": "{:.0%}", "coverage_calibrated": "{:.0%}", "factor": "{:.2f}",
                                           "level": "{:.0%}"}))
     if "consistency" in tables:
         c = tables["consistency"]
         bad = c.loc[~c["holds"]]
-        blocks.append(f"{int(c['holds'].sum())} of {len(c)} identity x year x region checks hold "
-                      f"(planning/consistency.csv)." + (" These do not:" if len(bad) else ""))
+        blocks.append(_("{held} of {total} identity x year x region checks hold (planning/consistency.csv).",
+                        held=number(int(c["holds"].sum())), total=number(len(c))))
         if len(bad):
-            blocks.append(TableBlock(bad, caption="Identities that do not hold", names=False))
+            blocks.append(TableBlock(bad, caption=_("Identities that do not hold"), names=False))
     return blocks

@@ -417,7 +417,7 @@ def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rend
     sections = _report_sections(parts, targets, accuracy, figures, gaps, renderer, brief=brief, forecasts=forecasts,
                                 descriptions=descriptions)
     if account_notes or "consistency" in account:  # the account, before "What the data could not answer"
-        sections.insert(len(sections) - 1, (ACCOUNT_SECTION, account_blocks(account, account_notes)))
+        sections.insert(len(sections) - 1, (_(ACCOUNT_SECTION), account_blocks(account, account_notes)))
     if state is not None:  # before "What the data could not answer"
         blocks = report_blocks(state, {})
         blocks += [FigureBlock(renderer.figure(f), alt=k, png=renderer.png(f)) for k, f in state_figures.items()]

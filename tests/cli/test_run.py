@@ -314,13 +314,16 @@ def test_the_run_is_one_account(run):
             m = pt.loc[("net_migration", region), y]
             rate = pt.loc[("net_migration_rate_per_1000", region), y]
             p0, p1 = pt.loc[("population", region), y], pt.loc[("population", region), str(int(y) + 1)]
-            assert m == pytest.approx(rate * (p0 + p1) / 2 / 1000, abs=0.5), (region, y)
+            # the CSV rounds persons to whole numbers and rates to 2 decimals (docs/studies/run.md):
+            # the identity holds within what that rounding allows
+            tol = 0.005 * (p0 + p1) / 2 / 1000 + 0.5 + abs(rate) / 1000
+            assert m == pytest.approx(rate * (p0 + p1) / 2 / 1000, abs=tol), (region, y)
             if region != "kazakhstan":
                 continue
             regions = [r for r in set(pt.loc["net_migration"].index) if r != "kazakhstan"]
-            assert m == pytest.approx(sum(pt.loc[("net_migration", r), y] for r in regions), abs=0.5)
+            assert m == pytest.approx(sum(pt.loc[("net_migration", r), y] for r in regions), abs=0.5 * (len(regions) + 1))
             arr, dep = pt.loc[("external_arrivals", region), y], pt.loc[("external_departures", region), y]
-            assert m == pytest.approx(arr - dep, abs=0.5), y
+            assert m == pytest.approx(arr - dep, abs=1.5), y
     ws = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")["Согласованность"]
     assert ws.cell(5, 1).value == "Тождество / identity" and ws.max_row >= len(c) + 5
 
@@ -330,9 +333,9 @@ def test_intervals_state_their_backtest_coverage(run):
     assert {"net_migration_rate_per_1000", "external_departures"} <= set(cov["target"])
     assert set(cov["status"]) <= {"within", "calibrated", "uncalibrated"}
     wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx")
-    for sheet in ("net_migration", "external_departures 95%"):
+    for sheet in ("Сальдо миграции", "Выбывшие за рубеж 95%"):
         text = " ".join(str(c) for r in wb[sheet].iter_rows(max_row=4, values_only=True) for c in r if c)
-        assert "backtest" in text and "ретроспективной проверке" in text, sheet
+        assert "ретроспективной проверке" in text, sheet  # the run's language (Russian) states the coverage
 
 
 def test_scenarios_and_specialists_go_through_the_account(run):
@@ -343,11 +346,13 @@ def test_scenarios_and_specialists_go_through_the_account(run):
         reg = g.loc[g["region"] != "kazakhstan"]
         by_year = reg.groupby("year")["net_migration"].sum()
         want = nat.set_index("year")["point"].reindex(by_year.index)
-        assert np.allclose(by_year, want, atol=0.5), name  # migrants move between regions only
+        # migrants move between regions only (the CSV holds whole persons: rounding of each region)
+        assert np.allclose(by_year, want, atol=0.5 * (reg["region"].nunique() + 1)), name
         mean = (reg["population_start"] + reg["population_end"]) / 2
-        assert np.allclose(reg["net_migration"], reg["net_migration_rate_per_1000"] * mean / 1000, atol=1e-6)
+        rate = reg["net_migration_rate_per_1000"]  # 2 decimals in the CSV
+        assert (abs(reg["net_migration"] - rate * mean / 1000) <= 0.005 * mean / 1000 + 0.5 + rate.abs() / 1000).all()
         assert np.allclose(reg["population_end"], reg["population_start"] + reg["natural_increase"]
-                           + reg["net_migration"], atol=1e-6)
+                           + reg["net_migration"], atol=2.0)
     c = pd.read_csv(run / "planning" / "consistency.csv")
     assert c["identity"].str.startswith("scenario ").any()
     sp = pd.read_csv(run / "specialists" / "specialist_forecasts.csv")
@@ -356,9 +361,10 @@ def test_scenarios_and_specialists_go_through_the_account(run):
     # with a recorded specialty (aged 15+), so they sum to that share of the total, not to all of it
     point = sp.loc[sp["target"].str.startswith("external_departures_specialty_")].drop_duplicates(["target", "year"])
     want = point["year"].map(dep.set_index("year")["point"]) * point["share"]
-    assert np.allclose(point["point"], want, rtol=1e-9)
+    assert np.allclose(point["point"], want, rtol=1e-5, atol=1.0)  # whole persons, shares to 6 digits
     total, share = point.groupby("year")["point"].sum(), point.groupby("year")["share"].sum()
-    assert np.allclose(total, share * dep.set_index("year")["point"].reindex(total.index), rtol=1e-9)
+    assert np.allclose(total, share * dep.set_index("year")["point"].reindex(total.index), rtol=1e-5,
+                       atol=point.groupby("year").size().max())
     assert (share < 1).all()
 
 
@@ -472,7 +478,8 @@ def test_report_opens_with_the_brief_whose_numbers_are_the_run_s_tables(run):
     sid, heading, sentences = page.sections[0]
     assert (sid, heading) == ("s1", "Главное") and len(sentences) >= 5
     text = "\n".join(sentences)
-    fc = pd.read_csv(run / "forecast" / "net_migration" / "forecasts.csv")
+    # the published forecasts: the account's (planning/forecasts_coherent.csv, full precision)
+    fc = pd.read_csv(run / "planning" / "forecasts_coherent.csv")
     nm = fc.loc[fc["selected"].astype(bool) & (fc["target"] == "net_migration")]
     regional = nm.loc[nm["region"] != "kazakhstan"].drop_duplicates(["region", "year"])
     totals = regional.groupby("region")["point"].sum().sort_values(ascending=False)
@@ -483,10 +490,11 @@ def test_report_opens_with_the_brief_whose_numbers_are_the_run_s_tables(run):
             t, r = totals[region], at95.loc[region]
             if (region in totals.index[:3]) != (t > 0):
                 continue  # a region without a net gain (loss) is not named among the gaining (losing)
-            piece = (f"{region_name(region)}: {number(t, sign=True)} за {int(nm['year'].min())}–{last} гг. "
-                     f"(в {last} г.: {number(r['point'], sign=True)} (95 %: от {number(r['lower'], sign=True)} "
-                     f"до {number(r['upper'], sign=True)}))")
-            assert piece in text, piece
+            n_years = last - int(nm["year"].min()) + 1  # the CSV's whole persons: the sum is off by rounding only
+            pieces = [(f"{region_name(region)}: {number(t + d, sign=True)} за {int(nm['year'].min())}–{last} гг. "
+                       f"(в {last} г.: {number(r['point'], sign=True)} (95 %: от {number(r['lower'], sign=True)} "
+                       f"до {number(r['upper'], sign=True)}))") for d in range(-(n_years // 2), n_years // 2 + 1)]
+            assert any(piece in text for piece in pieces), pieces[len(pieces) // 2]
         nat = at95.loc["kazakhstan"]
         assert (f"Сальдо миграции Республики Казахстан в {last} г.: {number(nat['point'], sign=True)} (95 %: от "
                 f"{number(nat['lower'], sign=True)} до {number(nat['upper'], sign=True)})") in text
