@@ -96,7 +96,7 @@ def write_consistency_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id: 
                              "level ±5 points and there are at least 20 outcomes.", fm.note)
         pct = wb.add_format({"num_format": "0%", "border": 1})
         dec = wb.add_format({"num_format": "0.00", "border": 1})
-        for j, (_, head) in enumerate(COVERAGE_COLUMNS):
+        for j, (_col, head) in enumerate(COVERAGE_COLUMNS):
             ws.write(row + 2, j, head, fm.header)
         status_ru = {"within": "не нужна / within ±5", "calibrated": "откалиброван / calibrated",
                      "uncalibrated": "НЕ откалиброван (мало исходов) / uncalibrated (too few)"}
