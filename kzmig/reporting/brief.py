@@ -70,9 +70,14 @@ def _national(rows: pd.DataFrame) -> str | None:
              value=with_interval(n.value, n.lower, n.upper))
     if "national_arrivals" in get and "national_departures" in get:
         a, d = get["national_arrivals"], get["national_departures"]
-        text += _("; external arrivals {arr} and departures {dep} in {year} (separate models: their difference "
-                  "need not equal the net balance)", arr=with_interval(a.value, a.lower, a.upper, sign=False),
-                  dep=with_interval(d.value, d.lower, d.upper, sign=False), year=int(a.year))
+        parts = dict(arr=with_interval(a.value, a.lower, a.upper, sign=False),
+                     dep=with_interval(d.value, d.lower, d.upper, sign=False), year=int(a.year))
+        if int(a.year) == int(n.year) and abs(float(a.value) - float(d.value) - float(n.value)) < 1.0:
+            # one account (issue 18): the balance is arrivals minus departures
+            text += _("; it is external arrivals {arr} minus departures {dep} in {year} (one account)", **parts)
+        else:
+            text += _("; external arrivals {arr} and departures {dep} in {year} (separate models: their difference "
+                      "need not equal the net balance)", **parts)
     if bool(n.spans_zero):
         text += _("; the interval holds zero: the sign of the balance is not certain")
     return text + "."

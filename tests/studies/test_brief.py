@@ -143,3 +143,19 @@ def test_data_statements_follow_the_dataset():
     assert f"{years.min()}–{years.max()}" in w_before and "proxy" not in w_before
     assert w_after.startswith("Regional average wages: one year, 2020") and "proxy" in w_after
     assert "Regional average wages: not in the data of this run." in gone
+
+
+def test_national_sentence_says_one_account_when_arrivals_minus_departures_is_the_balance():
+    from kzmig.reporting.brief import _national
+
+    def rows(net: float) -> pd.DataFrame:
+        return pd.DataFrame({"topic": ["national_net", "national_arrivals", "national_departures"],
+                             "year": [2030, 2030, 2030], "value": [net, 18855.4, 9346.6],
+                             "lower": [-39315.0, 0.0, 5370.0], "upper": [58333.0, 93536.0, 21223.0],
+                             "spans_zero": [True, False, False]})
+
+    with using("ru"):
+        coherent, separate = _national(rows(9508.8)), _national(rows(-5066.0))
+    assert "это прибывшие из-за рубежа 18\u202f855" in coherent and "минус выбывшие за рубеж 9\u202f347" in coherent
+    assert "единый баланс" in coherent and "не обязана" not in coherent
+    assert "не обязана совпадать с сальдо" in separate and "единый баланс" not in separate
