@@ -31,6 +31,7 @@ CONFIG_KEYS: dict[tuple[str, str], tuple[str, str]] = {
     **{("assess", opt): ("assess", f"assess.{key}") for opt, key in ASSESS_OPTIONS.items()},
     **{(cmd, opt): (cmd, f"execution.{key}") for cmd in ("forecast", "run") for key, opt in EXECUTION_OPTIONS.items()},
     ("predict", "--to-year"): ("forecast", "forecast.to_year"),
+    ("run", "--lang"): ("run", "run.lang"),
 }
 #: options that are not config keys: what they are
 NOT_CONFIG = {
