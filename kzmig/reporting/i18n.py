@@ -164,24 +164,17 @@ def label(name: str, lang: str | None = None) -> str:
     raw identifier never reaches a reader (and a test of the labels finds it).
     """
     lang = lang or current()
-    names, parts, _stems = _label_table()
+    names, _parts, _stems = _label_table()
     key = str(name)
     if key in names:
         return names[key][lang] or names[key]["en"]
     m = _LAG.match(key)
     if m:
         return f"{label(m['base'], lang)} (t−{m['k']})"
-    for base in sorted(names, key=len, reverse=True):
-        if key.startswith(base + "_"):
-            rest, found = key[len(base):], []
-            while rest:
-                part = next(((p, e) for p, e in parts if rest.startswith(p)), None)
-                if part is None:
-                    break
-                found.append(part[1][lang] or part[1]["en"])
-                rest = rest[len(part[0]):]
-            if not rest and found:
-                return f"{names[base][lang] or names[base]['en']}: " + ", ".join(found)
+    split = _split(key)
+    if split is not None:
+        base, found = split
+        return f"{names[base][lang] or names[base]['en']}: " + ", ".join(p[lang] or p["en"] for p in found)
     return key.replace("_", " ")
 
 
