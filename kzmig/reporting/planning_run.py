@@ -36,7 +36,7 @@ from kzmig.reporting.brief import brief_sentences, coverage_statements, descript
 from kzmig.reporting.i18n import N_, _, current, label, number, percent, region_name, using
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
-from kzmig.reporting.planning_workbook import _held_text, write_planning_workbook
+from kzmig.reporting.planning_workbook import held_text, write_planning_workbook
 from kzmig.reporting.report import FigureBlock, TableBlock, write_report
 from kzmig.reporting.state_targets import SECTION as STATE_SECTION
 from kzmig.reporting.state_targets import SHEET as STATE_SHEET
@@ -373,7 +373,7 @@ def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rend
         t = headings.get(heading)
         if t is not None and held.get(t):
             text += " " + _("Published intervals, coverage in the backtest:") + " " + "; ".join(
-                f"{lv} %: {_held_text(x)}" for lv, x in held[t].items()) + "."
+                f"{lv} %: {held_text(x)}" for lv, x in held[t].items()) + "."
         notes.append((heading, text))
     if account_notes:
         notes.append((_("One account"), " ".join(account_notes)))

@@ -213,7 +213,7 @@ def _notes(wb, fm: _Formats, notes: Sequence[tuple[str, str]], run_id: str) -> N
     _print_setup(ws, run_id, _("notes"), landscape=False)
 
 
-def _held_text(text: str) -> str:
+def held_text(text: str) -> str:
     """The run language's half of a bilingual coverage label (``ru / backtest: en``,
     :func:`kzmig.studies.accounts.coverage_labels`)."""
     if not text:
@@ -224,7 +224,7 @@ def _held_text(text: str) -> str:
 
 def _held_short(held, tag: str) -> str:
     """`` (backtest: regions: held 77 %; ...)`` for a block title; ``(not backtested)`` when nothing was measured."""
-    text = _held_text((held or {}).get(tag, ""))
+    text = held_text((held or {}).get(tag, ""))
     return f" ({text})" if text else " " + _("(not backtested)")
 
 
@@ -247,7 +247,7 @@ def _target_sheet(wb, fm: _Formats, name: str, table: pd.DataFrame, info, tag: s
     if caveat:
         ws.merge_range(1, 0, 1, max(width - 1, 8), f"{_('Caveat')}: {caveat}", fm.caveat)
         ws.set_row(1, 15 * max(1, math.ceil(len(caveat) / (12 * max(width, 9)))) + 3)
-    held = _held_text((getattr(info, "held", None) or {}).get(tag, "")) if tag else ""
+    held = held_text((getattr(info, "held", None) or {}).get(tag, "")) if tag else ""
     what = (_("Point forecast and {tag} % interval (nominal: the outcome lies between low and high in {tag} % of "
               "cases; {held}) by region and year", tag=tag, held=held or _("coverage not measured in a backtest"))
             if tag else _("Point forecast by region and year"))

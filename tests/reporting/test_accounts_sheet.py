@@ -41,3 +41,15 @@ def test_consistency_sheet_lists_every_row_and_says_how_many_hold(tmp_path):
     assert rows[6][7] == "НЕТ / NO" and rows[6][1].startswith("сценарий north:")
     flat = [v for r in rows for v in r if v is not None]
     assert "откалиброван / calibrated" in flat and 41 in flat
+
+
+def test_coverage_label_is_read_in_the_run_language():
+    from kzmig.reporting.i18n import using
+    from kzmig.reporting.planning_workbook import held_text
+
+    both = "в ретроспективной проверке: регионы: 78% / backtest: regions: held 78%"
+    with using("ru"):
+        assert held_text(both) == "в ретроспективной проверке: регионы: 78%"
+    with using("en"):
+        assert held_text(both) == "backtest: regions: held 78%"
+    assert held_text("") == ""
