@@ -33,7 +33,7 @@ from kzmig.core.runs import RunFolder
 logger = logging.getLogger("kzmig")
 
 #: set by the ``--debug`` option of the app callback; ``console``: the console's log handler
-STATE: dict = {"debug": False, "console": None}
+STATE: dict = {"debug": False, "console": None, "logged": frozenset()}
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -187,6 +187,7 @@ def summarised_warnings(log: Path | None = None, failed_log: Path | None = None)
                 console.removeFilter(hold)
             summary.collect()
             Path(spool).unlink(missing_ok=True)
+            STATE["logged"] = frozenset(t for k in summary.kinds.values() for t in k.texts)
             if summary.total:
                 shown = failed_log if failed and failed_log is not None else log
                 where = f" (all in {shown})" if shown is not None else ""
@@ -196,6 +197,30 @@ def summarised_warnings(log: Path | None = None, failed_log: Path | None = None)
                           f"{'s' if n > 1 else ''}{where}:", markup=False)
                 for line in summary.lines():
                     con.print("  " + line, markup=False)
+
+
+def _said(note: str, logged: frozenset) -> bool:
+    """Whether a logged warning already says ``note`` (a result's ``"<step>: <subject>: ...: <reason>"``):
+    one holds both the note's subject (its first name after the step, ``a / * / *`` read as ``a``) and its
+    reason (the last part of at least three words)."""
+    parts = [p.strip() for p in note.split(": ")]
+    if len(parts) < 3:
+        return False
+    subject = parts[1].split(" / ")[0]
+    reason = next((p for p in reversed(parts[2:]) if len(p.split()) >= 3), None)
+    if reason is None:
+        return False
+    reason = reason.rstrip(".")
+    return any(subject in text and reason in text for text in logged)
+
+
+def print_notes(notes) -> None:
+    """Print a result's warnings as ``note:`` lines, once each, leaving out those the warning summary of
+    the run (:func:`summarised_warnings`) has just shown."""
+    logged = STATE.get("logged", frozenset())
+    for note in dict.fromkeys(notes):
+        if not _said(note, logged):
+            out_console().print(f"note: {note}", markup=False)
 
 
 def _attach(path: Path) -> logging.Handler:

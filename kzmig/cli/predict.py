@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from kzmig.cli._common import out_console, progress_display, run_folder
+from kzmig.cli._common import out_console, print_notes, progress_display, run_folder
 from kzmig.cli.studies import OVERWRITE_OPT
 from kzmig.core.errors import study_boundary
 
@@ -40,8 +40,7 @@ def predict(
             write(result, run.path, stamp=run.stamp)
         path = run.complete(result.manifest())
     console = out_console()
-    for warning in result.warnings:
-        console.print(f"note: {warning}", markup=False)
+    print_notes(result.warnings)
     if result.updates:
         data_meta = result.metadata["data"]
         console.print(f"models updated on {data_meta['label']} (sha256 {str(data_meta['sha256'])[:12]}..., the run "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from kzmig.cli._common import out_console, progress_display, run_folder
+from kzmig.cli._common import out_console, print_notes, progress_display, run_folder
 from kzmig.core.errors import study_boundary
 
 REGRESS_ARG = typer.Argument(..., help="Regression study TOML, e.g. experiments/migration_factors.toml.")
@@ -58,8 +58,7 @@ def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite
         with run.step("save"):
             write(result, run.path, stamp=run.stamp)
         path = run.complete(result.manifest())
-    for warning in result.warnings:
-        out_console().print(f"note: {warning}", markup=False)
+    print_notes(result.warnings)
     out_console().print(f"{kind} {name!r} written to {path}", markup=False)
     return path
 

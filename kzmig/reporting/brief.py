@@ -124,11 +124,11 @@ def _factors(rows: pd.DataFrame) -> str | None:
     against = f.loc[f["against_expected"].astype(bool)]
     if clear.empty:
         text = _("Factors of migration (model {model}): none of the {n} factors is distinguishable from zero at 95 %",
-                 model=f["group"].iloc[0], n=len(f))
+                 model=label(f["group"].iloc[0]), n=len(f))
     else:
         items = [f"{label(x.subject)} {with_interval(x.value, x.lower, x.upper, 3)}" for x in clear.itertuples()]
         text = _("Factors of migration (model {model}) distinguishable from zero at 95 %: {items}; the other {k} "
-                 "are not", model=f["group"].iloc[0], items="; ".join(items), k=len(f) - len(clear))
+                 "are not", model=label(f["group"].iloc[0]), items="; ".join(items), k=len(f) - len(clear))
     if len(against):
         text += "; " + _("against the expected direction: {items}", items="; ".join(
             f"{label(x.subject)} {with_interval(x.value, x.lower, x.upper, 3)}" for x in against.itertuples()))

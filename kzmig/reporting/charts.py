@@ -2,6 +2,9 @@
 
 Builders take tables and return a ``Figure``; :func:`save_figure` writes one atomically
 (temporary name, then rename). Nothing here selects a backend or touches global state.
+Titles, axis labels, legends and region names are written in the language of the current
+context (:func:`kzmig.reporting.i18n.using`; English outside one): a planning run draws the
+charts of its studies in its own language.
 """
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ from matplotlib.text import Text
 
 from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataFileError
-from kzmig.features.data.regions import load_regions, resolve_region
+from kzmig.features.data.regions import resolve_region
 from kzmig.features.assessment.typology import GROUP_LABELS, TREND_TYPES
+from kzmig.reporting.i18n import N_, _, label, label_names, number, percent, region_short
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +99,20 @@ def add_footnote(fig: Figure, text: str, *, fontsize: float = 7, color: str = "#
     return label
 
 
-def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "") -> Figure:
-    """Ranked horizontal bars of the growth index P(end)/P(start) x 100, coloured by group."""
+def _period_title(title: str, plain: str, dated: str, period: tuple[int, int] | None) -> str:
+    """``title`` if given, else the message ``dated`` with ``period``'s first and last year, else ``plain``."""
+    if title:
+        return title
+    return _(dated, start=period[0], end=period[1]) if period else _(plain)
+
+
+def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "", period: tuple[int, int] | None = None) -> Figure:
+    """Ranked horizontal bars of the growth index P(end)/P(start) x 100, coloured by group.
+
+    The default title names ``period`` (first and last year) when given.
+    """
     d = pop_change.dropna(subset=["growth_index"]).sort_values("growth_index")
-    names = d["region"].map(load_regions().set_index("region")["name_en"]).fillna(d["region"])
+    names = d["region"].map(region_short)
     fig = Figure(figsize=(8, 0.35 * len(d) + 1.5))
     ax = fig.subplots()
     colours = [GROUP_COLOURS.get(int(g), NA_COLOUR) if pd.notna(g) else NA_COLOUR for g in d["group"]]
@@ -107,10 +121,12 @@ def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "") -> Figure:
     ax.axvline(100, color="black", lw=0.8)
     left_out = sorted(set(pop_change["region"]) - set(d["region"]))
     if left_out:
-        add_footnote(fig, f"not shown (no value for the period): {', '.join(left_out)}")
-    ax.set_xlabel("population growth index, start = 100")
-    ax.set_title(title or "Population growth index by region")
-    ax.legend(handles=[Patch(color=c, label=f"{g}: {GROUP_LABELS[g]}") for g, c in GROUP_COLOURS.items()],
+        add_footnote(fig, _("not shown (no value for the period): {regions}",
+                            regions=", ".join(region_short(r) for r in left_out)))
+    ax.set_xlabel(_("population growth index, start = 100"))
+    ax.set_title(_period_title(title, N_("Population growth index by region"),
+                                N_("Population growth index by region, {start}-{end}"), period))
+    ax.legend(handles=[Patch(color=c, label=f"{g}: {_(GROUP_LABELS[g])}") for g, c in GROUP_COLOURS.items()],
               loc="lower right", fontsize=7)
     return fig
 
@@ -120,19 +136,28 @@ def _type_colour(t) -> str:
 
 
 def _legend(ax) -> None:
-    handles = [Patch(color=c, label=t) for t, c in TYPE_COLOURS.items()] + [Patch(color=NA_COLOUR, label="not computable")]
+    handles = [Patch(color=c, label=_(t)) for t, c in TYPE_COLOURS.items()]
+    handles.append(Patch(color=NA_COLOUR, label=_("not computable")))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
 
 
-def plot_tile_map(types: pd.DataFrame, *, title: str = "") -> Figure:
+def _tile_name(code: str) -> str:
+    """A region's name on a tile: without "Region" / "область", broken after its first word
+    (a city's "г. Астана" kept on one line)."""
+    name = region_short(code)
+    for tail in (" Region", " область"):
+        name = name.removesuffix(tail)
+    return name if name.startswith("г. ") else name.replace(" ", "\n", 1)
+
+
+def plot_tile_map(types: pd.DataFrame, *, title: str = "", period: tuple[int, int] | None = None) -> Figure:
     """Schematic tile map: one square per region, placed roughly where it lies, coloured by type.
 
     ``types`` has ``region`` and ``type`` (one flow). Regions without a tile position are
-    listed in the log and left out.
+    listed in the log and left out. The default title names ``period`` when given.
     """
     fig = Figure(figsize=(9, 6))
     ax = fig.subplots()
-    short = load_regions().set_index("region")["name_en"].str.replace(r" Region$", "", regex=True)
     missing = []
     for rec in types.itertuples(index=False):
         if rec.region not in TILES:
@@ -141,15 +166,15 @@ def plot_tile_map(types: pd.DataFrame, *, title: str = "") -> Figure:
         x, y = TILES[rec.region]
         ax.add_patch(Polygon([(x, -y), (x + 0.95, -y), (x + 0.95, -y - 0.95), (x, -y - 0.95)],
                              closed=True, facecolor=_type_colour(rec.type), edgecolor="white"))
-        ax.text(x + 0.475, -y - 0.475, short.get(rec.region, rec.region).replace(" ", "\n", 1),
-                ha="center", va="center", fontsize=7)
+        ax.text(x + 0.475, -y - 0.475, _tile_name(rec.region), ha="center", va="center", fontsize=7)
     if missing:
         logger.warning("plot_tile_map: no tile position for %s", missing)
     ax.set_xlim(-0.1, 7.1)
     ax.set_ylim(-6.1, 0.1)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title or "Migration-trend type by region (schematic)")
+    ax.set_title(_period_title(title, N_("Migration-trend type by region (schematic)"),
+                                N_("Migration-trend type by region, {start}-{end} (schematic)"), period))
     _legend(ax)
     return fig
 
@@ -164,7 +189,7 @@ def _rings(geometry: dict) -> list[list]:
 
 
 def plot_geojson_map(types: pd.DataFrame, geojson: Path | Mapping, *, key: str = "region", title: str = "",
-                     source: str | None = None) -> Figure:
+                     source: str | None = None, period: tuple[int, int] | None = None) -> Figure:
     """True choropleth from a user GeoJSON of region boundaries (outer rings drawn, holes ignored).
 
     ``geojson`` is the file or its content (a FeatureCollection already read, with ``source``
@@ -207,7 +232,8 @@ def plot_geojson_map(types: pd.DataFrame, geojson: Path | Mapping, *, key: str =
     ax.autoscale_view()
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(title or "Migration-trend type by region")
+    ax.set_title(_period_title(title, N_("Migration-trend type by region"),
+                                N_("Migration-trend type by region, {start}-{end}"), period))
     _legend(ax)
     return fig
 
@@ -228,13 +254,14 @@ def plot_coefficients(tidy: pd.DataFrame, level: float) -> Figure:
         ax.errorbar(sub["estimate"], ypos, xerr=[sub["estimate"] - sub["conf_low"],
                                                  sub["conf_high"] - sub["estimate"]], fmt="o", capsize=3)
         ax.axvline(0.0, color="grey", lw=0.8, ls="--")
-        ax.set_yticks(list(ypos), models)
-        ax.set_title(term, fontsize=9, loc="left")
+        ax.set_yticks(list(ypos), [label(m) for m in models])
+        ax.set_title(label(term), fontsize=9, loc="left")
     used = tidy.groupby("model", sort=False)["cov_type"].first()
     cov = tidy["requested_cov"].iloc[0]
-    other = ", ".join(f"{m}: {c}" for m, c in used.items() if c != cov)
-    fig.suptitle(f"Coefficients with {level:.0%} intervals ({tidy['target'].iloc[0]}, "
-                 f"{cov} SE{'; ' + other if other else ''})", fontsize=10)
+    other = ", ".join(f"{label(m)}: {label(c)}" for m, c in used.items() if c != cov)
+    fig.suptitle(_("Coefficients with {level} intervals ({target}; standard errors: {cov})",
+                   level=percent(level), target=label(tidy["target"].iloc[0]),
+                   cov=label(cov) + ("; " + other if other else "")), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -242,6 +269,8 @@ def plot_coefficients(tidy: pd.DataFrame, level: float) -> Figure:
 # --- stage 2: external migration ------------------------------------------------------------------
 
 FLOW_COLOURS = {"arrivals": "#2171b5", "departures": "#cb181d", "net": "#252525"}
+#: the names of the flows on the charts (translated where shown)
+FLOW_NAMES = {"arrivals": N_("arrivals"), "departures": N_("departures"), "net": N_("net")}
 
 
 def _runs(years) -> list[tuple[int, int]]:
@@ -281,21 +310,28 @@ def plot_external_flows(flows: pd.DataFrame, *, wave_threshold: float = -50_000.
     for col in ("arrivals", "departures", "net"):
         ok = d[col].notna()
         ax.plot(d.loc[ok, "year"], d.loc[ok, col], color=FLOW_COLOURS[col], lw=1.6 if col != "net" else 2.2,
-                marker="o", ms=2.5, label=col)
+                marker="o", ms=2.5, label=_(FLOW_NAMES[col]))
     ax.axhline(0.0, color="grey", lw=0.8)
     for i, (a, b) in enumerate(_runs(d.loc[d["publisher"] == "CIS Stat", "year"])):
-        ax.axvspan(a - 0.5, b + 0.5, color="#bdbdbd", alpha=0.35, lw=0, label="CIS Stat years" if i == 0 else None)
+        ax.axvspan(a - 0.5, b + 0.5, color="#bdbdbd", alpha=0.35, lw=0, label=_("CIS Stat years") if i == 0 else None)
     below = d.loc[d["net"] < wave_threshold, "year"]
     if len(below):
         a, b = _runs(below)[0]
         ax.axvspan(a - 0.5, b + 0.5, facecolor="none", edgecolor="#a50f15", hatch="//", lw=0.0,
-                   label=f"emigration wave {a}-{b} (net < {wave_threshold:,.0f})")
-    ax.set_xlabel("year")
-    ax.set_ylabel("persons")
-    ax.set_title(title or "External migration of Kazakhstan: arrivals, departures and net")
+                   label=_("emigration wave {first}-{last} (net < {threshold})", first=a, last=b,
+                           threshold=number(wave_threshold)))
+    ax.set_xlabel(_("year"))
+    ax.set_ylabel(_("persons"))
+    ax.set_title(title or _("External migration of Kazakhstan: arrivals, departures and net"))
     ax.legend(fontsize=8, loc="upper right")
-    add_footnote(fig, "1991-1999: CIS Stat (BNS publishes from 2000); 2000-: BNS Taldau 2929752/2929753")
+    add_footnote(fig, _("1991-1999: CIS Stat (BNS publishes from 2000); 2000-: BNS Taldau 2929752/2929753"))
     return fig
+
+
+def _partner_name(iso: str) -> str | None:
+    """A CIS partner's name in the current language (``country_<iso>`` of the label table), or None."""
+    key = f"country_{str(iso).lower()}"
+    return label(key) if key in label_names() else None
 
 
 def plot_partner_flows(partners: pd.DataFrame, *, non_cis: pd.DataFrame | None = None, top: int = 5,
@@ -317,8 +353,8 @@ def plot_partner_flows(partners: pd.DataFrame, *, non_cis: pd.DataFrame | None =
     Returns
     -------
     Figure
-        Panels titled ``arrivals`` and ``departures``; one bar container per segment, labelled
-        with the partner's English name, bottom to top in order of size.
+        Panels titled ``arrivals`` and ``departures`` (in the current language); one bar container
+        per segment, labelled with the partner's name, bottom to top in order of size.
     """
     directions = [d for d in ("arrivals", "departures") if (partners["direction"] == d).any()]
     fig = Figure(figsize=(10, 4.2))
@@ -326,23 +362,25 @@ def plot_partner_flows(partners: pd.DataFrame, *, non_cis: pd.DataFrame | None =
     for ax, direction in zip(axes, directions):
         p = partners.loc[partners["direction"] == direction]
         years = sorted(p["year"].unique())
-        wide = p.pivot_table(index="year", columns="partner_name", values="value", aggfunc="sum").reindex(years)
+        names = p["partner"].map(_partner_name).fillna(p["partner_name"])
+        wide = p.assign(partner_name=names).pivot_table(index="year", columns="partner_name", values="value",
+                                                        aggfunc="sum").reindex(years)
         order = list(wide.sum().sort_values(ascending=False).index)
         keep, rest = order[:top], order[top:]
         segments = {name: wide[name].fillna(0.0) for name in keep}
         if rest:
-            segments["other CIS"] = wide[rest].fillna(0.0).sum(axis=1)
+            segments[_("other CIS")] = wide[rest].fillna(0.0).sum(axis=1)
         if non_cis is not None:
             n = non_cis.loc[(non_cis["direction"] == direction) & (non_cis["group"] == "non_cis")]
-            segments["non-CIS countries"] = n.set_index("year")["value"].reindex(years).fillna(0.0)
+            segments[_("non-CIS countries")] = n.set_index("year")["value"].reindex(years).fillna(0.0)
         bottom = np.zeros(len(years))
         for name, vals in segments.items():
             ax.bar(years, vals.to_numpy(dtype=float), bottom=bottom, label=name, width=0.8)
             bottom = bottom + vals.to_numpy(dtype=float)
-        ax.set_title(direction)
+        ax.set_title(_(FLOW_NAMES[direction]))
         ax.set_xticks(years, [str(y) for y in years], rotation=90, fontsize=7)
-        ax.set_ylabel("persons")
+        ax.set_ylabel(_("persons"))
         ax.legend(fontsize=7)
-    fig.suptitle(title or "External migration by partner country (Kazakhstan's record; CIS Stat)", fontsize=10)
+    fig.suptitle(title or _("External migration by partner country (Kazakhstan's record; CIS Stat)"), fontsize=10)
     fig.tight_layout()
     return fig

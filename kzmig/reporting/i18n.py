@@ -232,3 +232,43 @@ def number(value: float, digits: int = 0, *, sign: bool = False, lang: str | Non
 def percent(value: float, digits: int = 0, *, sign: bool = False, lang: str | None = None) -> str:
     """``value`` (a fraction) as a percentage for prose: ``0.123 -> "12 %"`` (``"12,3 %"`` with one digit in Russian)."""
     return number(100 * float(value), digits, sign=sign, lang=lang) + "\u00a0%"
+
+
+def number_text(text: str, lang: str | None = None) -> str:
+    """A number already written the English way (``"-14,308"``, ``"0.957"``, ``"83%"``) in the
+    convention of ``lang``: in Russian a thin space between thousands, a decimal comma, a real minus
+    sign and a no-break space before ``%`` (``"−14\u202f308"``, ``"0,957"``, ``"83\u00a0%"``)."""
+    if (lang or current()) == "en":
+        return text
+    out = text.replace(",", "\u202f").replace(".", ",")
+    if out.startswith("-"):
+        out = "−" + out[1:]
+    if out.endswith("%") and not out.endswith((" %", "\u00a0%")):
+        out = out[:-1] + "\u00a0%"
+    return out
+
+
+#: how a true / false cell reads in each language
+_BOOLS = {"ru": {"True": "да", "False": "нет"}, "en": {}}
+
+
+def cell_text(text: str, lang: str | None = None) -> str:
+    """A text cell of a table in ``lang``: a yes / no in words, a name the label table knows as its
+    label (a model, a status, a variable: ``fe_twoway`` -> «фиксированные эффекты регионов и лет»),
+    anything else as it is."""
+    lang = lang or current()
+    if lang == "en":
+        return text
+    if text in _BOOLS.get(lang, {}):
+        return _BOOLS[lang][text]
+    if lang == "ru" and _PERIODS.match(text):  # "2022, 2023 Jan-Sep" -> "2022, 2023 янв.-сен."
+        return re.sub(r"[A-Z][a-z]{2}", lambda m: _MONTHS_RU.get(m.group(0), m.group(0)), text)
+    known = text in _label_table()[0] or (re.fullmatch(r"[a-z][a-z0-9_]*", text) is not None
+                                          and (_split(text) is not None or _LAG.match(text) is not None))
+    return label(text, lang) if known else text
+
+
+#: years with an optional span of months, as the studies write the years of a share ("2017, 2023 Jan-Sep")
+_PERIODS = re.compile(r"^\d{4}(?: [A-Z][a-z]{2}-[A-Z][a-z]{2})?(?:, \d{4}(?: [A-Z][a-z]{2}-[A-Z][a-z]{2})?)*$")
+_MONTHS_RU = dict(zip(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+                      ("янв.", "февр.", "март", "апр.", "май", "июнь", "июль", "авг.", "сент.", "окт.", "нояб.", "дек.")))

@@ -23,7 +23,7 @@ import pandas as pd
 from kzmig.core.atomic import atomic_write
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL, load_regions
-from kzmig.reporting.i18n import N_, _, label
+from kzmig.reporting.i18n import N_, _, label, percent
 from kzmig.reporting.tables import csv_frame, with_names
 
 REQUIRED = ("target", "model", "region", "origin_year", "year", "point", "lower", "upper", "level", "selected")
@@ -235,7 +235,7 @@ def _coverage(accuracy: pd.DataFrame | None, target: str, model: str) -> str:
     a = accuracy.loc[(accuracy["target"] == target) & (accuracy["model"] == model)
                      & accuracy["region"].isin(["all_regions", "all_series"]) & (accuracy["horizon"] > 0)]
     cols = sorted((c for c in a.columns if re.fullmatch(r"coverage_[\d.]+", c)), key=lambda c: float(c[9:]))
-    found = [_("{level} % interval held the outcome in {share}", level=c[9:], share=f"{a[c].mean():.0%}")
+    found = [_("{level} % interval held the outcome in {share}", level=c[9:], share=percent(a[c].mean()))
              for c in cols if a[c].notna().any()]
     over = _("all regions") if (a["region"] == "all_regions").any() else _("the national series")
     return _(" In the backtest ({over}, mean over horizons) the {found}.", over=over,

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 
 from kzmig.core.atomic import atomic_write_text
 from kzmig.reporting.charts import figure_bytes
-from kzmig.reporting.i18n import N_, _, current, label, region_name, using
+from kzmig.reporting.i18n import N_, _, cell_text, current, label, number_text, region_name, using
 from kzmig.reporting.planning import vintage_text
 from kzmig.reporting.tables import MISSING_SHOWN, table_cells, with_names
 
@@ -125,9 +125,13 @@ def _table(block: TableBlock) -> str:
     out = ["<table>"]
     if block.caption:
         out.append(f"<caption>{_esc(block.caption)}</caption>")
-    heads = [label(c) if block.labels else c for c in df.columns]
+    english = current() == "en"
+    # in English, a table not asked for labels keeps its column names (scripts and readers know them)
+    heads = [label(c) if block.labels or not english else c for c in df.columns]
     out.append("<thead><tr>" + "".join(f"<th>{_esc(c)}</th>" for c in heads) + "</tr></thead><tbody>")
     for row in table_cells(df, block.formats):  # the number policy of kzmig.reporting.tables
+        if not english:
+            row = [(number_text(text) if numeric else cell_text(text), numeric) for text, numeric in row]
         cells = [f'<td class="num">{_esc(text)}</td>' if numeric else f"<td>{_esc(text)}</td>" for text, numeric in row]
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table>")

@@ -40,6 +40,7 @@ from kzmig.reporting.charts import (
     plot_partner_flows,
     plot_tile_map,
 )
+from kzmig.reporting.i18n import using
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.tables import write_csv, write_regression_workbook, write_workbook
 from kzmig.studies.base import Chart, Document, StudyResult
@@ -171,12 +172,21 @@ def write(result: Any, folder: str | Path, *, stamp: RunStamp | None = None) -> 
 
     A result with ``parts`` (a run, a predict result) writes each part into its subfolder
     (``""`` is the folder itself); a planning run then renders its planning outputs, which
-    show ``stamp`` (run id and creation time; default: the folder's name, no time).
+    show ``stamp`` (run id and creation time; default: the folder's name, no time). A planning
+    run writes everything, its studies' charts included, in its language (``[run] lang``);
+    other results in English.
     """
+    from kzmig.reporting.planning_run import run_lang
+    from kzmig.studies.run import RunResult
+
+    with using(run_lang(result) if isinstance(result, RunResult) else None):
+        return _write(result, Path(folder), stamp)
+
+
+def _write(result: Any, folder: Path, stamp: RunStamp | None) -> list[Path]:
     from kzmig.reporting.planning_run import write_planning
     from kzmig.studies.run import RunResult
 
-    folder = Path(folder)
     renderer = Renderer()
     if isinstance(result, StudyResult):
         return write_study(result, folder, renderer)

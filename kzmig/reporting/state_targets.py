@@ -8,13 +8,14 @@ every number is computed by :mod:`kzmig.forecast.planning.feasibility`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kzmig.reporting.i18n import N_, _, current, label
+from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, percent, shown_name
 
 SHEET = "Государственные цели"
 SECTION = N_("Государственные цели / State targets")
@@ -50,8 +51,21 @@ def reason_text(reason: str) -> str:
     return _(str(reason))
 
 
+def _localised(feas: pd.DataFrame) -> pd.DataFrame:
+    """``feas`` with ``definition`` in the current language: the targets file's ``definition_ru`` in Russian
+    where it is given (the file's ``definition`` otherwise); the ``definition_ru`` column dropped."""
+    if "definition_ru" not in feas.columns:
+        return feas
+    out = feas.drop(columns="definition_ru")
+    if current() == "ru":
+        ru = feas["definition_ru"].fillna("").astype(str)
+        out["definition"] = ru.where(ru.str.strip() != "", feas["definition"])
+    return out
+
+
 def state_target_table(feas: pd.DataFrame) -> pd.DataFrame:
     """The feasibility table with the sheet's bilingual headers, in the sheet's column order."""
+    feas = _localised(feas)
     cols = [c for c, _h in COLUMNS if c in feas.columns]
     out = feas[cols].rename(columns={c: _(h) for c, h in COLUMNS})
     why = _(dict(COLUMNS)["no_probability_reason"])
@@ -68,7 +82,7 @@ def state_target_table(feas: pd.DataFrame) -> pd.DataFrame:
 def write_state_targets_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id: str) -> None:
     """Add the sheet «Государственные цели» to an open xlsxwriter workbook (``fm``: its formats):
     the feasibility table, then the outcome against quota by year and the series forecasts' models."""
-    feas = tables["feasibility"]
+    feas = _localised(tables["feasibility"])
     ws = wb.add_worksheet(SHEET)
     ws.write(0, 0, _(SECTION), fm.title)
     ws.write(1, 0, _(NOTE), fm.note)
@@ -97,14 +111,15 @@ def write_state_targets_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id
         extra = tables.get(key)
         if extra is None or not len(extra):
             continue
+        extra = _study_texts(extra)
         ws.write(row, 0, _(title), fm.bold)
         for j, c in enumerate(extra.columns):
-            ws.write(row + 1, j, c, fm.header)
+            ws.write(row + 1, j, shown_name(c), fm.header)
             for i, v in enumerate(extra[c].tolist()):
                 if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
                     ws.write_number(row + 2 + i, j, float(v), dec if key == "quota_use" and c == "use_pct" else num)
                 else:
-                    ws.write_string(row + 2 + i, j, str(v), fm.field)
+                    ws.write_string(row + 2 + i, j, cell_text(str(v)), fm.field)
         row += len(extra) + 4
     ws.freeze_panes(head + 1, 1)
     ws.set_paper(9)
@@ -113,33 +128,65 @@ def write_state_targets_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id
     ws.set_footer("&L" + _("run {run_id}", run_id=run_id) + "&R" + _("page &P of &N"))
 
 
+#: the targets study's reasons for a series model, with their numbers as placeholders (translated where shown)
+WHY_TEXTS = (
+    (re.compile(r"^log-linear trend with slope and residual uncertainty \(Student t predictive interval\); the "
+                r"forecasting study's models \(naive, ETS, panel and direct models with a rolling-origin backtest\) "
+                r"need a regular annual series without gaps and enough years to backtest, which these (?P<n>\d+) "
+                r"points \((?P<years>[^)]*)\) are not$"),
+     N_("log-linear trend with slope and residual uncertainty (Student t predictive interval); the forecasting "
+        "study's models (naive, ETS, panel and direct models with a rolling-origin backtest) need a regular annual "
+        "series without gaps and enough years to backtest, which these {n} points ({years}) are not")),
+    (re.compile(r"^(?P<n>\d+) annual point\(s\): fewer than (?P<min>\d+)$"),
+     N_("{n} annual point(s): fewer than {min}")),
+)
+
+
+def study_text(text: str) -> str:
+    """A sentence of the targets study (what a series is, why a model) in the current language: a reason
+    of :data:`WHY_TEXTS` with its numbers, or the catalogue's translation of the sentence, else as written."""
+    for pattern, message in WHY_TEXTS:
+        m = pattern.match(text)
+        if m:
+            return _(message, **m.groupdict())
+    return _(text)
+
+
+def _study_texts(frame: pd.DataFrame, columns=("what", "why")) -> pd.DataFrame:
+    out = frame.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].map(lambda v: study_text(v) if isinstance(v, str) else v)
+    return out
+
+
 def report_blocks(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure]) -> list:
     """Blocks of the report section (text, tables, figures) for :func:`kzmig.reporting.report.write_report`."""
     from kzmig.reporting.report import FigureBlock, TableBlock
 
-    feas = tables["feasibility"]
+    feas = _localised(tables["feasibility"])
     lines = [_(NOTE)]
     for r in feas.itertuples(index=False):
         prob = (_("no probability: {reason}", reason=reason_text(r.no_probability_reason)) if r.no_probability_reason else
-                _("probability {p} (90 % interval {lo} to {hi})", p=f"{r.probability:.1%}", lo=f"{r.probability_lower:.1%}",
-                  hi=f"{r.probability_upper:.1%}"))
-        req = "" if pd.isna(r.required_growth) else _(", needs {g} a year", g=f"{r.required_growth:+.1%}")
+                _("probability {p} (90 % interval {lo} to {hi})", p=percent(r.probability, 1), lo=percent(r.probability_lower, 1),
+                  hi=percent(r.probability_upper, 1)))
+        req = "" if pd.isna(r.required_growth) else _(", needs {g} a year", g=percent(r.required_growth, 1, sign=True))
         obs = "" if pd.isna(r.observed_growth_mean) else _(" against {g} observed on average",
-                                                           g=f"{r.observed_growth_mean:+.1%}")
+                                                           g=percent(r.observed_growth_mean, 1, sign=True))
         lines.append(_("{indicator} {sign} {target} in {year} (read against: {definition}): latest {latest}{req}{obs}; "
                        "{prob}. Verdict: {verdict}.", indicator=label(r.indicator),
-                       sign="≥" if r.direction == "at_least" else "≤", target=f"{r.target:,.0f}", year=r.year,
-                       definition=r.definition, latest=f"{r.latest:,.0f}", req=req, obs=obs, prob=prob,
+                       sign="≥" if r.direction == "at_least" else "≤", target=number(r.target), year=r.year,
+                       definition=r.definition, latest=number(r.latest), req=req, obs=obs, prob=prob,
                        verdict=_(r.verdict)))
     formats = {_(lab): "{:.1%}" if c in PERCENT else FORMATS[c] for c, lab in COLUMNS if c in PERCENT or c in FORMATS}
     blocks: list = [lines, TableBlock(state_target_table(feas), caption=_("State targets: feasibility on the "
                                       "published points"), names=False, formats=formats)]
     if "quota_use" in tables and len(tables["quota_use"]):
-        blocks.append(TableBlock(tables["quota_use"], caption=_("Outcome against quota, every year both are published "
+        blocks.append(TableBlock(_study_texts(tables["quota_use"]), caption=_("Outcome against quota, every year both are published "
                                  "(use_pct = 100 x outcome / quota)"), names=False, formats={"use_pct": "{:.1f}"},
                                  labels=True))
     if "series_models" in tables and len(tables["series_models"]):
-        blocks.append(TableBlock(tables["series_models"], caption=_("Series forecasts: what was fitted and why"),
+        blocks.append(TableBlock(_study_texts(tables["series_models"]), caption=_("Series forecasts: what was fitted and why"),
                                  names=False, labels=True))
     blocks += [FigureBlock(f, alt=k) for k, f in figures.items()]
     return blocks
@@ -168,9 +215,9 @@ def target_charts(tables: Mapping[str, pd.DataFrame]) -> dict[str, Figure]:
                 ax.plot(path["year"], path["point"], ":", color="#1f4e79")
         ax.axhline(r.target, color="#c00000", lw=0.8)
         ax.scatter([r.year], [r.target], marker="*", s=120, color="#c00000", zorder=3,
-                   label=_("target {target}", target=f"{r.target:,.0f}"))
+                   label=_("target {target}", target=number(r.target)))
         ax.set_title(_("{indicator}: {target} by {year} ({verdict})", indicator=label(r.indicator),
-                       target=f"{r.target:,.0f}", year=r.year, verdict=_(r.verdict)), fontsize=9)
+                       target=number(r.target), year=r.year, verdict=_(r.verdict)), fontsize=9)
         ax.set_xlabel(_("year"))
         ax.legend(fontsize=7, loc="best")
         out[f"state_target_{r.indicator}_{r.year}_{int(r.target)}"] = fig

@@ -317,19 +317,17 @@ def assess(config: AssessStudyConfig, data: DataArg = None, *, progress: Progres
     tables = assessment_tables(cfg, panel, long, goals, notes)
     progress("assessment: charts", 2, 3)
     total = tables["migration_trends"].query("flow == 'total'")
-    figures = {"growth_index": chart("growth_index", tables["population_change"],
-                                     title=f"Population growth index {start}-{end} (start = 100)"),
-               "trend_map": chart("tile_map", total, title=f"Net migration trend type {start}-{end} (schematic)")}
+    # titles are the plotters' own (in the language the result is written in), naming the period
+    figures = {"growth_index": chart("growth_index", tables["population_change"], period=(start, end)),
+               "trend_map": chart("tile_map", total, period=(start, end))}
     if "external_flows" in tables:
-        figures["external_flows"] = chart("external_flows", tables["external_flows"],
-                                          title="External migration of Kazakhstan: arrivals, departures, net")
+        figures["external_flows"] = chart("external_flows", tables["external_flows"])
     if "external_partners" in tables:
         figures["external_partners"] = chart("partner_flows", tables["external_partners"],
-                                             non_cis=tables.get("external_cis_split"),
-                                             title="External flows by CIS partner country")
+                                             non_cis=tables.get("external_cis_split"))
     if cfg.geojson:
         figures["trend_map_geojson"] = chart("geojson_map", total, read_geojson(Path(cfg.geojson)),
-                                             source=str(cfg.geojson), title=f"Net migration trend type {start}-{end}")
+                                             source=str(cfg.geojson), period=(start, end))
     pop = tables["population_change"]
     warnings = tuple([f"{rec.region}: not classified: {rec.reason}"
                       for rec in pop.loc[pop["group"].isna(), ["region", "reason"]].itertuples(index=False)] + notes)

@@ -193,7 +193,8 @@ def state_targets(targets: pd.DataFrame, observations: pd.DataFrame) -> dict[str
     rows, points, growth = [], [], []
     for _, t in targets.iterrows():
         row, pts, gr = feasibility(observations, t)
-        row["definition"] = str(t["definition"]) if "definition" in t and pd.notna(t["definition"]) else ""
+        for col in ("definition", "definition_ru"):  # the targets file's own words (definition_ru: Russian outputs)
+            row[col] = str(t[col]) if col in t and pd.notna(t[col]) else ""
         row["source"] = str(t["source"])
         rows.append(row)
         points.append(pts)

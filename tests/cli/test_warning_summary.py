@@ -32,7 +32,10 @@ def _noisy_study(cfg, data=None, *, progress=None):
         log.warning("%s: %d of %d rows dropped for missing values", model, 79, 229)
     warnings.warn("the stand-in study did not converge", StandInWarning, stacklevel=1)
     log.error("an error is shown at once, not summarised")
-    return StudyResult(study="regress", name=cfg.name, tables={"t": pd.DataFrame({"x": [1, 2]})})
+    log.warning("almaty: not classified: no population at 1 Jan 2006")
+    notes = ("assessment: almaty: not classified: no population at 1 Jan 2006",  # said by the warning above
+             "specialists: composition: 12 groups", "specialists: composition: 12 groups")
+    return StudyResult(study="regress", name=cfg.name, tables={"t": pd.DataFrame({"x": [1, 2]})}, warnings=notes)
 
 
 @pytest.fixture
@@ -73,13 +76,19 @@ def test_python_warnings_reach_the_log_and_the_summary_and_errors_show_at_once(n
     log = (out / "run.log").read_text(encoding="utf-8")
     assert "StandInWarning: the stand-in study did not converge" in log
     head = [ln for ln in res.err.splitlines() if "warnings of" in ln]
-    # 30 + 3 + 1: the error is not a warning
-    assert len(head) == 1 and head[0].startswith("34 warnings of 3 kinds (all in ") and str(out / "run.log") in head[0]
+    # 30 + 3 + 1 + 1: the error is not a warning
+    assert len(head) == 1 and head[0].startswith("35 warnings of 4 kinds (all in ") and str(out / "run.log") in head[0]
     assert sum("StandInWarning" in ln for ln in res.err.splitlines()) == 1
     assert "an error is shown at once, not summarised" in res.err
     # the summary comes after the run's work, in order of frequency
     kinds = [ln.strip() for ln in res.err.splitlines() if re.search(r"\(x\d+", ln)]
-    assert [int(re.search(r"\(x(\d+)", k).group(1)) for k in kinds] == [30, 3, 1]
+    assert [int(re.search(r"\(x(\d+)", k).group(1)) for k in kinds] == [30, 3, 1, 1]
+
+
+def test_notes_of_the_result_once_and_not_what_the_summary_said(noisy_run):
+    res, _out = noisy_run
+    notes = [ln for ln in res.out.splitlines() if ln.startswith("note: ")]
+    assert notes == ["note: specialists: composition: 12 groups"], res.out
 
 
 def test_summary_handler_counts_by_logger_and_template():

@@ -47,7 +47,10 @@ def test_every_message_id_has_a_russian_translation():
     ru = {m.id: m.string for m in _po("ru") if m.id}
     missing = sorted(m for m in ids if not ru.get(m))
     assert not missing, missing[:10]
-    for text in (METHOD, BREAKS, *GAPS, POOR_COVERAGE_TEXT):  # texts of the studies, translated where shown
+    from kzmig.studies.targets import QUOTA_PAIRS, SERIES_TO_FORECAST
+
+    study_texts = (METHOD, BREAKS, *GAPS, POOR_COVERAGE_TEXT, *SERIES_TO_FORECAST.values(), *(w for *_x, w in QUOTA_PAIRS))
+    for text in study_texts:  # texts of the studies, translated where shown
         assert ru.get(text), text[:60]
 
 
@@ -147,3 +150,73 @@ def test_russian_sheet_names_from_the_short_name_table():
     assert all(len(n) <= 31 for n in names)
     assert names[:len(labels)] == labels and names[len(labels):] == [f"{x} 95%" for x in labels]
     assert not any(SNAKE.search(n) for n in names)
+
+
+def _axis_texts(fig) -> list[str]:
+    """Every text of ``fig``: titles, labels, legends, tick labels and free texts (tile names)."""
+    out = _texts(fig) + ([fig._supxlabel.get_text()] if getattr(fig, "_supxlabel", None) else [])
+    for ax in fig.axes:
+        out += [ax.get_title(loc="left")] + [t.get_text() for t in ax.get_yticklabels() + ax.texts]
+    return [t for t in out if t]
+
+
+def test_russian_study_charts_speak_russian():
+    """The assessment's and the regression's charts in a Russian run: no English word a reader would
+    have to translate, no raw name, region and partner names in Russian (SYNTHETIC tables)."""
+    from kzmig.reporting.charts import (plot_coefficients, plot_external_flows, plot_growth_index,
+                                        plot_partner_flows, plot_tile_map)
+
+    pop = pd.DataFrame({"region": ["astana", "pavlodar", "shymkent"], "growth_index": [130.0, 95.0, None],
+                        "group": [1, 4, None]})
+    types = pd.DataFrame({"region": ["astana", "pavlodar"], "type": ["stable inflow", None]})
+    tidy = pd.DataFrame({"term": ["const", "income_rel_national_pct_lag1"] * 2, "model": ["fe_twoway"] * 2 + ["pooled"] * 2,
+                         "estimate": [1.0, -0.155, 0.5, 0.1], "conf_low": [0.5, -0.3, 0.2, -0.1],
+                         "conf_high": [1.5, 0.01, 0.8, 0.3], "cov_type": ["clustered"] * 2 + ["robust"] * 2,
+                         "requested_cov": "clustered", "target": "net_migration_rate_per_1000"})
+    flows = pd.DataFrame({"year": [1991, 1992, 2000, 2001], "arrivals": [1.0e5, 9.0e4, 5.0e4, 4.0e4],
+                          "departures": [2.0e5, 1.5e5, 6.0e4, 5.0e4], "publisher": ["CIS Stat"] * 2 + ["BNS"] * 2})
+    flows["net"] = flows["arrivals"] - flows["departures"]
+    partners = pd.DataFrame({"year": [2020, 2020], "direction": ["arrivals", "departures"], "partner": ["RUS", "UZB"],
+                             "partner_name": ["Russia", "Uzbekistan"], "value": [10.0, 5.0]})
+    with using("ru"):
+        figs = {"growth": plot_growth_index(pop, period=(2006, 2022)), "map": plot_tile_map(types, period=(2006, 2022)),
+                "coef": plot_coefficients(tidy, 0.95), "flows": plot_external_flows(flows),
+                "partners": plot_partner_flows(partners)}
+    texts = {k: " | ".join(_axis_texts(f)) for k, f in figs.items()}
+    assert "Индекс роста численности населения по регионам, 2006-2022" in texts["growth"]
+    assert "Астана" in texts["growth"] and "не показаны" in texts["growth"]  # shymkent has no index
+    assert "Павлодарская\nобласть" not in texts["map"] and "Павлодарская" in texts["map"]
+    assert "устойчивый приток" in texts["map"] and "г. Астана" in texts["map"] and "не вычисляется" in texts["map"]
+    assert "фиксированные эффекты регионов и лет" in texts["coef"] and "(t−1)" in texts["coef"]
+    assert "95\u00a0%" in texts["coef"] and "кластеризованные по регионам" in texts["coef"]
+    assert "волна эмиграции 1991-1992" in texts["flows"] and "сальдо" in texts["flows"]
+    assert "Россия" in texts["partners"] and "выбывшие" in texts["partners"]
+    for key, text in texts.items():
+        assert not SNAKE.findall(text), (key, SNAKE.findall(text))
+        words = set(re.findall(r"\b[a-z]{4,}\b", text))
+        assert not words - {"taldau"}, (key, words)
+    with using("en"):  # the library's language keeps the English names
+        assert "emigration wave 1991-1992" in " | ".join(_axis_texts(plot_external_flows(flows)))
+
+
+def test_russian_report_tables_read_as_russian():
+    """A report table in a Russian run: numbers in the Russian convention, yes / no in words, known names
+    (models, statuses, columns) as their labels, months of a period in Russian; English unchanged."""
+    from kzmig.reporting.i18n import cell_text, number_text
+    from kzmig.reporting.report import TableBlock, _table
+
+    assert number_text("-14,308", "ru") == "−14\u202f308" and number_text("0.957", "ru") == "0,957"
+    assert number_text("83%", "ru") == "83\u00a0%" and number_text("-14,308", "en") == "-14,308"
+    assert cell_text("False", "ru") == "нет" and cell_text("fe_twoway", "ru") == "фиксированные эффекты регионов и лет"
+    assert cell_text("2017, 2023 Jan-Sep", "ru") == "2017, 2023 янв.-сент." and cell_text("akmola", "ru") == "akmola"
+    frame = pd.DataFrame({"model": ["fe_twoway", "naive_2000"], "status": ["calibrated", "uncalibrated"],
+                          "mase_separate": [1.2345, 0.5], "net_migration": [-14308.0, 9653.0], "worse": [False, True]})
+    with using("ru"):
+        html = _table(TableBlock(frame, names=False, formats={"mase_separate": "{:.3f}"}))
+    assert "<th>MASE раздельных прогнозов</th>" in html and "<th>Модель</th>" in html
+    assert "−14\u202f308" in html and "9\u202f653" in html and "1,234" in html  # 1.2345 -> "1.234" -> "1,234"
+    assert "наивный прогноз: ряд с 2000 г." in html and "откалиброван" in html and ">да<" in html
+    assert not SNAKE.findall(re.sub(r"<[^>]+>", " ", html))
+    with using("en"):
+        html = _table(TableBlock(frame, names=False, formats={"mase_separate": "{:.3f}"}))
+    assert "<th>mase_separate</th>" in html and "-14,308" in html and ">fe_twoway<" in html

@@ -105,7 +105,7 @@ def test_targets_summary_unit_caveat_and_notes(forecasts, accuracy):
     assert t.at["net_migration", "levels"] == "80, 95"
     notes = dict(planning_notes(planning_targets(forecasts), accuracy, breaks="2009: census re-basing",
                                 gaps=["No 2021 flows by specialty."]))
-    assert "80 % interval held the outcome in 77%" in notes["Target net_migration"]
+    assert "80 % interval held the outcome in 77\u00a0%" in notes["Target net_migration"]
     assert "conformal" in notes["Target net_migration"] and CAVEAT in notes[f"Target {SPECIALIST}"]
     assert notes["Break years"] == "2009: census re-basing" and "2021" in notes["Data gaps"]
 
