@@ -263,6 +263,9 @@ def cell_text(text: str, lang: str | None = None) -> str:
         return _BOOLS[lang][text]
     if lang == "ru" and _PERIODS.match(text):  # "2022, 2023 Jan-Sep" -> "2022, 2023 янв.-сен."
         return re.sub(r"[A-Z][a-z]{2}", lambda m: _MONTHS_RU.get(m.group(0), m.group(0)), text)
+    wrapped = re.fullmatch(r"([a-z]\w*) \(([a-z]\w*)\)", text)  # "composition (theta)": a method and its model
+    if wrapped and wrapped.group(1) in _label_table()[0]:
+        return f"{label(wrapped.group(1), lang)} ({cell_text(wrapped.group(2), lang)})"
     known = text in _label_table()[0] or (re.fullmatch(r"[a-z][a-z0-9_]*", text) is not None
                                           and (_split(text) is not None or _LAG.match(text) is not None))
     return label(text, lang) if known else text

@@ -23,7 +23,7 @@ import pandas as pd
 from kzmig.core.atomic import atomic_write
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL, load_regions
-from kzmig.reporting.i18n import N_, _, label, percent
+from kzmig.reporting.i18n import N_, _, cell_text, label, percent
 from kzmig.reporting.tables import csv_frame, with_names
 
 REQUIRED = ("target", "model", "region", "origin_year", "year", "point", "lower", "upper", "level", "selected")
@@ -276,7 +276,7 @@ def planning_notes(targets: pd.DataFrame, accuracy: pd.DataFrame | None = None, 
                               "(Республика Казахстан) is last. Region borders are those of the forecast's data view."))]
     for t in targets.itertuples(index=False):
         text = _("Unit: {unit}. Selected model: {model}; forecast from {origin} for {first}-{last}.", unit=_(t.unit),
-                 model=t.model, origin=t.origin_year, first=t.first_year, last=t.last_year)
+                 model=cell_text(str(t.model)), origin=t.origin_year, first=t.first_year, last=t.last_year)
         if t.levels:
             meaning = "; ".join(_(INTERVAL_MEANING[s.strip()]) if s.strip() in INTERVAL_MEANING else s.strip()
                                 for s in str(t.interval).split(",") if s.strip())

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, StrMethodFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL, load_regions
 from kzmig.forecast.engine.distribution import row_scales, z_value
-from kzmig.reporting.i18n import N_, _, current, label, region_name, region_short
+from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, region_name, region_short
 from kzmig.reporting.planning import is_rate, level_tag, region_order, selected_rows
 
 BAND_COLOUR = "#2171b5"
@@ -75,7 +75,7 @@ def _draw(ax, hist: pd.DataFrame, bands: pd.DataFrame, points: pd.DataFrame, mod
         ax.fill_between(b["year"].to_numpy(dtype=float), b["lower"].to_numpy(dtype=float),
                         b["upper"].to_numpy(dtype=float), color=BAND_COLOUR, alpha=BAND_ALPHA.get(round(lv, 3), 0.2),
                         lw=0, label=f"{level_tag(lv)}%")
-    ax.plot(points["year"], points["point"], color=BAND_COLOUR, lw=2.0, label=_("{model} (selected)", model=model))
+    ax.plot(points["year"], points["point"], color=BAND_COLOUR, lw=2.0, label=_("{model} (selected)", model=cell_text(str(model))))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, never 2026.5
     if scenarios is not None:
         for i, (name, s) in enumerate(scenarios.groupby("scenario", sort=True)):
@@ -190,7 +190,7 @@ def plot_overview(history: pd.DataFrame | None, forecasts: pd.DataFrame, target:
     visible = [ax for ax in fig.axes if ax.get_visible()]
     _legend(fig, visible)
     fig.suptitle(_("{target}: history and forecast of the selected model ({model})", target=target,
-                   target_label=label(target), model=sel["model"].iloc[0]), fontsize=11)
+                   target_label=label(target), model=cell_text(str(sel["model"].iloc[0]))), fontsize=11)
     fig.tight_layout(rect=(0, 0, 0.9, 0.97))
     return fig
 
@@ -230,7 +230,7 @@ def plot_accuracy(accuracy: pd.DataFrame, target: str, *, selected: str, metric:
         style = {"lw": 3.0, "color": "#cb181d", "zorder": 3} if model == selected else \
             {"lw": 1.6, "color": "black", "ls": "--"} if model == reference else {"lw": 1.2, "alpha": 0.8}
         ax.plot(g["horizon"], g[metric], marker="o", ms=3,
-                label=f"{model} ({', '.join(_(t) for t in tags)})" if tags else model, **style)
+                label=f"{cell_text(str(model))} ({', '.join(_(t) for t in tags)})" if tags else cell_text(str(model)), **style)
     if metric == "mase":
         ax.axhline(1.0, color="grey", lw=0.8, label="MASE = 1")
     ax.set_xticks(sorted(int(h) for h in a["horizon"].unique()))
@@ -271,9 +271,9 @@ def plot_population(history: pd.DataFrame | None, forecasts: pd.DataFrame, *, ta
         ax.tick_params(labelsize=7)
         panels.append(ax)
     for ax in panels:
-        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos, lang=current(): number(x, lang=lang)))
     _legend(fig, panels[:1])
     fig.suptitle(_("{target}: history and projection ({model})", target=target, target_label=label(target),
-                   model=sel["model"].iloc[0]), fontsize=11)
+                   model=cell_text(str(sel["model"].iloc[0]))), fontsize=11)
     fig.tight_layout(rect=(0, 0, 0.9, 0.97))
     return fig

@@ -45,7 +45,7 @@ import xlsxwriter
 from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL
-from kzmig.reporting.i18n import N_, _, current, label, sheet_label, shown_name
+from kzmig.reporting.i18n import N_, _, cell_text, current, label, sheet_label, shown_name
 from kzmig.reporting.planning import KEY_COLUMNS, number_format, vintage_text
 from kzmig.reporting.tables import column_decimals, excel_format, row_digits
 
@@ -173,7 +173,7 @@ def _cover(wb, fm: _Formats, meta: Mapping, targets: pd.DataFrame, sheets: list[
     ws.set_column(1, 1, 100)
     run_id = str(meta.get("run_id", ""))
     ws.write(0, 0, meta.get("title", _("Migration forecasts for planning")), fm.big)
-    chosen = "; ".join(f"{shown_name(t.target)}: {t.model}" for t in targets.itertuples(index=False))
+    chosen = "; ".join(f"{shown_name(t.target)}: {cell_text(str(t.model))}" for t in targets.itertuples(index=False))
     rows = [(_("Run id / Идентификатор расчёта"), run_id),
             (_("Created at / Дата расчёта"), str(meta.get("created_at", ""))),
             (_("Data vintage / Данные"), vintage_text(meta.get("vintage"))),
@@ -242,7 +242,7 @@ def _target_sheet(wb, fm: _Formats, name: str, table: pd.DataFrame, info, tag: s
     fmt = number_format(info.target, info.unit)
     ws = wb.add_worksheet(name)
     ws.write(0, 0, _("{target}: selected model {model}; unit: {unit}", target=info.target,
-                     target_label=label(info.target), model=info.model, unit=_(info.unit)), fm.title)
+                     target_label=label(info.target), model=cell_text(str(info.model)), unit=_(info.unit)), fm.title)
     width = 3 + len(blocks) * len(years)
     if caveat:
         ws.merge_range(1, 0, 1, max(width - 1, 8), f"{_('Caveat')}: {caveat}", fm.caveat)
@@ -320,7 +320,8 @@ def _accuracy(wb, fm: _Formats, accuracy: pd.DataFrame | None, targets: pd.DataF
         bold = rec[columns.index("selected")] == "selected"
         for c, (col, value) in enumerate(zip(columns, rec)):
             if isinstance(value, str) or col in ("horizon",):
-                ws.write(header + 1 + i, c, value if isinstance(value, str) else int(value), fm.bold if bold else None)
+                ws.write(header + 1 + i, c, cell_text(value) if isinstance(value, str) else int(value),
+                         fm.bold if bold else None)
             elif pd.isna(value):
                 ws.write_blank(header + 1 + i, c, None)
             else:

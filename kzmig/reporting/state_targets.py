@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, percent, shown_name
+from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, number_text, percent, shown_name
 
 SHEET = "Государственные цели"
 SECTION = N_("Государственные цели / State targets")
@@ -53,14 +53,21 @@ def reason_text(reason: str) -> str:
 
 def _localised(feas: pd.DataFrame) -> pd.DataFrame:
     """``feas`` with ``definition`` in the current language: the targets file's ``definition_ru`` in Russian
-    where it is given (the file's ``definition`` otherwise); the ``definition_ru`` column dropped."""
-    if "definition_ru" not in feas.columns:
-        return feas
-    out = feas.drop(columns="definition_ru")
+    where it is given (the file's ``definition`` otherwise), and in Russian the numbers of ``observed_spans``
+    in the Russian convention; the ``definition_ru`` column dropped."""
+    out = feas.drop(columns="definition_ru") if "definition_ru" in feas.columns else feas.copy()
     if current() == "ru":
-        ru = feas["definition_ru"].fillna("").astype(str)
-        out["definition"] = ru.where(ru.str.strip() != "", feas["definition"])
+        if "definition_ru" in feas.columns:
+            ru = feas["definition_ru"].fillna("").astype(str)
+            out["definition"] = ru.where(ru.str.strip() != "", feas["definition"])
+        if "observed_spans" in out.columns:  # "2023.00-2024.00: +13.8%" -> "2023,00-2024,00: +13,8 %"
+            out["observed_spans"] = out["observed_spans"].map(
+                lambda v: _NUMBER.sub(lambda m: number_text(m.group(0)), v) if isinstance(v, str) else v)
     return out
+
+
+#: a number inside a text (its sign only where no digit comes before it: the "-" of "2023-2024" is a dash)
+_NUMBER = re.compile(r"(?<!\d)[+-]?\d+(?:\.\d+)?%?")
 
 
 def state_target_table(feas: pd.DataFrame) -> pd.DataFrame:

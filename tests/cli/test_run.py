@@ -582,3 +582,24 @@ def test_english_with_lang_en(config, tmp_path):
     wb = openpyxl.load_workbook(out / "planning" / "forecast_tables.xlsx", read_only=True)
     assert wb.sheetnames[:2] == ["cover", "notes"] and "Scenarios" in wb.sheetnames
     assert json.loads((out / "manifest.json").read_text())["config"]["resolved"]["run"]["lang"] == "en"
+
+
+def test_russian_report_and_workbook_name_models_by_their_labels(run):
+    """No model's configured name (``mean3``, ``naive_2000``, ``fe_twoway``) reaches a Russian reader as is:
+    the report's table cells and the workbook's cover, notes, target and accuracy sheets show its label."""
+    from kzmig.reporting.i18n import label, using
+
+    models = set()
+    for f in run.glob("forecast/*/forecasts.csv"):
+        models |= set(pd.read_csv(f, usecols=["model"])["model"])
+    models |= set(pd.read_csv(run / "regression" / "coefficients.csv", usecols=["model"])["model"])
+    assert {"mean3", "naive_2000"} <= models
+    with using("ru"):
+        assert label("mean3") == "среднее за 3 последних года" and label("naive_2000").endswith("ряд с 2000 г.")
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", (run / "report.html").read_text(encoding="utf-8"))
+    assert not models & set(cells), sorted(models & set(cells))
+    wb = openpyxl.load_workbook(run / "planning" / "forecast_tables.xlsx", read_only=True)
+    texts = [str(v) for ws in wb.worksheets if ws.title != "Согласованность"
+             for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+    words = {w.strip(" ;:.,()") for t in texts for w in re.split(r"[\s;:,()]+", t)}
+    assert not models & words, sorted(models & words)
