@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 from matplotlib.patches import Patch, Polygon
 from matplotlib.text import Text
 
@@ -25,7 +26,7 @@ from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataFileError
 from kzmig.features.data.regions import resolve_region
 from kzmig.features.assessment.typology import GROUP_LABELS, TREND_TYPES
-from kzmig.reporting.i18n import N_, _, label, label_names, number, percent, region_short
+from kzmig.reporting.i18n import N_, _, current, label, label_names, number, percent, region_short
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +127,13 @@ def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "", period: tupl
     ax.set_xlabel(_("population growth index, start = 100"))
     ax.set_title(_period_title(title, N_("Population growth index by region"),
                                 N_("Population growth index by region, {start}-{end}"), period))
+    # the legend under the axis label (never over a bar), the note (if any) under it; constrained layout
+    # makes room for both
+    below = 1.1 * (ax.xaxis.label.get_size() + 2 * ax.xaxis.get_ticklabels()[0].get_size() + 12) / 72
     ax.legend(handles=[Patch(color=c, label=f"{g}: {_(GROUP_LABELS[g])}") for g, c in GROUP_COLOURS.items()],
-              loc="lower right", fontsize=7)
+              loc="upper center", bbox_to_anchor=(0.5, -below / ax.get_position().height / fig.get_figheight()),
+              fontsize=7, frameon=False)
+    fig.set_layout_engine("constrained")
     return fig
 
 
@@ -147,7 +153,9 @@ def _tile_name(code: str) -> str:
     name = region_short(code)
     for tail in (" Region", " область"):
         name = name.removesuffix(tail)
-    return name if name.startswith("г. ") else name.replace(" ", "\n", 1)
+    if name.startswith("г. "):
+        return name
+    return name.replace(" ", "\n", 1).replace("-", "-\n", 1)
 
 
 def plot_tile_map(types: pd.DataFrame, *, title: str = "", period: tuple[int, int] | None = None) -> Figure:
@@ -156,7 +164,7 @@ def plot_tile_map(types: pd.DataFrame, *, title: str = "", period: tuple[int, in
     ``types`` has ``region`` and ``type`` (one flow). Regions without a tile position are
     listed in the log and left out. The default title names ``period`` when given.
     """
-    fig = Figure(figsize=(9, 6))
+    fig = Figure(figsize=(11.5, 6.8))
     ax = fig.subplots()
     missing = []
     for rec in types.itertuples(index=False):
@@ -166,7 +174,7 @@ def plot_tile_map(types: pd.DataFrame, *, title: str = "", period: tuple[int, in
         x, y = TILES[rec.region]
         ax.add_patch(Polygon([(x, -y), (x + 0.95, -y), (x + 0.95, -y - 0.95), (x, -y - 0.95)],
                              closed=True, facecolor=_type_colour(rec.type), edgecolor="white"))
-        ax.text(x + 0.475, -y - 0.475, _tile_name(rec.region), ha="center", va="center", fontsize=7)
+        ax.text(x + 0.475, -y - 0.475, _tile_name(rec.region), ha="center", va="center", fontsize=6.5)
     if missing:
         logger.warning("plot_tile_map: no tile position for %s", missing)
     ax.set_xlim(-0.1, 7.1)
@@ -259,9 +267,10 @@ def plot_coefficients(tidy: pd.DataFrame, level: float) -> Figure:
     used = tidy.groupby("model", sort=False)["cov_type"].first()
     cov = tidy["requested_cov"].iloc[0]
     other = ", ".join(f"{label(m)}: {label(c)}" for m, c in used.items() if c != cov)
-    fig.suptitle(_("Coefficients with {level} intervals ({target}; standard errors: {cov})",
-                   level=percent(level), target=label(tidy["target"].iloc[0]),
-                   cov=label(cov) + ("; " + other if other else "")), fontsize=10)
+    text = _("Coefficients with {level} intervals ({target}; standard errors: {cov})", level=percent(level),
+             target=label(tidy["target"].iloc[0]), cov=label(cov) + ("; " + other if other else ""))
+    width = int(fig.get_figwidth() * 72 / (_GLYPH_EM * 10))  # characters of 10 pt across the figure
+    fig.suptitle(textwrap.fill(text, width), fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -271,6 +280,11 @@ def plot_coefficients(tidy: pd.DataFrame, level: float) -> Figure:
 FLOW_COLOURS = {"arrivals": "#2171b5", "departures": "#cb181d", "net": "#252525"}
 #: the names of the flows on the charts (translated where shown)
 FLOW_NAMES = {"arrivals": N_("arrivals"), "departures": N_("departures"), "net": N_("net")}
+
+
+def _persons_axis(ax) -> None:
+    """Tick labels of a count axis as the prose writes numbers (``400 000`` in Russian, ``400,000`` in English)."""
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos, lang=current(): number(x, lang=lang)))
 
 
 def _runs(years) -> list[tuple[int, int]]:
@@ -322,6 +336,7 @@ def plot_external_flows(flows: pd.DataFrame, *, wave_threshold: float = -50_000.
                            threshold=number(wave_threshold)))
     ax.set_xlabel(_("year"))
     ax.set_ylabel(_("persons"))
+    _persons_axis(ax)
     ax.set_title(title or _("External migration of Kazakhstan: arrivals, departures and net"))
     ax.legend(fontsize=8, loc="upper right")
     add_footnote(fig, _("1991-1999: CIS Stat (BNS publishes from 2000); 2000-: BNS Taldau 2929752/2929753"))
@@ -380,6 +395,7 @@ def plot_partner_flows(partners: pd.DataFrame, *, non_cis: pd.DataFrame | None =
         ax.set_title(_(FLOW_NAMES[direction]))
         ax.set_xticks(years, [str(y) for y in years], rotation=90, fontsize=7)
         ax.set_ylabel(_("persons"))
+        _persons_axis(ax)
         ax.legend(fontsize=7)
     fig.suptitle(title or _("External migration by partner country (Kazakhstan's record; CIS Stat)"), fontsize=10)
     fig.tight_layout()
