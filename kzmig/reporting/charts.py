@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import ScalarFormatter
 from matplotlib.patches import Patch, Polygon
 from matplotlib.text import Text
 
@@ -26,7 +26,7 @@ from kzmig.core.atomic import atomic_path
 from kzmig.core.errors import DataFileError
 from kzmig.features.data.regions import resolve_region
 from kzmig.features.assessment.typology import GROUP_LABELS, TREND_TYPES
-from kzmig.reporting.i18n import N_, _, current, label, label_names, number, percent, region_short
+from kzmig.reporting.i18n import N_, _, current, label, label_names, number, number_text, percent, region_short
 
 logger = logging.getLogger(__name__)
 
@@ -282,9 +282,27 @@ FLOW_COLOURS = {"arrivals": "#2171b5", "departures": "#cb181d", "net": "#252525"
 FLOW_NAMES = {"arrivals": N_("arrivals"), "departures": N_("departures"), "net": N_("net")}
 
 
-def _persons_axis(ax) -> None:
-    """Tick labels of a count axis as the prose writes numbers (``400 000`` in Russian, ``400,000`` in English)."""
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos, lang=current(): number(x, lang=lang)))
+class NumberFormatter(ScalarFormatter):
+    """Tick labels as the prose of ``lang`` writes numbers: thousands separated, the decimals matplotlib
+    chooses for the ticks (``−400 000``, ``2,5`` in Russian; ``-400,000``, ``2.5`` in English), never an
+    offset or a power of ten."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(useOffset=False)
+        self.set_scientific(False)
+        self.lang = lang
+
+    def __call__(self, x, pos=None) -> str:
+        text = super().__call__(x, pos).replace("\u2212", "-").strip("$")
+        sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
+        whole, dot, frac = body.partition(".")
+        out = sign + (f"{int(whole):,}" if whole.isdigit() else whole) + dot + frac
+        return number_text(out, self.lang)
+
+
+def number_axis(ax) -> None:
+    """The y tick labels of ``ax`` in the current language's number convention (:class:`NumberFormatter`)."""
+    ax.yaxis.set_major_formatter(NumberFormatter(current()))
 
 
 def _runs(years) -> list[tuple[int, int]]:
@@ -336,7 +354,7 @@ def plot_external_flows(flows: pd.DataFrame, *, wave_threshold: float = -50_000.
                            threshold=number(wave_threshold)))
     ax.set_xlabel(_("year"))
     ax.set_ylabel(_("persons"))
-    _persons_axis(ax)
+    number_axis(ax)
     ax.set_title(title or _("External migration of Kazakhstan: arrivals, departures and net"))
     ax.legend(fontsize=8, loc="upper right")
     add_footnote(fig, _("1991-1999: CIS Stat (BNS publishes from 2000); 2000-: BNS Taldau 2929752/2929753"))
@@ -395,7 +413,7 @@ def plot_partner_flows(partners: pd.DataFrame, *, non_cis: pd.DataFrame | None =
         ax.set_title(_(FLOW_NAMES[direction]))
         ax.set_xticks(years, [str(y) for y in years], rotation=90, fontsize=7)
         ax.set_ylabel(_("persons"))
-        _persons_axis(ax)
+        number_axis(ax)
         ax.legend(fontsize=7)
     fig.suptitle(title or _("External migration by partner country (Kazakhstan's record; CIS Stat)"), fontsize=10)
     fig.tight_layout()

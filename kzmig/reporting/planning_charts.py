@@ -17,12 +17,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 from kzmig.core.errors import DataError
 from kzmig.features.data.regions import NATIONAL, load_regions
 from kzmig.forecast.engine.distribution import row_scales, z_value
-from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, region_name, region_short
+from kzmig.reporting.charts import number_axis
+from kzmig.reporting.i18n import N_, _, cell_text, current, label, region_name, region_short
 from kzmig.reporting.planning import is_rate, level_tag, region_order, selected_rows
 
 BAND_COLOUR = "#2171b5"
@@ -102,6 +103,7 @@ def _panel(ax, history, sel, bands, target, region, breaks, scenarios=None) -> N
     points = f.drop_duplicates("year").sort_values("year")
     _draw(ax, _history(history, target, region), bands.loc[bands["region"] == region], points,
           str(f["model"].iloc[0]), break_years=_breaks(breaks, region), scenarios=scenarios)
+    number_axis(ax)
 
 
 def _unit(target: str) -> str:
@@ -153,7 +155,8 @@ def plot_fan(history: pd.DataFrame | None, forecasts: pd.DataFrame, target: str,
                    name_en=reg.at[region, "name_en"], name_ru=reg.at[region, "name_ru"], name=region_name(region)))
     ax.set_xlabel(_("year"))
     ax.set_ylabel(_unit(target))
-    ax.legend(fontsize=8, loc="best")
+    # beside the axes, never over the data (the band labels grow when the run adds their measured coverage)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig
 
 
@@ -164,7 +167,8 @@ def _legend(fig: Figure, axes) -> None:
             if lb not in labels:
                 handles.append(hd)
                 labels.append(lb)
-    fig.legend(handles, labels, loc="upper right", fontsize=8)
+    # right of the panels (the layout leaves them the figure's left 90 %), top-aligned under the title
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.905, 0.955), fontsize=8, borderaxespad=0.0)
 
 
 def plot_overview(history: pd.DataFrame | None, forecasts: pd.DataFrame, target: str, *,
@@ -271,7 +275,7 @@ def plot_population(history: pd.DataFrame | None, forecasts: pd.DataFrame, *, ta
         ax.tick_params(labelsize=7)
         panels.append(ax)
     for ax in panels:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos, lang=current(): number(x, lang=lang)))
+        number_axis(ax)
     _legend(fig, panels[:1])
     fig.suptitle(_("{target}: history and projection ({model})", target=target, target_label=label(target),
                    model=cell_text(str(sel["model"].iloc[0]))), fontsize=11)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +34,7 @@ from kzmig.reporting.accounts_sheet import SHEET as CONSISTENCY_SHEET
 from kzmig.reporting.accounts_sheet import SECTION as ACCOUNT_SECTION
 from kzmig.reporting.accounts_sheet import account_blocks, write_consistency_sheet
 from kzmig.reporting.brief import brief_sentences, coverage_statements, descriptions_of, effect_flag, sign_note
-from kzmig.reporting.i18n import N_, _, current, label, number, percent, region_name, using
+from kzmig.reporting.i18n import N_, _, current, label, number, number_text, percent, region_name, using
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import held_text, write_planning_workbook
@@ -140,6 +141,10 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Rend
     return figures
 
 
+#: characters per line of a band's label in a chart legend (the measured coverage wraps onto more lines)
+LEGEND_WIDTH = 60
+
+
 def label_coverage(figures: Mapping[str, Any], held: Mapping[str, Mapping[str, str]]) -> None:
     """Add the measured backtest coverage to the band labels (``80%``) of the charts' legends; a band
     with no backtest measure (the 50 % band, population, composition-based groups) says so."""
@@ -155,8 +160,9 @@ def label_coverage(figures: Mapping[str, Any], held: Mapping[str, Mapping[str, s
                 if not re.fullmatch(r"\d+(\.\d+)?%", label):
                     continue
                 measured = held.get(target, {}).get(label[:-1], "") if target else ""
-                text.set_text(f"{label} (backtest: {measured.split(' / backtest: ', 1)[-1]})" if measured
-                              else f"{label} (not backtested)")
+                band = number_text(label)  # "95 %" in Russian
+                text.set_text(textwrap.fill(f"{band} ({held_text(measured)})", LEGEND_WIDTH) if measured
+                              else f"{band} {_('(not backtested)')}")
 def _labelled(frame: pd.DataFrame, columns=("target", "term", "indicator")) -> pd.DataFrame:
     """Values of name columns shown as labels (``net_migration`` -> «Сальдо миграции»)."""
     out = frame.copy()

@@ -21,6 +21,19 @@ def test_legend_bands_state_their_backtest_coverage():
     label_coverage({"fan_net_migration_astana": fig}, held)
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert texts == ["history", "80% (backtest: regions: held 78%)", "50% (not backtested)"]
+    # in a Russian run: the Russian half of the measure, "80 %", and a long measure wrapped onto lines
+    from kzmig.reporting.i18n import using
+
+    long = "регионы: попало 98 %; республика: откалиброван, попало 92 % вне выборки (до 100 %)"
+    for label, text in zip(("80%", "50%"), ax.get_legend().get_texts()[1:]):
+        text.set_text(label)
+    held["net_migration"]["80"] = f"{long} / backtest: regions: held 98%"
+    with using("ru"):
+        label_coverage({"fan_net_migration_astana": fig}, held)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts[1].startswith("80\u00a0% (") and "\n" in texts[1]
+    assert " ".join(texts[1].split()) == " ".join(f"80 % ({long})".split())
+    assert texts[2] == "50\u00a0% (не проверялся на ретроспективных данных)"
 
 
 def test_consistency_sheet_lists_every_row_and_says_how_many_hold(tmp_path):

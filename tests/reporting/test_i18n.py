@@ -220,3 +220,16 @@ def test_russian_report_tables_read_as_russian():
     with using("en"):
         html = _table(TableBlock(frame, names=False, formats={"mase_separate": "{:.3f}"}))
     assert "<th>mase_separate</th>" in html and "-14,308" in html and ">fe_twoway<" in html
+
+
+def test_chart_tick_labels_follow_the_language():
+    from kzmig.reporting.charts import NumberFormatter
+
+    ru = NumberFormatter("ru")
+    ru.set_locs([-400000.0, 0.0, 400000.0])
+    assert [ru(x) for x in (-400000.0, 0.0, 400000.0)] == ["−400\u202f000", "0", "400\u202f000"]
+    en = NumberFormatter("en")
+    en.set_locs([0.0, 2.5, 5.0])
+    assert [en(x) for x in (0.0, 2.5, 5.0)] == ["0.0", "2.5", "5.0"]  # a rate keeps its decimals
+    ru.set_locs([0.0, 2.5, 5.0])
+    assert ru(2.5) == "2,5"
