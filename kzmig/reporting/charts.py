@@ -107,6 +107,26 @@ def _period_title(title: str, plain: str, dated: str, period: tuple[int, int] | 
     return _(dated, start=period[0], end=period[1]) if period else _(plain)
 
 
+def widen_for_side_legends(fig: Figure) -> float:
+    """Widen a figure laid out by constrained layout (a figure with :func:`add_footnote`) by the width of
+    the legends that sit beside its axes, so that the axes keep their width rather than shrink to make
+    room. Call it once a legend's labels are final. Returns the inches added."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        return 0.0
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    width = 0.0
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is not None and legend.get_window_extent(renderer).x0 >= ax.bbox.x1 - 1:
+            width = max(width, legend.get_window_extent(renderer).width / fig.dpi)
+    if width:
+        fig.set_figwidth(fig.get_figwidth() + width)
+    return width
+
+
 def plot_growth_index(pop_change: pd.DataFrame, *, title: str = "", period: tuple[int, int] | None = None) -> Figure:
     """Ranked horizontal bars of the growth index P(end)/P(start) x 100, coloured by group.
 

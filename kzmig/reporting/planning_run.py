@@ -29,12 +29,12 @@ import pandas as pd
 
 from kzmig.core.runs import RunStamp
 from kzmig.features.data.regions import NATIONAL
-from kzmig.reporting.charts import CAVEAT_COLOUR, add_footnote
+from kzmig.reporting.charts import CAVEAT_COLOUR, add_footnote, widen_for_side_legends
 from kzmig.reporting.accounts_sheet import SHEET as CONSISTENCY_SHEET
 from kzmig.reporting.accounts_sheet import SECTION as ACCOUNT_SECTION
 from kzmig.reporting.accounts_sheet import account_blocks, write_consistency_sheet
 from kzmig.reporting.brief import brief_sentences, coverage_statements, descriptions_of, effect_flag, sign_note
-from kzmig.reporting.i18n import N_, _, current, label, number, number_text, percent, region_name, using
+from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, number_text, percent, region_name, using
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import held_text, write_planning_workbook
@@ -109,7 +109,7 @@ def caveat_text(caveat: str) -> str:
     m = re.search(r"composition-based estimate: .*? share observed in (.+?)(?: \(|;)", caveat)
     if m and current() != "en":
         return _("composition-based estimate from the share of each group observed in {years}; not a forecast of "
-                 "an observed series", years=m.group(1))
+                 "an observed series", years=cell_text(m.group(1)))
     return _(caveat)
 
 
@@ -163,6 +163,9 @@ def label_coverage(figures: Mapping[str, Any], held: Mapping[str, Mapping[str, s
                 band = number_text(label)  # "95 %" in Russian
                 text.set_text(textwrap.fill(f"{band} ({held_text(measured)})", LEGEND_WIDTH) if measured
                               else f"{band} {_('(not backtested)')}")
+        widen_for_side_legends(fig)
+
+
 def _labelled(frame: pd.DataFrame, columns=("target", "term", "indicator")) -> pd.DataFrame:
     """Values of name columns shown as labels (``net_migration`` -> «Сальдо миграции»)."""
     out = frame.copy()

@@ -12,6 +12,7 @@ import io
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
 from kzmig.reporting.charts import add_footnote, plot_external_flows, plot_growth_index
@@ -100,3 +101,20 @@ def test_stage_charts_notes_are_clear_of_the_axes():
         assert note is not None and words in note.get_text()
         renderer = _render(fig)
         assert _overlaps(fig, note, renderer) == [] and _inside(fig, note, renderer)
+
+
+def test_a_side_legend_widens_a_noted_figure_instead_of_squeezing_its_axes():
+    from kzmig.reporting.charts import widen_for_side_legends
+
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], label="95 % (backtest: regions: held 98 %; national: calibrated, held 92 %)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    assert widen_for_side_legends(fig) == 0.0  # no layout engine: the tight box takes the legend as it is
+    add_footnote(fig, CAVEAT)
+    renderer = _render(fig)
+    legend_in = ax.get_legend().get_window_extent(renderer).width / fig.dpi
+    added = widen_for_side_legends(fig)
+    assert added == pytest.approx(legend_in) and fig.get_figwidth() == pytest.approx(8 + legend_in)
+    renderer = _render(fig)  # laid out again: the axes keep most of their 8 inches
+    assert ax.get_window_extent(renderer).width / fig.dpi > 6.0
