@@ -5,11 +5,12 @@ Input: the ``consistency`` and ``interval_coverage`` tables of the run's plannin
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from kzmig.reporting.i18n import N_, _, current, number
+from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, number_text
 from kzmig.reporting.report import TableBlock
 
 SHEET = "Согласованность"
@@ -45,6 +46,102 @@ COVERAGE_COLUMNS = (("target", "Показатель / target"), ("scope", "Ох
                     ("cells", "Исходов / outcomes"), ("coverage", "Попало в интервал / held"),
                     ("status", "Калибровка / calibration"), ("factor", "Множитель / factor"),
                     ("coverage_calibrated", "После калибровки, вне выборки / held after, out of sample"))
+
+
+#: the account study's verdicts on coherent against separate forecasts (translated where shown)
+VERDICTS = (N_("coherence costs accuracy beyond the bootstrap interval"),
+            N_("coherence is more accurate beyond the bootstrap interval"),
+            N_("no difference beyond the bootstrap interval"))
+_NUM = r"-?\d+(?:\.\d+)?"
+#: the notes of :func:`kzmig.studies.accounts.run_account`, as patterns -> catalogue messages; a note that
+#: matches none is shown as written (English)
+NOTE_PATTERNS = (
+    (rf"^Regional net migration: the rate is modelled and persons are derived through the population projection "
+     rf"\(persons = rate x mean population / 1,000 exactly\)\.$",
+     N_("Regional net migration: the rate is modelled and persons are derived through the population projection "
+        "(persons = rate x mean population / 1,000 exactly).")),
+    (rf"^Regional net migration: the persons is modelled and the rate is derived through the population projection "
+     rf"\(persons = rate x mean population / 1,000 exactly\)\.$",
+     N_("Regional net migration: persons are modelled and the rate is derived through the population projection "
+        "(persons = rate x mean population / 1,000 exactly).")),
+    (r"^Reconciliation weights: identity \(OLS\): every series moves by the same amount in persons\.$",
+     N_("Reconciliation weights: identity (OLS): every series moves by the same amount in persons.")),
+    (r"^Reconciliation weights: each series' backtest error variance \(WLS\): a series moves in proportion to how "
+     r"inaccurate its backtest was\.$",
+     N_("Reconciliation weights: each series' backtest error variance (WLS): a series moves in proportion to how "
+        "inaccurate its backtest was.")),
+    (r"^Not reconciled: (?P<what>.*)\.$", N_("Not reconciled: {what}.")),
+    (r"^The forecasts are not reconciled into one account: the run has no population projection\.$",
+     N_("The forecasts are not reconciled into one account: the run has no population projection.")),
+    (r"^The forecasts are not reconciled into one account: the run does not forecast (?P<targets>.*) \(the account "
+     r"needs both views of net migration\)\.$",
+     N_("The forecasts are not reconciled into one account: the run does not forecast {targets} (the account needs "
+        "both views of net migration).")),
+    (r"^WLS reconciliation was not possible \((?P<err>.*)\); the account is reconciled by OLS instead\.$",
+     N_("WLS reconciliation was not possible ({err}); the account is reconciled by OLS instead.")),
+    (r"^(?P<n>\d+) identity-years miss the tolerance \(planning/consistency\.csv\)\.$",
+     N_("{n} identity-years miss the tolerance (planning/consistency.csv).")),
+    (rf"^Backtest of the account \((?P<method>\w+)\), (?P<series>.+?): MASE (?P<coherent>{_NUM}) coherent against "
+     rf"(?P<separate>{_NUM}) separate on the same (?P<cells>\d+) non-break cells, ratio (?P<ratio>{_NUM}) "
+     rf"\[90 %: (?P<lo>{_NUM}), (?P<hi>{_NUM})\]: (?P<verdict>.+)\.$",
+     N_("Backtest of the account ({method}), {series}: MASE {coherent} coherent against {separate} separate on the "
+        "same {cells} non-break cells, ratio {ratio} [90 %: {lo}, {hi}]: {verdict}.")),
+    (r"^Intervals calibrated on the backtest \(half-widths scaled by the split-conformal factor of the scaled "
+     r"backtest errors(?P<rec>, reconciled)?\): (?P<items>.*)\.$",
+     N_("Intervals calibrated on the backtest (half-widths scaled by the split-conformal factor of the scaled "
+        "backtest errors{rec}): {items}.")),
+    (r"^Intervals not calibrated \(fewer than (?P<n>\d+) non-break backtest outcomes\): (?P<items>.*); read them as "
+     r"indicative\.$",
+     N_("Intervals not calibrated (fewer than {n} non-break backtest outcomes): {items}; read them as indicative.")),
+)
+_CALIBRATED = re.compile(rf"^(?P<target>\w+) \((?P<scope>\w+), (?P<level>\d+)%\): x(?P<factor>{_NUM}), held "
+                         rf"(?P<before>\d+)% before, (?P<after>\d+)% leaving each origin out$")
+_UNCALIBRATED = re.compile(r"^(?P<target>\w+) \((?P<scope>\w+), (?P<level>\d+)%\): held (?P<held>\d+)% of (?P<n>\d+)$")
+
+
+def _items(text: str) -> str:
+    """The ``; ``-separated calibration items of a note, each in the current language (as written if unknown)."""
+    out = []
+    for item in text.split("; "):
+        m, u = _CALIBRATED.match(item), _UNCALIBRATED.match(item)
+        if m:
+            out.append(_("{target} ({scope}, {level}): x{factor}, held {before} before, {after} leaving each origin out",
+                         target=label(m["target"]), scope=cell_text(m["scope"]), level=number_text(m["level"] + "%"),
+                         factor=number_text(m["factor"]), before=number_text(m["before"] + "%"),
+                         after=number_text(m["after"] + "%")))
+        elif u:
+            out.append(_("{target} ({scope}, {level}): held {held} of {n}", target=label(u["target"]),
+                         scope=cell_text(u["scope"]), level=number_text(u["level"] + "%"),
+                         held=number_text(u["held"] + "%"), n=u["n"]))
+        else:
+            out.append(item)
+    return "; ".join(out)
+
+
+def account_note(note: str) -> str:
+    """A note of the account study (:func:`kzmig.studies.accounts.run_account`) in the current language:
+    the catalogue's message of its pattern (:data:`NOTE_PATTERNS`) with its numbers in the language's
+    convention and its names as labels; as written when in English or when no pattern matches."""
+    if current() == "en":
+        return note
+    for pattern, message in NOTE_PATTERNS:
+        m = re.match(pattern, note)
+        if m is None:
+            continue
+        values = m.groupdict()
+        for key in ("coherent", "separate", "ratio", "lo", "hi"):
+            if values.get(key) is not None:
+                values[key] = number_text(values[key])
+        if values.get("series") is not None:
+            values["series"] = cell_text(values["series"])
+        if values.get("verdict") is not None:
+            values["verdict"] = _(values["verdict"])
+        if "items" in values:
+            values["items"] = _items(values["items"])
+        if "rec" in values:
+            values["rec"] = _(", reconciled") if values["rec"] else ""
+        return _(message, **values)
+    return note
 
 
 def meaning(identity: str) -> str:
@@ -126,10 +223,8 @@ def write_consistency_sheet(wb, fm, tables: Mapping[str, pd.DataFrame], run_id: 
 def account_blocks(tables: Mapping[str, pd.DataFrame], notes: Sequence[str]) -> list:
     """The report section of the account: its notes, the backtest of coherent against separate
     forecasts, the measured coverage of the intervals and the identities that do not hold (if any)."""
-    # the account's notes are the study's English sentences: in another language, where to read them
-    blocks: list = [" ".join(notes) if current() == "en" else
-                    _("The account's notes (what was derived, weighted and calibrated) are on the workbook's notes "
-                      "sheet.")]
+    # the account's notes, in the run's language (the study writes them in English: account_note)
+    blocks: list = [" ".join(account_note(n) for n in notes)]
     if "account_accuracy" in tables and len(tables["account_accuracy"]):
         blocks.append(TableBlock(tables["account_accuracy"], caption=_(
                                  "Coherent against separate forecasts on the same "

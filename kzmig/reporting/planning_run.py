@@ -32,7 +32,7 @@ from kzmig.features.data.regions import NATIONAL
 from kzmig.reporting.charts import CAVEAT_COLOUR, add_footnote, widen_for_side_legends
 from kzmig.reporting.accounts_sheet import SHEET as CONSISTENCY_SHEET
 from kzmig.reporting.accounts_sheet import SECTION as ACCOUNT_SECTION
-from kzmig.reporting.accounts_sheet import account_blocks, write_consistency_sheet
+from kzmig.reporting.accounts_sheet import account_blocks, account_note, write_consistency_sheet
 from kzmig.reporting.brief import brief_sentences, coverage_statements, descriptions_of, effect_flag, sign_note
 from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, number_text, percent, region_name, using
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
@@ -385,7 +385,7 @@ def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rend
                 f"{lv} %: {held_text(x)}" for lv, x in held[t].items()) + "."
         notes.append((heading, text))
     if account_notes:
-        notes.append((_("One account"), " ".join(account_notes)))
+        notes.append((_("One account"), " ".join(account_note(n) for n in account_notes)))
     vintage = result.metadata.get("data", {}).get("vintage", {})
     wanted = set(KEY_VARIABLES) | {t for t in targets["target"] if "_specialty_" not in t and "_education_" not in t}
     meta = {"title": _("kzmig planning run {name}", name=result.name), "method": _(METHOD),

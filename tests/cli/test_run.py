@@ -603,3 +603,23 @@ def test_russian_report_and_workbook_name_models_by_their_labels(run):
              for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
     words = {w.strip(" ;:.,()") for t in texts for w in re.split(r"[\s;:,()]+", t)}
     assert not models & words, sorted(models & words)
+
+
+def test_every_account_note_of_the_run_reads_in_russian(run):
+    """Each note the account study wrote for the run matches a pattern of the report's translator, so a
+    Russian reader never meets the study's English sentence (a new note without a pattern fails here)."""
+    from kzmig.reporting.accounts_sheet import account_note
+    from kzmig.reporting.i18n import using
+
+    def find(obj):
+        if isinstance(obj, dict):
+            return obj.get("account_notes") or next((r for v in obj.values() if (r := find(v))), None)
+        if isinstance(obj, list):
+            return next((r for v in obj if (r := find(v))), None)
+        return None
+
+    notes = find(json.loads((run / "manifest.json").read_text()))
+    assert notes, "the run's manifest holds the account's notes"
+    with using("ru"):
+        left = [n for n in notes if account_note(n) == n]
+    assert not left, left

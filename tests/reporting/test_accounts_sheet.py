@@ -66,3 +66,26 @@ def test_coverage_label_is_read_in_the_run_language():
     with using("en"):
         assert held_text(both) == "backtest: regions: held 78%"
     assert held_text("") == ""
+
+
+def test_account_notes_in_russian_with_their_numbers():
+    """The account study's notes (written as kzmig.studies.accounts writes them) read in Russian, with their
+    numbers in the Russian convention and their names as labels; English unchanged; an unknown note as written."""
+    from kzmig.reporting.accounts_sheet import account_note
+    from kzmig.reporting.i18n import using
+
+    backtest = ("Backtest of the account (WLS), regional persons: MASE 1.208 coherent against 1.224 separate on the "
+                "same 401 non-break cells, ratio 0.987 [90 %: 0.928, 1.046]: no difference beyond the bootstrap interval.")
+    calibrated = ("Intervals calibrated on the backtest (half-widths scaled by the split-conformal factor of the scaled "
+                  "backtest errors, reconciled): external_arrivals (national, 80%): x1.34, held 73% before, 83% leaving "
+                  "each origin out.")
+    with using("ru"):
+        text = account_note(backtest)
+        assert text.startswith("Ретроспективная проверка баланса (WLS), регионы, человек: MASE 1,208")
+        assert "против 1,224" in text and "401" in text and "[90 %: 0,928; 1,046]" in text
+        assert text.endswith("различие не выходит за бутстреп-интервал.")
+        text = account_note(calibrated)
+        assert "после согласования" in text and "Прибывшие из-за рубежа (республика, 80\u00a0%): ×1,34" in text
+        assert "73\u00a0% до калибровки, 83\u00a0% вне выборки" in text
+        assert account_note("Something new.") == "Something new."
+    assert account_note(backtest) == backtest  # English: the study's own sentence
