@@ -261,7 +261,7 @@ def cell_text(text: str, lang: str | None = None) -> str:
         return text
     if text in _BOOLS.get(lang, {}):
         return _BOOLS[lang][text]
-    if lang == "ru" and _PERIODS.match(text):  # "2022, 2023 Jan-Sep" -> "2022, 2023 янв.-сен."
+    if lang == "ru" and _PERIODS.match(text):  # "2022, 2023 Jan-Sep" -> "2022, 2023 янв.-сент."
         return re.sub(r"[A-Z][a-z]{2}", lambda m: _MONTHS_RU.get(m.group(0), m.group(0)), text)
     wrapped = re.fullmatch(r"([a-z]\w*) \(([a-z]\w*)\)", text)  # "composition (theta)": a method and its model
     if wrapped and wrapped.group(1) in _label_table()[0]:
