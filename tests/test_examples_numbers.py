@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pytest
+from registry_guard import models_registered_here_removed
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -35,7 +36,7 @@ def _run(page: Path, i: int, code: str) -> tuple[str, dict]:
     key = (str(page), i)
     if key not in _RUNS:
         out, ns = io.StringIO(), {}
-        with contextlib.redirect_stdout(out):
+        with contextlib.redirect_stdout(out), models_registered_here_removed():
             exec(compile(code, f"{page.name} python block {i + 1}", "exec"), ns)
         _RUNS[key] = (out.getvalue(), ns)
     return _RUNS[key]

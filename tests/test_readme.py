@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from registry_guard import models_registered_here_removed
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -48,7 +49,8 @@ def test_python_examples_run(page, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # an example that saves a run writes it here, not into the checkout
     (tmp_path / "experiments").symlink_to(ROOT / "experiments")  # the shipped configs, as from the root
     namespace: dict = {}
-    for i, block in enumerate(EXAMPLES[page]):
-        exec(compile(block, f"{page} python block {i + 1}", "exec"), namespace)
-        if "print(" in block:  # an example that shows a result prints it
-            assert capsys.readouterr().out.strip(), f"{page} python block {i + 1} printed nothing"
+    with models_registered_here_removed():  # an example that registers a model (architecture.md) leaves none
+        for i, block in enumerate(EXAMPLES[page]):
+            exec(compile(block, f"{page} python block {i + 1}", "exec"), namespace)
+            if "print(" in block:  # an example that shows a result prints it
+                assert capsys.readouterr().out.strip(), f"{page} python block {i + 1} printed nothing"

@@ -173,13 +173,14 @@ def write(result: Any, folder: str | Path, *, stamp: RunStamp | None = None) -> 
     A result with ``parts`` (a run, a predict result) writes each part into its subfolder
     (``""`` is the folder itself); a planning run then renders its planning outputs, which
     show ``stamp`` (run id and creation time; default: the folder's name, no time). A planning
-    run writes everything, its studies' charts included, in its language (``[run] lang``);
-    other results in English.
+    run writes everything, its studies' charts included, in its language (``[run] lang``); a
+    result of ``kzmig predict`` in the language of the run it predicts from; others in English.
     """
     from kzmig.reporting.planning_run import run_lang
     from kzmig.studies.run import RunResult
 
-    with using(run_lang(result) if isinstance(result, RunResult) else None):
+    lang = run_lang(result) if isinstance(result, RunResult) else (getattr(result, "metadata", None) or {}).get("lang")
+    with using(lang):
         return _write(result, Path(folder), stamp)
 
 

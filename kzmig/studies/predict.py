@@ -65,7 +65,8 @@ class PredictResult:
         ``{part: {target: {model name: estimator}}}``: the models that gave the forecasts
         (loaded, and updated with newer data); not written.
     metadata : mapping
-        The manifest block: source run, data (and whether they are the run's), ``to_year``.
+        The manifest block: source run, data (and whether they are the run's), ``to_year``, and
+        ``lang``: the language of the source planning run's outputs (``None`` for a forecast run).
     """
 
     name: str
@@ -239,6 +240,10 @@ def predict(run_dir: str | Path, *, to_year: int | None = None, data: Any = None
         name=predict_name(run_dir), parts=parts, updates=tuple(updates), models=models,
         warnings=tuple(f"{sub}: {w}" if sub else w for sub, p in parts.items() for w in p.warnings),
         metadata={"mode": mode, "to_year_option": to_year,
+                  # the language the source run wrote its charts in (a planning run's [run] lang), so that a
+                  # chart predicted again is the same picture; None for a forecast run (English)
+                  "lang": ((manifest.get("config") or {}).get("resolved") or {}).get("run", {}).get("lang")
+                  if manifest.get("kind") == "run" else None,
                   "source_run": {"folder": str(run_dir.resolve()), "run_id": manifest.get("run_id"),
                                  "kind": manifest.get("kind"), "manifest": str(run_dir.resolve() / MANIFEST)},
                   "data": {**source.meta(), "run_sha256": run_data_meta.get("sha256"),
