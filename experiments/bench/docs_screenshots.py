@@ -4,7 +4,7 @@
 
 writes ``report_first_page.png`` (the first screen of ``report.html`` at 1280 x 1000) and
 ``workbook_sheet.png``: an HTML rendering (pandas Styler) of the first rows and columns of the
-workbook sheet ``--sheet`` (default ``net_migration``), each value shown with the cell's own
+workbook sheet ``--sheet`` (default: the first target sheet, the third of the workbook), each value shown with the cell's own
 Excel number format, since no spreadsheet program runs here. The picture says so in its caption.
 Needs the ``playwright`` package and a Chromium on the machine (``tests/browser_check.py``).
 """
@@ -40,8 +40,10 @@ def _shown(value, number_format: str) -> str:
     return str(value)
 
 
-def sheet_html(workbook: Path, sheet: str, rows: int = 24, cols: int = 12) -> str:
-    ws = openpyxl.load_workbook(workbook)[sheet]
+def sheet_html(workbook: Path, sheet: str | None, rows: int = 24, cols: int = 12) -> str:
+    wb = openpyxl.load_workbook(workbook)
+    sheet = sheet or wb.sheetnames[2]  # after the cover and the notes: the first target (a Russian run's names)
+    ws = wb[sheet]
     cells = [list(r[:cols]) for r in ws.iter_rows(max_row=rows)]
     grid = [[_shown(c.value, c.number_format) for c in r] for r in cells]
     numeric = [[isinstance(c.value, (int, float)) and not isinstance(c.value, bool) for c in r] for r in cells]
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a planning run folder (kzmig run ... --out RUN)")
     parser.add_argument("out", type=Path, help="folder of the screenshots, e.g. docs/img")
-    parser.add_argument("--sheet", default="net_migration")
+    parser.add_argument("--sheet", default=None, help="sheet name (default: the first target sheet)")
     args = parser.parse_args(argv)
     exe = find_chromium()
     if exe is None:
