@@ -39,6 +39,7 @@ from kzmig.reporting.planning import planning_notes, planning_tables, planning_t
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import held_text, write_planning_workbook
 from kzmig.reporting.report import FigureBlock, TableBlock, write_report
+from kzmig.reporting.tables import map_text
 from kzmig.reporting.state_targets import SECTION as STATE_SECTION
 from kzmig.reporting.state_targets import SHEET as STATE_SHEET
 from kzmig.reporting.state_targets import report_blocks, target_charts, write_state_targets_sheet
@@ -168,19 +169,12 @@ def label_coverage(figures: Mapping[str, Any], held: Mapping[str, Mapping[str, s
 
 def _labelled(frame: pd.DataFrame, columns=("target", "term", "indicator")) -> pd.DataFrame:
     """Values of name columns shown as labels (``net_migration`` -> «Сальдо миграции»)."""
-    out = frame.copy()
-    for c in columns:
-        if c in out.columns:
-            out[c] = out[c].map(lambda v: label(v) if isinstance(v, str) else v)
-    return out
+    return map_text(frame, columns, label)
 
 
 def _translated(frame: pd.DataFrame, columns=("type", "group_label", "verdict")) -> pd.DataFrame:
-    out = frame.copy()
-    for c in columns:
-        if c in out.columns:
-            out[c] = out[c].map(lambda v: _(v) if isinstance(v, str) else v)
-    return out
+    """Values of message columns (trend types, group texts, verdicts) in the current language."""
+    return map_text(frame, columns, _)
 
 
 def region_table(forecasts: pd.DataFrame, target: str = "net_migration", level: float = 0.95) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, number_text, percent, shown_name
+from kzmig.reporting.tables import map_text
 
 SHEET = "Государственные цели"
 SECTION = N_("Государственные цели / State targets")
@@ -160,11 +161,7 @@ def study_text(text: str) -> str:
 
 
 def _study_texts(frame: pd.DataFrame, columns=("what", "why")) -> pd.DataFrame:
-    out = frame.copy()
-    for c in columns:
-        if c in out.columns:
-            out[c] = out[c].map(lambda v: study_text(v) if isinstance(v, str) else v)
-    return out
+    return map_text(frame, columns, study_text)
 
 
 def report_blocks(tables: Mapping[str, pd.DataFrame], figures: Mapping[str, Figure]) -> list:

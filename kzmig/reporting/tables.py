@@ -161,6 +161,16 @@ def row_digits(dec, n: int) -> list:
     return [dec] * n
 
 
+def map_text(frame: pd.DataFrame, columns, fn) -> pd.DataFrame:
+    """A copy of ``frame`` with ``fn`` applied to the text cells of ``columns`` (those it has); other cells,
+    missing values included, as they are."""
+    out = frame.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].map(lambda v: fn(v) if isinstance(v, str) else v)
+    return out
+
+
 def table_cells(df: pd.DataFrame, formats: Mapping | None = None) -> list[list[tuple[str, bool]]]:
     """The cells of a table shown to people: ``(text, numeric)`` per cell, row by row.
 

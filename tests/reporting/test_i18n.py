@@ -233,3 +233,13 @@ def test_chart_tick_labels_follow_the_language():
     assert [en(x) for x in (0.0, 2.5, 5.0)] == ["0.0", "2.5", "5.0"]  # a rate keeps its decimals
     ru.set_locs([0.0, 2.5, 5.0])
     assert ru(2.5) == "2,5"
+
+
+def test_map_text_touches_only_the_text_cells_of_its_columns():
+    from kzmig.reporting.tables import map_text
+
+    frame = pd.DataFrame({"model": ["fe_twoway", None, "x"], "n": [1, 2, 3], "other": ["fe_twoway"] * 3})
+    out = map_text(frame, ("model", "absent"), str.upper)
+    assert out["model"].tolist()[0::2] == ["FE_TWOWAY", "X"] and pd.isna(out["model"].iloc[1])
+    assert out["other"].tolist() == ["fe_twoway"] * 3 and out["n"].tolist() == [1, 2, 3]
+    assert frame["model"].iloc[0] == "fe_twoway"  # a copy: the caller's frame is unchanged
