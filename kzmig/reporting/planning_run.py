@@ -44,7 +44,7 @@ from kzmig.reporting.state_targets import SECTION as STATE_SECTION
 from kzmig.reporting.state_targets import SHEET as STATE_SHEET
 from kzmig.reporting.state_targets import report_blocks, target_charts, write_state_targets_sheet
 from kzmig.studies.accounts import coverage_labels
-from kzmig.studies.base import StudyResult
+from kzmig.studies.base import Chart, StudyResult, chart
 from kzmig.studies.brief import factor_table
 from kzmig.studies.planning import (
     BREAKS,
@@ -114,7 +114,9 @@ def caveat_text(caveat: str) -> str:
     return _(caveat)
 
 
-def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Renderer) -> dict:
+def _charts(forecasts, history, accuracy, targets, breaks, parts, held: Mapping[str, Mapping[str, str]]) -> dict:
+    """The planning charts as :class:`~kzmig.core.charts.Chart` data (kind ``"planning"``: see
+    :func:`planning_figure`), drawn and rendered in the save's worker processes."""
     published = parts["planning"].tables.get("forecasts_coherent") if "planning" in parts else None
     moved = set(published["target"]) if published is not None else set()  # the study's own chart is pre-account
     studied = {k.removeprefix("forecast_"): f for p in parts.values() for k, f in p.figures.items()
@@ -122,24 +124,45 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts, renderer: Rend
     figures = {}
     lines = scenario_lines(parts)
     lang_en = _("Caveat") == "Caveat"
+
+    def planning(name: str, kind: str, *args, caveat: str = "", **kwargs) -> Chart:
+        return chart("planning", name, kind, args, kwargs, caveat=caveat, held=held)
+
     for t in targets.itertuples(index=False):
         brk = breaks.loc[breaks["target"] == t.target] if len(breaks) else None
         regions = sorted(set(forecasts.loc[forecasts["target"] == t.target, "region"]))
         if t.target == "population":
-            figures["population"] = plot_population(history, forecasts)
-        elif len(regions) > 1:  # the forecasting study's English chart serves an English report only
-            figures[f"overview_{t.target}"] = (renderer.figure(studied[t.target]) if t.target in studied and lang_en
-                                               else plot_overview(history, forecasts, t.target, breaks=brk))
+            figures["population"] = planning("population", "population", history, forecasts)
+        elif len(regions) > 1:  # the forecasting study's English chart (already rendered) serves an English report only
+            name = f"overview_{t.target}"
+            figures[name] = (studied[t.target] if t.target in studied and lang_en
+                             else planning(name, "overview", history, forecasts, t.target, breaks=brk))
         for region in regions:
-            fig = plot_fan(history, forecasts, t.target, region, breaks=brk, scenarios=lines)
-            if t.caveat:  # composition-based estimates say so on the chart itself
-                add_footnote(fig, f"{_('Caveat')}: {t.caveat}", color=CAVEAT_COLOUR)
-            figures[f"fan_{t.target}_{region}"] = fig
+            name = f"fan_{t.target}_{region}"  # composition-based estimates say so on the chart itself
+            figures[name] = planning(name, "fan", history, forecasts, t.target, region, breaks=brk, scenarios=lines,
+                                     caveat=f"{_('Caveat')}: {t.caveat}" if t.caveat else "")
         acc = accuracy.loc[accuracy["target"] == t.target] if len(accuracy) else accuracy
         if len(acc):
             aggregate = "all_regions" if (acc["region"] == "all_regions").any() else "all_series"
-            figures[f"accuracy_{t.target}"] = plot_accuracy(accuracy, t.target, selected=t.model, region=aggregate)
+            figures[f"accuracy_{t.target}"] = planning(f"accuracy_{t.target}", "accuracy", accuracy, t.target,
+                                                       selected=t.model, region=aggregate)
     return figures
+
+
+#: planning chart kind -> plotter (:func:`planning_figure`)
+PLANNING_PLOTTERS = {"fan": plot_fan, "overview": plot_overview, "population": plot_population,
+                     "accuracy": plot_accuracy}
+
+
+def planning_figure(name: str, kind: str, args: tuple, kwargs: Mapping[str, Any], *, caveat: str = "",
+                    held: Mapping[str, Mapping[str, str]] | None = None):
+    """Draw planning chart ``name``: the plotter of ``kind``, the caveat under it (in red), and the
+    measured backtest coverage on its band labels (:func:`label_coverage`)."""
+    fig = PLANNING_PLOTTERS[kind](*args, **kwargs)
+    if caveat:
+        add_footnote(fig, caveat, color=CAVEAT_COLOUR)
+    label_coverage({name: fig}, held or {})
+    return fig
 
 
 #: characters per line of a band's label in a chart legend (the measured coverage wraps onto more lines)
@@ -226,7 +249,7 @@ def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figure
                      renderer: Renderer, *, brief: pd.DataFrame | None = None, forecasts: pd.DataFrame | None = None,
                      descriptions: dict | None = None) -> list:
     def figure(item, alt: str) -> FigureBlock:  # the PNG rendered once, for charts/ and the report
-        return FigureBlock(renderer.figure(item), alt=alt, png=renderer.png(item))
+        return FigureBlock(None, alt=alt, png=renderer.png(item))  # drawn in a worker: no figure here
 
     descriptions = descriptions or {}
     fmt0 = "{:,.0f}"
@@ -410,8 +433,7 @@ def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rend
     written = [write_planning_workbook(folder / "planning" / "forecast_tables.xlsx", tables=tables, accuracy=accuracy,
                                        meta=meta, notes=notes, targets=targets, extra_sheets=extra),
                write_planning_csv(tables, folder / "planning" / "forecast_tables.csv")]
-    figures = _charts(forecasts, history, accuracy, targets, breaks, parts, renderer)
-    label_coverage(figures, held)
+    figures = _charts(forecasts, history, accuracy, targets, breaks, parts, held)
     state_figures = target_charts(state) if state is not None else {}
     figures.update(state_figures)
     (folder / "charts").mkdir(parents=True, exist_ok=True)
@@ -423,7 +445,7 @@ def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rend
         sections.insert(len(sections) - 1, (_(ACCOUNT_SECTION), account_blocks(account, account_notes)))
     if state is not None:  # before "What the data could not answer"
         blocks = report_blocks(state, {})
-        blocks += [FigureBlock(renderer.figure(f), alt=k, png=renderer.png(f)) for k, f in state_figures.items()]
+        blocks += [FigureBlock(None, alt=k, png=renderer.png(f)) for k, f in state_figures.items()]
         sections.insert(len(sections) - 2, (_(STATE_SECTION), blocks))
     written.append(write_report(folder / "report.html", sections, title=meta["title"], meta=meta,
                                 classes={0: "brief"}))

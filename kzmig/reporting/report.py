@@ -99,9 +99,10 @@ class TableBlock:
 
 @dataclass(frozen=True)
 class FigureBlock:
-    """A figure block: ``figure`` embedded as PNG with ``alt`` text and an optional caption."""
+    """A figure block: ``figure`` embedded as PNG with ``alt`` text and an optional caption
+    (``figure`` may be None when ``png`` holds the rendered bytes)."""
 
-    figure: Figure
+    figure: Figure | None
     alt: str
     caption: str = ""
     dpi: int = 110
@@ -146,6 +147,8 @@ def _alt(fig: Figure) -> str:
 
 
 def _figure(block: FigureBlock) -> str:
+    if block.png is None and block.figure is None:
+        raise TypeError(f"figure block {block.alt!r} has neither a figure nor its PNG.")
     png = block.png if block.png is not None else figure_bytes(block.figure, dpi=block.dpi)
     data = base64.b64encode(png).decode("ascii")
     cap = f"<figcaption>{_esc(block.caption)}</figcaption>" if block.caption else ""

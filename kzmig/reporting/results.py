@@ -40,7 +40,7 @@ from kzmig.reporting.charts import (
     plot_partner_flows,
     plot_tile_map,
 )
-from kzmig.reporting.i18n import using
+from kzmig.reporting.i18n import current, using
 from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.tables import write_csv, write_regression_workbook, write_workbook
 from kzmig.studies.base import Chart, Document, StudyResult
@@ -51,6 +51,13 @@ from kzmig.studies.saved_run import BACKTEST
 FULL_PRECISION = frozenset({BACKTEST})
 
 logger = logging.getLogger(__name__)
+
+def _planning_figure(*args, **kwargs) -> Figure:
+    """A planning chart (:func:`kzmig.reporting.planning_run.planning_figure`, imported when drawn)."""
+    from kzmig.reporting.planning_run import planning_figure
+
+    return planning_figure(*args, **kwargs)
+
 
 #: chart kind -> plotter ``plot(*args, **kwargs) -> Figure`` (see :class:`kzmig.studies.base.Chart`)
 PLOTTERS: dict[str, Callable[..., Figure]] = {
@@ -64,6 +71,7 @@ PLOTTERS: dict[str, Callable[..., Figure]] = {
     "fan": plot_fan,
     "accuracy": plot_accuracy,
     "population": plot_population,
+    "planning": _planning_figure,
 }
 
 #: document kind -> writer ``write(path, *args, **kwargs)`` (see :class:`kzmig.studies.base.Document`)
@@ -77,62 +85,79 @@ DOCUMENTS: dict[str, Callable[..., Any]] = {
 RENDER_WORKERS = 4
 
 
-def _png_task(figures: tuple[Figure, ...], i: int) -> bytes:
-    return figure_bytes(figures[i])
+def _draw(item: Chart | Figure) -> Figure:
+    """The figure of ``item``: a ``Figure`` as it is, a :class:`Chart` drawn by its kind's plotter."""
+    if isinstance(item, Figure):
+        return item
+    if not isinstance(item, Chart):
+        raise TypeError(f"a result's figure must be a kzmig.studies.base.Chart or a matplotlib Figure, "
+                        f"not {type(item).__name__}.")
+    plot = PLOTTERS.get(item.kind)
+    if plot is None:
+        raise ValueError(f"chart kind {item.kind!r} has no plotter; known kinds: {sorted(PLOTTERS)}.")
+    return plot(*item.args, **item.kwargs)
+
+
+def _png_task(shared: tuple[tuple[Chart | Figure, ...], str], i: int) -> bytes:
+    """In a worker: draw item ``i`` (a Chart) in the save's language and render its PNG."""
+    items, lang = shared
+    with using(lang):
+        return figure_bytes(_draw(items[i]))
 
 
 class Renderer:
     """Draws charts and renders their PNG bytes once per save: a chart saved in one folder and
     shown again (the planning charts, the report) is drawn and rendered once.
 
-    :meth:`render` renders many at once in worker processes (the figures are drawn here; the
-    workers, forked on Linux, rasterise them): the same bytes as one by one, in about half the
-    time on two cores.
+    :meth:`render` draws and renders many at once in worker processes (a :class:`Chart` is drawn
+    in the worker, from its data; a ``Figure`` drawn here is only rasterised there): the same
+    bytes as one by one, in about half the time on two cores. A chart rendered in a worker is
+    drawn here only if :meth:`figure` asks for the ``Figure`` itself.
     """
 
     def __init__(self) -> None:
         self._figures: dict[int, tuple[Any, Figure]] = {}
-        self._png: dict[int, tuple[Figure, bytes]] = {}
+        self._png: dict[int, tuple[Any, bytes]] = {}  # id of the Chart or Figure -> (it, its PNG)
 
     def figure(self, item: Chart | Figure) -> Figure:
         """The figure of ``item``: drawn from a :class:`Chart` (once), or the ``Figure`` itself."""
         if isinstance(item, Figure):
             return item
-        if not isinstance(item, Chart):
-            raise TypeError(f"a result's figure must be a kzmig.studies.base.Chart or a matplotlib Figure, "
-                            f"not {type(item).__name__}.")
         if id(item) not in self._figures:  # the chart is kept with its figure, so its id is not reused
-            plot = PLOTTERS.get(item.kind)
-            if plot is None:
-                raise ValueError(f"chart kind {item.kind!r} has no plotter; known kinds: {sorted(PLOTTERS)}.")
-            self._figures[id(item)] = (item, plot(*item.args, **item.kwargs))
+            self._figures[id(item)] = (item, _draw(item))
         return self._figures[id(item)][1]
+
+    def _ready(self, item: Chart | Figure) -> Chart | Figure:
+        """What to render for ``item``: a chart already drawn here is its figure (it may have been
+        changed since), else the item itself."""
+        return self._figures[id(item)][1] if isinstance(item, Chart) and id(item) in self._figures else item
 
     def render(self, items: Iterable[Chart | Figure], workers: int | None = None) -> None:
         """Render the PNGs of ``items`` not rendered yet, in up to ``workers`` processes (default:
         the cores this process may use, at most :data:`RENDER_WORKERS`); :meth:`png` then returns them."""
-        todo: dict[int, Figure] = {}
+        todo: dict[int, Chart | Figure] = {}
         for item in items:
-            fig = self.figure(item)
-            if id(fig) not in self._png:
-                todo.setdefault(id(fig), fig)
+            if not isinstance(item, (Chart, Figure)):
+                _draw(item)  # raises: names the wrong type
+            if id(item) not in self._png:
+                todo.setdefault(id(item), item)
         if workers is None:
             workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
                           RENDER_WORKERS)
         workers = min(workers, len(todo))
         if workers < 2:
             return  # one by one, as png() is asked
-        figures = tuple(todo.values())
-        for i, data in run_tasks(_png_task, [(i, (i,)) for i in range(len(figures))], n_jobs=workers,
-                                 shared=figures):
-            self._png[id(figures[i])] = (figures[i], data)
+        keys = tuple(todo)
+        ready = tuple(self._ready(todo[k]) for k in keys)
+        for i, data in run_tasks(_png_task, [(i, (i,)) for i in range(len(keys))], n_jobs=workers,
+                                 shared=(ready, current())):
+            self._png[keys[i]] = (todo[keys[i]], data)  # kept with the item, so its id is not reused
 
     def png(self, item: Chart | Figure) -> bytes:
         """The PNG bytes of ``item`` (:func:`kzmig.reporting.charts.figure_bytes`: no timestamp)."""
-        fig = self.figure(item)
-        if id(fig) not in self._png:
-            self._png[id(fig)] = (fig, figure_bytes(fig))
-        return self._png[id(fig)][1]
+        if id(item) not in self._png:
+            self._png[id(item)] = (item, figure_bytes(self.figure(item)))
+        return self._png[id(item)][1]
 
     def write_png(self, item: Chart | Figure, path: Path) -> Path:
         """Write the PNG of ``item`` to ``path`` atomically."""

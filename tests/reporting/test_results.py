@@ -26,12 +26,27 @@ def _line(values, *, title=""):
     return fig
 
 
+class Calls:
+    """Titles the toy plotter drew, in this process or in a render worker (appended to a file)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __eq__(self, other):
+        text = self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+        return text.splitlines() == other
+
+    def __repr__(self):
+        return f"Calls({self.path.read_text(encoding='utf-8').splitlines() if self.path.exists() else []})"
+
+
 @pytest.fixture
-def toy_plotter(monkeypatch):
-    calls = []
+def toy_plotter(monkeypatch, tmp_path):
+    calls = Calls(tmp_path / "calls.txt")
 
     def plot(values, *, title=""):
-        calls.append(title)
+        with open(calls.path, "a", encoding="utf-8") as fh:
+            fh.write(title + "\n")
         return _line(values, title=title)
 
     monkeypatch.setitem(rr.PLOTTERS, "toy_line", plot)
@@ -82,6 +97,16 @@ def test_charts_rendered_in_worker_processes_are_the_bytes_rendered_here(monkeyp
     monkeypatch.setattr(rr, "figure_bytes", lambda fig: pytest.fail("rendered again in this process"))
     assert [renderer.png(f) for f in figures] == here
     assert len({*here}) == 5
+
+
+def test_charts_drawn_in_worker_processes_are_the_bytes_drawn_here(tmp_path, toy_plotter):
+    charts = [chart("toy_line", [k, 3 - k, 2 * k], title=f"c{k}") for k in range(4)]
+    here = [rr.figure_bytes(_line(c.args[0], title=c.kwargs["title"])) for c in charts]
+    renderer = rr.Renderer()
+    renderer.render(charts, workers=2)
+    assert sorted(toy_plotter.path.read_text(encoding="utf-8").split()) == ["c0", "c1", "c2", "c3"]  # drawn there
+    assert [renderer.png(c) for c in charts] == here
+    assert len(toy_plotter.path.read_text(encoding="utf-8").splitlines()) == 4  # png() drew nothing again
 
 
 def test_unknown_kinds_are_named_with_the_known_ones(tmp_path):
