@@ -119,10 +119,12 @@ def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.Da
     coverage.
     """
     out = []
-    for (model, origin), g in preds.groupby(["model", "origin_year"], sort=True):
-        calib = preds.loc[(preds["model"] == model) & (preds["year"] <= origin)]
-        calib = calib.drop_duplicates(["region", "origin_year", "year"])
-        q = conformal_quantiles(calib, levels) if len(calib) else pd.DataFrame(columns=["horizon", "level", "q", "n"])
-        scales = g.drop_duplicates(["region", "origin_year"]).set_index(["region", "origin_year"])["scale"]
-        out.append(apply_conformal(g, q, scales, levels))
+    for _, rows in preds.groupby("model", sort=True):  # each model's rows once, not a scan of all per origin
+        years = rows["year"].to_numpy()
+        for _, g in rows.groupby("origin_year", sort=True):
+            origin = g["origin_year"].iloc[0]
+            calib = rows.loc[years <= origin].drop_duplicates(["region", "origin_year", "year"])
+            q = conformal_quantiles(calib, levels) if len(calib) else pd.DataFrame(columns=["horizon", "level", "q", "n"])
+            scales = g.drop_duplicates(["region", "origin_year"]).set_index(["region", "origin_year"])["scale"]
+            out.append(apply_conformal(g, q, scales, levels))
     return pd.concat(out, ignore_index=True)
