@@ -25,6 +25,11 @@ class _Rendered:
         object.__setattr__(self, "args", tuple(self.args))
         object.__setattr__(self, "kwargs", MappingProxyType(dict(self.kwargs)))
 
+    def __reduce__(self):
+        """Pickled as its constructor call (a read-only mapping does not pickle): so that a chart
+        can be sent to a render worker started by ``spawn`` (macOS, Windows)."""
+        return (type(self), (self.kind, self.args, dict(self.kwargs)))
+
 
 @dataclass(frozen=True, eq=False)
 class Chart(_Rendered):

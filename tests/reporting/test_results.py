@@ -109,6 +109,17 @@ def test_charts_drawn_in_worker_processes_are_the_bytes_drawn_here(tmp_path, toy
     assert len(toy_plotter.path.read_text(encoding="utf-8").splitlines()) == 4  # png() drew nothing again
 
 
+def test_a_chart_pickles_for_a_spawned_render_worker():
+    import pickle
+
+    c = chart("growth_index", TABLE, title="t")
+    back = pickle.loads(pickle.dumps(c))
+    assert type(back) is Chart and back.kind == "growth_index" and back.kwargs == {"title": "t"}
+    assert back.args[0].equals(TABLE)
+    with pytest.raises(TypeError):
+        back.kwargs["title"] = "u"  # type: ignore[index]  # read-only again
+
+
 def test_unknown_kinds_are_named_with_the_known_ones(tmp_path):
     with pytest.raises(ValueError, match=r"chart kind 'pie' has no plotter; known kinds: \[.*'growth_index'"):
         write(StudyResult(study="a", name="a", tables={}, figures={"x": Chart("pie")}), tmp_path / "a")
