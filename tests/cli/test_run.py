@@ -19,94 +19,13 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from cli_helpers import run_kzmig
-
-RUN = """
-[run]
-name = "mini"
-targets = "targets.csv"
-
-[assess.data]
-first_year = 2015
-last_year = 2022
-
-[regress]
-config = "regress.toml"
-
-[forecasts.net_migration]
-[forecasts.net_migration.targets]
-names = ["net_migration", "net_migration_rate_per_1000"]
-additive = ["net_migration"]
-[forecasts.net_migration.backtest]
-origins = { from = 2016, to = 2021 }
-horizon = 2
-[forecasts.net_migration.forecast]
-to_year = 2028
-conformal = "all"
-[forecasts.net_migration.reconciliation]
-methods = ["ols"]
-use = "ols"
-[forecasts.net_migration.population]
-enabled = true
-[forecasts.net_migration.models.naive]
-kind = "naive"
-[forecasts.net_migration.models.mean3]
-kind = "window_mean"
-params = { k = 3 }
-[forecasts.net_migration.models.pooled_ar]
-kind = "pooled_ar"
-
-[forecasts.external]
-[forecasts.external.data]
-view = "current"
-[forecasts.external.targets]
-names = ["external_arrivals", "external_departures"]
-additive = []
-[forecasts.external.breaks]
-treatment = "keep"
-[forecasts.external.backtest]
-origins = { from = 2012, to = 2022 }
-horizon = 2
-[forecasts.external.forecast]
-to_year = 2028
-conformal = "missing"
-[forecasts.external.models.naive_2000]
-kind = "naive"
-first_year = 2000
-[forecasts.external.models.mean3]
-kind = "window_mean"
-params = { k = 3 }
-
-[specialists]
-forecast = "external"
-target = "external_departures"
-dimensions = ["specialty"]
-n_draws = 2000
-
-[scenarios]
-forecast = "net_migration"
-model = "fe_twoway"
-n_draws = 2000
-
-[scenario.jobs]
-description = "unemployment 1 point lower everywhere from 2024"
-shifts = [{ feature = "unemployment_rate_pct", regions = "all", from_year = 2024, kind = "absolute", value = -1.0 }]
-"""
-TARGETS = ("indicator,region,year,value,direction,measure,source\n"
-           "net_migration,north_kazakhstan,2028,0,at_least,level,illustration\n"
-           "net_migration,astana,2027,30000,at_least,level,illustration\n"
-           "doctoral_graduates,kazakhstan,2029,150000,at_least,level,illustration (no such series)\n"
-           "foreign_students_bns,kazakhstan,2029,150000,at_least,level,ministry target (press)\n")
-
+from cli_helpers import MINI_RUN as RUN
+from cli_helpers import MINI_TARGETS as TARGETS
+from cli_helpers import run_kzmig, write_mini_run
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory, small_regress) -> Path:
-    d = tmp_path_factory.mktemp("runcfg")
-    (d / "regress.toml").write_text(small_regress, encoding="utf-8")
-    (d / "targets.csv").write_text(TARGETS, encoding="utf-8")
-    path = d / "mini.toml"
-    path.write_text(RUN, encoding="utf-8")
-    return path
+    return write_mini_run(tmp_path_factory.mktemp("runcfg"), small_regress)
 
 
 @pytest.fixture(scope="module")

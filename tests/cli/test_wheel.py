@@ -1,5 +1,5 @@
-"""The built wheel in a fresh virtual environment: one namespace, the dataset as package data,
-and the main job run from an empty folder.
+"""The built wheel in a fresh virtual environment: one namespace, the dataset and the example
+configs as package data, and a planning run from an empty folder.
 
 The environment gets kzmig from the wheel alone (``pip install --no-deps``); its dependencies are
 the ones of the environment running the tests, reached through a ``.pth`` line (a path listed in a
@@ -19,6 +19,7 @@ import venv
 from pathlib import Path
 
 import pytest
+from cli_helpers import write_mini_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,12 +72,32 @@ def test_generic_names_are_not_importable_and_kzmig_is(installed, tmp_path):
     assert int(res.stdout) > 300
 
 
-def test_main_job_runs_from_an_empty_folder(installed, tmp_path):
+def test_shipped_configs_check_from_the_wheel(installed, tmp_path):
+    """Every example the wheel ships (the main job's baseline with the study configs and targets
+    table it names) resolves and validates from the installed package data."""
     env_dir, _ = installed
+    kzmig = str(env_dir / "bin" / "kzmig")
+    listed = _run([kzmig, "config", "list"], cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    examples = dict(line.split(None, 1) for line in listed.stdout.splitlines() if line.strip())
+    assert {"baseline", "net_migration", "external_flows", "migration_factors"} <= set(examples)
+    for name, path in examples.items():
+        assert path.strip().startswith(str(env_dir)), (name, path)  # from the wheel, not the checkout
+        res = _run([kzmig, "config", "check", path.strip()], cwd=tmp_path)
+        assert res.returncode == 0, (name, res.stdout + res.stderr)
+
+
+def test_a_planning_run_runs_from_an_empty_folder(installed, tmp_path, small_regress):
+    """A planning run of the installed package on the shipped dataset, started in an empty folder,
+    writes its run folder there and nothing else. It is the mini run of test_run.py (seconds); the
+    main job itself (4 minutes on 2 cores) is measured by experiments/bench/bench_main_job.py and
+    run before each submission, not in the suite (the suite's limit is 10 minutes)."""
+    env_dir, _ = installed
+    config = write_mini_run(tmp_path, small_regress)
     work = tmp_path / "empty"
     work.mkdir()
     env = {**os.environ, "PATH": f"{env_dir / 'bin'}:{os.environ['PATH']}"}
-    res = _run([str(env_dir / "bin" / "kzmig"), "run", "--example", "baseline", "--out", "out"], cwd=work, env=env)
+    res = _run([str(env_dir / "bin" / "kzmig"), "run", str(config), "--out", "out"], cwd=work, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert '"status": "complete"' in (work / "out" / "manifest.json").read_text()
     for part in ("assessment/population_change.csv", "forecast/net_migration/forecasts.csv",
