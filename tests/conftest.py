@@ -100,11 +100,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                                     "see docs/development/testing.md. In CI they fail instead.")
 
 
-#: the test files that take longest (the main job, planning runs, forecast runs), slowest first:
+#: the test files that take longest (planning runs, the wheel, forecast runs), slowest first:
 #: collected before the others, so that ``-n auto --dist loadfile`` starts them first on different
 #: workers and the many short files fill in around them (xdist's reordering by number of tests
 #: is off in pyproject.toml). The order of the tests inside a file is kept.
-SLOW_FIRST = ("tests/cli/test_wheel.py", "tests/cli/test_run.py", "tests/cli/test_predict.py",
+SLOW_FIRST = ("tests/cli/test_run.py", "tests/cli/test_wheel.py", "tests/cli/test_predict.py",
               "tests/cli/test_assess.py", "tests/cli/test_forecast.py", "tests/test_readme.py",
               "tests/test_examples_numbers.py", "tests/cli/test_errors.py", "tests/cli/test_backend.py")
 
