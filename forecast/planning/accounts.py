@@ -365,7 +365,7 @@ class AccountResult:
 
 def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.DataFrame | None = None,
                       by: Sequence[str] = ("origin_year", "year"), national: str = NATIONAL,
-                      variances: pd.Series | None = None) -> AccountResult:
+                      variances: pd.Series | None = None, log_skipped: bool = True) -> AccountResult:
     """Reconcile every linear identity of the account at once, cross-section by cross-section.
 
     Parameters
@@ -383,6 +383,9 @@ def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.Da
         With ``method="wls"``: the diagonal of ``W`` given directly, indexed by
         ``(variable, region)`` (:func:`error_variances`), instead of computing it from
         ``errors``. A series of a cross-section without a variance must be ``fixed``.
+    log_skipped : bool, default True
+        Log a warning per identity that could not be formed; a caller that reconciles many
+        frames (the account's backtest) passes False and reports them once itself.
 
     Returns
     -------
@@ -470,7 +473,7 @@ def reconcile_account(frame: pd.DataFrame, *, method: str = "ols", errors: pd.Da
                      "incoherence_base": float(np.abs(c @ y).max()) if len(c) else 0.0,
                      "incoherence_reconciled": float(np.abs(c @ y_rec).max()) if len(c) else 0.0,
                      "max_abs_adjustment": float(np.abs(y_rec - y).max()), "shrinkage": lam})
-    for s in skipped_all:
+    for s in skipped_all if log_skipped else ():
         logger.warning("account: %s.", s)
     out = frame.assign(base=point, point=new)
     return AccountResult(out, pd.DataFrame(rows), skipped_all)

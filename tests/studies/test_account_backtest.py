@@ -68,3 +68,18 @@ def test_incoherent_backtest_is_reconciled_in_every_cross_section(method):
     moved = c.loc[(c["variable"] == NET) & (c["region"] == NAT), "point"].to_numpy()
     sep = res.separate.loc[(res.separate["variable"] == NET) & (res.separate["region"] == NAT), "point"].to_numpy()
     assert np.all(np.abs(moved - sep) > 1)  # the gap was spread, not ignored
+
+
+def test_an_identity_missing_from_some_cross_sections_is_warned_about_once(caplog):
+    """Arrivals missing at one origin: the national identity is not enforced in its two
+    (origin, year) cross-sections, and the log says so once, with the count, not once per section."""
+    bt, panel, chosen = _setup(gap=4000.0, seed=2)
+    bt = bt.loc[~((bt["target"] == ARRIVALS) & (bt["origin_year"] == 2012))]
+    with caplog.at_level("WARNING", logger="kzmig"):
+        res = account_backtest(bt, chosen, panel, method="ols")
+    said = [r.getMessage() for r in caplog.records if "national_is_arrivals_minus_departures" in r.getMessage()]
+    assert said == [f"account backtest: national_is_arrivals_minus_departures ({NAT}): not enforced, no forecast of "
+                    f"{ARRIVALS}[{NAT}] (in 2 of 16 origin-year cross-sections)."]
+    assert res.skipped[0] == f"national_is_arrivals_minus_departures ({NAT}): not enforced, no forecast of {ARRIVALS}[{NAT}]"
+    warned = [r for r in caplog.records if "not enforced" in r.getMessage()]
+    assert len(warned) == len(res.skipped) == 4  # one line per distinct identity, over 16 cross-sections
