@@ -36,7 +36,6 @@ from kzmig.reporting.accounts_sheet import account_blocks, account_note, write_c
 from kzmig.reporting.brief import brief_sentences, coverage_statements, descriptions_of, effect_flag, sign_note
 from kzmig.reporting.i18n import N_, _, cell_text, current, label, number, number_text, percent, region_name, using
 from kzmig.reporting.planning import planning_notes, planning_tables, planning_targets, write_planning_csv
-from kzmig.reporting.planning_charts import plot_accuracy, plot_fan, plot_overview, plot_population
 from kzmig.reporting.planning_workbook import held_text, write_planning_workbook
 from kzmig.reporting.report import FigureBlock, TableBlock, write_report
 from kzmig.reporting.tables import map_text
@@ -115,8 +114,9 @@ def caveat_text(caveat: str) -> str:
 
 
 def _charts(forecasts, history, accuracy, targets, breaks, parts, held: Mapping[str, Mapping[str, str]]) -> dict:
-    """The planning charts as :class:`~kzmig.core.charts.Chart` data (kind ``"planning"``: see
-    :func:`planning_figure`), drawn and rendered in the save's worker processes."""
+    """The planning charts as :class:`~kzmig.core.charts.Chart` data of kind ``"planning"`` (the
+    plotter's kind and arguments, then :func:`finish_planning_figure`), drawn and rendered in the
+    save's worker processes."""
     published = parts["planning"].tables.get("forecasts_coherent") if "planning" in parts else None
     moved = set(published["target"]) if published is not None else set()  # the study's own chart is pre-account
     studied = {k.removeprefix("forecast_"): f for p in parts.values() for k, f in p.figures.items()
@@ -149,16 +149,9 @@ def _charts(forecasts, history, accuracy, targets, breaks, parts, held: Mapping[
     return figures
 
 
-#: planning chart kind -> plotter (:func:`planning_figure`)
-PLANNING_PLOTTERS = {"fan": plot_fan, "overview": plot_overview, "population": plot_population,
-                     "accuracy": plot_accuracy}
-
-
-def planning_figure(name: str, kind: str, args: tuple, kwargs: Mapping[str, Any], *, caveat: str = "",
-                    held: Mapping[str, Mapping[str, str]] | None = None):
-    """Draw planning chart ``name``: the plotter of ``kind``, the caveat under it (in red), and the
-    measured backtest coverage on its band labels (:func:`label_coverage`)."""
-    fig = PLANNING_PLOTTERS[kind](*args, **kwargs)
+def finish_planning_figure(fig, name: str, *, caveat: str = "", held: Mapping[str, Mapping[str, str]] | None = None):
+    """Finish planning chart ``name`` once drawn: the caveat under it (in red) and the measured backtest
+    coverage on its band labels (:func:`label_coverage`). Returns ``fig``."""
     if caveat:
         add_footnote(fig, caveat, color=CAVEAT_COLOUR)
     label_coverage({name: fig}, held or {})

@@ -52,11 +52,14 @@ FULL_PRECISION = frozenset({BACKTEST})
 
 logger = logging.getLogger(__name__)
 
-def _planning_figure(*args, **kwargs) -> Figure:
-    """A planning chart (:func:`kzmig.reporting.planning_run.planning_figure`, imported when drawn)."""
-    from kzmig.reporting.planning_run import planning_figure
 
-    return planning_figure(*args, **kwargs)
+def _planning_figure(name: str, kind: str, args: tuple, kwargs: Mapping[str, Any], *, caveat: str = "",
+                     held: Mapping[str, Mapping[str, str]] | None = None) -> Figure:
+    """Planning chart ``name``: the plotter of ``kind`` here, then the caveat and the measured coverage
+    (:func:`kzmig.reporting.planning_run.finish_planning_figure`, imported when drawn)."""
+    from kzmig.reporting.planning_run import finish_planning_figure
+
+    return finish_planning_figure(_draw(Chart(kind, args, kwargs)), name, caveat=caveat, held=held)
 
 
 #: chart kind -> plotter ``plot(*args, **kwargs) -> Figure`` (see :class:`kzmig.studies.base.Chart`)
@@ -85,13 +88,17 @@ DOCUMENTS: dict[str, Callable[..., Any]] = {
 RENDER_WORKERS = 4
 
 
-def _draw(item: Chart | Figure) -> Figure:
-    """The figure of ``item``: a ``Figure`` as it is, a :class:`Chart` drawn by its kind's plotter."""
-    if isinstance(item, Figure):
-        return item
-    if not isinstance(item, Chart):
+def _checked(item: Any) -> Chart | Figure:
+    if not isinstance(item, (Chart, Figure)):
         raise TypeError(f"a result's figure must be a kzmig.studies.base.Chart or a matplotlib Figure, "
                         f"not {type(item).__name__}.")
+    return item
+
+
+def _draw(item: Chart | Figure) -> Figure:
+    """The figure of ``item``: a ``Figure`` as it is, a :class:`Chart` drawn by its kind's plotter."""
+    if isinstance(_checked(item), Figure):
+        return item
     plot = PLOTTERS.get(item.kind)
     if plot is None:
         raise ValueError(f"chart kind {item.kind!r} has no plotter; known kinds: {sorted(PLOTTERS)}.")
@@ -99,7 +106,8 @@ def _draw(item: Chart | Figure) -> Figure:
 
 
 def _png_task(shared: tuple[tuple[Chart | Figure, ...], str], i: int) -> bytes:
-    """In a worker: draw item ``i`` (a Chart) in the save's language and render its PNG."""
+    """In a worker: draw item ``i`` (a Chart; a Figure is only rasterised) in the save's language and
+    render its PNG."""
     items, lang = shared
     with using(lang):
         return figure_bytes(_draw(items[i]))
@@ -111,36 +119,18 @@ class Renderer:
 
     :meth:`render` draws and renders many at once in worker processes (a :class:`Chart` is drawn
     in the worker, from its data; a ``Figure`` drawn here is only rasterised there): the same
-    bytes as one by one, in about half the time on two cores. A chart rendered in a worker is
-    drawn here only if :meth:`figure` asks for the ``Figure`` itself.
+    bytes as one by one, in about half the time on two cores. The main process keeps the PNG
+    bytes only, never a drawn chart.
     """
 
     def __init__(self) -> None:
-        self._figures: dict[int, tuple[Any, Figure]] = {}
-        self._png: dict[int, tuple[Any, bytes]] = {}  # id of the Chart or Figure -> (it, its PNG)
-
-    def figure(self, item: Chart | Figure) -> Figure:
-        """The figure of ``item``: drawn from a :class:`Chart` (once), or the ``Figure`` itself."""
-        if isinstance(item, Figure):
-            return item
-        if id(item) not in self._figures:  # the chart is kept with its figure, so its id is not reused
-            self._figures[id(item)] = (item, _draw(item))
-        return self._figures[id(item)][1]
-
-    def _ready(self, item: Chart | Figure) -> Chart | Figure:
-        """What to render for ``item``: a chart already drawn here is its figure (it may have been
-        changed since), else the item itself."""
-        return self._figures[id(item)][1] if isinstance(item, Chart) and id(item) in self._figures else item
+        # id of the Chart or Figure -> (it, its PNG); kept with the item, so that its id is not reused
+        self._png: dict[int, tuple[Any, bytes]] = {}
 
     def render(self, items: Iterable[Chart | Figure], workers: int | None = None) -> None:
         """Render the PNGs of ``items`` not rendered yet, in up to ``workers`` processes (default:
         the cores this process may use, at most :data:`RENDER_WORKERS`); :meth:`png` then returns them."""
-        todo: dict[int, Chart | Figure] = {}
-        for item in items:
-            if not isinstance(item, (Chart, Figure)):
-                _draw(item)  # raises: names the wrong type
-            if id(item) not in self._png:
-                todo.setdefault(id(item), item)
+        todo = {id(item): item for item in map(_checked, items) if id(item) not in self._png}
         if workers is None:
             workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
                           RENDER_WORKERS)
@@ -148,15 +138,14 @@ class Renderer:
         if workers < 2:
             return  # one by one, as png() is asked
         keys = tuple(todo)
-        ready = tuple(self._ready(todo[k]) for k in keys)
         for i, data in run_tasks(_png_task, [(i, (i,)) for i in range(len(keys))], n_jobs=workers,
-                                 shared=(ready, current())):
-            self._png[keys[i]] = (todo[keys[i]], data)  # kept with the item, so its id is not reused
+                                 shared=(tuple(todo.values()), current())):
+            self._png[keys[i]] = (todo[keys[i]], data)
 
     def png(self, item: Chart | Figure) -> bytes:
         """The PNG bytes of ``item`` (:func:`kzmig.reporting.charts.figure_bytes`: no timestamp)."""
         if id(item) not in self._png:
-            self._png[id(item)] = (item, figure_bytes(self.figure(item)))
+            self._png[id(item)] = (item, figure_bytes(_draw(item)))
         return self._png[id(item)][1]
 
     def write_png(self, item: Chart | Figure, path: Path) -> Path:
