@@ -121,8 +121,7 @@ def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.Da
     out = []
     for _, rows in preds.groupby("model", sort=True):  # each model's rows once, not a scan of all per origin
         years = rows["year"].to_numpy()
-        for _, g in rows.groupby("origin_year", sort=True):
-            origin = g["origin_year"].iloc[0]
+        for origin, g in rows.groupby("origin_year", sort=True):
             calib = rows.loc[years <= origin].drop_duplicates(["region", "origin_year", "year"])
             q = conformal_quantiles(calib, levels) if len(calib) else pd.DataFrame(columns=["horizon", "level", "q", "n"])
             scales = g.drop_duplicates(["region", "origin_year"]).set_index(["region", "origin_year"])["scale"]

@@ -98,8 +98,8 @@ def convert(rows: pd.DataFrame, panel: pd.DataFrame, to: str) -> pd.DataFrame:
 
 def _reconcile(base: pd.DataFrame, method: str) -> tuple[pd.DataFrame, list[str], int]:
     """Every (origin, year) cross-section of ``base`` reconciled; bounds move with their point."""
-    frames, skipped, fallback = [], [], 0
-    times: dict[str, int] = {}  # identity not formed -> cross-sections it was missing from
+    frames, fallback = [], 0
+    skipped: dict[str, int] = {}  # identity not formed -> cross-sections it was missing from (first seen first)
     for (o, _), g in base.groupby(["origin_year", "year"], sort=True):
         var, m = None, method
         if method == "wls":
@@ -109,17 +109,16 @@ def _reconcile(base: pd.DataFrame, method: str) -> tuple[pd.DataFrame, list[str]
             if not all((v, r) in var.index for v, r in zip(g["variable"], g["region"])):
                 m, var, fallback = "ols", None, fallback + 1
         res = acc.reconcile_account(g, method=m, variances=var, log_skipped=False)
-        skipped += [s for s in res.skipped if s not in skipped]
         for s in res.skipped:
-            times[s] = times.get(s, 0) + 1
+            skipped[s] = skipped.get(s, 0) + 1
         frames.append(res.reconciled)
-    for s in skipped:  # once per identity, not once per (origin, year)
-        logger.warning("account backtest: %s (in %d of %d origin-year cross-sections).", s, times[s], len(frames))
+    for s, n in skipped.items():  # once per identity, not once per (origin, year)
+        logger.warning("account backtest: %s (in %d of %d origin-year cross-sections).", s, n, len(frames))
     out = pd.concat(frames, ignore_index=True)
     adj = out["point"] - out["base"]
     for c in [c for c in out.columns if c.startswith(("lower_", "upper_"))]:
         out[c] = out[c] + adj
-    return out.drop(columns="base"), skipped, fallback
+    return out.drop(columns="base"), list(skipped), fallback
 
 
 def account_backtest(backtest: pd.DataFrame, chosen: dict[str, str], panel: pd.DataFrame, *, method: str = "wls",
