@@ -4,8 +4,8 @@ configs as package data, and a planning run from an empty folder.
 The environment gets kzmig from the wheel alone (``pip install --no-deps``); its dependencies are
 the ones of the environment running the tests, reached through a ``.pth`` line (a path listed in a
 ``.pth`` file is put on ``sys.path`` but its own ``.pth`` files are not read, so the checkout's
-editable kzmig stays invisible). Installing the pinned dependencies again would copy about
-every runtime dependency (118 s of setup on CI) and test pip rather than kzmig; that the wheel declares every package
+editable kzmig stays invisible). Installing the pinned dependencies again copied every runtime
+dependency (118 s of setup on CI) and tested pip rather than kzmig; that the wheel declares every package
 kzmig imports is checked instead by ``test_every_imported_package_is_a_declared_dependency``,
 and ``pip check`` in the environment checks the declared ranges against what is installed.
 """
