@@ -13,15 +13,18 @@ app = typer.Typer(help="Check a study config, or print the JSON Schema of the co
 
 
 @app.command()
-def check(config: Path = typer.Argument(..., help="A study TOML (forecast, regress, assess or run).")) -> None:
-    """Validate a config file without loading data: every key, type, range and cross-field rule, and the
-    files it names (targets, user series) read as the run reads them."""
+def check(configs: list[Path] = typer.Argument(..., help="One or more study TOMLs (forecast, regress, assess or run).",
+                                               metavar="CONFIG")) -> None:
+    """Validate config files without loading data: every key, type, range and cross-field rule, and the
+    files each names (targets, user series) read as the run reads them. The files are checked in the
+    order given; the first one that fails stops the check (exit 2, naming the file and key)."""
     from kzmig.config import load_config
 
-    cfg = load_config(config)
-    check_files(cfg)
-    out_console().print(f"ok: {config} is a valid {type(cfg).__name__} (name {cfg.name!r}, "
-                        f"sha256 {cfg.sha256[:12]})", markup=False)
+    for config in configs:
+        cfg = load_config(config)
+        check_files(cfg)
+        out_console().print(f"ok: {config} is a valid {type(cfg).__name__} (name {cfg.name!r}, "
+                            f"sha256 {cfg.sha256[:12]})", markup=False)
 
 
 def check_files(cfg: StudyConfig) -> None:

@@ -215,6 +215,16 @@ def test_root_options(tmp_path):
     assert res.code == 2 and "study.name" in res.text
 
 
+def test_config_check_takes_several_files_and_stops_at_the_first_bad_one(tmp_path):
+    ok = _ok(run_kzmig("config", "check", FORECAST_TOML, FORECAST_TOML))
+    assert ok.out.count("ok: ") == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[study]\nname = 1\n", encoding="utf-8")
+    res = run_kzmig("config", "check", FORECAST_TOML, bad, FORECAST_TOML)
+    assert res.code == 2 and str(bad) in res.text and "study.name" in res.text
+    assert res.out.count("ok: ") == 1  # the file after the bad one is not reported as checked
+
+
 def test_config_schema_markdown():
     from kzmig.config.reference import markdown
 
