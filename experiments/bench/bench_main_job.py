@@ -28,12 +28,13 @@ resident size counts the pages they share with it), and the 1-minute load averag
 after.
 
 The run folder goes to ``--out`` (default ``runs/bench_main_job/run``, replaced each time).
+``--charts report`` measures the run with ``[run] charts = "report"`` (as ``kzmig run --charts report``).
 ``--manifest RUN_DIR`` only prints the wall-time table of an existing run folder (no CPU).
 
 Run from the repository root, kzmig installed::
 
     python experiments/bench/bench_main_job.py [--config experiments/baseline.toml]
-        [--out runs/bench_main_job/run] [--no-reference] [--manifest RUN_DIR]
+        [--out runs/bench_main_job/run] [--no-reference] [--charts all|report] [--manifest RUN_DIR]
 """
 from __future__ import annotations
 
@@ -175,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", default="experiments/baseline.toml", help="run config (default: the main job's)")
     ap.add_argument("--out", default="runs/bench_main_job/run", help="run folder, replaced (default: %(default)s)")
     ap.add_argument("--no-reference", action="store_true", help="skip the reference run (no norm column)")
+    ap.add_argument("--charts", choices=("all", "report"), help="the run's [run] charts for this measurement "
+                    "(default: the config's)")
     ap.add_argument("--manifest", metavar="RUN_DIR", help="only print the wall-time table of an existing run folder")
     args = ap.parse_args(argv)
 
@@ -193,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     ref = None if args.no_reference else reference_run()
 
     cfg = load_config(args.config)
+    if args.charts:  # as kzmig run --charts does
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"charts": args.charts})})
     clock = _StepClock()
     t_run = time.perf_counter()
     result = run(cfg, progress=clock)
@@ -204,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
 
     rows = step_rows(manifest, clock.cpu, ref["cpu"] if ref else None)
-    print(f"main job: {args.config} -> {folder}")
+    print(f"main job: {args.config} (charts = {cfg.run.charts!r}) -> {folder}")
     print(format_table(rows))
     total = rows[-1]
     print(f"kzmig import: {import_wall:.1f} s wall, {import_cpu:.1f} s CPU")

@@ -29,28 +29,36 @@ LANG_OPT = typer.Option(None, "--lang", metavar="ru|en",
                              "else Russian.")
 
 
-def _with_lang(cfg, lang: str | None):
-    """``cfg`` (a run config) with ``[run] lang`` replaced by ``--lang``."""
-    from kzmig.config.run_config import LANGUAGES, RunConfig
+CHARTS_OPT = typer.Option(None, "--charts", metavar="all|report",
+                          help="Planning charts to draw: all (a fan chart of every target and region) or report "
+                               "(the charts the report shows; about half the writing time); default: the "
+                               "config's [run] charts, else all.")
+
+
+def _with_run_options(cfg, lang: str | None, charts: str | None = None):
+    """``cfg`` (a run config) with ``[run] lang`` replaced by ``--lang`` and ``[run] charts`` by ``--charts``."""
+    from kzmig.config.run_config import CHART_SETS, LANGUAGES, RunConfig
     from kzmig.core.errors import ConfigError
 
-    if lang is None:
+    given = {k: v for k, v in (("lang", lang), ("charts", charts)) if v is not None}
+    if not given:
         return cfg
-    if lang not in LANGUAGES:
-        raise ConfigError(f"--lang {lang!r}: choose one of {', '.join(LANGUAGES)}.")
+    for key, choices in (("lang", LANGUAGES), ("charts", CHART_SETS)):
+        if key in given and given[key] not in choices:
+            raise ConfigError(f"--{key} {given[key]!r}: choose one of {', '.join(choices)}.")
     if not isinstance(cfg, RunConfig):
-        raise ConfigError(f"--lang: only a planning run writes a report and a workbook; {cfg.path or 'this config'} "
-                          f"is a {type(cfg).__name__}.")
-    return cfg.model_copy(update={"run": cfg.run.model_copy(update={"lang": lang})})
+        raise ConfigError(f"--{next(iter(given))}: only a planning run writes a report, a workbook and its charts; "
+                          f"{cfg.path or 'this config'} is a {type(cfg).__name__}.")
+    return cfg.model_copy(update={"run": cfg.run.model_copy(update=given)})
 
 
 def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite: bool,
-         execution: dict | None = None, lang: str | None = None) -> Path:
+         execution: dict | None = None, lang: str | None = None, charts: str | None = None) -> Path:
     from kzmig.config import load_config, with_execution
     from kzmig.reporting import write
     from kzmig.studies import STUDIES
 
-    cfg = _with_lang(with_execution(load_config(config, kind=kind), execution or {}), lang)
+    cfg = _with_run_options(with_execution(load_config(config, kind=kind), execution or {}), lang, charts)
     name = cfg.name
     with run_folder(out, study=name, overwrite=overwrite) as run:
         with progress_display() as progress, run.step(kind), study_boundary(str(config)):
@@ -107,6 +115,7 @@ def run(
     workers: int | None = WORKERS_OPT,
     scheduler: str | None = SCHEDULER_OPT,
     lang: str | None = LANG_OPT,
+    charts: str | None = CHARTS_OPT,
 ) -> None:
     """Run a planning config: assessment, regression, forecasts, specialists, scenarios, targets,
     and the planning workbook, charts and report, into one run folder.
@@ -118,7 +127,8 @@ def run(
 
     config = _example_or_path(config, example)
     kind = detect_kind(read_toml(config)[0]) or "run"
-    _run(kind, config, out, data, overwrite, {"backend": backend, "workers": workers, "address": scheduler}, lang)
+    _run(kind, config, out, data, overwrite, {"backend": backend, "workers": workers, "address": scheduler}, lang,
+         charts)
 
 
 def _example_or_path(config: Path | None, example: str | None) -> Path:

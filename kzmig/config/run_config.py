@@ -51,16 +51,24 @@ SHIFT_KINDS = ("relative", "absolute")
 
 #: languages of a run's report, workbook and charts (``[run] lang``, ``kzmig run --lang``)
 LANGUAGES = ("ru", "en")
+#: which planning charts a run draws (``[run] charts``, ``kzmig run --charts``): ``"all"``, a fan chart
+#: for every target and region besides the report's; ``"report"``, the charts the report shows only
+CHART_SETS = ("all", "report")
 
 
 class RunBlock(ConfigModel):
-    """``[run]``: the run's name (a folder name), a description, an optional targets CSV and the
-    language of its report, workbook and charts (``lang``: ``"ru"``, the default, or ``"en"``)."""
+    """``[run]``: the run's name (a folder name), a description, an optional targets CSV, the
+    language of its report, workbook and charts (``lang``: ``"ru"``, the default, or ``"en"``) and
+    which planning charts it draws (``charts``: ``"all"``, the default, writes a fan chart of every
+    target and region to ``charts/``; ``"report"`` writes the charts the report shows only -- the
+    national and scenario regions' fan charts, overviews, accuracy and state targets -- and saves
+    about half of the writing time). Tables, workbook and report text are the same either way."""
 
     name: SafeName
     description: str = ""
     targets: FilePath | None = None
     lang: Literal[LANGUAGES] = "ru"  # type: ignore[valid-type]
+    charts: Literal[CHART_SETS] = "all"  # type: ignore[valid-type]
 
 
 class Shift(ConfigModel):

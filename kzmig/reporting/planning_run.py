@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -239,11 +239,9 @@ def _coefficients(parts: Mapping[str, StudyResult]) -> pd.DataFrame:
 
 
 def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figures, notes_text,
-                     renderer: Renderer, *, brief: pd.DataFrame | None = None, forecasts: pd.DataFrame | None = None,
-                     descriptions: dict | None = None) -> list:
-    def figure(item, alt: str) -> FigureBlock:  # the PNG rendered once, for charts/ and the report
-        return FigureBlock(None, alt=alt, png=renderer.png(item))  # drawn in a worker: no figure here
-
+                     figure: Callable[[Any, str], FigureBlock], *, brief: pd.DataFrame | None = None,
+                     forecasts: pd.DataFrame | None = None, descriptions: dict | None = None) -> list:
+    """The report's sections; ``figure(chart, alt)`` makes the block of a chart the report shows."""
     descriptions = descriptions or {}
     fmt0 = "{:,.0f}"
     sections = []
@@ -332,6 +330,12 @@ def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figure
           if k.startswith("fan_") and k.endswith(f"_{NATIONAL}") and not k.startswith("fan_external_")]]
     sections.append((_(SECTIONS["appendix"]), [b for b in appendix if not isinstance(b, str) or b]))
     return sections
+
+
+def run_charts(result: RunResult) -> str:
+    """Which planning charts a run draws: ``[run] charts`` of the resolved config (``"all"`` when absent)."""
+    resolved = result.metadata.get("config", {}).get("resolved", {}) if isinstance(result.metadata, Mapping) else {}
+    return str(resolved.get("run", {}).get("charts") or "all")
 
 
 def run_lang(result: RunResult) -> str:
@@ -429,17 +433,25 @@ def _write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, rend
     figures = _charts(forecasts, history, accuracy, targets, breaks, parts, held)
     state_figures = target_charts(state) if state is not None else {}
     figures.update(state_figures)
-    (folder / "charts").mkdir(parents=True, exist_ok=True)
-    renderer.render(figures.values())  # in parallel processes; then written one by one
-    written += [renderer.write_png(fig, folder / "charts" / f"{name}.png") for name, fig in figures.items()]
-    sections = _report_sections(parts, targets, accuracy, figures, gaps, renderer, brief=brief, forecasts=forecasts,
+    shown: dict[int, Any] = {}  # the charts the report shows, by id
+
+    def figure(item, alt: str) -> FigureBlock:  # rendered below, with the others, before the report is written
+        shown[id(item)] = item
+        return FigureBlock(None, alt=alt, png=lambda: renderer.png(item))
+
+    sections = _report_sections(parts, targets, accuracy, figures, gaps, figure, brief=brief, forecasts=forecasts,
                                 descriptions=descriptions)
     if account_notes or "consistency" in account:  # the account, before "What the data could not answer"
         sections.insert(len(sections) - 1, (_(ACCOUNT_SECTION), account_blocks(account, account_notes)))
     if state is not None:  # before "What the data could not answer"
         blocks = report_blocks(state, {})
-        blocks += [FigureBlock(None, alt=k, png=renderer.png(f)) for k, f in state_figures.items()]
+        blocks += [figure(f, k) for k, f in state_figures.items()]
         sections.insert(len(sections) - 2, (_(STATE_SECTION), blocks))
+    if run_charts(result) == "report":
+        figures = {name: fig for name, fig in figures.items() if id(fig) in shown}
+    (folder / "charts").mkdir(parents=True, exist_ok=True)
+    renderer.render(figures.values())  # in parallel processes; then written one by one
+    written += [renderer.write_png(fig, folder / "charts" / f"{name}.png") for name, fig in figures.items()]
     written.append(write_report(folder / "report.html", sections, title=meta["title"], meta=meta,
                                 classes={0: "brief"}))
     logger.info("planning outputs of %s: %d files written to %s", result.name, len(written), folder)

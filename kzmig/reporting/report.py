@@ -100,13 +100,14 @@ class TableBlock:
 @dataclass(frozen=True)
 class FigureBlock:
     """A figure block: ``figure`` embedded as PNG with ``alt`` text and an optional caption
-    (``figure`` may be None when ``png`` holds the rendered bytes)."""
+    (``figure`` may be None when ``png`` holds the rendered bytes, or a function that returns them
+    when the report is written: a chart rendered later, with others, in worker processes)."""
 
     figure: Figure | None
     alt: str
     caption: str = ""
     dpi: int = 110
-    png: bytes | None = None  # the figure already rendered (e.g. when it was saved as a file too)
+    png: bytes | Callable[[], bytes] | None = None  # the figure rendered (e.g. when it was saved as a file too)
 
 
 Block = str | Sequence[str] | pd.DataFrame | Figure | TableBlock | FigureBlock
@@ -149,7 +150,8 @@ def _alt(fig: Figure) -> str:
 def _figure(block: FigureBlock) -> str:
     if block.png is None and block.figure is None:
         raise TypeError(f"figure block {block.alt!r} has neither a figure nor its PNG.")
-    png = block.png if block.png is not None else figure_bytes(block.figure, dpi=block.dpi)
+    png = block.png() if callable(block.png) else block.png if block.png is not None \
+        else figure_bytes(block.figure, dpi=block.dpi)
     data = base64.b64encode(png).decode("ascii")
     cap = f"<figcaption>{_esc(block.caption)}</figcaption>" if block.caption else ""
     return f'<figure><img src="data:image/png;base64,{data}" alt="{_esc(block.alt)}">{cap}</figure>'

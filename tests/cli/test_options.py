@@ -32,6 +32,7 @@ CONFIG_KEYS: dict[tuple[str, str], tuple[str, str]] = {
     **{(cmd, opt): (cmd, f"execution.{key}") for cmd in ("forecast", "run") for key, opt in EXECUTION_OPTIONS.items()},
     ("predict", "--to-year"): ("forecast", "forecast.to_year"),
     ("run", "--lang"): ("run", "run.lang"),
+    ("run", "--charts"): ("run", "run.charts"),
 }
 #: options that are not config keys: what they are
 NOT_CONFIG = {
@@ -193,6 +194,20 @@ def test_data_out_and_overwrite(command, seen, tmp_path):
 def test_run_example(seen, tmp_path):
     _ok(run_kzmig("run", "--example", "net_migration", "--out", tmp_path / "o"))
     assert seen[0][0].name == "net_migration"
+
+
+def test_run_lang_and_charts_reach_the_run_config(seen, tmp_path):
+    baseline = EXPERIMENTS / "baseline.toml"
+    _ok(run_kzmig("run", baseline, "--charts", "report", "--lang", "en", "--out", tmp_path / "a"))
+    _ok(run_kzmig("run", baseline, "--out", tmp_path / "b"))
+    (given, _, _), (default, _, _) = seen
+    assert (given.run.charts, given.run.lang) == ("report", "en")
+    assert (default.run.charts, default.run.lang) == ("all", "ru")
+    bad = run_kzmig("run", baseline, "--charts", "none", "--out", tmp_path / "c")
+    assert bad.code == 2 and "--charts 'none'" in bad.text and "all, report" in bad.text
+    study = run_kzmig("run", FORECAST_TOML, "--charts", "report", "--out", tmp_path / "d")
+    assert study.code == 2 and "--charts: only a planning run" in study.text
+    assert len(seen) == 2 and not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
 
 
 def test_predict_options(seen, tmp_path):

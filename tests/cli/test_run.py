@@ -289,9 +289,10 @@ def test_scenarios_and_specialists_go_through_the_account(run):
 
 @pytest.fixture(scope="module")
 def english(config, tmp_path_factory) -> Path:
-    """The same config run again, in English (``--lang en``): a second computation of every table."""
+    """The same config run again, in English (``--lang en``): a second computation of every table; with
+    ``--charts report``, so that it draws the charts its report shows only."""
     out = tmp_path_factory.mktemp("run_en") / "en"
-    res = run_kzmig("run", config, "--lang", "en", "--out", out)
+    res = run_kzmig("run", config, "--lang", "en", "--charts", "report", "--out", out)
     assert res.code == 0, res.text
     return out
 
@@ -304,6 +305,25 @@ def test_same_config_and_data_give_identical_tables_in_either_language(run, engl
     assert tables == sorted(p.relative_to(english) for p in english.rglob("*.csv"))
     for rel in tables:
         assert (run / rel).read_bytes() == (english / rel).read_bytes(), rel
+
+
+def _embedded(run: Path) -> set[bytes]:
+    """The PNG bytes of every image of the run's report."""
+    html = (run / "report.html").read_text(encoding="utf-8")
+    return {base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([^"]+)"', html)}
+
+
+def test_charts_report_writes_only_the_charts_the_report_shows(run, english):
+    """``--charts report`` (the English run) writes to charts/ the charts its report shows, and all of them; the
+    default (the Russian run) writes besides a fan chart of every target and region, and those are the only
+    charts it writes that its report does not show."""
+    charts_en = {p.name: p.read_bytes() for p in (english / "charts").glob("*.png")}
+    charts_ru = {p.name: p.read_bytes() for p in (run / "charts").glob("*.png")}
+    assert set(charts_en.values()) <= _embedded(english)
+    assert set(charts_en) < set(charts_ru) and "fan_population_akmola.png" in set(charts_ru) - set(charts_en)
+    shown_ru = _embedded(run)
+    assert {name for name, png in charts_ru.items() if png not in shown_ru} == set(charts_ru) - set(charts_en)
+    assert json.loads((english / "manifest.json").read_text())["config"]["resolved"]["run"]["charts"] == "report"
 
 
 def test_killed_run_leaves_no_table_that_claims_to_be_complete(config, tmp_path):

@@ -99,7 +99,8 @@ def test_a_planning_run_runs_from_an_empty_folder(installed, tmp_path, small_reg
     work = tmp_path / "empty"
     work.mkdir()
     env = {**os.environ, "PATH": f"{env_dir / 'bin'}:{os.environ['PATH']}"}
-    res = _run([str(env_dir / "bin" / "kzmig"), "run", str(config), "--out", "out"], cwd=work, env=env)
+    res = _run([str(env_dir / "bin" / "kzmig"), "run", str(config), "--charts", "report", "--out", "out"], cwd=work,
+               env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     assert '"status": "complete"' in (work / "out" / "manifest.json").read_text()
     for part in ("assessment/population_change.csv", "forecast/net_migration/forecasts.csv",

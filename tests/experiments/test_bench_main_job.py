@@ -62,3 +62,29 @@ def test_manifest_option_prints_the_table_of_a_run_folder(tmp_path):
     res = subprocess.run([sys.executable, str(SCRIPT), "--manifest", str(tmp_path)], cwd=tmp_path,
                          capture_output=True, text=True, check=True)
     assert res.stdout.splitlines()[-1].split()[:2] == ["total", "80.0"]
+
+
+def test_charts_option_reaches_the_run_config(tmp_path, monkeypatch):
+    """``--charts report`` measures the run with ``[run] charts = "report"`` (the study and the save are
+    stand-ins here, which write the made-up manifest)."""
+    import kzmig.reporting
+    import kzmig.studies
+
+    seen = []
+
+    def run_stand_in(cfg, progress=None):
+        seen.append(cfg)
+        return "result"
+
+    def save_stand_in(result, folder, overwrite=False):
+        Path(folder).mkdir(parents=True)
+        (Path(folder) / "manifest.json").write_text(json.dumps(MANIFEST), encoding="utf-8")
+        return Path(folder)
+
+    monkeypatch.setattr(kzmig.studies, "run", run_stand_in)
+    monkeypatch.setattr(kzmig.reporting, "save", save_stand_in)
+    baseline = SCRIPT.parents[1] / "baseline.toml"
+    for charts, out in (("report", "a"), (None, "b")):
+        assert bench.main(["--config", str(baseline), "--out", str(tmp_path / out), "--no-reference",
+                           *(["--charts", charts] if charts else [])]) == 0
+    assert [cfg.run.charts for cfg in seen] == ["report", "all"]
