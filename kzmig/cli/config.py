@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from kzmig.cli._common import out_console
-from kzmig.config.load import StudyConfig
+
+if TYPE_CHECKING:
+    from kzmig.config.load import StudyConfig
 
 app = typer.Typer(help="Check a study config, or print the JSON Schema of the configs.", no_args_is_help=True)
 
