@@ -31,7 +31,7 @@ LANG_OPT = typer.Option(None, "--lang", metavar="ru|en",
 
 CHARTS_OPT = typer.Option(None, "--charts", metavar="all|report",
                           help="Planning charts to draw: all (a fan chart of every target and region) or report "
-                               "(the charts the report shows; about half the writing time); default: the "
+                               "(the charts the report shows only; 43 of 91 on the main job); default: the "
                                "config's [run] charts, else all.")
 
 

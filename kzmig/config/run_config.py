@@ -61,8 +61,9 @@ class RunBlock(ConfigModel):
     language of its report, workbook and charts (``lang``: ``"ru"``, the default, or ``"en"``) and
     which planning charts it draws (``charts``: ``"all"``, the default, writes a fan chart of every
     target and region to ``charts/``; ``"report"`` writes the charts the report shows only -- the
-    national and scenario regions' fan charts, overviews, accuracy and state targets -- and saves
-    about half of the writing time). Tables, workbook and report text are the same either way."""
+    national and scenario regions' fan charts, overviews, accuracy and state targets: on the main
+    job 43 charts instead of 91, and 18 % less CPU time to write the outputs). Tables, workbook and
+    report text are the same either way."""
 
     name: SafeName
     description: str = ""

@@ -68,6 +68,10 @@ kind = "ensemble"
 members = ["naive", "theta"]
 combine = "median"
 """
+#: the same study with its three cheapest models, for the tests that need a run of their own, not every model kind
+QUICK_CONFIG = CONFIG[:CONFIG.index("[models.arima]")] + """[models.pooled_ar]
+kind = "pooled_ar"
+"""
 #: every table the forecasting study writes that depends on the fitted models, and the data tables beside them
 TABLES = ("forecasts.csv", "forecasts_base.csv", "population_forecasts.csv", "reconciliation.csv", "fit_report.csv",
           "history.csv", "breaks.csv", "forecast_net_migration.png")
@@ -81,6 +85,15 @@ def study(tmp_path_factory) -> tuple[Path, Path]:
     cfg = d / "tiny.toml"
     cfg.write_text(CONFIG, encoding="utf-8")
     return cfg, data
+
+
+@pytest.fixture(scope="module")
+def quick(study) -> tuple[Path, Path]:
+    """:data:`QUICK_CONFIG` beside the study's config, and the study's data."""
+    cfg, data = study
+    path = cfg.with_name("quick.toml")
+    path.write_text(QUICK_CONFIG, encoding="utf-8")
+    return path, data
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +170,8 @@ def test_missing_model_folder_is_refused(run, tmp_path):
     assert res.code == 2 and "models/net_migration/theta" in res.text and "missing" in res.text
 
 
-def test_changed_or_missing_data_is_refused_unless_given(study, tmp_path):
-    cfg, data = study
+def test_changed_or_missing_data_is_refused_unless_given(quick, tmp_path):
+    cfg, data = quick
     mine = tmp_path / "data.csv"
     shutil.copy(data, mine)
     out = tmp_path / "run"
@@ -310,8 +323,8 @@ def test_newer_data_keep_the_runs_conformal_quantiles(run, newer, tmp_path):
             assert r["point"] - r["lower"] == pytest.approx(want, **tol)
 
 
-def test_predict_on_a_planning_run(study, tmp_path):
-    cfg, data = study
+def test_predict_on_a_planning_run(quick, tmp_path):
+    cfg, data = quick
     shutil.copy(cfg, tmp_path / "tiny.toml")
     plan = tmp_path / "plan.toml"
     plan.write_text('[run]\nname = "plan"\n[forecasts.tiny]\nconfig = "tiny.toml"\n', encoding="utf-8")
