@@ -189,6 +189,8 @@ def plot_overview(history: pd.DataFrame | None, forecasts: pd.DataFrame, target:
         _panel(ax, history, sel, bands, target, region, breaks)
         ax.set_title(names.get(region, region), fontsize=8)
         ax.tick_params(labelsize=7)
+    for ax in axes[max(0, len(regions) - ncols):len(regions)]:  # the years also over an empty cell
+        ax.tick_params(labelbottom=True)
     for ax in axes[len(regions):]:
         ax.set_visible(False)
     visible = [ax for ax in fig.axes if ax.get_visible()]

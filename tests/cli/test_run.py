@@ -333,7 +333,7 @@ def test_killed_run_leaves_no_table_that_claims_to_be_complete(config, tmp_path)
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         for line in proc.stdout:  # progress lines come one per finished step in a pipe
-            if "run: regression" in line:
+            if "run: assessment" in line:
                 break
     finally:
         proc.send_signal(signal.SIGKILL)

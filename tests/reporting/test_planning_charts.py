@@ -82,6 +82,9 @@ def test_overview_panels_in_registry_order_national_last(forecasts, history):
     assert [ax.get_title() for ax in visible] == ["Akmola Region", "Almaty city", "Astana city",
                                                   "Republic of Kazakhstan"]
     assert len(fig.axes) - len(visible) == 2  # a 2 x 3 grid with two empty cells
+    # the years under the bottom row and under each panel over an empty cell; none over another panel
+    years_shown = [all(t.label1.get_visible() for t in ax.xaxis.get_major_ticks()) for ax in visible]
+    assert years_shown == [False, True, True, True]
     nat = _lines(visible[-1])
     pts = _sel(forecasts, "net_migration", "kazakhstan").drop_duplicates("year")
     np.testing.assert_array_equal(nat["arima (selected)"].get_ydata(), pts["point"])
