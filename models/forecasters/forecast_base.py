@@ -103,11 +103,11 @@ class BaseForecaster(Persistable, BaseEstimator):
         data["y_fit"] = data["y"].astype(float)
         treat = self.breaks if (self.breaks != "dummy" or self.accepts_dummy) else "bridge"
         if treat == "bridge" and data[BREAK_COLUMN].any():
-            for _, idx in data.groupby("region", sort=False).groups.items():
-                part = data.loc[idx]
-                data.loc[idx, "y_fit"] = bridge_breaks(
-                    part["year"].to_numpy(), part["y"].to_numpy(), part[BREAK_COLUMN].to_numpy()
-                )
+            years, y, flags = (data[c].to_numpy() for c in ("year", "y", BREAK_COLUMN))
+            y_fit = data["y_fit"].to_numpy(copy=True)
+            for idx in data.groupby("region", sort=False).indices.values():  # row positions, in row order
+                y_fit[idx] = bridge_breaks(years[idx], y[idx], flags[idx])
+            data["y_fit"] = y_fit
             logger.info("%s: bridged %d flagged break year(s).", self._name(), int(data[BREAK_COLUMN].sum()))
         self.break_treatment_ = treat
         self.regions_ = tuple(str(r) for r in data["region"].unique())
