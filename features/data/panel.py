@@ -96,14 +96,20 @@ def _check_regions(df: pd.DataFrame, regions: Iterable[str] | None, source: str)
 
 
 def _check_gaps(df: pd.DataFrame, source: str) -> None:
-    for region, years in df.groupby("region", sort=True)["year"]:
-        ys = np.sort(years.unique())
-        if len(ys) > 1 and (np.diff(ys) > 1).any():
-            holes = sorted(set(range(ys[0], ys[-1] + 1)) - set(ys.tolist()))
-            raise PanelContractError(
-                f"{source}: region={region!r} has gaps inside its span {ys[0]}-{ys[-1]}: "
-                f"years {_short.repr(holes)} are missing; pass allow_gaps=True if intended."
-            )
+    """Raise for the first region (in sorted order) whose years skip one inside its span."""
+    codes, names = pd.factorize(df["region"], sort=True)
+    years = df["year"].to_numpy()
+    order = np.lexsort((years, codes))  # by region, then year
+    c, y = codes[order], years[order]
+    jumps = np.flatnonzero((c[1:] == c[:-1]) & (np.diff(y) > 1))
+    if len(jumps):
+        region = names[c[jumps[0]]]
+        ys = np.unique(years[codes == c[jumps[0]]])
+        holes = sorted(set(range(ys[0], ys[-1] + 1)) - set(ys.tolist()))
+        raise PanelContractError(
+            f"{source}: region={region!r} has gaps inside its span {ys[0]}-{ys[-1]}: "
+            f"years {_short.repr(holes)} are missing; pass allow_gaps=True if intended."
+        )
 
 
 def _check_missing(

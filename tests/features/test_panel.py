@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -63,3 +64,43 @@ def test_long_table_without_region_column_is_named():
     df = pd.DataFrame({"variable": ["births"], "value": [1.0], "year": [2000]})
     with pytest.raises(PanelContractError, match=r"x.csv: missing column\(s\) \['region'\]"):
         validate_panel(df, source="x.csv")
+
+
+def test_gaps_found_in_the_first_region_with_one_as_a_plain_loop_finds_them():
+    """The vectorised gap check names the same region and missing years as a loop over the sorted
+    regions would, on 300 random SYNTHETIC panels (shuffled rows, duplicate years, one or no gap)."""
+    import re
+
+    from kzmig.features.data.panel import _check_gaps
+
+    def by_loop(df):
+        for region in sorted(set(df["region"])):
+            ys = sorted(set(df.loc[df["region"] == region, "year"]))
+            holes = sorted(set(range(ys[0], ys[-1] + 1)) - set(ys))
+            if holes:
+                return region, holes
+        return None
+
+    rng = np.random.default_rng(20261207)
+    found = 0
+    for trial in range(300):
+        rows = []
+        for region in rng.permutation(["r0", "r1", "r2", "r3", "r4", "r5"]):
+            start, n = int(rng.integers(1995, 2010)), int(rng.integers(1, 12))
+            years = list(range(start, start + n))
+            if n > 2 and rng.random() < 0.3:
+                years.pop(int(rng.integers(1, n - 1)))
+            if rng.random() < 0.2:
+                years.append(years[0])
+            rows += [(str(region), y) for y in years]
+        df = pd.DataFrame(rows, columns=["region", "year"]).sample(frac=1, random_state=trial)
+        want = by_loop(df)
+        if want is None:
+            _check_gaps(df, "t")
+            continue
+        found += 1
+        with pytest.raises(PanelContractError) as err:
+            _check_gaps(df, "t")
+        got = re.search(r"region='(\w+)' has gaps .*: years (\[.*\]) are missing", str(err.value))
+        assert (got.group(1), got.group(2)) == (want[0], str(want[1])), trial
+    assert found > 50
