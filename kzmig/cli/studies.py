@@ -25,14 +25,14 @@ SCHEDULER_OPT = typer.Option(None, "--scheduler", metavar="ADDRESS",
 
 
 LANG_OPT = typer.Option(None, "--lang", metavar="ru|en",
-                        help="Language of the report, workbook and charts; default: the config's [run] lang, "
+                        help="Language of the report, workbook and charts; default: the config's \\[run] lang, "
                              "else Russian.")
 
 
 CHARTS_OPT = typer.Option(None, "--charts", metavar="all|report",
                           help="Planning charts to draw: all (a fan chart of every target and region) or report "
                                "(the charts the report shows only; 43 of 91 on the main job); default: the "
-                               "config's [run] charts, else all.")
+                               "config's \\[run] charts, else all.")
 
 
 def _with_run_options(cfg, lang: str | None, charts: str | None = None):

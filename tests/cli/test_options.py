@@ -317,3 +317,9 @@ def test_the_command_line_starts_without_the_numeric_libraries():
     code = f"import sys, kzmig.cli; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.split() == []
+
+
+def test_help_shows_the_config_keys_in_brackets():
+    """Option help is rich markup: an unescaped ``[run]`` vanished from ``kzmig run --help``."""
+    res = _ok(run_kzmig("run", "--help"))
+    assert res.text.count("[run]") == 2  # --lang and --charts name [run] lang and [run] charts
