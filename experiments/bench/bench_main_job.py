@@ -188,16 +188,14 @@ def main(argv: list[str] | None = None) -> int:
 
     load0 = _load()
     c_import, t_import = cpu_seconds(), time.perf_counter()
-    from kzmig.config import load_config
+    from kzmig.config import load_config, with_run_options
     from kzmig.reporting import save
     from kzmig.studies import run
 
     import_wall, import_cpu = time.perf_counter() - t_import, cpu_seconds() - c_import
     ref = None if args.no_reference else reference_run()
 
-    cfg = load_config(args.config)
-    if args.charts:  # as kzmig run --charts does
-        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"charts": args.charts})})
+    cfg = with_run_options(load_config(args.config), {"charts": args.charts})  # as kzmig run --charts does
     clock = _StepClock()
     t_run = time.perf_counter()
     result = run(cfg, progress=clock)

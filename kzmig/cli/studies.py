@@ -35,30 +35,14 @@ CHARTS_OPT = typer.Option(None, "--charts", metavar="all|report",
                                "config's \\[run] charts, else all.")
 
 
-def _with_run_options(cfg, lang: str | None, charts: str | None = None):
-    """``cfg`` (a run config) with ``[run] lang`` replaced by ``--lang`` and ``[run] charts`` by ``--charts``."""
-    from kzmig.config.run_config import CHART_SETS, LANGUAGES, RunConfig
-    from kzmig.core.errors import ConfigError
-
-    given = {k: v for k, v in (("lang", lang), ("charts", charts)) if v is not None}
-    if not given:
-        return cfg
-    for key, choices in (("lang", LANGUAGES), ("charts", CHART_SETS)):
-        if key in given and given[key] not in choices:
-            raise ConfigError(f"--{key} {given[key]!r}: choose one of {', '.join(choices)}.")
-    if not isinstance(cfg, RunConfig):
-        raise ConfigError(f"--{next(iter(given))}: only a planning run writes a report, a workbook and its charts; "
-                          f"{cfg.path or 'this config'} is a {type(cfg).__name__}.")
-    return cfg.model_copy(update={"run": cfg.run.model_copy(update=given)})
-
-
 def _run(kind: str, config: Path, out: Path | None, data: Path | None, overwrite: bool,
          execution: dict | None = None, lang: str | None = None, charts: str | None = None) -> Path:
-    from kzmig.config import load_config, with_execution
+    from kzmig.config import load_config, with_execution, with_run_options
     from kzmig.reporting import write
     from kzmig.studies import STUDIES
 
-    cfg = _with_run_options(with_execution(load_config(config, kind=kind), execution or {}), lang, charts)
+    cfg = with_run_options(with_execution(load_config(config, kind=kind), execution or {}),
+                           {"lang": lang, "charts": charts})
     name = cfg.name
     with run_folder(out, study=name, overwrite=overwrite) as run:
         with progress_display() as progress, run.step(kind), study_boundary(str(config)):

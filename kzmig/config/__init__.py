@@ -13,6 +13,8 @@ assess_config(path, options)
     An assessment config from an optional file and command-line options.
 with_execution(cfg, options)
     A forecast or run config with its ``[execution]`` backend overridden by command-line options.
+with_run_options(cfg, options)
+    A run config with ``[run] lang`` and ``[run] charts`` overridden by command-line options.
 detect_kind(raw)
     Which kind of config a parsed document is.
 json_schema(kind)
@@ -43,6 +45,7 @@ from kzmig.config.load import (
     load_config,
     validate_config,
     with_execution,
+    with_run_options,
 )
 from kzmig.config.regress_study import RegressStudyConfig
 from kzmig.config.run_config import RunConfig, ScenarioBlock, Shift
@@ -50,5 +53,5 @@ from kzmig.config.run_config import RunConfig, ScenarioBlock, Shift
 __all__ = [
     "KINDS", "StudyConfig", "AssessStudyConfig", "assess_config", "ForecastStudyConfig", "RegressStudyConfig", "RunConfig", "ScenarioBlock",
     "Shift", "check_columns", "check_origins", "check_to_year", "detect_kind", "from_resolved", "json_schema", "load_config",
-    "validate_config", "with_execution",
+    "validate_config", "with_execution", "with_run_options",
 ]

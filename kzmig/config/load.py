@@ -381,6 +381,30 @@ def with_execution(cfg: StudyConfig, options: Mapping[str, Any]) -> StudyConfig:
     return cfg.model_copy(update={"execution": block})
 
 
+def with_run_options(cfg: StudyConfig, options: Mapping[str, Any]) -> StudyConfig:
+    """``cfg`` (a run config) with ``[run] lang`` and ``[run] charts`` overridden by command-line
+    options (``--lang``, ``--charts``; ``None`` = not given).
+
+    Raises
+    ------
+    ConfigError
+        A value that is not one of the key's choices, named by its option, or options given for a
+        config that is not a planning run.
+    """
+    from kzmig.config.run_config import CHART_SETS, LANGUAGES
+
+    given = {k: v for k, v in options.items() if v is not None}
+    if not given:
+        return cfg
+    for key, choices in (("lang", LANGUAGES), ("charts", CHART_SETS)):
+        if key in given and given[key] not in choices:
+            raise ConfigError(f"--{key} {given[key]!r}: choose one of {', '.join(choices)}.")
+    if not isinstance(cfg, RunConfig):
+        raise ConfigError(f"--{next(iter(given))}: only a planning run writes a report, a workbook and its charts; "
+                          f"{cfg.path or 'this config'} is a {type(cfg).__name__}.")
+    return cfg.model_copy(update={"run": cfg.run.model_copy(update=given)})
+
+
 def json_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of a ``kind`` config file, for editors (e.g. Taplo, VS Code Even Better TOML).
 

@@ -332,10 +332,15 @@ def _report_sections(parts: Mapping[str, StudyResult], targets, accuracy, figure
     return sections
 
 
+def _resolved_run(result: RunResult) -> Mapping[str, Any]:
+    """The ``[run]`` table of the run's resolved config (empty when the result has none)."""
+    resolved = result.metadata.get("config", {}).get("resolved", {}) if isinstance(result.metadata, Mapping) else {}
+    return resolved.get("run", {})
+
+
 def run_charts(result: RunResult) -> str:
     """Which planning charts a run draws: ``[run] charts`` of the resolved config (``"all"`` when absent)."""
-    resolved = result.metadata.get("config", {}).get("resolved", {}) if isinstance(result.metadata, Mapping) else {}
-    return str(resolved.get("run", {}).get("charts") or "all")
+    return str(_resolved_run(result).get("charts") or "all")
 
 
 def run_lang(result: RunResult) -> str:
@@ -344,8 +349,7 @@ def run_lang(result: RunResult) -> str:
     planning = result.parts.get("planning")
     if planning is not None and planning.metadata.get("lang"):
         return str(planning.metadata["lang"])
-    resolved = result.metadata.get("config", {}).get("resolved", {}) if isinstance(result.metadata, Mapping) else {}
-    return str(resolved.get("run", {}).get("lang") or "ru")
+    return str(_resolved_run(result).get("lang") or "ru")
 
 
 def write_planning(result: RunResult, folder: str | Path, stamp: RunStamp, renderer: Renderer) -> list[Path]:
