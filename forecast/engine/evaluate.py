@@ -64,21 +64,30 @@ class CellMismatch(ValueError):
     """Models scored side by side on different backtest cells (their scores would not compare)."""
 
 
-def _point_metrics(g: pd.DataFrame) -> pd.Series:
-    err = g["point"].to_numpy(dtype=float) - g["actual"].to_numpy(dtype=float)
-    scale = g["scale"].to_numpy(dtype=float)
+POINT_METRICS = ["n", "mae", "rmse", "mase", "cells_mase", "bias"]
+
+
+def _point_metrics(err: np.ndarray, scale: np.ndarray) -> list[float]:
+    """:data:`POINT_METRICS` of one group's errors (point - actual) and naive scales."""
     has_scale = np.isfinite(scale) & (scale > 0)
     scaled = np.abs(err[has_scale]) / scale[has_scale]
-    return pd.Series(
-        {
-            "n": float(len(g)),
-            "mae": float(np.mean(np.abs(err))),
-            "rmse": float(np.sqrt(np.mean(err**2))),
-            "mase": float(scaled.mean()) if len(scaled) else np.nan,
-            "cells_mase": float(has_scale.sum()),
-            "bias": float(np.mean(err)),
-        }
-    )
+    return [float(len(err)), float(np.mean(np.abs(err))), float(np.sqrt(np.mean(err**2))),
+            float(scaled.mean()) if len(scaled) else np.nan, float(has_scale.sum()), float(np.mean(err))]
+
+
+def _point_table(pts: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """``by`` columns and :data:`POINT_METRICS` per group of ``pts`` (groups sorted).
+
+    Each group's rows are taken in table order, so every mean is the one ``np.mean`` gives on
+    that group alone; the groups are sliced from whole-table arrays instead of built as frames.
+    """
+    gb = pts.groupby(by, sort=True)
+    keys = gb.size().index
+    err = pts["point"].to_numpy(dtype=float) - pts["actual"].to_numpy(dtype=float)
+    scale = pts["scale"].to_numpy(dtype=float)
+    positions = gb.indices
+    rows = [_point_metrics(err[positions[k]], scale[positions[k]]) for k in keys]
+    return pd.DataFrame(rows, index=keys, columns=POINT_METRICS, dtype="float64").reset_index()
 
 
 def check_same_cells(pts: pd.DataFrame, by: Sequence[str] = ()) -> None:
@@ -160,7 +169,7 @@ def score(preds: pd.DataFrame, *, by: Sequence[str] = ("model", "horizon"), leve
     if no_scale.any():
         logger.warning("score: %d forecast(s) of series without a naive scale (flat or one-point up to the "
                        "origin) are counted out of MASE (cells_mase < n).", int(no_scale.sum()))
-    out = pts.groupby(by, sort=True)[["point", "actual", "scale"]].apply(_point_metrics).reset_index()
+    out = _point_table(pts, by)
     out["n"] = out["n"].astype("int64")
     out["cells_mase"] = out["cells_mase"].astype("int64")
     for lv in levels:

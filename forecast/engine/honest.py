@@ -218,7 +218,8 @@ def ratio_intervals(pts: pd.DataFrame, models: Sequence[str], baselines: Mapping
 
 def nested_selection(preds: pd.DataFrame, *, by: str = "mase", aggregate: str | None = None,
                      baselines: Mapping[str, str | None] | None = None, candidates: Sequence[str] | None = None,
-                     level: float = 0.9, n_boot: int = 2000, seed: int = 0) -> NestedSelection:
+                     level: float = 0.9, n_boot: int = 2000, seed: int = 0,
+                     choices: pd.DataFrame | None = None) -> NestedSelection:
     """Score a selection made only from errors known at each origin, beside the baselines.
 
     Parameters
@@ -247,6 +248,9 @@ def nested_selection(preds: pd.DataFrame, *, by: str = "mase", aggregate: str | 
         Bootstrap draws.
     seed : int, default 0
         Seed of the bootstrap.
+    choices : DataFrame, optional
+        The :func:`nested_choices` of these series with ``by`` and ``candidates``, when the
+        caller has them (they do not depend on ``_no_breaks``): the same table, not computed again.
 
     Returns
     -------
@@ -281,7 +285,8 @@ def nested_selection(preds: pd.DataFrame, *, by: str = "mase", aggregate: str | 
                          "integer >= 1.")
     rows, label = _series_rows(preds, aggregate)
     levels = sorted(float(lv) for lv in rows["level"].dropna().unique()) if "level" in rows else []
-    choices = nested_choices(rows, by=by, candidates=candidates, levels=levels)
+    if choices is None:
+        choices = nested_choices(rows, by=by, candidates=candidates, levels=levels)
     chosen = choices.loc[choices["model"].notna()]
     if chosen.empty:
         raise NoKnownErrors(f"nested_selection: no backtest origin of {choices['origin_year'].tolist()} has a known "
@@ -343,7 +348,7 @@ def honest_tables(preds: pd.DataFrame, target: str, *, by: str, baselines: Mappi
         choices, every = nested_selection(preds, by=by, aggregate=label, baselines=baselines, level=level,
                                           n_boot=n_boot, seed=seed)
         _, clean = nested_selection(preds, by=by, aggregate=f"{label}_no_breaks", baselines=baselines,
-                                    level=level, n_boot=n_boot, seed=seed)
+                                    level=level, n_boot=n_boot, seed=seed, choices=choices)
     except NoKnownErrors as err:
         note = f"{target}: no honest accuracy (accuracy_honest.csv): {err}"
         logger.warning("%s", note)

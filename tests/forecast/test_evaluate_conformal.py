@@ -459,3 +459,30 @@ def test_the_same_cells_check_agrees_with_comparing_sets_of_cells():
         assert raised == expected
         outcomes.add(raised)
     assert outcomes == {True, False}
+
+
+def test_point_metrics_of_every_group_equal_numpy_on_that_group_s_rows_exactly():
+    """score slices groups from whole-table arrays: each metric must be the float numpy gives on
+    the group's own rows (in table order), for shuffled rows, several models and horizons and
+    series without a naive scale."""
+    rng = np.random.default_rng(11)
+    rows = [(m, r, o, o + h, rng.normal(scale=50), rng.normal(scale=80), s)
+            for m in ("naive", "ets", "arima") for r, s in zip("ABCD", (0.7, np.nan, 3.0, 0.0))
+            for o in (2010, 2011, 2012, 2013) for h in (1, 2, 3)]
+    bt = pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "actual", "scale"])
+    bt = bt.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    bt["horizon"] = bt["year"] - bt["origin_year"]
+    got = score(bt, by=("model", "horizon"), levels=())
+    assert list(zip(got["model"], got["horizon"])) == sorted({(m, h) for m, _, o, y, *_ in rows for h in [y - o]})
+    for _, row in got.iterrows():
+        g = bt.loc[(bt["model"] == row["model"]) & (bt["horizon"] == row["horizon"])]
+        err = g["point"].to_numpy() - g["actual"].to_numpy()
+        sc = g["scale"].to_numpy()
+        ok = np.isfinite(sc) & (sc > 0)
+        assert row["n"] == len(g) and row["cells_mase"] == ok.sum() == len(g) // 2
+        assert row["mae"] == np.mean(np.abs(err)) and row["bias"] == np.mean(err)
+        assert row["rmse"] == np.sqrt(np.mean(err ** 2))
+        assert row["mase"] == np.mean(np.abs(err[ok]) / sc[ok])
+    one = score(bt, by=("model",), levels=()).set_index("model")
+    for m, g in bt.groupby("model"):
+        assert one.at[m, "mae"] == np.mean(np.abs(g["point"].to_numpy() - g["actual"].to_numpy()))

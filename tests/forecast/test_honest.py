@@ -187,3 +187,18 @@ def test_nested_metrics_are_the_chosen_models_errors_with_counts(preds):
     assert every["n"] == 6 and every["cells_mase"] == 6 and every["cells_80"] == 6 and every["origins"] == 3
     np.testing.assert_allclose([every["mae"], every["mase"]], [mae, mae])
     assert rows.loc[rows["region"] == "all_regions", "horizon"].tolist() == [0, 1]
+
+
+def test_choices_given_by_the_caller_are_used_as_they_are(preds):
+    """honest_tables passes the first call's choices to the second (no breaks): the same table as
+    computing them again, and choices that differ give the scores of those choices."""
+    preds = preds.assign(is_break=preds["year"] == 2013)
+    choices, _ = nested_selection(preds, baselines=BASELINES, n_boot=200)
+    _, again = nested_selection(preds, aggregate="all_regions_no_breaks", baselines=BASELINES, n_boot=200)
+    _, reused = nested_selection(preds, aggregate="all_regions_no_breaks", baselines=BASELINES, n_boot=200,
+                                 choices=choices)
+    pd.testing.assert_frame_equal(reused, again)
+    other = choices.assign(model=choices["model"].where(choices["model"].isna(), "hist_mean"))
+    _, forced = nested_selection(preds, baselines=BASELINES, n_boot=200, choices=other)
+    s = forced.set_index("model")
+    assert s.at[NESTED, "mae"] == pytest.approx(s.at["hist_mean", "mae"], rel=1e-12)
