@@ -424,7 +424,8 @@ def test_models_with_naive_scales_on_different_cells_cannot_be_compared():
 
 def test_the_same_cells_check_agrees_with_comparing_sets_of_cells():
     """check_same_cells counts models per cell; a plain comparison of each model's set of cells decides alike
-    (random tables: dropped rows, NaN points, NaN / zero scales, a model with no finite point at all)."""
+    (random tables: dropped rows, NaN points, NaN / zero scales, a model with no finite point at all; grouped
+    by horizon, by region or not at all)."""
     from kzmig.forecast.engine.evaluate import CellMismatch, check_same_cells
 
     rng = np.random.default_rng(7)
@@ -445,14 +446,15 @@ def test_the_same_cells_check_agrees_with_comparing_sets_of_cells():
         pts = pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "scale", "horizon"])
         if rng.random() < 0.1:
             pts.loc[pts["model"] == "k", "point"] = np.nan
+        by = [("model", "horizon"), ("model",), ("model", "region")][int(rng.integers(3))]  # region: also a cell column
         expected = False
-        for _, g in pts.groupby("horizon"):
+        for _, g in (pts.groupby(list(by[1:])) if by[1:] else [((), pts)]):
             for ok in (np.isfinite(g["point"]), np.isfinite(g["point"]) & np.isfinite(g["scale"]) & (g["scale"] > 0)):
                 sets = [{tuple(c) for c in part.loc[ok[part.index], ["region", "origin_year", "year"]].to_numpy()}
                         for _, part in g.groupby("model")]
                 expected |= any(s != sets[0] for s in sets)
         try:
-            check_same_cells(pts, by=("model", "horizon"))
+            check_same_cells(pts, by=by)
             raised = False
         except CellMismatch:
             raised = True
