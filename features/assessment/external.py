@@ -15,6 +15,7 @@ The composition of migrants (education, specialty) and the brain-drain view are 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,29 @@ SHARES = {
 }
 
 
+class _ByVariable(Mapping):
+    """``variable -> build(rows of that variable)`` for the variables of ``frame``, each built when
+    first asked for: a caller looks up a few of the dataset's hundreds of national variables."""
+
+    def __init__(self, frame: pd.DataFrame, build: Callable[[pd.DataFrame], object]) -> None:
+        self._frame, self._build, self._built = frame, build, {}
+        self._rows = {str(v): ix for v, ix in frame.groupby("variable", sort=True).indices.items()}
+
+    def __getitem__(self, variable: str):
+        if variable not in self._built:
+            self._built[variable] = self._build(self._frame.iloc[self._rows[variable]])
+        return self._built[variable]
+
+    def __contains__(self, variable: object) -> bool:
+        return variable in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """National external migration series, shares, and a status table of what is present.
 
@@ -96,9 +120,8 @@ def external_series(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     validate_panel(long, source="external_series")
     nat = long.loc[long["region"] == NATIONAL]
-    have = {v: g.set_index("year")["value"].astype("float64") for v, g in nat.groupby("variable")}
-    flags = ({v: g.set_index("year")["flag"].fillna("").astype(str) for v, g in nat.groupby("variable")}
-             if "flag" in nat.columns else {})
+    have = _ByVariable(nat, lambda g: g.set_index("year")["value"].astype("float64"))
+    flags = _ByVariable(nat, lambda g: g.set_index("year")["flag"].fillna("").astype(str)) if "flag" in nat.columns else {}
     found, status = {}, []
     for name, candidates in CATALOGUE.items():
         var = next((v for v in candidates if v in have and have[v].notna().any()), None)
@@ -161,14 +184,14 @@ CIS_SPLIT = {
 PARTNER_STEM = {"arrivals": "external_arrivals_from", "departures": "external_departures_to"}
 
 
-def _national_rows(long: pd.DataFrame, source: str) -> dict[str, pd.DataFrame]:
+def _national_rows(long: pd.DataFrame, source: str) -> Mapping[str, pd.DataFrame]:
     """National rows per variable: ``year``-indexed frames with ``value``, ``flag``, ``source``."""
     validate_panel(long, source=source)
     nat = long.loc[long["region"] == NATIONAL].copy()
     for col in ("flag", "source"):
         nat[col] = nat[col].fillna("").astype(str) if col in nat.columns else ""
-    return {str(v): g.set_index("year")[["value", "flag", "source"]].astype({"value": "float64"}).sort_index()
-            for v, g in nat.groupby("variable", sort=True)}
+    return _ByVariable(nat, lambda g: g.set_index("year")[["value", "flag", "source"]].astype({"value": "float64"})
+                       .sort_index())
 
 
 def _join_flags(*flags: str) -> str:

@@ -219,7 +219,13 @@ def migration_trend_types(
     for f in flows:
         check_option("flow", f, FLOW_RATES, owner="migration_trend_types")
     rates = _rates(panel)
-    rates = rates.loc[rates["region"] != NATIONAL]
+    return _trend_types(rates.loc[rates["region"] != NATIONAL], start, end, k=k, rel_tol=rel_tol, abs_tol=abs_tol,
+                        flows=flows, skip=skip)
+
+
+def _trend_types(rates: pd.DataFrame, start: int, end: int, *, k: int, rel_tol: float, abs_tol: float,
+                 flows: Sequence[str], skip: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`migration_trend_types` of regional rates already computed (:func:`_rates`, national row out)."""
     parts = []
     for flow in flows:
         col = FLOW_RATES[flow]
@@ -277,8 +283,11 @@ def rolling_trend_panel(
     years = np.sort(panel.loc[panel["net_migration"].notna(), "year"].unique())
     if len(years) < window:
         raise PanelContractError(f"rolling_trend_panel: window={window} is longer than the panel's years {years.min()}-{years.max()}.")
-    parts = [migration_trend_types(panel, t - window + 1, t, k=k, rel_tol=rel_tol, abs_tol=abs_tol, flows=flows,
-                                   skip=skip)
+    for f in flows:
+        check_option("flow", f, FLOW_RATES, owner="rolling_trend_panel")
+    rates = _rates(panel)  # once for every window
+    rates = rates.loc[rates["region"] != NATIONAL]
+    parts = [_trend_types(rates, t - window + 1, t, k=k, rel_tol=rel_tol, abs_tol=abs_tol, flows=flows, skip=skip)
              for t in range(years.min() + window - 1, years.max() + 1)]
     out = pd.concat(parts, ignore_index=True)
     out.insert(1, "year", out["end"].astype("int64"))
