@@ -16,7 +16,7 @@ import pandas as pd
 
 from kzmig.config.assess_study import AssessStudyConfig
 from kzmig.core.errors import ConfigError, DataError, DataFileError, PanelContractError
-from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.data.dataset import to_wide
 from kzmig.features.assessment.paper import PAPER_RATE_BASE, paper_convention, paper_population_groups, paper_trend_types
 from kzmig.features.data.regions import NATIONAL
 from kzmig.features.assessment.sensitivity import method_sensitivity
@@ -303,7 +303,7 @@ def assess(config: AssessStudyConfig, data: DataArg = None, *, progress: Progres
     source = open_data(data)
     source.require(REQUIRED, study="assessment")
     progress("assessment: load", 0, 3)
-    long = load_long(view="harmonised", borders=cfg.data.borders, observations=source.observations)
+    long = source.long("harmonised", cfg.data.borders)
     panel = to_wide(long)
     for col in ("population", "natural_increase", "net_migration"):
         if col not in panel.columns:

@@ -13,8 +13,8 @@ import pandas as pd
 
 from kzmig.core.errors import ConfigError, DataError, DataFileError
 from kzmig.core.provenance import sha256_file
-from kzmig.features.data.dataset import (OBSERVATIONS, complete_observations, read_observations, shipped_observations,
-                                    user_observations)
+from kzmig.features.data.dataset import (OBSERVATIONS, complete_observations, load_long, read_observations,
+                                         shipped_observations, user_observations)
 from kzmig.features.ingest.fetch import VERSION_FILE, VERSION_OBSERVATIONS
 from kzmig.features.ingest.fetch.catalog import SERIES
 from kzmig.features.ingest.fetch.diff import diff_observations
@@ -45,6 +45,18 @@ class DataSource:
     path: str | None = None
     sha256: str | None = None
     version: str | None = None
+    _views: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def long(self, view: str = "current", borders: int | None = None) -> pd.DataFrame:
+        """:func:`kzmig.features.data.dataset.load_long` of these observations in a border view.
+
+        Each view is derived once per source (a planning run's studies share one source) and
+        every call gets its own copy, which the caller may change.
+        """
+        key = (view, borders)
+        if key not in self._views:
+            self._views[key] = load_long(view, borders, observations=self.observations)
+        return self._views[key].copy()
 
     def meta(self) -> dict[str, Any]:
         obs = self.observations

@@ -42,7 +42,7 @@ from kzmig.forecast.engine.steps import AGGREGATES
 from kzmig.models import registry
 from kzmig.models.forecasters.forecast_base import BaseForecaster
 from kzmig.studies.base import Progress, SavedModel, StudyResult, config_meta, no_progress
-from kzmig.studies.data import DataArg, open_data
+from kzmig.studies.data import DataArg, DataSource, open_data
 from kzmig.studies.forecast_final import final_tables, settings
 
 logger = logging.getLogger(__name__)
@@ -82,10 +82,12 @@ def build_models(cfg: ForecastStudyConfig, horizon: int) -> dict[str, BaseForeca
     return {spec.name: models[spec.name] for spec in cfg.models}
 
 
-def study_panel(cfg: ForecastStudyConfig, observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Wide panel and long flag table of the configured view and years."""
-    long = load_long(cfg.data.view, cfg.data.borders if cfg.data.view == "harmonised" else None,
-                     observations=observations)
+def study_panel(cfg: ForecastStudyConfig, data: DataSource | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Wide panel and long flag table of the configured view and years, from a study's data
+    (its view derived once per :class:`~kzmig.studies.data.DataSource`) or a long observations table."""
+    borders = cfg.data.borders if cfg.data.view == "harmonised" else None
+    long = data.long(cfg.data.view, borders) if isinstance(data, DataSource) else \
+        load_long(cfg.data.view, borders, observations=data)
     wide = to_wide(long)
     if cfg.data.first_year is not None:
         wide = wide.loc[wide["year"] >= cfg.data.first_year]
@@ -181,7 +183,7 @@ def forecast(config: ForecastStudyConfig, data: DataArg = None, *, progress: Pro
     if cfg.execution.backend == "dask" and cfg.execution.address:
         check_scheduler(cfg.execution.address)  # an unreachable cluster fails before any work
     source = open_data(data)
-    wide, long = study_panel(cfg, source.observations)
+    wide, long = study_panel(cfg, source)
     check_to_year(cfg.forecast.to_year, last_observed_year(cfg, wide, source.label), cfg.forecast.max_years_ahead,
                   source=cfg.path)
     data_meta = source.meta()

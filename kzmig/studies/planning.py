@@ -216,7 +216,7 @@ def account_part(cfg: RunConfig, parts: Mapping[str, StudyResult], source=None) 
     panel = None
     study = next((s for s in cfg.forecasts.values() if s.population.enabled), None)
     if source is not None and study is not None:
-        wide, _ = study_panel(study, source.observations)
+        wide, _ = study_panel(study, source)
         if {"population", "natural_increase"} <= set(wide.columns):
             panel = wide[["region", "year", "population", "natural_increase"]]
     _, tables, notes = run_account(parts, forecasts, history_table(parts), panel=panel)

@@ -126,7 +126,7 @@ def predict_study(study: SavedStudy, source: DataSource, *, newer: bool, to_year
     """The forecast tables of one saved forecasting study (see :func:`predict`), the updates
     made and the models used, per target."""
     cfg = study.config
-    wide, long = study_panel(cfg, source.observations)
+    wide, long = study_panel(cfg, source)
     last = last_observed_year(cfg, wide, source.label)
     option = "--to-year" if to_year is not None else "forecast.to_year ="
     to_year = cfg.forecast.to_year if to_year is None else int(to_year)

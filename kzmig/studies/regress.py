@@ -21,7 +21,6 @@ import pandas as pd
 
 from kzmig.config.regress_study import RegressModelSpec, RegressStudyConfig
 from kzmig.core.errors import PanelContractError, StudyError
-from kzmig.features.data.dataset import load_long
 from kzmig.features.builders.factors import factor_panel, regional_sample, tercile_table, type_panel
 from kzmig.features.data.regions import NATIONAL
 from kzmig.models.panel.bootstrap import SUPPORTED as BOOT_KINDS
@@ -281,7 +280,7 @@ def regress(config: RegressStudyConfig, data: DataArg = None, *, progress: Progr
     cfg = config
     d, f, dsc = cfg.data, cfg.features, cfg.discrete
     source = open_data(data)
-    long = load_long(view=d.view, borders=d.borders, observations=source.observations)
+    long = source.long(d.view, d.borders)
     full, skip = factor_panel(long, builders=f.builders, targets=cfg.outcomes.targets,
                               columns=[], drop_breaks=d.breaks == "drop")
     check_columns(f.columns, full.columns, key="features.columns", source=cfg.path)

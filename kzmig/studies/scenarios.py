@@ -17,7 +17,6 @@ import pandas as pd
 
 from kzmig.config.run_config import RunConfig
 from kzmig.core.errors import ConfigError, StudyError
-from kzmig.features.data.dataset import load_long
 from kzmig.features.builders.factors import factor_panel
 from kzmig.features.data.regions import NATIONAL
 from kzmig.forecast.planning.scenario import (
@@ -86,7 +85,7 @@ def scenario_part(cfg: RunConfig, source: DataSource, regression: StudyResult, f
     years = sorted(int(y) for y in baseline["year"].unique())
     origin = int(baseline["origin_year"].max())
     rc = cfg.regress
-    long = load_long(view=rc.data.view, borders=rc.data.borders, observations=source.observations)
+    long = source.long(rc.data.view, rc.data.borders)
     panel, _ = factor_panel(long, builders=rc.features.builders, targets=[], columns=list(model.features),
                             drop_breaks=False)
     regions = sorted(set(panel["region"]) - {NATIONAL})
@@ -95,7 +94,7 @@ def scenario_part(cfg: RunConfig, source: DataSource, regression: StudyResult, f
     pop = pop.loc[pop["migration_model"] == pop["migration_model"].iloc[0]]
     avg = average_population(pop)
     levels = tuple(sorted(baseline["level"].dropna().unique()))
-    wide, _ = study_panel(fc_cfg, source.observations)
+    wide, _ = study_panel(fc_cfg, source)
     residuals = forecast.tables["backtest_predictions"]
     residuals = residuals.loc[residuals["target"] == s.target]
     method = fc_cfg.reconciliation.use

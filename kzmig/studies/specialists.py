@@ -17,7 +17,7 @@ import pandas as pd
 from kzmig.config.run_config import RunConfig
 from kzmig.core.errors import StudyError
 from kzmig.features.assessment.composition import brain_drain_table, composition_table
-from kzmig.features.data.dataset import load_long, user_observations
+from kzmig.features.data.dataset import user_observations
 from kzmig.forecast.planning.composition import specialist_forecast
 from kzmig.studies.base import StudyResult
 from kzmig.studies.data import DataSource
@@ -39,7 +39,7 @@ def specialist_part(cfg: RunConfig, source: DataSource, forecast: StudyResult) -
     if total.empty:
         raise StudyError(f"specialists: the forecast study {s.forecast!r} has no selected forecast of {s.target!r} "
                          f"(targets forecast: {sorted(set(fc['target']))}).")
-    long = load_long("current", observations=source.observations)
+    long = source.long("current")
     user = user_observations(s.user_series) if s.user_series is not None else None
     frames, reports = [], []
     for dim in s.dimensions:

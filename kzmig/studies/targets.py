@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from kzmig.config.run_config import RunConfig
-from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.data.dataset import to_wide
 from kzmig.features.assessment.indicators import target_achievement
 from kzmig.features.ingest.build_press_series import SHIPPED as PRESS_SERIES, base_of
 from kzmig.forecast.planning.feasibility import MIN_POINTS, feasibility, loglinear_path, series_points
@@ -78,7 +78,7 @@ def target_part(cfg: RunConfig, source: DataSource, parts: Mapping[str, StudyRes
     table already read from ``cfg.targets``)."""
     targets = read_targets(cfg.targets) if targets is None else targets
     selected = _selected(parts)
-    wide = to_wide(load_long("current", observations=source.observations))
+    wide = to_wide(source.long("current"))
     answerable = {*(selected["target"] if len(selected) else ()), *(c for c in wide.columns if c not in KEY),
                   *PRESS_BASES}  # the state targets (issue 20) are answered by their feasibility
     check_indicators(targets, answerable, source=cfg.targets)  # a misspelt indicator is an error (issue 22)
