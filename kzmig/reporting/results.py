@@ -113,6 +113,18 @@ def _png_task(shared: tuple[tuple[Chart | Figure, ...], str], i: int) -> bytes:
         return figure_bytes(_draw(items[i]))
 
 
+#: chart kinds drawn as a grid of panels (one per region): the slowest charts of a run
+SMALL_MULTIPLES = frozenset({"overview", "population"})
+
+
+def _small_multiples(item: Chart | Figure) -> bool:
+    """Whether ``item`` is a grid of panels (a planning chart by the kind it wraps); a drawn Figure is not."""
+    kind = getattr(item, "kind", None)
+    if kind == "planning":
+        kind = item.args[1]
+    return kind in SMALL_MULTIPLES
+
+
 class Renderer:
     """Draws charts and renders their PNG bytes once per save: a chart saved in one folder and
     shown again (the planning charts, the report) is drawn and rendered once.
@@ -138,7 +150,9 @@ class Renderer:
         if workers < 2:
             return  # one by one, as png() is asked
         keys = tuple(todo)
-        for i, data in run_tasks(_png_task, [(i, (i,)) for i in range(len(keys))], n_jobs=workers,
+        # small multiples first (several times a single chart's work): no worker is left with one at the end
+        order = sorted(range(len(keys)), key=lambda i: not _small_multiples(todo[keys[i]]))
+        for i, data in run_tasks(_png_task, [(i, (i,)) for i in order], n_jobs=workers,
                                  shared=(tuple(todo.values()), current())):
             self._png[keys[i]] = (todo[keys[i]], data)
 

@@ -109,6 +109,25 @@ def test_charts_drawn_in_worker_processes_are_the_bytes_drawn_here(tmp_path, toy
     assert len(toy_plotter.path.read_text(encoding="utf-8").splitlines()) == 4  # png() drew nothing again
 
 
+def test_small_multiples_are_sent_to_the_render_workers_first(monkeypatch):
+    """A grid of panels costs several single charts: sent first, so that no worker draws one alone at the end;
+    each chart still gets its own bytes."""
+    items = [chart("fan", "a"), chart("planning", "overview_x", "overview", (), {}), chart("growth_index", "b"),
+             chart("planning", "population", "population", (), {}), chart("overview", "c"),
+             chart("planning", "fan_x_y", "fan", (), {})]
+    sent = []
+
+    def fake_run_tasks(fn, tasks, **kwargs):
+        sent.extend(key for key, _ in tasks)
+        return sorted((key, f"png{key}".encode()) for key, _ in tasks)
+
+    monkeypatch.setattr(rr, "run_tasks", fake_run_tasks)
+    renderer = rr.Renderer()
+    renderer.render(items, workers=2)
+    assert sent == [1, 3, 4, 0, 2, 5]  # small multiples in their order, then the rest in theirs
+    assert [renderer.png(item) for item in items] == [f"png{k}".encode() for k in range(6)]
+
+
 def test_a_chart_pickles_for_a_spawned_render_worker():
     import pickle
 
