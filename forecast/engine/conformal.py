@@ -88,7 +88,13 @@ def apply_conformal(forecast: pd.DataFrame, quantiles: pd.DataFrame, scales: pd.
         Naive scale per region (index ``region``), or per ``(region, origin_year)``
         (MultiIndex) for backtests.
     """
-    levels = check_levels(levels)
+    return coerce_forecast(_conformal_rows(forecast, lambda lv, h: _q_for(quantiles, lv, h), scales,
+                                           check_levels(levels)))
+
+
+def _conformal_rows(forecast: pd.DataFrame, q_for, scales: pd.Series, levels: list[float]) -> pd.DataFrame:
+    """:func:`apply_conformal` before the dtypes are coerced; ``q_for(level, horizons)`` gives the
+    scaled quantile of each row's horizon (NaN: no interval)."""
     key = ["model", "region", "origin_year", "year"]
     extra = [c for c in forecast.columns if c not in ("point", "lower", "upper", "level") and c not in key]
     base = forecast.drop_duplicates(key)[key + ["point"] + extra].reset_index(drop=True)
@@ -99,15 +105,49 @@ def apply_conformal(forecast: pd.DataFrame, quantiles: pd.DataFrame, scales: pd.
         s = scales.reindex(base["region"]).to_numpy(dtype=float)
     parts, any_ok = [], np.zeros(len(base), dtype=bool)
     for lv in levels:
-        half = _q_for(quantiles, lv, horizons) * s
+        half = q_for(lv, horizons) * s
         ok = np.isfinite(half)
         any_ok |= ok
         parts.append(base.loc[ok].assign(lower=base["point"][ok] - half[ok], upper=base["point"][ok] + half[ok],
                                           level=lv))
     # a key without any interval keeps one row with NA bounds and level
     parts.append(base.loc[~any_ok].assign(lower=np.nan, upper=np.nan, level=np.nan))
-    out = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
-    return coerce_forecast(out.reset_index(drop=True))
+    return pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
+
+
+def _quantiles(scores: np.ndarray, horizons: np.ndarray, levels: list[float]) -> dict[float, tuple[np.ndarray, np.ndarray]]:
+    """:func:`conformal_quantiles` on arrays of usable scaled residuals and their horizons: per level,
+    the horizons (ascending) and their running-maximum quantiles (NaN where too few residuals)."""
+    hs = np.unique(horizons)
+    by_h = [np.sort(scores[horizons == h]) for h in hs]
+    out = {}
+    for lv in levels:
+        q = np.array([s[k - 1] if (k := math.ceil((len(s) + 1) * lv)) <= len(s) else np.nan for s in by_h], dtype=float)
+        out[lv] = (hs, _running_max(q))
+    return out
+
+
+def _running_max(q: np.ndarray) -> np.ndarray:
+    """``Series.cummax`` of ``q``: NaN stays NaN, the others are the largest non-NaN value so far."""
+    out, top = q.copy(), -np.inf
+    for i, v in enumerate(q):
+        if not np.isnan(v):
+            top = max(top, v)
+            out[i] = top
+    return out
+
+
+def _q_from(table: dict[float, tuple[np.ndarray, np.ndarray]], level: float, horizons: np.ndarray) -> np.ndarray:
+    """:func:`_q_for` on a table of :func:`_quantiles`."""
+    hs, q = table.get(level, (np.array([], dtype=int), np.array([])))
+    keep = ~np.isnan(q)
+    hs, q = hs[keep], q[keep]
+    if not len(q):
+        return np.full(len(horizons), np.nan)
+    H = int(hs[-1])
+    lookup = dict(zip(hs.tolist(), q.tolist()))
+    return np.array([lookup.get(h, np.nan) if h <= H else lookup[H] * math.sqrt(h / H) for h in horizons.tolist()],
+                    dtype=float)
 
 
 def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.DataFrame:
@@ -116,14 +156,22 @@ def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.Da
     For origin ``o`` the calibration set is every backtest residual of the same model whose
     target year is ``<= o`` (known at ``o``); rows of the earliest origins, with too few
     residuals, get no interval (NA), which :func:`kzmig.forecast.engine.evaluate.score` leaves out of
-    coverage.
+    coverage. The same rows as :func:`conformal_quantiles` and :func:`apply_conformal` per model
+    and origin; each model's residuals are scaled once, and the dtypes coerced once.
     """
+    levels = check_levels(levels)
     out = []
     for _, rows in preds.groupby("model", sort=True):  # each model's rows once, not a scan of all per origin
-        years = rows["year"].to_numpy()
+        cells = rows.drop_duplicates(["region", "origin_year", "year"])  # one residual per cell
+        horizon = (cells["horizon"] if "horizon" in cells.columns else cells["year"] - cells["origin_year"]).to_numpy()
+        score = ((cells["actual"] - cells["point"]).abs() / cells["scale"]).to_numpy(dtype=float)
+        usable = np.isfinite(score)
+        if BREAK_COLUMN in cells.columns:  # break years are left out of calibration
+            usable &= ~cells[BREAK_COLUMN].astype(bool).to_numpy()
+        year = cells["year"].to_numpy()
         for origin, g in rows.groupby("origin_year", sort=True):
-            calib = rows.loc[years <= origin].drop_duplicates(["region", "origin_year", "year"])
-            q = conformal_quantiles(calib, levels) if len(calib) else pd.DataFrame(columns=["horizon", "level", "q", "n"])
+            known = usable & (year <= origin)
+            table = _quantiles(score[known], horizon[known], levels)
             scales = g.drop_duplicates(["region", "origin_year"]).set_index(["region", "origin_year"])["scale"]
-            out.append(apply_conformal(g, q, scales, levels))
-    return pd.concat(out, ignore_index=True)
+            out.append(_conformal_rows(g, lambda lv, h, table=table: _q_from(table, lv, h), scales, levels))
+    return coerce_forecast(pd.concat(out, ignore_index=True))

@@ -488,3 +488,41 @@ def test_point_metrics_of_every_group_equal_numpy_on_that_group_s_rows_exactly()
     one = score(bt, by=("model",), levels=()).set_index("model")
     for m, g in bt.groupby("model"):
         assert one.at[m, "mae"] == np.mean(np.abs(g["point"].to_numpy() - g["actual"].to_numpy()))
+
+
+def test_conformal_backtest_is_the_single_origin_functions_at_every_model_and_origin():
+    """conformalize_backtest scales each model's residuals once: the same frame as calibrating with
+    conformal_quantiles on the cells known at each origin and applying apply_conformal there (random
+    backtests: two levels per cell, break years, NaN and zero scales, early origins without residuals,
+    horizons beyond the calibrated ones, with and without a horizon column)."""
+    from kzmig.models.forecasters.schema import coerce_forecast
+
+    rng = np.random.default_rng(5)
+    for trial in range(12):
+        rows = []
+        for m in ("naive", "ets", "theta")[: 1 + trial % 3]:
+            for r in ("A", "B", "C", "D"):
+                for o in range(2010, 2017):
+                    scale = rng.choice([1.0, 7.5, 0.0, np.nan], p=[0.45, 0.45, 0.05, 0.05])
+                    for h in range(1, 2 + (o + trial) % 3):
+                        point, actual = rng.normal(scale=5), rng.normal(scale=5)
+                        brk = bool(rng.random() < 0.1)
+                        for lv in (0.8, 0.95):
+                            rows.append((m, r, o, o + h, point, point - 1, point + 1, lv, actual, scale, brk, "x"))
+        bt = pd.DataFrame(rows, columns=["model", "region", "origin_year", "year", "point", "lower", "upper", "level",
+                                         "actual", "scale", "is_break", "spec"])
+        bt = bt.astype({"model": "string", "region": "string"})
+        if trial % 2:
+            bt["horizon"] = bt["year"] - bt["origin_year"]
+        levels = (0.5, 0.8) if trial % 4 == 3 else (0.8, 0.95)
+        want = []
+        for _, rows_m in bt.groupby("model", sort=True):
+            for origin, g in rows_m.groupby("origin_year", sort=True):
+                calib = rows_m.loc[rows_m["year"] <= origin].drop_duplicates(["region", "origin_year", "year"])
+                q = conformal_quantiles(calib, levels)
+                scales = g.drop_duplicates(["region", "origin_year"]).set_index(["region", "origin_year"])["scale"]
+                want.append(apply_conformal(g, q, scales, levels))
+        want = coerce_forecast(pd.concat(want, ignore_index=True))
+        got = conformalize_backtest(bt, levels)
+        pd.testing.assert_frame_equal(got, want)
+        assert got["level"].notna().any() and got["level"].isna().any()  # both kinds of rows occur
