@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import psutil
 import pytest
-from conftest import synth_series
+from forecast_helpers import synth_series
 from distributed import LocalCluster
 from sklearn.base import clone
 
