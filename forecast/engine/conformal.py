@@ -88,13 +88,7 @@ def apply_conformal(forecast: pd.DataFrame, quantiles: pd.DataFrame, scales: pd.
         Naive scale per region (index ``region``), or per ``(region, origin_year)``
         (MultiIndex) for backtests.
     """
-    return coerce_forecast(_conformal_rows(forecast, lambda lv, h: _q_for(quantiles, lv, h), scales,
-                                           check_levels(levels)))
-
-
-def _conformal_rows(forecast: pd.DataFrame, q_for, scales: pd.Series, levels: list[float]) -> pd.DataFrame:
-    """:func:`apply_conformal` before the dtypes are coerced; ``q_for(level, horizons)`` gives the
-    scaled quantile of each row's horizon (NaN: no interval)."""
+    levels = check_levels(levels)
     key = ["model", "region", "origin_year", "year"]
     extra = [c for c in forecast.columns if c not in ("point", "lower", "upper", "level") and c not in key]
     base = forecast.drop_duplicates(key)[key + ["point"] + extra].reset_index(drop=True)
@@ -105,14 +99,15 @@ def _conformal_rows(forecast: pd.DataFrame, q_for, scales: pd.Series, levels: li
         s = scales.reindex(base["region"]).to_numpy(dtype=float)
     parts, any_ok = [], np.zeros(len(base), dtype=bool)
     for lv in levels:
-        half = q_for(lv, horizons) * s
+        half = _q_for(quantiles, lv, horizons) * s
         ok = np.isfinite(half)
         any_ok |= ok
         parts.append(base.loc[ok].assign(lower=base["point"][ok] - half[ok], upper=base["point"][ok] + half[ok],
                                           level=lv))
     # a key without any interval keeps one row with NA bounds and level
     parts.append(base.loc[~any_ok].assign(lower=np.nan, upper=np.nan, level=np.nan))
-    return pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
+    out = pd.concat([p for p in parts if len(p)] or parts[-1:], ignore_index=True)
+    return coerce_forecast(out.reset_index(drop=True))
 
 
 def _quantiles(scores: np.ndarray, horizons: np.ndarray, levels: list[float]) -> dict[float, tuple[np.ndarray, np.ndarray]]:
@@ -176,9 +171,9 @@ def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.Da
 
 
 def _conformal_model(rows: pd.DataFrame, tables: dict[int, dict], levels: list[float]) -> pd.DataFrame:
-    """:func:`_conformal_rows` of one model's backtest rows at every origin, each origin with its own
-    quantile table, in one pass: origin by origin (ascending), each level's rows with an interval,
-    then the rows with none, as the per-origin calls concatenated."""
+    """:func:`apply_conformal` (before the dtypes are coerced) of one model's backtest rows at every
+    origin, each origin with its own quantile table, in one pass: origin by origin (ascending), each
+    level's rows with an interval, then the rows with none, as the per-origin calls concatenated."""
     key = ["model", "region", "origin_year", "year"]
     extra = [c for c in rows.columns if c not in ("point", "lower", "upper", "level") and c not in key]
     base = rows.drop_duplicates(key)[key + ["point"] + extra].reset_index(drop=True)
