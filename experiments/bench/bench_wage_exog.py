@@ -77,7 +77,7 @@ def main(target: str) -> pd.DataFrame:
            "models": {name: {"kind": gbm["kind"], "params": {**gbm["params"], **({"exog": list(ex)} if ex else {})}}
                       for name, ex in EXOG.items()} | ref}
     cfg = validate_config(raw, "forecast")
-    wide, long = study_panel(cfg, open_data(None).observations)
+    wide, long = study_panel(cfg, open_data(None))
     feats = build_wages(wide, proxy="both")[["region", "year", "wage_rel_national_pct", "income_rel_national_pct"]]
     wide = wide.merge(feats, on=["region", "year"], how="left", validate="one_to_one")
     models = build_models(cfg, cfg.backtest.horizon)

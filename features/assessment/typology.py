@@ -216,8 +216,6 @@ def migration_trend_types(
         ``type_code`` (1..6 in :data:`TREND_TYPES` order), ``start_years``, ``end_years``,
         ``skipped_years``, ``reason``; national row excluded.
     """
-    for f in flows:
-        check_option("flow", f, FLOW_RATES, owner="migration_trend_types")
     rates = _rates(panel)
     return _trend_types(rates.loc[rates["region"] != NATIONAL], start, end, k=k, rel_tol=rel_tol, abs_tol=abs_tol,
                         flows=flows, skip=skip)
@@ -226,6 +224,8 @@ def migration_trend_types(
 def _trend_types(rates: pd.DataFrame, start: int, end: int, *, k: int, rel_tol: float, abs_tol: float,
                  flows: Sequence[str], skip: pd.DataFrame | None) -> pd.DataFrame:
     """:func:`migration_trend_types` of regional rates already computed (:func:`_rates`, national row out)."""
+    for f in flows:
+        check_option("flow", f, FLOW_RATES, owner="migration_trend_types")
     parts = []
     for flow in flows:
         col = FLOW_RATES[flow]
@@ -283,8 +283,6 @@ def rolling_trend_panel(
     years = np.sort(panel.loc[panel["net_migration"].notna(), "year"].unique())
     if len(years) < window:
         raise PanelContractError(f"rolling_trend_panel: window={window} is longer than the panel's years {years.min()}-{years.max()}.")
-    for f in flows:
-        check_option("flow", f, FLOW_RATES, owner="rolling_trend_panel")
     rates = _rates(panel)  # once for every window
     rates = rates.loc[rates["region"] != NATIONAL]
     parts = [_trend_types(rates, t - window + 1, t, k=k, rel_tol=rel_tol, abs_tol=abs_tol, flows=flows, skip=skip)

@@ -42,36 +42,67 @@ def conformal_quantiles(residuals: pd.DataFrame, levels: Iterable[float]) -> pd.
         ``horizon, level, q, n``; ``q`` is NaN where ``n`` is too small for the level.
     """
     levels = check_levels(levels)
-    r = residuals.copy()
-    if "horizon" not in r.columns:
-        r["horizon"] = r["year"] - r["origin_year"]
-    if BREAK_COLUMN in r.columns:
-        brk = r[BREAK_COLUMN].astype(bool)
+    score, horizon, usable = _scaled_residuals(residuals)
+    hs, counts, qs = _quantiles(score[usable], horizon[usable], levels)
+    rows = [(int(h), lv, float(qs[lv][i]), int(counts[i])) for i, h in enumerate(hs) for lv in levels]
+    return pd.DataFrame(rows, columns=["horizon", "level", "q", "n"])
+
+
+def _scaled_residuals(residuals: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``|actual - point| / scale``, the horizon of each row and whether it calibrates: a finite
+    scaled residual of a year that is not flagged as a break."""
+    horizon = (residuals["horizon"] if "horizon" in residuals.columns
+               else residuals["year"] - residuals["origin_year"]).to_numpy()
+    score = ((residuals["actual"] - residuals["point"]).abs() / residuals["scale"]).to_numpy(dtype=float)
+    usable = np.isfinite(score)
+    if BREAK_COLUMN in residuals.columns:
+        brk = residuals[BREAK_COLUMN].astype(bool).to_numpy()
         if brk.any():
             logger.debug("conformal: %d residuals of break years left out of calibration.", int(brk.sum()))
-        r = r.loc[~brk]
-    r["score"] = (r["actual"] - r["point"]).abs() / r["scale"]
-    r = r.loc[np.isfinite(r["score"])]
-    rows = []
-    for h, g in r.groupby("horizon", sort=True):
-        s = np.sort(g["score"].to_numpy())
-        n = len(s)
-        for lv in levels:
-            k = math.ceil((n + 1) * lv)
-            rows.append((int(h), lv, float(s[k - 1]) if k <= n else np.nan, n))
-    out = pd.DataFrame(rows, columns=["horizon", "level", "q", "n"])
-    # an interval never narrows with the horizon: running maximum over h within each level
-    out["q"] = out.groupby("level")["q"].transform(lambda q: q.cummax())
+        usable &= ~brk
+    return score, horizon, usable
+
+
+def _quantiles(scores: np.ndarray, horizons: np.ndarray, levels: list[float]
+               ) -> tuple[np.ndarray, np.ndarray, dict[float, np.ndarray]]:
+    """The horizons (ascending), their numbers of residuals, and per level the conformal quantile at
+    each horizon (the ``ceil((n + 1) * level)``-th smallest; NaN where ``n`` is too small), as a
+    running maximum over the horizons: an interval never narrows with the horizon."""
+    hs = np.unique(horizons)
+    by_h = [np.sort(scores[horizons == h]) for h in hs]
+    qs = {}
+    for lv in levels:
+        q = np.array([s[k - 1] if (k := math.ceil((len(s) + 1) * lv)) <= len(s) else np.nan for s in by_h], dtype=float)
+        qs[lv] = _running_max(q)
+    return hs, np.array([len(s) for s in by_h], dtype=int), qs
+
+
+def _running_max(q: np.ndarray) -> np.ndarray:
+    """``Series.cummax`` of ``q``: NaN stays NaN, the others are the largest non-NaN value so far."""
+    out, top = q.copy(), -np.inf
+    for i, v in enumerate(q):
+        if not np.isnan(v):
+            top = max(top, v)
+            out[i] = top
     return out
 
 
 def _q_for(quantiles: pd.DataFrame, level: float, horizons: np.ndarray) -> np.ndarray:
-    q = quantiles.loc[np.isclose(quantiles["level"], level)].dropna(subset=["q"]).set_index("horizon")["q"]
-    if q.empty:
+    """The quantile of ``level`` at each of ``horizons`` from a table of :func:`conformal_quantiles`."""
+    sel = quantiles.loc[np.isclose(quantiles["level"].to_numpy(dtype=float), level)]
+    return _q_at(sel["horizon"].to_numpy(), sel["q"].to_numpy(dtype=float), horizons)
+
+
+def _q_at(hs: np.ndarray, q: np.ndarray, horizons: np.ndarray) -> np.ndarray:
+    """The quantile at each of ``horizons`` from the quantiles ``q`` of horizons ``hs`` (NaN ones left
+    out): NaN at a horizon without one, ``q_H * sqrt(h / H)`` beyond the largest calibrated ``H``."""
+    keep = ~np.isnan(q)
+    if not keep.any():
         return np.full(len(horizons), np.nan)
-    H = int(q.index.max())
-    out = np.array([q.get(h, np.nan) if h <= H else q[H] * math.sqrt(h / H) for h in horizons], dtype=float)
-    return out
+    lookup = dict(zip(hs[keep].tolist(), q[keep].tolist()))
+    H = max(lookup)
+    return np.array([lookup.get(h, np.nan) if h <= H else lookup[H] * math.sqrt(h / H) for h in np.asarray(horizons).tolist()],
+                    dtype=float)
 
 
 def apply_conformal(forecast: pd.DataFrame, quantiles: pd.DataFrame, scales: pd.Series,
@@ -110,41 +141,6 @@ def apply_conformal(forecast: pd.DataFrame, quantiles: pd.DataFrame, scales: pd.
     return coerce_forecast(out.reset_index(drop=True))
 
 
-def _quantiles(scores: np.ndarray, horizons: np.ndarray, levels: list[float]) -> dict[float, tuple[np.ndarray, np.ndarray]]:
-    """:func:`conformal_quantiles` on arrays of usable scaled residuals and their horizons: per level,
-    the horizons (ascending) and their running-maximum quantiles (NaN where too few residuals)."""
-    hs = np.unique(horizons)
-    by_h = [np.sort(scores[horizons == h]) for h in hs]
-    out = {}
-    for lv in levels:
-        q = np.array([s[k - 1] if (k := math.ceil((len(s) + 1) * lv)) <= len(s) else np.nan for s in by_h], dtype=float)
-        out[lv] = (hs, _running_max(q))
-    return out
-
-
-def _running_max(q: np.ndarray) -> np.ndarray:
-    """``Series.cummax`` of ``q``: NaN stays NaN, the others are the largest non-NaN value so far."""
-    out, top = q.copy(), -np.inf
-    for i, v in enumerate(q):
-        if not np.isnan(v):
-            top = max(top, v)
-            out[i] = top
-    return out
-
-
-def _q_from(table: dict[float, tuple[np.ndarray, np.ndarray]], level: float, horizons: np.ndarray) -> np.ndarray:
-    """:func:`_q_for` on a table of :func:`_quantiles`."""
-    hs, q = table.get(level, (np.array([], dtype=int), np.array([])))
-    keep = ~np.isnan(q)
-    hs, q = hs[keep], q[keep]
-    if not len(q):
-        return np.full(len(horizons), np.nan)
-    H = int(hs[-1])
-    lookup = dict(zip(hs.tolist(), q.tolist()))
-    return np.array([lookup.get(h, np.nan) if h <= H else lookup[H] * math.sqrt(h / H) for h in horizons.tolist()],
-                    dtype=float)
-
-
 def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.DataFrame:
     """Conformal intervals for backtest rows using only residuals observed by each origin.
 
@@ -158,11 +154,7 @@ def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.Da
     out = []
     for _, rows in preds.groupby("model", sort=True):  # each model's rows once, not a scan of all per origin
         cells = rows.drop_duplicates(["region", "origin_year", "year"])  # one residual per cell
-        horizon = (cells["horizon"] if "horizon" in cells.columns else cells["year"] - cells["origin_year"]).to_numpy()
-        score = ((cells["actual"] - cells["point"]).abs() / cells["scale"]).to_numpy(dtype=float)
-        usable = np.isfinite(score)
-        if BREAK_COLUMN in cells.columns:  # break years are left out of calibration
-            usable &= ~cells[BREAK_COLUMN].astype(bool).to_numpy()
+        score, horizon, usable = _scaled_residuals(cells)
         year = cells["year"].to_numpy()
         tables = {int(o): _quantiles(score[usable & (year <= o)], horizon[usable & (year <= o)], levels)
                   for o in np.unique(rows["origin_year"].to_numpy())}
@@ -170,7 +162,7 @@ def conformalize_backtest(preds: pd.DataFrame, levels: Iterable[float]) -> pd.Da
     return coerce_forecast(pd.concat(out, ignore_index=True))
 
 
-def _conformal_model(rows: pd.DataFrame, tables: dict[int, dict], levels: list[float]) -> pd.DataFrame:
+def _conformal_model(rows: pd.DataFrame, tables: dict[int, tuple], levels: list[float]) -> pd.DataFrame:
     """:func:`apply_conformal` (before the dtypes are coerced) of one model's backtest rows at every
     origin, each origin with its own quantile table, in one pass: origin by origin (ascending), each
     level's rows with an interval, then the rows with none, as the per-origin calls concatenated."""
@@ -187,7 +179,8 @@ def _conformal_model(rows: pd.DataFrame, tables: dict[int, dict], levels: list[f
         at = np.flatnonzero(origin == o)
         any_ok = np.zeros(len(at), dtype=bool)
         for lv in levels:
-            half = _q_from(tables[o], lv, horizons[at]) * s[at]
+            hs, _, qs = tables[o]
+            half = _q_at(hs, qs[lv], horizons[at]) * s[at]
             ok = np.isfinite(half)
             any_ok |= ok
             take.append(at[ok])

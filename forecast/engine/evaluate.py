@@ -131,6 +131,8 @@ def _raise_mismatch(frame: pd.DataFrame, groups: list[str], cell: list[str], wha
                     f"score: models {first_model!r} and {m!r} are scored on different {what}{where}: "
                     f"{len(first)} against {len(cells)}, e.g. (region, origin_year, year) {diff}; restrict "
                     "the backtest table to the cells every model forecasts before comparing them.")
+    raise CellMismatch(f"score: models are scored on different {what}: some cell is forecast by fewer models "
+                       "than its group has; restrict the backtest table to the cells every model forecasts.")
 
 
 def score(preds: pd.DataFrame, *, by: Sequence[str] = ("model", "horizon"), levels: Sequence[float] = (0.8, 0.95)) -> pd.DataFrame:

@@ -34,7 +34,7 @@ import pandas as pd
 from kzmig.config.forecast_study import ForecastStudyConfig
 from kzmig.core.errors import KzmigError, StudyError
 from kzmig.core.parallel import Backend, check_scheduler, open_backend
-from kzmig.features.data.dataset import load_long, to_wide
+from kzmig.features.data.dataset import to_wide
 from kzmig.features.data.regions import NATIONAL
 from kzmig.forecast import engine
 from kzmig.forecast.engine import TargetSkipped
@@ -82,12 +82,10 @@ def build_models(cfg: ForecastStudyConfig, horizon: int) -> dict[str, BaseForeca
     return {spec.name: models[spec.name] for spec in cfg.models}
 
 
-def study_panel(cfg: ForecastStudyConfig, data: DataSource | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Wide panel and long flag table of the configured view and years, from a study's data
-    (its view derived once per :class:`~kzmig.studies.data.DataSource`) or a long observations table."""
-    borders = cfg.data.borders if cfg.data.view == "harmonised" else None
-    long = data.long(cfg.data.view, borders) if isinstance(data, DataSource) else \
-        load_long(cfg.data.view, borders, observations=data)
+def study_panel(cfg: ForecastStudyConfig, source: DataSource) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Wide panel and long flag table of the configured view and years (the view derived once per
+    :class:`~kzmig.studies.data.DataSource`)."""
+    long = source.long(cfg.data.view, cfg.data.borders if cfg.data.view == "harmonised" else None)
     wide = to_wide(long)
     if cfg.data.first_year is not None:
         wide = wide.loc[wide["year"] >= cfg.data.first_year]
